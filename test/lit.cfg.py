@@ -1,0 +1,21 @@
+# lit configuration of quantc's IR and end-to-end tests.
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "quantc"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".onnxtxt", ".test"]
+config.excludes = ["Inputs", "Unit", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.quantc_obj_root, "test")
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+tool_dirs = [os.path.join(config.quantc_obj_root, "bin"), config.llvm_tools_dir]
+llvm_config.add_tool_substitutions(["quant-opt"], tool_dirs)
+
+config.substitutions.append(("%shared", config.shared_dir))
+config.substitutions.append(("%python", config.python_executable))

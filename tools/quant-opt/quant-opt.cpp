@@ -1,0 +1,19 @@
+//===- quant-opt.cpp - mlir-opt with everything of quantc registered ------===//
+
+#include "QC/IR/QC.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+
+int main(int argc, char **argv) {
+  mlir::registerAllPasses();
+  mlir::DialectRegistry registry;
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  registry.insert<quantc::qc::QCDialect>();
+  return mlir::asMainReturnCode(mlir::MlirOptMain(
+      argc, argv, "quantc optimizer driver\n", registry));
+}
