@@ -104,7 +104,15 @@ INSTANTIATE_TEST_SUITE_P(
                       IntCase{2, true, Granularity::PerGroup, 64},
                       IntCase{5, false, Granularity::PerTensor, 0},
                       IntCase{6, true, Granularity::PerGroup, 8},
-                      IntCase{7, false, Granularity::PerChannel, 0}));
+                      IntCase{7, false, Granularity::PerChannel, 0}),
+    [](const ::testing::TestParamInfo<IntCase> &info) {
+      const IntCase &c = info.param;
+      std::string g = c.granularity == Granularity::PerTensor    ? "tensor"
+                      : c.granularity == Granularity::PerChannel ? "channel"
+                                                                 : "group" + std::to_string(c.group);
+      return "int" + std::to_string(c.bits) +
+             (c.symmetric ? "_symmetric_" : "_affine_") + g;
+    });
 
 TEST(FloatCodes, EveryElementTakesTheNearestScaledCode) {
   struct Case {
