@@ -31,7 +31,9 @@ def QC_LinearOp : QC_Op<"linear", [Pure]> {
     input has any rank >= 1 with K as its last dimension, and the result has
     the input's shape with N in place of K. Every quantization pass targets
     this op; the float form is what the frontend emits for a MatMul or Gemm
-    whose B operand is a constant.
+    whose B operand is a constant. `layer` names the layer for reports and
+    per-layer options (the frontend derives it from the ONNX node name:
+    `/m/blocks.0/q/MatMul` becomes `m.blocks.0.q`).
 
     ```
     %y = qc.linear %x, %w : tensor<?x?x256xf32>, tensor<256x768xf32> -> tensor<?x?x768xf32>
@@ -41,7 +43,8 @@ def QC_LinearOp : QC_Op<"linear", [Pure]> {
   let arguments = (ins
     QC_FloatTensor:$input,
     AnyTypeOf<[QC_FloatMatrix, QC_QWeightType]>:$weight,
-    Optional<1DTensorOf<[AnyFloat]>>:$bias);
+    Optional<1DTensorOf<[AnyFloat]>>:$bias,
+    OptionalAttr<StrAttr>:$layer);
   let results = (outs QC_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,`

@@ -1,0 +1,1385 @@
+//===- OnnxOps.cpp - one mapping per ONNX operator ------------------------===//
+//
+// Each function maps the importer's current node to upstream tensor IR (or
+// qc.linear). Ops on small integer tensors whose elements the importer knows
+// (shape arithmetic) compute those elements with folding instead.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Importer.h"
+
+#include "QC/IR/QC.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace quantc::onnx;
+
+namespace {
+
+using Mapping = LogicalResult (*)(Importer &);
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+Type elementTypeOf(Value v) {
+  return cast<RankedTensorType>(v.getType()).getElementType();
+}
+
+int64_t normalizeAxis(int64_t axis, int64_t rank) {
+  return axis < 0 ? axis + rank : axis;
+}
+
+/// Checks and normalizes an axis of a tensor of `rank`.
+FailureOr<int64_t> axisOf(Importer &im, int64_t axis, int64_t rank) {
+  int64_t a = normalizeAxis(axis, rank);
+  if (a < 0 || a >= std::max<int64_t>(rank, 1))
+    return im.error() << "axis " << axis << " is out of range for rank "
+                      << rank;
+  return a;
+}
+
+Value i64(Importer &im, int64_t v) {
+  return arith::ConstantOp::create(im.builder(), im.loc(),
+                                   im.builder().getI64IntegerAttr(v));
+}
+
+Value toIndex(Importer &im, Value v) {
+  if (v.getType().isIndex())
+    return v;
+  return im.builder().createOrFold<arith::IndexCastOp>(
+      im.loc(), im.builder().getIndexType(), v);
+}
+
+Value toI64(Importer &im, Value v) {
+  if (v.getType().isInteger(64))
+    return v;
+  if (v.getType().isIndex())
+    return im.builder().createOrFold<arith::IndexCastOp>(
+        im.loc(), im.builder().getI64Type(), v);
+  return im.builder().createOrFold<arith::ExtSIOp>(
+      im.loc(), im.builder().getI64Type(), v);
+}
+
+/// True if `v` is computed from constants only (a weight, possibly cast or
+/// transposed in the graph).
+bool isConstantDerived(Value v) {
+  Operation *op = v.getDefiningOp();
+  if (!op)
+    return false;
+  if (op->hasTrait<OpTrait::ConstantLike>())
+    return true;
+  if (!isa<linalg::LinalgOp, tensor::EmptyOp, tensor::CastOp>(op))
+    return false;
+  return llvm::all_of(op->getOperands(), isConstantDerived);
+}
+
+/// A scalar of the operand's element type read from a rank-0 or single-
+/// element tensor operand.
+Value scalarOperand(Importer &im, int i) {
+  if (auto elements = im.inputElements(i))
+    return elements->front();
+  Value t = im.input(i);
+  auto type = cast<RankedTensorType>(t.getType());
+  SmallVector<Value> zeros(
+      type.getRank(),
+      arith::ConstantIndexOp::create(im.builder(), im.loc(), 0));
+  return tensor::ExtractOp::create(im.builder(), im.loc(), t, zeros);
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+enum class Bin { Add, Sub, Mul, Div, Pow, Max, Min, And, Or, Xor,
+                 Eq, Lt, Le, Gt, Ge, Mod };
+
+bool isComparison(Bin k) {
+  return k == Bin::Eq || k == Bin::Lt || k == Bin::Le || k == Bin::Gt ||
+         k == Bin::Ge;
+}
+
+Value binaryScalar(OpBuilder &b, Location loc, Bin kind, Value x, Value y,
+                   bool isUnsigned) {
+  if (isa<FloatType>(x.getType())) {
+    switch (kind) {
+    case Bin::Add: return b.createOrFold<arith::AddFOp>(loc, x, y);
+    case Bin::Sub: return b.createOrFold<arith::SubFOp>(loc, x, y);
+    case Bin::Mul: return b.createOrFold<arith::MulFOp>(loc, x, y);
+    case Bin::Div: return b.createOrFold<arith::DivFOp>(loc, x, y);
+    case Bin::Pow: return b.createOrFold<math::PowFOp>(loc, x, y);
+    case Bin::Max: return b.createOrFold<arith::MaximumFOp>(loc, x, y);
+    case Bin::Min: return b.createOrFold<arith::MinimumFOp>(loc, x, y);
+    case Bin::Mod: return b.createOrFold<arith::RemFOp>(loc, x, y);
+    case Bin::Eq: return b.createOrFold<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, x, y);
+    case Bin::Lt: return b.createOrFold<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, x, y);
+    case Bin::Le: return b.createOrFold<arith::CmpFOp>(loc, arith::CmpFPredicate::OLE, x, y);
+    case Bin::Gt: return b.createOrFold<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, y);
+    case Bin::Ge: return b.createOrFold<arith::CmpFOp>(loc, arith::CmpFPredicate::OGE, x, y);
+    default: break;
+    }
+    return {};
+  }
+  using P = arith::CmpIPredicate;
+  switch (kind) {
+  case Bin::Add: return b.createOrFold<arith::AddIOp>(loc, x, y);
+  case Bin::Sub: return b.createOrFold<arith::SubIOp>(loc, x, y);
+  case Bin::Mul: return b.createOrFold<arith::MulIOp>(loc, x, y);
+  case Bin::Div:
+    return isUnsigned ? b.createOrFold<arith::DivUIOp>(loc, x, y)
+                      : b.createOrFold<arith::DivSIOp>(loc, x, y);
+  case Bin::Mod:
+    return isUnsigned ? b.createOrFold<arith::RemUIOp>(loc, x, y)
+                      : b.createOrFold<arith::RemSIOp>(loc, x, y);
+  case Bin::Max:
+    return isUnsigned ? b.createOrFold<arith::MaxUIOp>(loc, x, y)
+                      : b.createOrFold<arith::MaxSIOp>(loc, x, y);
+  case Bin::Min:
+    return isUnsigned ? b.createOrFold<arith::MinUIOp>(loc, x, y)
+                      : b.createOrFold<arith::MinSIOp>(loc, x, y);
+  case Bin::And: return b.createOrFold<arith::AndIOp>(loc, x, y);
+  case Bin::Or: return b.createOrFold<arith::OrIOp>(loc, x, y);
+  case Bin::Xor: return b.createOrFold<arith::XOrIOp>(loc, x, y);
+  case Bin::Eq: return b.createOrFold<arith::CmpIOp>(loc, P::eq, x, y);
+  case Bin::Lt: return b.createOrFold<arith::CmpIOp>(loc, isUnsigned ? P::ult : P::slt, x, y);
+  case Bin::Le: return b.createOrFold<arith::CmpIOp>(loc, isUnsigned ? P::ule : P::sle, x, y);
+  case Bin::Gt: return b.createOrFold<arith::CmpIOp>(loc, isUnsigned ? P::ugt : P::sgt, x, y);
+  case Bin::Ge: return b.createOrFold<arith::CmpIOp>(loc, isUnsigned ? P::uge : P::sge, x, y);
+  case Bin::Pow: break;
+  }
+  return {};
+}
+
+/// Elementwise on known elements: same length, or one side of length 1.
+std::optional<SmallVector<Value>>
+zipElements(ArrayRef<SmallVector<Value>> lists,
+            function_ref<Value(ArrayRef<Value>)> fn) {
+  size_t n = 1;
+  for (const auto &l : lists)
+    n = std::max(n, l.size());
+  for (const auto &l : lists)
+    if (l.size() != n && l.size() != 1)
+      return std::nullopt;
+  SmallVector<Value> out;
+  for (size_t i = 0; i < n; ++i) {
+    SmallVector<Value> args;
+    for (const auto &l : lists)
+      args.push_back(l.size() == 1 ? l[0] : l[i]);
+    out.push_back(fn(args));
+  }
+  return out;
+}
+
+LogicalResult binary(Importer &im, Bin kind) {
+  if (im.numInputs() != 2)
+    return im.error() << "expects 2 operands, got " << im.numInputs();
+  Type element = im.inputEntry(0).elementType;
+  if (element != im.inputEntry(1).elementType)
+    return im.error() << "operand element types differ: " << element << " and "
+                      << im.inputEntry(1).elementType;
+  bool isUnsigned = im.inputEntry(0).isUnsigned;
+  if (kind == Bin::Pow && !isa<FloatType>(element))
+    return im.error() << "integer Pow is not supported";
+  Type resultElement = isComparison(kind) ? im.builder().getI1Type() : element;
+  OpBuilder &b = im.builder();
+  Location loc = im.loc();
+
+  // Shape arithmetic on known elements.
+  auto lhs = im.inputElements(0), rhs = im.inputElements(1);
+  if (lhs && rhs) {
+    bool scalar = im.inputEntry(0).isScalar && im.inputEntry(1).isScalar;
+    auto out = zipElements({*lhs, *rhs}, [&](ArrayRef<Value> a) -> Value {
+      // A size never equals a negative constant (the -1 of Reshape/Expand).
+      if (kind == Bin::Eq) {
+        for (int s = 0; s < 2; ++s) {
+          std::optional<int64_t> c = getConstantIntValue(a[1 - s]);
+          if (c && *c < 0 && Importer::isKnownNonNegative(a[s]))
+            return arith::ConstantOp::create(b, loc, b.getBoolAttr(false));
+        }
+      }
+      return binaryScalar(b, loc, kind, a[0], a[1], isUnsigned);
+    });
+    if (out) {
+      im.setResultElements(0, *out, scalar, resultElement);
+      return success();
+    }
+  }
+
+  // x^2 and x^0.5 are common in normalizations: exact and cheap.
+  std::optional<double> exponent;
+  if (kind == Bin::Pow) {
+    DenseFPElementsAttr e;
+    if (matchPattern(im.input(1), m_Constant(&e)) && e.isSplat())
+      exponent = e.getSplatValue<APFloat>().convertToDouble();
+  }
+  Value result = im.tb().map(
+      {im.input(0), im.input(1)}, resultElement,
+      [&](OpBuilder &nb, Location nloc, ValueRange a) -> Value {
+        if (exponent && *exponent == 2.0)
+          return arith::MulFOp::create(nb, nloc, a[0], a[0]);
+        if (exponent && *exponent == 0.5)
+          return math::SqrtOp::create(nb, nloc, a[0]);
+        if (exponent && *exponent == 1.0)
+          return a[0];
+        return binaryScalar(nb, nloc, kind, a[0], a[1], isUnsigned);
+      });
+  im.setResult(0, result, isUnsigned && !isComparison(kind));
+  return success();
+}
+
+/// Max, Min, Sum and Mean take any number of operands.
+LogicalResult variadic(Importer &im, Bin kind) {
+  if (im.numInputs() < 1)
+    return im.error() << "expects at least one operand";
+  if (im.numInputs() == 1) {
+    im.setResult(0, im.input(0));
+    return success();
+  }
+  Value acc = im.input(0);
+  bool isUnsigned = im.inputEntry(0).isUnsigned;
+  for (int i = 1; i < im.numInputs(); ++i)
+    acc = im.tb().map({acc, im.input(i)}, elementTypeOf(acc),
+                      [&](OpBuilder &nb, Location nloc, ValueRange a) {
+                        return binaryScalar(nb, nloc, kind, a[0], a[1],
+                                            isUnsigned);
+                      });
+  im.setResult(0, acc);
+  return success();
+}
+
+enum class Un { Neg, Sqrt, Exp, Log, Tanh, Erf, Relu, Sigmoid, Abs,
+                Reciprocal, Not, Floor, Ceil, Sin, Cos, Identity };
+
+LogicalResult unary(Importer &im, Un kind) {
+  if (im.numInputs() != 1)
+    return im.error() << "expects 1 operand, got " << im.numInputs();
+  Type element = im.inputEntry(0).elementType;
+  bool isFloat = isa<FloatType>(element);
+  if (kind == Un::Identity) {
+    const Imported &in = im.inputEntry(0);
+    if (in.elements)
+      im.setResultElements(0, *in.elements, in.isScalar, in.elementType);
+    else
+      im.setResult(0, in.tensor, in.isUnsigned);
+    return success();
+  }
+  bool intOk = kind == Un::Neg || kind == Un::Abs || kind == Un::Not ||
+               kind == Un::Relu;
+  if (!isFloat && !intOk)
+    return im.error() << "expects a floating-point operand, not " << element;
+  if (kind == Un::Neg && !isFloat) {
+    if (auto elements = im.inputElements(0)) {
+      SmallVector<Value> out;
+      for (Value v : *elements)
+        out.push_back(binaryScalar(im.builder(), im.loc(), Bin::Sub,
+                                   im.tb().scalar(element, 0), v, false));
+      im.setResultElements(0, out, im.inputEntry(0).isScalar, element);
+      return success();
+    }
+  }
+  Value result = im.tb().map(
+      {im.input(0)}, element,
+      [&](OpBuilder &nb, Location nloc, ValueRange a) -> Value {
+        Value x = a[0];
+        TensorBuilder sb(nb, nloc);
+        switch (kind) {
+        case Un::Neg:
+          return isFloat ? arith::NegFOp::create(nb, nloc, x).getResult()
+                         : arith::SubIOp::create(nb, nloc,
+                                                 sb.scalar(element, 0), x)
+                               .getResult();
+        case Un::Sqrt: return math::SqrtOp::create(nb, nloc, x);
+        case Un::Exp: return math::ExpOp::create(nb, nloc, x);
+        case Un::Log: return math::LogOp::create(nb, nloc, x);
+        case Un::Tanh: return math::TanhOp::create(nb, nloc, x);
+        case Un::Erf: return math::ErfOp::create(nb, nloc, x);
+        case Un::Floor: return math::FloorOp::create(nb, nloc, x);
+        case Un::Ceil: return math::CeilOp::create(nb, nloc, x);
+        case Un::Sin: return math::SinOp::create(nb, nloc, x);
+        case Un::Cos: return math::CosOp::create(nb, nloc, x);
+        case Un::Abs:
+          return isFloat ? math::AbsFOp::create(nb, nloc, x).getResult()
+                         : math::AbsIOp::create(nb, nloc, x).getResult();
+        case Un::Relu:
+          return isFloat ? arith::MaximumFOp::create(nb, nloc, x,
+                                                     sb.scalar(element, 0))
+                               .getResult()
+                         : arith::MaxSIOp::create(nb, nloc, x,
+                                                  sb.scalar(element, 0))
+                               .getResult();
+        case Un::Sigmoid: {
+          Value e = math::ExpOp::create(nb, nloc,
+                                        arith::NegFOp::create(nb, nloc, x));
+          Value one = sb.scalar(element, 1);
+          return arith::DivFOp::create(
+              nb, nloc, one, arith::AddFOp::create(nb, nloc, one, e));
+        }
+        case Un::Reciprocal:
+          return arith::DivFOp::create(nb, nloc, sb.scalar(element, 1), x);
+        case Un::Not:
+          return arith::XOrIOp::create(
+              nb, nloc, x,
+              arith::ConstantOp::create(nb, nloc, nb.getBoolAttr(true)));
+        case Un::Identity:
+          break;
+        }
+        return x;
+      });
+  im.setResult(0, result);
+  return success();
+}
+
+LogicalResult whereOp(Importer &im) {
+  if (im.numInputs() != 3)
+    return im.error() << "expects 3 operands, got " << im.numInputs();
+  auto c = im.inputElements(0), x = im.inputElements(1), y = im.inputElements(2);
+  if (c && x && y) {
+    OpBuilder &b = im.builder();
+    auto out = zipElements({*c, *x, *y}, [&](ArrayRef<Value> a) -> Value {
+      return b.createOrFold<arith::SelectOp>(im.loc(), a[0], a[1], a[2]);
+    });
+    if (out) {
+      bool scalar = im.inputEntry(0).isScalar && im.inputEntry(1).isScalar &&
+                    im.inputEntry(2).isScalar;
+      im.setResultElements(0, *out, scalar, im.inputEntry(1).elementType);
+      return success();
+    }
+  }
+  Value result = im.tb().map(
+      {im.input(0), im.input(1), im.input(2)}, im.inputEntry(1).elementType,
+      [](OpBuilder &nb, Location nloc, ValueRange a) -> Value {
+        return arith::SelectOp::create(nb, nloc, a[0], a[1], a[2]);
+      });
+  im.setResult(0, result);
+  return success();
+}
+
+LogicalResult castOp(Importer &im) {
+  const auto *to = im.attr("to");
+  Type target = to ? im.elementType(static_cast<int32_t>(to->i())) : Type();
+  if (!target)
+    return im.error() << "unsupported target type of Cast";
+  bool toUnsigned = to->i() == ::onnx::TensorProto::UINT8 ||
+                    to->i() == ::onnx::TensorProto::UINT16 ||
+                    to->i() == ::onnx::TensorProto::UINT32 ||
+                    to->i() == ::onnx::TensorProto::UINT64;
+  bool fromUnsigned = im.inputEntry(0).isUnsigned;
+  if (auto elements = im.inputElements(0); elements && isa<IntegerType>(target)) {
+    SmallVector<Value> out;
+    TensorBuilder sb(im.builder(), im.loc());
+    for (Value v : *elements) {
+      Value c = sb.convertScalar(v, target, fromUnsigned);
+      // Fold casts of constants so shape arithmetic stays constant.
+      if (Operation *op = c.getDefiningOp(); op && op != v.getDefiningOp()) {
+        SmallVector<OpFoldResult> folded;
+        if (succeeded(op->fold(folded)) && folded.size() == 1)
+          if (auto attr = dyn_cast<Attribute>(folded[0])) {
+            c = arith::ConstantOp::create(im.builder(), im.loc(),
+                                          cast<TypedAttr>(attr));
+            op->erase();
+          }
+      }
+      out.push_back(c);
+    }
+    im.setResultElements(0, out, im.inputEntry(0).isScalar, target);
+    return success();
+  }
+  Value result = im.tb().map({im.input(0)}, target,
+                             [&](OpBuilder &nb, Location nloc, ValueRange a) {
+                               return TensorBuilder(nb, nloc).convertScalar(
+                                   a[0], target, fromUnsigned);
+                             });
+  im.setResult(0, result, toUnsigned);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Constants and shapes
+//===----------------------------------------------------------------------===//
+
+LogicalResult constantOp(Importer &im) {
+  OpBuilder &b = im.builder();
+  std::string name = im.node().output(0);
+  Value result;
+  if (const auto *a = im.attr("value")) {
+    FailureOr<ElementsAttr> attr = im.tensorAttr(a->t(), name);
+    if (failed(attr))
+      return failure();
+    result = arith::ConstantOp::create(b, im.loc(), cast<TypedAttr>(*attr));
+  } else if (const auto *a = im.attr("value_float")) {
+    auto type = RankedTensorType::get({}, b.getF32Type());
+    result = arith::ConstantOp::create(
+        b, im.loc(), DenseElementsAttr::get(type, a->f()));
+  } else if (const auto *a = im.attr("value_floats")) {
+    SmallVector<float> v(a->floats().begin(), a->floats().end());
+    auto type = RankedTensorType::get({(int64_t)v.size()}, b.getF32Type());
+    result = arith::ConstantOp::create(
+        b, im.loc(), DenseElementsAttr::get(type, ArrayRef<float>(v)));
+  } else if (const auto *a = im.attr("value_int")) {
+    auto type = RankedTensorType::get({}, b.getI64Type());
+    result = arith::ConstantOp::create(
+        b, im.loc(), DenseElementsAttr::get(type, (int64_t)a->i()));
+  } else if (const auto *a = im.attr("value_ints")) {
+    SmallVector<int64_t> v(a->ints().begin(), a->ints().end());
+    auto type = RankedTensorType::get({(int64_t)v.size()}, b.getI64Type());
+    result = arith::ConstantOp::create(
+        b, im.loc(), DenseElementsAttr::get(type, ArrayRef<int64_t>(v)));
+  } else {
+    return im.error() << "only tensor, float and int constants are supported";
+  }
+  im.setResult(0, result);
+  return success();
+}
+
+LogicalResult shapeOp(Importer &im) {
+  Value in = im.input(0);
+  int64_t rank = cast<RankedTensorType>(in.getType()).getRank();
+  int64_t start = normalizeAxis(im.attrInt("start", 0), rank);
+  int64_t end = im.attr("end") ? normalizeAxis(im.attrInt("end", rank), rank)
+                               : rank;
+  start = std::clamp<int64_t>(start, 0, rank);
+  end = std::clamp<int64_t>(end, start, rank);
+  SmallVector<Value> elements;
+  for (OpFoldResult d : ArrayRef(im.tb().dims(in)).slice(start, end - start)) {
+    if (std::optional<int64_t> c = getConstantIntValue(d))
+      elements.push_back(i64(im, *c));
+    else
+      elements.push_back(toI64(im, cast<Value>(d)));
+  }
+  im.setResultElements(0, elements, false, im.builder().getI64Type());
+  return success();
+}
+
+/// Sizes given as i64 scalars (a shape operand) as OpFoldResults.
+SmallVector<OpFoldResult> asSizes(Importer &im, ArrayRef<Value> elements) {
+  SmallVector<OpFoldResult> out;
+  for (Value v : elements) {
+    if (std::optional<int64_t> c = getConstantIntValue(v))
+      out.push_back(im.builder().getIndexAttr(*c));
+    else
+      out.push_back(toIndex(im, v));
+  }
+  return out;
+}
+
+LogicalResult constantOfShapeOp(Importer &im) {
+  auto shape = im.inputElements(0);
+  if (!shape)
+    return im.error() << "the shape must be computable from the graph's "
+                         "shapes";
+  OpBuilder &b = im.builder();
+  Attribute value = b.getZeroAttr(b.getF32Type());
+  if (const auto *a = im.attr("value")) {
+    FailureOr<ElementsAttr> attr = im.tensorAttr(a->t(), "value");
+    if (failed(attr))
+      return failure();
+    if (attr->getNumElements() != 1)
+      return im.error() << "value must hold one element";
+    value = *attr->value_begin<Attribute>();
+  }
+  auto typed = cast<TypedAttr>(value);
+  SmallVector<OpFoldResult> dims = asSizes(im, *shape);
+  // A short constant integer vector stays known elementwise.
+  if (dims.size() == 1 && isa<IntegerType>(typed.getType())) {
+    std::optional<int64_t> n = getConstantIntValue(dims[0]);
+    if (n && *n <= 64) {
+      SmallVector<Value> elements(
+          *n, arith::ConstantOp::create(b, im.loc(), typed));
+      im.setResultElements(0, elements, false, typed.getType());
+      return success();
+    }
+  }
+  Value scalar = arith::ConstantOp::create(b, im.loc(), typed);
+  im.setResult(0, im.tb().filled(dims, scalar));
+  return success();
+}
+
+LogicalResult rangeOp(Importer &im) {
+  OpBuilder &b = im.builder();
+  Location loc = im.loc();
+  Value start = scalarOperand(im, 0), limit = scalarOperand(im, 1),
+        delta = scalarOperand(im, 2);
+  Type element = start.getType();
+  Value count;
+  if (isa<FloatType>(element)) {
+    Value span = arith::SubFOp::create(b, loc, limit, start);
+    Value steps = math::CeilOp::create(
+        b, loc, arith::DivFOp::create(b, loc, span, delta));
+    count = arith::FPToSIOp::create(b, loc, b.getI64Type(), steps);
+  } else {
+    Value span = b.createOrFold<arith::SubIOp>(loc, limit, start);
+    count = toI64(im, b.createOrFold<arith::CeilDivSIOp>(loc, span, delta));
+  }
+  count = b.createOrFold<arith::MaxSIOp>(loc, count, i64(im, 0));
+  SmallVector<OpFoldResult> dims = asSizes(im, {count});
+  Value init = im.tb().empty(dims, element);
+  MLIRContext *ctx = b.getContext();
+  Value result =
+      linalg::GenericOp::create(
+          b, loc, init.getType(), ValueRange{}, ValueRange{init},
+          ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(1, ctx)},
+          ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
+          [&](OpBuilder &nb, Location nloc, ValueRange) {
+            Value i = linalg::IndexOp::create(nb, nloc, 0);
+            Value r;
+            if (isa<FloatType>(element)) {
+              Value fi = arith::UIToFPOp::create(
+                  nb, nloc, element,
+                  arith::IndexCastUIOp::create(nb, nloc, nb.getI64Type(), i));
+              r = arith::AddFOp::create(
+                  nb, nloc, start, arith::MulFOp::create(nb, nloc, fi, delta));
+            } else {
+              Value ii = arith::IndexCastOp::create(nb, nloc, element, i);
+              r = arith::AddIOp::create(
+                  nb, nloc, start, arith::MulIOp::create(nb, nloc, ii, delta));
+            }
+            linalg::YieldOp::create(nb, nloc, r);
+          })
+          .getResult(0);
+  im.setResult(0, result);
+  return success();
+}
+
+/// Axes of Unsqueeze/Squeeze/Reduce*: an attribute before the opset that
+/// made them an operand.
+FailureOr<std::optional<SmallVector<int64_t>>> axesOperand(Importer &im,
+                                                           int operand) {
+  if (auto a = im.attrInts("axes"))
+    return std::optional<SmallVector<int64_t>>(*a);
+  if (!im.hasInput(operand))
+    return std::optional<SmallVector<int64_t>>();
+  FailureOr<SmallVector<int64_t>> axes = im.constantInts(operand, "axes");
+  if (failed(axes))
+    return failure();
+  return std::optional<SmallVector<int64_t>>(*axes);
+}
+
+LogicalResult unsqueezeOp(Importer &im) {
+  auto axes = axesOperand(im, 1);
+  if (failed(axes) || !*axes)
+    return failed(axes) ? failure() : im.error() << "needs axes";
+  int64_t outRank = im.inputRank(0) + (*axes)->size();
+  SmallVector<int64_t> sorted;
+  for (int64_t a : **axes) {
+    FailureOr<int64_t> n = axisOf(im, a, outRank);
+    if (failed(n))
+      return failure();
+    sorted.push_back(*n);
+  }
+  llvm::sort(sorted);
+  const Imported &in = im.inputEntry(0);
+  if (in.elements && outRank == 1) {
+    im.setResultElements(0, *in.elements, false, in.elementType);
+    return success();
+  }
+  im.setResult(0, im.tb().expandUnitDims(im.input(0), sorted), in.isUnsigned);
+  return success();
+}
+
+LogicalResult squeezeOp(Importer &im) {
+  auto axes = axesOperand(im, 1);
+  if (failed(axes))
+    return failure();
+  int64_t rank = im.inputRank(0);
+  const Imported &in = im.inputEntry(0);
+  if (in.elements && rank == 1 && in.elements->size() == 1) {
+    im.setResultElements(0, *in.elements, true, in.elementType);
+    return success();
+  }
+  Value input = im.input(0);
+  auto type = cast<RankedTensorType>(input.getType());
+  SmallVector<int64_t> sorted;
+  if (*axes) {
+    for (int64_t a : **axes) {
+      FailureOr<int64_t> n = axisOf(im, a, rank);
+      if (failed(n))
+        return failure();
+      if (!type.isDynamicDim(*n) && type.getDimSize(*n) != 1)
+        return im.error() << "cannot squeeze dimension " << *n << " of size "
+                          << type.getDimSize(*n);
+      sorted.push_back(*n);
+    }
+  } else {
+    for (int64_t i = 0; i < rank; ++i)
+      if (type.getDimSize(i) == 1)
+        sorted.push_back(i);
+  }
+  llvm::sort(sorted);
+  // Dynamic dimensions being squeezed are 1 by the model's contract.
+  SmallVector<int64_t> shape(type.getShape());
+  for (int64_t a : sorted)
+    shape[a] = 1;
+  auto unitType = RankedTensorType::get(shape, type.getElementType());
+  if (unitType != type)
+    input = tensor::CastOp::create(im.builder(), im.loc(), unitType, input);
+  im.setResult(0, im.tb().collapseUnitDims(input, sorted), in.isUnsigned);
+  return success();
+}
+
+LogicalResult concatOp(Importer &im) {
+  int64_t rank = im.inputRank(0);
+  FailureOr<int64_t> axis = axisOf(im, im.attrInt("axis", 0), rank);
+  if (failed(axis))
+    return failure();
+  if (rank == 1) {
+    SmallVector<Value> all;
+    bool known = true;
+    for (int i = 0; i < im.numInputs() && known; ++i) {
+      auto e = im.inputElements(i);
+      known = e.has_value();
+      if (known)
+        all.append(e->begin(), e->end());
+    }
+    if (known && (int64_t)all.size() <= 64) {
+      im.setResultElements(0, all, false, im.inputEntry(0).elementType);
+      return success();
+    }
+  }
+  SmallVector<Value> inputs;
+  for (int i = 0; i < im.numInputs(); ++i) {
+    Value v = im.input(i);
+    auto type = cast<RankedTensorType>(v.getType());
+    if (type.getRank() != rank)
+      return im.error() << "operand " << i << " has rank " << type.getRank()
+                        << ", operand 0 has " << rank;
+    inputs.push_back(v);
+  }
+  im.setResult(0, tensor::ConcatOp::create(im.builder(), im.loc(), *axis,
+                                           inputs));
+  return success();
+}
+
+LogicalResult reshapeOp(Importer &im) {
+  auto target = im.inputElements(1);
+  if (!target)
+    return im.error() << "the target shape must be computable from the "
+                         "graph's shapes";
+  bool allowZero = im.attrInt("allowzero", 0) != 0;
+  const Imported &in = im.inputEntry(0);
+  // Reshaping known elements between rank 0 and 1 keeps them known.
+  if (in.elements && target->size() <= 1) {
+    std::optional<int64_t> n =
+        target->empty() ? 1 : getConstantIntValue(target->front());
+    if (n && (*n == -1 || *n == (int64_t)in.elements->size())) {
+      im.setResultElements(0, *in.elements, target->empty(), in.elementType);
+      return success();
+    }
+  }
+  Value input = im.input(0);
+  OpBuilder &b = im.builder();
+  Location loc = im.loc();
+  SmallVector<OpFoldResult> inDims = im.tb().dims(input);
+  SmallVector<OpFoldResult> dims = asSizes(im, *target);
+  int inferred = -1;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    std::optional<int64_t> c = getConstantIntValue(dims[i]);
+    if (c && *c == 0 && !allowZero) {
+      if (i >= inDims.size())
+        return im.error() << "target dimension " << i
+                          << " copies an input dimension that does not exist";
+      dims[i] = inDims[i];
+    } else if (c && *c == -1) {
+      if (inferred >= 0)
+        return im.error() << "more than one target dimension is -1";
+      inferred = static_cast<int>(i);
+    } else if (c && *c < 0) {
+      return im.error() << "target dimension " << i << " is " << *c;
+    }
+  }
+  if (inferred >= 0) {
+    Value total = arith::ConstantIndexOp::create(b, loc, 1);
+    for (OpFoldResult d : inDims)
+      total = b.createOrFold<arith::MulIOp>(loc, total, im.tb().index(d));
+    Value known = arith::ConstantIndexOp::create(b, loc, 1);
+    for (size_t i = 0; i < dims.size(); ++i)
+      if ((int)i != inferred)
+        known = b.createOrFold<arith::MulIOp>(loc, known, im.tb().index(dims[i]));
+    dims[inferred] = getAsOpFoldResult(
+        b.createOrFold<arith::DivUIOp>(loc, total, known));
+  }
+  im.setResult(0, im.tb().reshape(input, dims), in.isUnsigned);
+  return success();
+}
+
+LogicalResult flattenOp(Importer &im) {
+  Value input = im.input(0);
+  int64_t rank = cast<RankedTensorType>(input.getType()).getRank();
+  int64_t axis = normalizeAxis(im.attrInt("axis", 1), rank);
+  if (axis < 0 || axis > rank)
+    return im.error() << "axis " << im.attrInt("axis", 1)
+                      << " is out of range for rank " << rank;
+  OpBuilder &b = im.builder();
+  Location loc = im.loc();
+  SmallVector<OpFoldResult> inDims = im.tb().dims(input);
+  Value outer = arith::ConstantIndexOp::create(b, loc, 1), inner = outer;
+  for (int64_t i = 0; i < rank; ++i)
+    (i < axis ? outer : inner) = b.createOrFold<arith::MulIOp>(
+        loc, i < axis ? outer : inner, im.tb().index(inDims[i]));
+  im.setResult(0, im.tb().reshape(input, {getAsOpFoldResult(outer),
+                                          getAsOpFoldResult(inner)}));
+  return success();
+}
+
+LogicalResult expandOp(Importer &im) {
+  auto target = im.inputElements(1);
+  if (!target)
+    return im.error() << "the target shape must be computable from the "
+                         "graph's shapes";
+  Value input = im.input(0);
+  SmallVector<OpFoldResult> inDims = im.tb().dims(input);
+  SmallVector<OpFoldResult> shape = asSizes(im, *target);
+  int64_t rank = std::max<int64_t>(inDims.size(), shape.size());
+  SmallVector<OpFoldResult> out;
+  for (int64_t j = 0; j < rank; ++j) {
+    int64_t ki = j - (rank - (int64_t)inDims.size());
+    int64_t ks = j - (rank - (int64_t)shape.size());
+    OpFoldResult a = ki >= 0 ? inDims[ki] : im.builder().getIndexAttr(1);
+    OpFoldResult s = ks >= 0 ? shape[ks] : im.builder().getIndexAttr(1);
+    std::optional<int64_t> ca = getConstantIntValue(a),
+                           cs = getConstantIntValue(s);
+    if (ca && *ca == 1)
+      out.push_back(s);
+    else if (cs && *cs == 1)
+      out.push_back(a);
+    else if (ca && cs && *ca != *cs)
+      return im.error() << "cannot expand dimension of size " << *ca
+                        << " to " << *cs;
+    else
+      out.push_back(ca ? a : s);
+  }
+  im.setResult(0, im.tb().broadcastTo(input, out));
+  return success();
+}
+
+LogicalResult gatherOp(Importer &im) {
+  int64_t rank = im.inputRank(0);
+  FailureOr<int64_t> axis = axisOf(im, im.attrInt("axis", 0), rank);
+  if (failed(axis))
+    return failure();
+  // Picking from known elements (Shape -> Gather).
+  auto data = im.inputElements(0), indices = im.inputElements(1);
+  if (data && indices && rank == 1) {
+    SmallVector<Value> out;
+    for (Value idx : *indices) {
+      std::optional<int64_t> c = getConstantIntValue(idx);
+      if (!c)
+        break;
+      int64_t k = *c < 0 ? *c + (int64_t)data->size() : *c;
+      if (k < 0 || k >= (int64_t)data->size())
+        return im.error() << "index " << *c << " is out of range for "
+                          << data->size() << " elements";
+      out.push_back((*data)[k]);
+    }
+    if (out.size() == indices->size()) {
+      im.setResultElements(0, out, im.inputEntry(1).isScalar,
+                           im.inputEntry(0).elementType);
+      return success();
+    }
+  }
+  Value table = im.input(0), idx = im.input(1);
+  auto idxType = cast<RankedTensorType>(idx.getType());
+  if (!isa<IntegerType>(idxType.getElementType()))
+    return im.error() << "indices must be integers";
+  SmallVector<OpFoldResult> tableDims = im.tb().dims(table);
+  SmallVector<OpFoldResult> idxDims = im.tb().dims(idx);
+  SmallVector<OpFoldResult> outDims(tableDims.begin(),
+                                    tableDims.begin() + *axis);
+  outDims.append(idxDims.begin(), idxDims.end());
+  outDims.append(tableDims.begin() + *axis + 1, tableDims.end());
+  int64_t ri = idxType.getRank(), ro = outDims.size();
+  MLIRContext *ctx = im.builder().getContext();
+  SmallVector<AffineExpr> idxExprs;
+  for (int64_t k = 0; k < ri; ++k)
+    idxExprs.push_back(getAffineDimExpr(*axis + k, ctx));
+  Type element = elementTypeOf(table);
+  Value init = im.tb().empty(outDims, element);
+  Value axisSize = im.tb().index(tableDims[*axis]);
+  Value result =
+      linalg::GenericOp::create(
+          im.builder(), im.loc(), init.getType(), ValueRange{idx},
+          ValueRange{init},
+          ArrayRef<AffineMap>{AffineMap::get(ro, 0, idxExprs, ctx),
+                              AffineMap::getMultiDimIdentityMap(ro, ctx)},
+          SmallVector<utils::IteratorType>(ro, utils::IteratorType::parallel),
+          [&](OpBuilder &nb, Location nloc, ValueRange a) {
+            // Negative indices count from the end.
+            Value i = arith::IndexCastOp::create(nb, nloc, nb.getIndexType(),
+                                                 a[0]);
+            Value zero = arith::ConstantIndexOp::create(nb, nloc, 0);
+            Value neg = arith::CmpIOp::create(nb, nloc,
+                                              arith::CmpIPredicate::slt, i,
+                                              zero);
+            i = arith::SelectOp::create(
+                nb, nloc, neg, arith::AddIOp::create(nb, nloc, i, axisSize), i);
+            SmallVector<Value> coords;
+            for (int64_t d = 0; d < *axis; ++d)
+              coords.push_back(linalg::IndexOp::create(nb, nloc, d));
+            coords.push_back(i);
+            for (int64_t d = *axis + 1; d < rank; ++d)
+              coords.push_back(linalg::IndexOp::create(nb, nloc, d - 1 + ri));
+            linalg::YieldOp::create(
+                nb, nloc, tensor::ExtractOp::create(nb, nloc, table, coords)
+                              .getResult());
+          })
+          .getResult(0);
+  im.setResult(0, result, im.inputEntry(0).isUnsigned);
+  return success();
+}
+
+LogicalResult sliceOp(Importer &im) {
+  auto starts = im.inputElements(1), ends = im.inputElements(2);
+  if (!starts || !ends)
+    return im.error() << "starts and ends must be computable from the "
+                         "graph's shapes";
+  int64_t rank = im.inputRank(0);
+  SmallVector<int64_t> axes, steps(starts->size(), 1);
+  if (im.hasInput(3)) {
+    FailureOr<SmallVector<int64_t>> a = im.constantInts(3, "axes");
+    if (failed(a))
+      return failure();
+    axes = *a;
+  } else {
+    for (size_t i = 0; i < starts->size(); ++i)
+      axes.push_back(i);
+  }
+  if (im.hasInput(4)) {
+    FailureOr<SmallVector<int64_t>> s = im.constantInts(4, "steps");
+    if (failed(s))
+      return failure();
+    steps = *s;
+  }
+  if (axes.size() != starts->size() || ends->size() != starts->size() ||
+      steps.size() != starts->size())
+    return im.error() << "starts, ends, axes and steps differ in length";
+  Value input = im.input(0);
+  OpBuilder &b = im.builder();
+  Location loc = im.loc();
+  SmallVector<OpFoldResult> dims = im.tb().dims(input);
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), sizes = dims,
+      strides(rank, b.getIndexAttr(1));
+  for (size_t i = 0; i < axes.size(); ++i) {
+    FailureOr<int64_t> axis = axisOf(im, axes[i], rank);
+    if (failed(axis))
+      return failure();
+    if (steps[i] <= 0)
+      return im.error() << "only positive steps are supported, not "
+                        << steps[i];
+    Value d = toI64(im, im.tb().index(dims[*axis]));
+    Value zero = i64(im, 0);
+    // ONNX clamps: negative counts from the end, then into [0, dim].
+    auto clampIndex = [&](Value v) {
+      v = toI64(im, v);
+      Value neg = b.createOrFold<arith::CmpIOp>(loc, arith::CmpIPredicate::slt,
+                                                v, zero);
+      v = b.createOrFold<arith::SelectOp>(
+          loc, neg, b.createOrFold<arith::AddIOp>(loc, v, d), v);
+      v = b.createOrFold<arith::MaxSIOp>(loc, v, zero);
+      return b.createOrFold<arith::MinSIOp>(loc, v, d);
+    };
+    Value start = clampIndex((*starts)[i]), end = clampIndex((*ends)[i]);
+    Value span = b.createOrFold<arith::SubIOp>(loc, end, start);
+    Value size = b.createOrFold<arith::CeilDivSIOp>(loc, span,
+                                                    i64(im, steps[i]));
+    size = b.createOrFold<arith::MaxSIOp>(loc, size, zero);
+    offsets[*axis] = getAsOpFoldResult(toIndex(im, start));
+    sizes[*axis] = getAsOpFoldResult(toIndex(im, size));
+    strides[*axis] = b.getIndexAttr(steps[i]);
+  }
+  im.setResult(0, tensor::ExtractSliceOp::create(b, loc, input, offsets, sizes,
+                                                 strides),
+               im.inputEntry(0).isUnsigned);
+  return success();
+}
+
+LogicalResult splitOp(Importer &im) {
+  Value input = im.input(0);
+  int64_t rank = cast<RankedTensorType>(input.getType()).getRank();
+  FailureOr<int64_t> axis = axisOf(im, im.attrInt("axis", 0), rank);
+  if (failed(axis))
+    return failure();
+  OpBuilder &b = im.builder();
+  Location loc = im.loc();
+  SmallVector<OpFoldResult> dims = im.tb().dims(input);
+  int outputs = im.node().output_size();
+  SmallVector<OpFoldResult> sizes;
+  std::optional<SmallVector<int64_t>> split = im.attrInts("split");
+  if (im.hasInput(1)) {
+    FailureOr<SmallVector<int64_t>> s = im.constantInts(1, "split");
+    if (failed(s))
+      return failure();
+    split = *s;
+  }
+  if (split) {
+    if ((int)split->size() != outputs)
+      return im.error() << "split has " << split->size() << " sizes for "
+                        << outputs << " outputs";
+    for (int64_t s : *split)
+      sizes.push_back(b.getIndexAttr(s));
+  } else {
+    Value d = im.tb().index(dims[*axis]);
+    Value n = arith::ConstantIndexOp::create(b, loc, outputs);
+    Value part = b.createOrFold<arith::CeilDivUIOp>(loc, d, n);
+    for (int i = 0; i < outputs; ++i) {
+      if (i + 1 < outputs) {
+        sizes.push_back(getAsOpFoldResult(part));
+        continue;
+      }
+      Value used = b.createOrFold<arith::MulIOp>(
+          loc, part, arith::ConstantIndexOp::create(b, loc, outputs - 1));
+      sizes.push_back(
+          getAsOpFoldResult(b.createOrFold<arith::SubIOp>(loc, d, used)));
+    }
+  }
+  Value offset = arith::ConstantIndexOp::create(b, loc, 0);
+  for (int i = 0; i < outputs; ++i) {
+    SmallVector<OpFoldResult> offs(rank, b.getIndexAttr(0)), szs = dims,
+        strides(rank, b.getIndexAttr(1));
+    offs[*axis] = getAsOpFoldResult(offset);
+    szs[*axis] = sizes[i];
+    im.setResult(i, tensor::ExtractSliceOp::create(b, loc, input, offs, szs,
+                                                   strides));
+    offset = b.createOrFold<arith::AddIOp>(loc, offset,
+                                           im.tb().index(sizes[i]));
+  }
+  return success();
+}
+
+LogicalResult transposeOp(Importer &im) {
+  Value input = im.input(0);
+  int64_t rank = cast<RankedTensorType>(input.getType()).getRank();
+  SmallVector<int64_t> perm;
+  if (auto p = im.attrInts("perm"))
+    perm = *p;
+  else
+    for (int64_t i = rank - 1; i >= 0; --i)
+      perm.push_back(i);
+  SmallVector<int64_t> check(perm);
+  llvm::sort(check);
+  for (int64_t i = 0; i < (int64_t)check.size(); ++i)
+    if (check[i] != i || (int64_t)perm.size() != rank)
+      return im.error() << "perm is not a permutation of " << rank
+                        << " dimensions";
+  im.setResult(0, im.tb().transpose(input, perm), im.inputEntry(0).isUnsigned);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions and normalizations
+//===----------------------------------------------------------------------===//
+
+enum class Red { Sum, Mean, Max, Min };
+
+FailureOr<SmallVector<int64_t>> reductionAxes(Importer &im, int64_t rank) {
+  auto axes = axesOperand(im, 1);
+  if (failed(axes))
+    return failure();
+  SmallVector<int64_t> out;
+  if (!*axes || (*axes)->empty()) {
+    if (im.attrInt("noop_with_empty_axes", 0))
+      return out;
+    for (int64_t i = 0; i < rank; ++i)
+      out.push_back(i);
+    return out;
+  }
+  for (int64_t a : **axes) {
+    FailureOr<int64_t> n = axisOf(im, a, rank);
+    if (failed(n))
+      return failure();
+    out.push_back(*n);
+  }
+  llvm::sort(out);
+  return out;
+}
+
+/// Reduces `input` over `axes`, keeping them as unit dimensions.
+Value reduceKeep(Importer &im, Value input, ArrayRef<int64_t> axes, Red kind) {
+  Type element = elementTypeOf(input);
+  TensorBuilder tb = im.tb();
+  bool isFloat = isa<FloatType>(element);
+  Value init;
+  if (kind == Red::Max || kind == Red::Min) {
+    if (isFloat) {
+      auto ft = cast<FloatType>(element);
+      init = arith::ConstantOp::create(
+          im.builder(), im.loc(), element,
+          im.builder().getFloatAttr(
+              element, APFloat::getInf(ft.getFloatSemantics(),
+                                       kind == Red::Max)));
+    } else {
+      unsigned w = element.getIntOrFloatBitWidth();
+      init = arith::ConstantOp::create(
+          im.builder(), im.loc(), element,
+          im.builder().getIntegerAttr(element, kind == Red::Max
+                                                   ? APInt::getSignedMinValue(w)
+                                                   : APInt::getSignedMaxValue(w)));
+    }
+  } else {
+    init = tb.scalar(element, 0);
+  }
+  Value r = tb.reduce(input, axes, init,
+                      [&](OpBuilder &nb, Location nloc, ValueRange a) -> Value {
+                        Bin k = kind == Red::Max   ? Bin::Max
+                                : kind == Red::Min ? Bin::Min
+                                                   : Bin::Add;
+                        return binaryScalar(nb, nloc, k, a[0], a[1], false);
+                      });
+  if (kind != Red::Mean)
+    return r;
+  // Divide by the number of reduced elements.
+  OpBuilder &b = im.builder();
+  Location loc = im.loc();
+  SmallVector<OpFoldResult> dims = tb.dims(input);
+  Value count = arith::ConstantIndexOp::create(b, loc, 1);
+  for (int64_t a : axes)
+    count = b.createOrFold<arith::MulIOp>(loc, count, tb.index(dims[a]));
+  Value n = b.createOrFold<arith::IndexCastOp>(loc, b.getI64Type(), count);
+  n = tb.convertScalar(n, element, true);
+  return tb.map({r}, element, [&](OpBuilder &nb, Location nloc, ValueRange a) {
+    return binaryScalar(nb, nloc, Bin::Div, a[0], n, false);
+  });
+}
+
+LogicalResult reduceOp(Importer &im, Red kind) {
+  Value input = im.input(0);
+  int64_t rank = cast<RankedTensorType>(input.getType()).getRank();
+  FailureOr<SmallVector<int64_t>> axes = reductionAxes(im, rank);
+  if (failed(axes))
+    return failure();
+  if (kind == Red::Mean && !isa<FloatType>(elementTypeOf(input)))
+    return im.error() << "ReduceMean needs a floating-point operand";
+  Value r = reduceKeep(im, input, *axes, kind);
+  if (!im.attrInt("keepdims", 1))
+    r = im.tb().collapseUnitDims(r, *axes);
+  im.setResult(0, r);
+  return success();
+}
+
+LogicalResult softmaxOp(Importer &im) {
+  Value x = im.input(0);
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  FailureOr<int64_t> axis = axisOf(im, im.attrInt("axis", -1), rank);
+  if (failed(axis))
+    return failure();
+  Type element = elementTypeOf(x);
+  if (!isa<FloatType>(element))
+    return im.error() << "needs a floating-point operand";
+  TensorBuilder tb = im.tb();
+  // exp(x - max) / sum(exp(x - max)), stable for large logits.
+  Value max = reduceKeep(im, x, {*axis}, Red::Max);
+  Value e = tb.map({x, max}, element,
+                   [](OpBuilder &nb, Location nloc, ValueRange a) -> Value {
+                     return math::ExpOp::create(
+                         nb, nloc, arith::SubFOp::create(nb, nloc, a[0], a[1]));
+                   });
+  Value sum = reduceKeep(im, e, {*axis}, Red::Sum);
+  im.setResult(0, tb.map({e, sum}, element,
+                         [](OpBuilder &nb, Location nloc, ValueRange a) -> Value {
+                           return arith::DivFOp::create(nb, nloc, a[0], a[1]);
+                         }));
+  return success();
+}
+
+LogicalResult layerNormOp(Importer &im) {
+  Value x = im.input(0), scale = im.input(1);
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  FailureOr<int64_t> axis = axisOf(im, im.attrInt("axis", -1), rank);
+  if (failed(axis))
+    return failure();
+  Type element = elementTypeOf(x);
+  float epsilon = im.attrFloat("epsilon", 1e-5f);
+  SmallVector<int64_t> axes;
+  for (int64_t i = *axis; i < rank; ++i)
+    axes.push_back(i);
+  TensorBuilder tb = im.tb();
+  Value mean = reduceKeep(im, x, axes, Red::Mean);
+  Value centered = tb.map({x, mean}, element,
+                          [](OpBuilder &nb, Location nloc, ValueRange a) -> Value {
+                            return arith::SubFOp::create(nb, nloc, a[0], a[1]);
+                          });
+  Value squares = tb.map({centered}, element,
+                         [](OpBuilder &nb, Location nloc, ValueRange a) -> Value {
+                           return arith::MulFOp::create(nb, nloc, a[0], a[0]);
+                         });
+  Value variance = reduceKeep(im, squares, axes, Red::Mean);
+  Value eps = tb.scalar(element, epsilon);
+  Value invStd = tb.map({variance}, element,
+                        [&](OpBuilder &nb, Location nloc, ValueRange a) -> Value {
+                          return math::RsqrtOp::create(
+                              nb, nloc, arith::AddFOp::create(nb, nloc, a[0], eps));
+                        });
+  SmallVector<Value> operands = {centered, invStd, scale};
+  if (im.hasInput(2))
+    operands.push_back(im.input(2));
+  Value y = tb.map(operands, element,
+                   [](OpBuilder &nb, Location nloc, ValueRange a) -> Value {
+                     Value r = arith::MulFOp::create(
+                         nb, nloc, arith::MulFOp::create(nb, nloc, a[0], a[1]),
+                         a[2]);
+                     return a.size() > 3 ? arith::AddFOp::create(nb, nloc, r, a[3])
+                                         : r;
+                   });
+  im.setResult(0, y);
+  im.setResult(1, mean);
+  im.setResult(2, invStd);
+  return success();
+}
+
+LogicalResult geluOp(Importer &im) {
+  Value x = im.input(0);
+  Type element = elementTypeOf(x);
+  bool tanhApprox = im.attrString("approximate", "none") == "tanh";
+  im.setResult(0, im.tb().map({x}, element,
+                              [&](OpBuilder &nb, Location nloc,
+                                  ValueRange a) -> Value {
+    TensorBuilder sb(nb, nloc);
+    Value v = a[0];
+    Value half = sb.scalar(element, 0.5), one = sb.scalar(element, 1.0);
+    Value inner;
+    if (tanhApprox) {
+      // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+      Value x3 = arith::MulFOp::create(
+          nb, nloc, v, arith::MulFOp::create(nb, nloc, v, v));
+      Value poly = arith::AddFOp::create(
+          nb, nloc, v,
+          arith::MulFOp::create(nb, nloc, sb.scalar(element, 0.044715), x3));
+      inner = math::TanhOp::create(
+          nb, nloc,
+          arith::MulFOp::create(nb, nloc,
+                                sb.scalar(element, std::sqrt(2.0 / M_PI)),
+                                poly));
+    } else {
+      // 0.5 x (1 + erf(x / sqrt 2))
+      inner = math::ErfOp::create(
+          nb, nloc,
+          arith::MulFOp::create(nb, nloc, v, sb.scalar(element, M_SQRT1_2)));
+    }
+    return arith::MulFOp::create(
+        nb, nloc, arith::MulFOp::create(nb, nloc, half, v),
+        arith::AddFOp::create(nb, nloc, one, inner));
+  }));
+  return success();
+}
+
+LogicalResult triluOp(Importer &im) {
+  Value x = im.input(0);
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  if (rank < 2)
+    return im.error() << "needs rank 2 or more";
+  Value k = im.hasInput(1) ? toI64(im, scalarOperand(im, 1)) : i64(im, 0);
+  bool upper = im.attrInt("upper", 1) != 0;
+  Type element = elementTypeOf(x);
+  im.setResult(0, im.tb().map({x}, element,
+                              [&](OpBuilder &nb, Location nloc,
+                                  ValueRange a) -> Value {
+    Value i = arith::IndexCastOp::create(
+        nb, nloc, nb.getI64Type(), linalg::IndexOp::create(nb, nloc, rank - 2));
+    Value j = arith::IndexCastOp::create(
+        nb, nloc, nb.getI64Type(), linalg::IndexOp::create(nb, nloc, rank - 1));
+    Value diff = arith::SubIOp::create(nb, nloc, j, i);
+    Value keep = arith::CmpIOp::create(
+        nb, nloc, upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle,
+        diff, k);
+    return arith::SelectOp::create(nb, nloc, keep, a[0],
+                                   TensorBuilder(nb, nloc).scalar(element, 0));
+  }));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Matrix products
+//===----------------------------------------------------------------------===//
+
+/// x · W (+ bias) with a constant weight: the op quantization targets.
+Value linear(Importer &im, Value x, Value weight, Value bias) {
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto wType = cast<RankedTensorType>(weight.getType());
+  SmallVector<OpFoldResult> dims = im.tb().dims(x);
+  dims.back() = im.builder().getIndexAttr(wType.getDimSize(1));
+  auto resultType = TensorBuilder::tensorType(dims, xType.getElementType());
+  auto op = quantc::qc::LinearOp::create(
+      im.builder(), im.loc(), resultType, x, weight, bias,
+      im.builder().getStringAttr(im.layerName()));
+  return op.getResult();
+}
+
+LogicalResult matmulOp(Importer &im) {
+  Value a = im.input(0), bMat = im.input(1);
+  auto aType = cast<RankedTensorType>(a.getType());
+  auto bType = cast<RankedTensorType>(bMat.getType());
+  if (aType.getElementType() != bType.getElementType())
+    return im.error() << "operand element types differ: "
+                      << aType.getElementType() << " and "
+                      << bType.getElementType();
+  if (aType.getRank() < 1 || bType.getRank() < 1)
+    return im.error() << "operands must have rank 1 or more";
+  int64_t k = aType.getShape().back();
+  int64_t kb = bType.getRank() == 1 ? bType.getDimSize(0)
+                                    : bType.getDimSize(bType.getRank() - 2);
+  if (!ShapedType::isDynamic(k) && !ShapedType::isDynamic(kb) && k != kb)
+    return im.error() << "inner dimensions differ: " << aType << " times "
+                      << bType;
+  if (bType.getRank() == 2 && bType.hasStaticShape() &&
+      isa<FloatType>(bType.getElementType()) && isConstantDerived(bMat)) {
+    im.setResult(0, linear(im, a, bMat, Value()));
+    return success();
+  }
+  // Rank-1 operands: a row vector on the left, a column on the right.
+  TensorBuilder tb = im.tb();
+  bool vecA = aType.getRank() == 1, vecB = bType.getRank() == 1;
+  if (vecA)
+    a = tb.expandUnitDims(a, {0});
+  if (vecB)
+    bMat = tb.expandUnitDims(bMat, {1});
+  Value r = tb.matmul(a, bMat);
+  int64_t rr = cast<RankedTensorType>(r.getType()).getRank();
+  SmallVector<int64_t> drop;
+  if (vecA)
+    drop.push_back(rr - 2);
+  if (vecB)
+    drop.push_back(rr - 1);
+  im.setResult(0, tb.collapseUnitDims(r, drop));
+  return success();
+}
+
+LogicalResult gemmOp(Importer &im) {
+  Value a = im.input(0), bMat = im.input(1);
+  TensorBuilder tb = im.tb();
+  if (im.attrInt("transA", 0))
+    a = tb.transpose(a, {1, 0});
+  if (im.attrInt("transB", 0))
+    bMat = tb.transpose(bMat, {1, 0});
+  float alpha = im.attrFloat("alpha", 1.0f), beta = im.attrFloat("beta", 1.0f);
+  Value c = im.hasInput(2) ? im.input(2) : Value();
+  auto bType = cast<RankedTensorType>(bMat.getType());
+  Type element = bType.getElementType();
+  Value r;
+  if (alpha == 1.0f && bType.hasStaticShape() && isa<FloatType>(element) &&
+      isConstantDerived(bMat)) {
+    // A bias of shape [N] (or [1, N]) folds into the linear layer.
+    Value bias;
+    if (c && beta == 1.0f) {
+      auto cType = cast<RankedTensorType>(c.getType());
+      if (cType.getRank() == 1 && cType.getDimSize(0) == bType.getDimSize(1))
+        bias = c;
+      else if (cType.getRank() == 2 && cType.getDimSize(0) == 1 &&
+               cType.getDimSize(1) == bType.getDimSize(1))
+        bias = tb.collapseUnitDims(c, {0});
+    }
+    r = linear(im, a, bMat, bias);
+    if (bias)
+      c = Value();
+  } else {
+    r = tb.matmul(a, bMat);
+    if (alpha != 1.0f) {
+      Value s = tb.scalar(element, alpha);
+      r = tb.map({r}, element, [&](OpBuilder &nb, Location nloc, ValueRange v) {
+        return binaryScalar(nb, nloc, Bin::Mul, v[0], s, false);
+      });
+    }
+  }
+  if (c) {
+    Value s = tb.scalar(element, beta);
+    r = tb.map({r, c}, element,
+               [&](OpBuilder &nb, Location nloc, ValueRange v) -> Value {
+                 Value cc = beta == 1.0f
+                                ? v[1]
+                                : binaryScalar(nb, nloc, Bin::Mul, v[1], s,
+                                               false);
+                 return binaryScalar(nb, nloc, Bin::Add, v[0], cc, false);
+               });
+  }
+  im.setResult(0, r);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// The table
+//===----------------------------------------------------------------------===//
+
+const llvm::StringMap<Mapping> &mappings() {
+  static const llvm::StringMap<Mapping> table = {
+      {"Add", [](Importer &im) { return binary(im, Bin::Add); }},
+      {"Sub", [](Importer &im) { return binary(im, Bin::Sub); }},
+      {"Mul", [](Importer &im) { return binary(im, Bin::Mul); }},
+      {"Div", [](Importer &im) { return binary(im, Bin::Div); }},
+      {"Pow", [](Importer &im) { return binary(im, Bin::Pow); }},
+      {"Mod", [](Importer &im) { return binary(im, Bin::Mod); }},
+      {"And", [](Importer &im) { return binary(im, Bin::And); }},
+      {"Or", [](Importer &im) { return binary(im, Bin::Or); }},
+      {"Xor", [](Importer &im) { return binary(im, Bin::Xor); }},
+      {"Equal", [](Importer &im) { return binary(im, Bin::Eq); }},
+      {"Less", [](Importer &im) { return binary(im, Bin::Lt); }},
+      {"LessOrEqual", [](Importer &im) { return binary(im, Bin::Le); }},
+      {"Greater", [](Importer &im) { return binary(im, Bin::Gt); }},
+      {"GreaterOrEqual", [](Importer &im) { return binary(im, Bin::Ge); }},
+      {"Max", [](Importer &im) { return variadic(im, Bin::Max); }},
+      {"Min", [](Importer &im) { return variadic(im, Bin::Min); }},
+      {"Sum", [](Importer &im) { return variadic(im, Bin::Add); }},
+      {"Neg", [](Importer &im) { return unary(im, Un::Neg); }},
+      {"Sqrt", [](Importer &im) { return unary(im, Un::Sqrt); }},
+      {"Exp", [](Importer &im) { return unary(im, Un::Exp); }},
+      {"Log", [](Importer &im) { return unary(im, Un::Log); }},
+      {"Tanh", [](Importer &im) { return unary(im, Un::Tanh); }},
+      {"Erf", [](Importer &im) { return unary(im, Un::Erf); }},
+      {"Relu", [](Importer &im) { return unary(im, Un::Relu); }},
+      {"Sigmoid", [](Importer &im) { return unary(im, Un::Sigmoid); }},
+      {"Abs", [](Importer &im) { return unary(im, Un::Abs); }},
+      {"Reciprocal", [](Importer &im) { return unary(im, Un::Reciprocal); }},
+      {"Not", [](Importer &im) { return unary(im, Un::Not); }},
+      {"Floor", [](Importer &im) { return unary(im, Un::Floor); }},
+      {"Ceil", [](Importer &im) { return unary(im, Un::Ceil); }},
+      {"Sin", [](Importer &im) { return unary(im, Un::Sin); }},
+      {"Cos", [](Importer &im) { return unary(im, Un::Cos); }},
+      {"Identity", [](Importer &im) { return unary(im, Un::Identity); }},
+      {"Where", whereOp},
+      {"Cast", castOp},
+      {"Constant", constantOp},
+      {"Shape", shapeOp},
+      {"ConstantOfShape", constantOfShapeOp},
+      {"Range", rangeOp},
+      {"Unsqueeze", unsqueezeOp},
+      {"Squeeze", squeezeOp},
+      {"Concat", concatOp},
+      {"Reshape", reshapeOp},
+      {"Flatten", flattenOp},
+      {"Expand", expandOp},
+      {"Gather", gatherOp},
+      {"Slice", sliceOp},
+      {"Split", splitOp},
+      {"Transpose", transposeOp},
+      {"ReduceSum", [](Importer &im) { return reduceOp(im, Red::Sum); }},
+      {"ReduceMean", [](Importer &im) { return reduceOp(im, Red::Mean); }},
+      {"ReduceMax", [](Importer &im) { return reduceOp(im, Red::Max); }},
+      {"ReduceMin", [](Importer &im) { return reduceOp(im, Red::Min); }},
+      {"Softmax", softmaxOp},
+      {"LayerNormalization", layerNormOp},
+      {"Gelu", geluOp},
+      {"Trilu", triluOp},
+      {"MatMul", matmulOp},
+      {"Gemm", gemmOp},
+  };
+  return table;
+}
+
+} // namespace
+
+LogicalResult quantc::onnx::importOp(Importer &im) {
+  const ::onnx::NodeProto &node = im.node();
+  bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
+  const auto &table = mappings();
+  auto it = table.find(node.op_type());
+  if (!defaultDomain || it == table.end())
+    return im.error() << "unsupported operator "
+                      << (defaultDomain ? "" : node.domain() + ".")
+                      << node.op_type() << " (opset " << im.opset() << ")";
+  return it->second(im);
+}
