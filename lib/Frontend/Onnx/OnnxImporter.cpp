@@ -578,7 +578,11 @@ OwningOpRef<ModuleOp> quantc::importOnnx(StringRef buffer, StringRef modelPath,
   Location fileLoc = FileLineColLoc::get(context, modelPath, 0, 0);
 
   ::onnx::ModelProto model;
-  if (buffer.ltrim().starts_with("<")) {
+  // Textual ONNX starts with '<' once leading '#' comment lines are skipped.
+  StringRef text = buffer.ltrim();
+  while (text.starts_with("#"))
+    text = text.drop_until([](char c) { return c == '\n'; }).ltrim();
+  if (text.starts_with("<")) {
     std::string text = buffer.str();
     ::onnx::OnnxParser parser(text.c_str());
     auto status = parser.Parse(model);

@@ -83,6 +83,29 @@ bool isConstantDerived(Value v) {
   return llvm::all_of(op->getOperands(), isConstantDerived);
 }
 
+/// The tensor.dim a size comes from, looking through index casts.
+tensor::DimOp sizeSource(Value v) {
+  while (Operation *op = v.getDefiningOp()) {
+    if (auto dim = dyn_cast<tensor::DimOp>(op))
+      return dim;
+    if (!isa<arith::IndexCastOp, arith::IndexCastUIOp>(op))
+      break;
+    v = op->getOperand(0);
+  }
+  return {};
+}
+
+/// True if two sizes are the same dimension of the same tensor.
+bool sameSize(Value a, Value b) {
+  if (a == b)
+    return true;
+  tensor::DimOp da = sizeSource(a), db = sizeSource(b);
+  return da && db && da.getSource() == db.getSource() &&
+         getConstantIntValue(da.getIndex()) ==
+             getConstantIntValue(db.getIndex()) &&
+         getConstantIntValue(da.getIndex()).has_value();
+}
+
 /// A scalar of the operand's element type read from a rank-0 or single-
 /// element tensor operand.
 Value scalarOperand(Importer &im, int i) {
@@ -221,15 +244,18 @@ LogicalResult binary(Importer &im, Bin kind) {
     if (matchPattern(im.input(1), m_Constant(&e)) && e.isSplat())
       exponent = e.getSplatValue<APFloat>().convertToDouble();
   }
+  if (exponent && *exponent != 2.0 && *exponent != 0.5)
+    exponent.reset();
+  SmallVector<Value> operands = {im.input(0)};
+  if (!exponent)
+    operands.push_back(im.input(1));
   Value result = im.tb().map(
-      {im.input(0), im.input(1)}, resultElement,
+      operands, resultElement,
       [&](OpBuilder &nb, Location nloc, ValueRange a) -> Value {
-        if (exponent && *exponent == 2.0)
-          return arith::MulFOp::create(nb, nloc, a[0], a[0]);
-        if (exponent && *exponent == 0.5)
-          return math::SqrtOp::create(nb, nloc, a[0]);
-        if (exponent && *exponent == 1.0)
-          return a[0];
+        if (exponent)
+          return *exponent == 2.0
+                     ? arith::MulFOp::create(nb, nloc, a[0], a[0]).getResult()
+                     : math::SqrtOp::create(nb, nloc, a[0]).getResult();
         return binaryScalar(nb, nloc, kind, a[0], a[1], isUnsigned);
       });
   im.setResult(0, result, isUnsigned && !isComparison(kind));
@@ -696,13 +722,37 @@ LogicalResult reshapeOp(Importer &im) {
     }
   }
   if (inferred >= 0) {
-    Value total = arith::ConstantIndexOp::create(b, loc, 1);
-    for (OpFoldResult d : inDims)
-      total = b.createOrFold<arith::MulIOp>(loc, total, im.tb().index(d));
-    Value known = arith::ConstantIndexOp::create(b, loc, 1);
-    for (size_t i = 0; i < dims.size(); ++i)
-      if ((int)i != inferred)
-        known = b.createOrFold<arith::MulIOp>(loc, known, im.tb().index(dims[i]));
+    // -1 is (input elements) / (other target sizes); dynamic sizes present
+    // on both sides cancel, so [b, s, 8] -> [b, s, 2, -1] infers a static 4.
+    int64_t totalStatic = 1, knownStatic = 1;
+    SmallVector<Value> totalDynamic, knownDynamic;
+    for (OpFoldResult d : inDims) {
+      if (std::optional<int64_t> c = getConstantIntValue(d))
+        totalStatic *= *c;
+      else
+        totalDynamic.push_back(cast<Value>(d));
+    }
+    for (size_t i = 0; i < dims.size(); ++i) {
+      if ((int)i == inferred)
+        continue;
+      if (std::optional<int64_t> c = getConstantIntValue(dims[i])) {
+        knownStatic *= *c;
+        continue;
+      }
+      Value v = cast<Value>(dims[i]);
+      auto *it = llvm::find_if(totalDynamic,
+                               [&](Value t) { return sameSize(t, v); });
+      if (it != totalDynamic.end())
+        totalDynamic.erase(it);
+      else
+        knownDynamic.push_back(v);
+    }
+    Value total = arith::ConstantIndexOp::create(b, loc, totalStatic);
+    for (Value v : totalDynamic)
+      total = b.createOrFold<arith::MulIOp>(loc, total, v);
+    Value known = arith::ConstantIndexOp::create(b, loc, knownStatic);
+    for (Value v : knownDynamic)
+      known = b.createOrFold<arith::MulIOp>(loc, known, v);
     dims[inferred] = getAsOpFoldResult(
         b.createOrFold<arith::DivUIOp>(loc, total, known));
   }
@@ -1000,8 +1050,10 @@ FailureOr<SmallVector<int64_t>> reductionAxes(Importer &im, int64_t rank) {
   return out;
 }
 
-/// Reduces `input` over `axes`, keeping them as unit dimensions.
-Value reduceKeep(Importer &im, Value input, ArrayRef<int64_t> axes, Red kind) {
+/// Reduces `input` over `axes`, keeping them as unit dimensions unless
+/// `keepDims` is false.
+Value reduceKeep(Importer &im, Value input, ArrayRef<int64_t> axes, Red kind,
+                 bool keepDims = true) {
   Type element = elementTypeOf(input);
   TensorBuilder tb = im.tb();
   bool isFloat = isa<FloatType>(element);
@@ -1031,7 +1083,8 @@ Value reduceKeep(Importer &im, Value input, ArrayRef<int64_t> axes, Red kind) {
                                 : kind == Red::Min ? Bin::Min
                                                    : Bin::Add;
                         return binaryScalar(nb, nloc, k, a[0], a[1], false);
-                      });
+                      },
+                      keepDims);
   if (kind != Red::Mean)
     return r;
   // Divide by the number of reduced elements.
@@ -1056,10 +1109,8 @@ LogicalResult reduceOp(Importer &im, Red kind) {
     return failure();
   if (kind == Red::Mean && !isa<FloatType>(elementTypeOf(input)))
     return im.error() << "ReduceMean needs a floating-point operand";
-  Value r = reduceKeep(im, input, *axes, kind);
-  if (!im.attrInt("keepdims", 1))
-    r = im.tb().collapseUnitDims(r, *axes);
-  im.setResult(0, r);
+  im.setResult(0, reduceKeep(im, input, *axes, kind,
+                             im.attrInt("keepdims", 1) != 0));
   return success();
 }
 

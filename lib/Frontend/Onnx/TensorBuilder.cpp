@@ -147,7 +147,7 @@ Value TensorBuilder::broadcastTo(Value input, ArrayRef<OpFoldResult> dims) {
 }
 
 Value TensorBuilder::reduce(Value input, ArrayRef<int64_t> axes, Value init,
-                            ScalarFn fn) {
+                            ScalarFn fn, bool keepDims) {
   auto type = cast<RankedTensorType>(input.getType());
   MLIRContext *ctx = b.getContext();
   int64_t rank = type.getRank();
@@ -174,7 +174,7 @@ Value TensorBuilder::reduce(Value input, ArrayRef<int64_t> axes, Value init,
             linalg::YieldOp::create(nb, nloc, fn(nb, nloc, args));
           })
           .getResult(0);
-  return expandUnitDims(reduced, axes);
+  return keepDims ? expandUnitDims(reduced, axes) : reduced;
 }
 
 Value TensorBuilder::matmul(Value a, Value bMat) {

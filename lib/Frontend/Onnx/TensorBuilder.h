@@ -54,9 +54,9 @@ public:
                           llvm::ArrayRef<mlir::OpFoldResult> dims);
   /// Reduction of `input` over `axes` (sorted, non-negative) starting from
   /// `init`, combining with `fn(element, accumulator)`; reduced dimensions
-  /// are kept with size 1.
+  /// are kept with size 1 when `keepDims`, else dropped.
   mlir::Value reduce(mlir::Value input, llvm::ArrayRef<int64_t> axes,
-                     mlir::Value init, ScalarFn fn);
+                     mlir::Value init, ScalarFn fn, bool keepDims = true);
   /// ONNX MatMul of two tensors of rank >= 2 with batch broadcasting.
   mlir::Value matmul(mlir::Value a, mlir::Value bMat);
   /// Permutes dimensions: result dim i is input dim perm[i].
