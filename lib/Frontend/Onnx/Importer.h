@@ -115,6 +115,7 @@ private:
   mlir::ModuleOp module;
   mlir::Location currentLoc;
   const ::onnx::NodeProto *currentNode = nullptr;
+  std::string currentNodeName;
   int64_t defaultOpset = 0;
   llvm::StringMap<Imported> values;
 };

@@ -48,7 +48,7 @@ Importer::Importer(MLIRContext *context, StringRef path)
 InFlightDiagnostic Importer::error() {
   InFlightDiagnostic d = emitError(currentLoc);
   if (currentNode) {
-    d << "node '" << currentNode->name() << "' (";
+    d << "node '" << currentNodeName << "' (";
     if (!currentNode->domain().empty() && currentNode->domain() != "ai.onnx")
       d << currentNode->domain() << ".";
     d << currentNode->op_type() << "): ";
@@ -497,11 +497,12 @@ LogicalResult Importer::importGraph(const ::onnx::GraphProto &graph) {
 
   for (auto [i, node] : llvm::enumerate(graph.node())) {
     currentNode = &node;
-    std::string name = node.name().empty() ? node.op_type() + "_" +
-                                                 std::to_string(i)
-                                           : node.name();
+    // Unnamed nodes are called after their first output.
+    currentNodeName = !node.name().empty() ? node.name()
+                      : node.output_size() ? node.output(0)
+                                           : node.op_type();
     currentLoc = NameLoc::get(
-        b.getStringAttr(name),
+        b.getStringAttr(currentNodeName),
         FileLineColLoc::get(context, modelPath, static_cast<unsigned>(i + 1),
                             0));
     if (failed(importNode(node)))
