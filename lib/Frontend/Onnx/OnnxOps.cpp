@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/StringMap.h"
 
@@ -1353,6 +1354,394 @@ LogicalResult gemmOp(Importer &im) {
 }
 
 //===----------------------------------------------------------------------===//
+// Einsum
+//===----------------------------------------------------------------------===//
+
+/// Einsum without ellipsis or repeated letters within an operand: one
+/// linalg.generic whose loops are the output letters, then the contracted
+/// ones.
+LogicalResult einsumOp(Importer &im) {
+  std::string equation = im.attrString("equation", "");
+  equation.erase(std::remove(equation.begin(), equation.end(), ' '),
+                 equation.end());
+  size_t arrow = equation.find("->");
+  if (arrow == std::string::npos || equation.find("...") != std::string::npos)
+    return im.error() << "only explicit equations ('ij,jk->ik') without "
+                         "'...' are supported, not '"
+                      << equation << "'";
+  SmallVector<StringRef> terms;
+  StringRef(equation).substr(0, arrow).split(terms, ',');
+  StringRef out = StringRef(equation).substr(arrow + 2);
+  if ((int)terms.size() != im.numInputs())
+    return im.error() << "equation has " << terms.size() << " operands, node "
+                      << im.numInputs();
+  std::string letters(out);
+  for (StringRef t : terms)
+    for (char c : t)
+      if (letters.find(c) == std::string::npos)
+        letters.push_back(c);
+  MLIRContext *ctx = im.builder().getContext();
+  auto loopOf = [&](char c) { return (int64_t)letters.find(c); };
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> maps;
+  SmallVector<OpFoldResult> sizes(letters.size());
+  for (auto [i, t] : llvm::enumerate(terms)) {
+    Value v = im.input(i);
+    auto type = cast<RankedTensorType>(v.getType());
+    if ((int64_t)t.size() != type.getRank())
+      return im.error() << "term '" << t << "' does not match operand " << i
+                        << " of rank " << type.getRank();
+    SmallVector<OpFoldResult> dims = im.tb().dims(v);
+    SmallVector<AffineExpr> exprs;
+    for (auto [k, c] : llvm::enumerate(t)) {
+      if (t.count(c) > 1)
+        return im.error() << "repeated letter '" << c << "' in term '" << t
+                          << "' is not supported";
+      if (!sizes[loopOf(c)] || getConstantIntValue(dims[k]))
+        sizes[loopOf(c)] = dims[k];
+      exprs.push_back(getAffineDimExpr(loopOf(c), ctx));
+    }
+    inputs.push_back(v);
+    maps.push_back(AffineMap::get(letters.size(), 0, exprs, ctx));
+  }
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<OpFoldResult> outDims;
+  SmallVector<utils::IteratorType> iterators;
+  for (size_t k = 0; k < letters.size(); ++k) {
+    bool inOut = k < out.size();
+    iterators.push_back(inOut ? utils::IteratorType::parallel
+                              : utils::IteratorType::reduction);
+    if (inOut) {
+      outExprs.push_back(getAffineDimExpr(k, ctx));
+      outDims.push_back(sizes[k]);
+    }
+  }
+  maps.push_back(AffineMap::get(letters.size(), 0, outExprs, ctx));
+  Type element = elementTypeOf(inputs[0]);
+  Value acc = im.tb().filled(outDims, im.tb().scalar(element, 0));
+  bool isFloat = isa<FloatType>(element);
+  Value r = linalg::GenericOp::create(
+                im.builder(), im.loc(), acc.getType(), inputs, ValueRange{acc},
+                maps, iterators,
+                [&](OpBuilder &nb, Location nloc, ValueRange a) {
+                  Value p = a[0];
+                  for (size_t i = 1; i + 1 < a.size(); ++i)
+                    p = binaryScalar(nb, nloc, Bin::Mul, p, a[i], false);
+                  Value sum = isFloat
+                                  ? arith::AddFOp::create(nb, nloc, a.back(), p)
+                                        .getResult()
+                                  : arith::AddIOp::create(nb, nloc, a.back(), p)
+                                        .getResult();
+                  linalg::YieldOp::create(nb, nloc, sum);
+                })
+                .getResult(0);
+  im.setResult(0, r);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ONNX quantization operators
+//===----------------------------------------------------------------------===//
+
+/// A per-tensor (scalar) or per-axis (1-D) quantization parameter, reshaped
+/// to broadcast against a tensor of `rank` along `axis`.
+FailureOr<Value> quantParam(Importer &im, int operand, int64_t rank,
+                            int64_t axis) {
+  Value p = im.input(operand);
+  auto type = cast<RankedTensorType>(p.getType());
+  if (type.getRank() == 0 || (type.getRank() == 1 && type.getDimSize(0) == 1))
+    return type.getRank() == 0 ? p : im.tb().collapseUnitDims(p, {0});
+  if (type.getRank() != 1)
+    return im.error() << "block-wise quantization parameters (rank "
+                      << type.getRank() << ") are not supported";
+  SmallVector<int64_t> units;
+  for (int64_t i = 0; i < rank; ++i)
+    if (i != axis)
+      units.push_back(i);
+  return im.tb().expandUnitDims(p, units);
+}
+
+LogicalResult dequantizeLinearOp(Importer &im) {
+  Value x = im.input(0);
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  FailureOr<int64_t> axis = axisOf(im, im.attrInt("axis", 1), rank);
+  if (failed(axis))
+    return failure();
+  FailureOr<Value> scale = quantParam(im, 1, rank, *axis);
+  if (failed(scale))
+    return failure();
+  SmallVector<Value> operands = {x, *scale};
+  if (im.hasInput(2)) {
+    FailureOr<Value> zero = quantParam(im, 2, rank, *axis);
+    if (failed(zero))
+      return failure();
+    operands.push_back(*zero);
+  }
+  bool isUnsigned = im.inputEntry(0).isUnsigned;
+  Type element = elementTypeOf(*scale);
+  im.setResult(0, im.tb().map(operands, element,
+                              [&](OpBuilder &nb, Location nloc,
+                                  ValueRange a) -> Value {
+    TensorBuilder sb(nb, nloc);
+    Type wide = nb.getI32Type();
+    Value q = sb.convertScalar(a[0], wide, isUnsigned);
+    if (a.size() > 2)
+      q = arith::SubIOp::create(nb, nloc, q,
+                                sb.convertScalar(a[2], wide, isUnsigned));
+    return arith::MulFOp::create(nb, nloc, sb.convertScalar(q, element, false),
+                                 a[1]);
+  }));
+  return success();
+}
+
+/// round_half_even(x / scale) + zero, saturated to the integer type.
+Value quantizeScalar(OpBuilder &nb, Location nloc, Value x, Value scale,
+                     Value zero, Type intType, bool isUnsigned) {
+  TensorBuilder sb(nb, nloc);
+  Type f = x.getType();
+  Value r = math::RoundEvenOp::create(
+      nb, nloc, arith::DivFOp::create(nb, nloc, x, scale));
+  if (zero)
+    r = arith::AddFOp::create(nb, nloc, r, sb.convertScalar(zero, f, isUnsigned));
+  unsigned w = intType.getIntOrFloatBitWidth();
+  double lo = isUnsigned ? 0.0 : -std::ldexp(1.0, w - 1);
+  double hi = isUnsigned ? std::ldexp(1.0, w) - 1 : std::ldexp(1.0, w - 1) - 1;
+  r = arith::MaximumFOp::create(nb, nloc, r, sb.scalar(f, lo));
+  r = arith::MinimumFOp::create(nb, nloc, r, sb.scalar(f, hi));
+  return isUnsigned ? arith::FPToUIOp::create(nb, nloc, intType, r).getResult()
+                    : arith::FPToSIOp::create(nb, nloc, intType, r).getResult();
+}
+
+LogicalResult quantizeLinearOp(Importer &im) {
+  Value x = im.input(0);
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  FailureOr<int64_t> axis = axisOf(im, im.attrInt("axis", 1), rank);
+  if (failed(axis))
+    return failure();
+  FailureOr<Value> scale = quantParam(im, 1, rank, *axis);
+  if (failed(scale))
+    return failure();
+  SmallVector<Value> operands = {x, *scale};
+  // The zero point's type is the result's; uint8 without one.
+  Type intType = im.builder().getI8Type();
+  bool isUnsigned = true;
+  if (im.hasInput(2)) {
+    FailureOr<Value> zero = quantParam(im, 2, rank, *axis);
+    if (failed(zero))
+      return failure();
+    operands.push_back(*zero);
+    intType = elementTypeOf(*zero);
+    isUnsigned = im.inputEntry(2).isUnsigned;
+  }
+  im.setResult(0,
+               im.tb().map(operands, intType,
+                           [&](OpBuilder &nb, Location nloc, ValueRange a) {
+                             return quantizeScalar(
+                                 nb, nloc, a[0], a[1],
+                                 a.size() > 2 ? a[2] : Value(), intType,
+                                 isUnsigned);
+                           }),
+               isUnsigned);
+  return success();
+}
+
+/// DynamicQuantizeLinear is qc.quantize_dynamic <per_tensor> affine with
+/// uint8 codes: the same min-max range widened to hold 0.
+LogicalResult dynamicQuantizeLinearOp(Importer &im) {
+  Value x = im.input(0);
+  auto type = cast<RankedTensorType>(x.getType());
+  OpBuilder &b = im.builder();
+  SmallVector<int64_t> ones(type.getRank(), 1);
+  auto scalesType = RankedTensorType::get(ones, type.getElementType());
+  auto zerosType = RankedTensorType::get(ones, b.getI8Type());
+  auto codesType = RankedTensorType::get(type.getShape(), b.getI8Type());
+  auto op = quantc::qc::QuantizeDynamicOp::create(
+      b, im.loc(), codesType, scalesType, zerosType, x,
+      quantc::qc::ActGranularity::PerTensor, /*affine=*/true);
+  SmallVector<int64_t> all;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    all.push_back(i);
+  im.setResult(0, op.getCodes(), /*isUnsigned=*/true);
+  im.setResult(1, im.tb().collapseUnitDims(op.getScales(), all));
+  im.setResult(2, im.tb().collapseUnitDims(op.getZeroPoints(), all), true);
+  return success();
+}
+
+/// (a - a_zero) x (b - b_zero) accumulated in i32.
+FailureOr<Value> integerMatmul(Importer &im, int a, int aZero, int bOp,
+                               int bZero) {
+  TensorBuilder tb = im.tb();
+  Type i32 = im.builder().getI32Type();
+  auto widen = [&](int operand, int zero) -> FailureOr<Value> {
+    Value v = im.input(operand);
+    bool isUnsigned = im.inputEntry(operand).isUnsigned;
+    int64_t rank = cast<RankedTensorType>(v.getType()).getRank();
+    SmallVector<Value> operands = {v};
+    if (zero >= 0 && im.hasInput(zero)) {
+      // A per-column zero point of B runs along its last axis.
+      FailureOr<Value> z = quantParam(im, zero, rank, rank - 1);
+      if (failed(z))
+        return failure();
+      operands.push_back(*z);
+    }
+    return tb.map(operands, i32,
+                  [&](OpBuilder &nb, Location nloc, ValueRange x) -> Value {
+                    TensorBuilder sb(nb, nloc);
+                    Value w = sb.convertScalar(x[0], i32, isUnsigned);
+                    if (x.size() > 1)
+                      w = arith::SubIOp::create(
+                          nb, nloc, w, sb.convertScalar(x[1], i32, isUnsigned));
+                    return w;
+                  });
+  };
+  FailureOr<Value> wa = widen(a, aZero), wb = widen(bOp, bZero);
+  if (failed(wa) || failed(wb))
+    return failure();
+  auto ta = cast<RankedTensorType>(wa->getType());
+  auto tbt = cast<RankedTensorType>(wb->getType());
+  if (ta.getRank() < 2 || tbt.getRank() < 2)
+    return im.error() << "operands must have rank 2 or more";
+  return tb.matmul(*wa, *wb);
+}
+
+LogicalResult matmulIntegerOp(Importer &im) {
+  FailureOr<Value> r = integerMatmul(im, 0, 2, 1, 3);
+  if (failed(r))
+    return failure();
+  im.setResult(0, *r);
+  return success();
+}
+
+LogicalResult qlinearMatmulOp(Importer &im) {
+  // a, a_scale, a_zero, b, b_scale, b_zero, y_scale, y_zero
+  FailureOr<Value> acc = integerMatmul(im, 0, 2, 3, 5);
+  if (failed(acc))
+    return failure();
+  int64_t rank = cast<RankedTensorType>(acc->getType()).getRank();
+  FailureOr<Value> sa = quantParam(im, 1, rank, rank - 1),
+                   sb = quantParam(im, 4, rank, rank - 1),
+                   sy = quantParam(im, 6, rank, rank - 1),
+                   zy = quantParam(im, 7, rank, rank - 1);
+  if (failed(sa) || failed(sb) || failed(sy) || failed(zy))
+    return failure();
+  Type intType = elementTypeOf(*zy);
+  bool isUnsigned = im.inputEntry(7).isUnsigned;
+  Type f = elementTypeOf(*sa);
+  im.setResult(0,
+               im.tb().map({*acc, *sa, *sb, *sy, *zy}, intType,
+                           [&](OpBuilder &nb, Location nloc,
+                               ValueRange a) -> Value {
+                             Value real = arith::MulFOp::create(
+                                 nb, nloc,
+                                 TensorBuilder(nb, nloc).convertScalar(a[0], f,
+                                                                       false),
+                                 arith::MulFOp::create(nb, nloc, a[1], a[2]));
+                             return quantizeScalar(nb, nloc, real, a[3], a[4],
+                                                   intType, isUnsigned);
+                           }),
+               isUnsigned);
+  return success();
+}
+
+/// The bytes of a constant operand (inline or resource), or failure.
+FailureOr<std::vector<char>> constantBytes(Importer &im, int i,
+                                           StringRef what) {
+  Attribute attr;
+  if (!matchPattern(im.input(i), m_Constant(&attr)))
+    return im.error() << what << " must be a constant (an initializer)";
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    ArrayRef<char> data = resource.getData();
+    return std::vector<char>(data.begin(), data.end());
+  }
+  auto dense = cast<DenseElementsAttr>(attr);
+  ArrayRef<char> raw = dense.getRawData();
+  size_t bytes = raw.size();
+  if (dense.isSplat())
+    bytes *= dense.getNumElements();
+  std::vector<char> out(bytes);
+  for (size_t k = 0; k < bytes; ++k)
+    out[k] = raw[k % raw.size()];
+  return out;
+}
+
+/// com.microsoft MatMulNBits: ONNX Runtime's block-quantized weights map
+/// onto qc.qconstant exactly: each column's blocks of packed codes (low
+/// nibble first) are quantc's channel rows, scales are per group.
+LogicalResult matmulNBitsOp(Importer &im) {
+  int64_t k = im.attrInt("K", 0), n = im.attrInt("N", 0);
+  int64_t bits = im.attrInt("bits", 4), block = im.attrInt("block_size", 0);
+  if (bits != 4 && bits != 8)
+    return im.error() << "bits must be 4 or 8, not " << bits;
+  if (block <= 0 || k <= 0 || n <= 0 || k % block != 0)
+    return im.error() << "K (" << k << ") must be a positive multiple of "
+                      << "block_size (" << block << ")";
+  if (im.hasInput(4))
+    return im.error() << "g_idx (act-order permutation) is not supported";
+  int64_t groups = k / block, rowBytes = k * bits / 8;
+  FailureOr<std::vector<char>> codes = constantBytes(im, 1, "B");
+  FailureOr<std::vector<char>> scaleBytes = constantBytes(im, 2, "scales");
+  if (failed(codes) || failed(scaleBytes))
+    return failure();
+  if ((int64_t)codes->size() != n * rowBytes)
+    return im.error() << "B holds " << codes->size() << " bytes, " << n << "x"
+                      << k << " " << bits << "-bit codes need "
+                      << n * rowBytes;
+  Type scaleType = im.inputEntry(2).elementType;
+  if (!scaleType.isF32() && !scaleType.isF16())
+    return im.error() << "scales must be f32 or f16, not " << scaleType;
+  // Zero points: packed like the codes (one row of `groups` per column), or
+  // the middle code 2^(bits-1) when absent.
+  std::vector<char> zeros(n * groups, static_cast<char>(1 << (bits - 1)));
+  if (im.hasInput(3)) {
+    if (im.inputEntry(3).elementType != im.builder().getI8Type())
+      return im.error() << "only packed uint8 zero points are supported";
+    FailureOr<std::vector<char>> packed = constantBytes(im, 3, "zero_points");
+    if (failed(packed))
+      return failure();
+    int64_t zeroRow = (groups * bits + 7) / 8;
+    if ((int64_t)packed->size() != n * zeroRow)
+      return im.error() << "zero_points holds " << packed->size()
+                        << " bytes, expected " << n * zeroRow;
+    for (int64_t c = 0; c < n; ++c)
+      for (int64_t g = 0; g < groups; ++g) {
+        uint8_t byte = (*packed)[c * zeroRow + g * bits / 8];
+        zeros[c * groups + g] =
+            bits == 8 ? byte : (g % 2 ? byte >> 4 : byte & 15);
+      }
+  }
+  OpBuilder &b = im.builder();
+  MLIRContext *ctx = b.getContext();
+  auto format = quantc::qc::FormatAttr::get(
+      ctx, quantc::qc::ElementCode::Int, bits, /*symmetric=*/false,
+      quantc::qc::Granularity::PerGroup, block, scaleType, 0, 0, false);
+  auto qtype = quantc::qc::QWeightType::get(ctx, k, n, format);
+  std::string base = im.node().input(1);
+  auto blob = [&](StringRef suffix, ArrayRef<int64_t> shape, Type element,
+                  const std::vector<char> &data) {
+    return DenseResourceElementsAttr::get(
+        RankedTensorType::get(shape, element), (base + suffix).str(),
+        HeapAsmResourceBlob::allocateAndCopyWithAlign(
+            ArrayRef<char>(data.data(), data.size()),
+            std::max<size_t>(element.getIntOrFloatBitWidth() / 8, 1)));
+  };
+  Type i8 = b.getI8Type();
+  auto weight = quantc::qc::QConstantOp::create(
+      b, im.loc(), qtype, blob("_codes", {n, rowBytes}, i8, *codes),
+      blob("_scales", {n, groups}, scaleType, *scaleBytes), ElementsAttr(),
+      blob("_zero_points", {n, groups}, i8, zeros), ElementsAttr(),
+      ElementsAttr(), ElementsAttr());
+  Value x = im.input(0);
+  Value bias = im.hasInput(5) ? im.input(5) : Value();
+  SmallVector<OpFoldResult> dims = im.tb().dims(x);
+  dims.back() = b.getIndexAttr(n);
+  auto resultType = TensorBuilder::tensorType(dims, elementTypeOf(x));
+  im.setResult(0, quantc::qc::LinearOp::create(b, im.loc(), resultType, x,
+                                               weight, bias,
+                                               b.getStringAttr(im.layerName())));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // The table
 //===----------------------------------------------------------------------===//
 
@@ -1417,6 +1806,12 @@ const llvm::StringMap<Mapping> &mappings() {
       {"Trilu", triluOp},
       {"MatMul", matmulOp},
       {"Gemm", gemmOp},
+      {"Einsum", einsumOp},
+      {"DequantizeLinear", dequantizeLinearOp},
+      {"QuantizeLinear", quantizeLinearOp},
+      {"DynamicQuantizeLinear", dynamicQuantizeLinearOp},
+      {"MatMulInteger", matmulIntegerOp},
+      {"QLinearMatMul", qlinearMatmulOp},
   };
   return table;
 }
@@ -1426,6 +1821,8 @@ const llvm::StringMap<Mapping> &mappings() {
 LogicalResult quantc::onnx::importOp(Importer &im) {
   const ::onnx::NodeProto &node = im.node();
   bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
+  if (node.domain() == "com.microsoft" && node.op_type() == "MatMulNBits")
+    return matmulNBitsOp(im);
   const auto &table = mappings();
   auto it = table.find(node.op_type());
   if (!defaultDomain || it == table.end())
