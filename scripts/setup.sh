@@ -10,6 +10,7 @@ PACKAGES=(
   libonnx-dev libprotobuf-dev protobuf-compiler
   python3-onnx python3-numpy
   libeigen3-dev
+  bc time
 )
 
 missing=()
