@@ -7,7 +7,7 @@ from lit.llvm import llvm_config
 config.name = "quantc"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".onnxtxt", ".test"]
-config.excludes = ["Inputs", "Unit", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "make_models.py"]
+config.excludes = ["Inputs", "Unit", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.quantc_obj_root, "test")
 
@@ -19,3 +19,9 @@ llvm_config.add_tool_substitutions(["quant-opt", "quant-translate"], tool_dirs)
 
 config.substitutions.append(("%shared", config.shared_dir))
 config.substitutions.append(("%python", config.python_executable))
+
+# ONNX's node tests (Debian libonnx-testdata), when installed.
+node_tests = "/usr/share/libonnx-testdata/data/node"
+if os.path.isdir(node_tests):
+    config.available_features.add("onnx-node-tests")
+    config.substitutions.append(("%onnx_node_tests", node_tests))

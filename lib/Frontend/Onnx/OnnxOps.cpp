@@ -124,7 +124,7 @@ Value scalarOperand(Importer &im, int i) {
 // Elementwise
 //===----------------------------------------------------------------------===//
 
-enum class Bin { Add, Sub, Mul, Div, Pow, Max, Min, And, Or, Xor,
+enum class Bin { Add, Sub, Mul, Div, Max, Min, And, Or, Xor,
                  Eq, Lt, Le, Gt, Ge, Mod };
 
 bool isComparison(Bin k) {
@@ -140,7 +140,6 @@ Value binaryScalar(OpBuilder &b, Location loc, Bin kind, Value x, Value y,
     case Bin::Sub: return b.createOrFold<arith::SubFOp>(loc, x, y);
     case Bin::Mul: return b.createOrFold<arith::MulFOp>(loc, x, y);
     case Bin::Div: return b.createOrFold<arith::DivFOp>(loc, x, y);
-    case Bin::Pow: return b.createOrFold<math::PowFOp>(loc, x, y);
     case Bin::Max: return b.createOrFold<arith::MaximumFOp>(loc, x, y);
     case Bin::Min: return b.createOrFold<arith::MinimumFOp>(loc, x, y);
     case Bin::Mod: return b.createOrFold<arith::RemFOp>(loc, x, y);
@@ -178,7 +177,6 @@ Value binaryScalar(OpBuilder &b, Location loc, Bin kind, Value x, Value y,
   case Bin::Le: return b.createOrFold<arith::CmpIOp>(loc, isUnsigned ? P::ule : P::sle, x, y);
   case Bin::Gt: return b.createOrFold<arith::CmpIOp>(loc, isUnsigned ? P::ugt : P::sgt, x, y);
   case Bin::Ge: return b.createOrFold<arith::CmpIOp>(loc, isUnsigned ? P::uge : P::sge, x, y);
-  case Bin::Pow: break;
   }
   return {};
 }
@@ -203,6 +201,42 @@ zipElements(ArrayRef<SmallVector<Value>> lists,
   return out;
 }
 
+/// Pow: the result has the base's type; the exponent may have another.
+LogicalResult powOp(Importer &im) {
+  if (im.numInputs() != 2)
+    return im.error() << "expects 2 operands, got " << im.numInputs();
+  Type element = im.inputEntry(0).elementType;
+  bool expUnsigned = im.inputEntry(1).isUnsigned;
+  // x^2 and x^0.5 are common in normalizations: exact and cheap.
+  std::optional<double> exponent;
+  DenseFPElementsAttr e;
+  if (isa<FloatType>(element) && matchPattern(im.input(1), m_Constant(&e)) &&
+      e.isSplat())
+    exponent = e.getSplatValue<APFloat>().convertToDouble();
+  if (exponent && *exponent != 2.0 && *exponent != 0.5)
+    exponent.reset();
+  SmallVector<Value> operands = {im.input(0)};
+  if (!exponent)
+    operands.push_back(im.input(1));
+  Value result = im.tb().map(
+      operands, element,
+      [&](OpBuilder &nb, Location nloc, ValueRange a) -> Value {
+        if (exponent)
+          return *exponent == 2.0
+                     ? arith::MulFOp::create(nb, nloc, a[0], a[0]).getResult()
+                     : math::SqrtOp::create(nb, nloc, a[0]).getResult();
+        TensorBuilder sb(nb, nloc);
+        if (isa<FloatType>(element))
+          return math::PowFOp::create(
+              nb, nloc, a[0], sb.convertScalar(a[1], element, expUnsigned));
+        // Integer base: an integer power of the base's type.
+        return math::IPowIOp::create(
+            nb, nloc, a[0], sb.convertScalar(a[1], element, expUnsigned));
+      });
+  im.setResult(0, result, im.inputEntry(0).isUnsigned);
+  return success();
+}
+
 LogicalResult binary(Importer &im, Bin kind) {
   if (im.numInputs() != 2)
     return im.error() << "expects 2 operands, got " << im.numInputs();
@@ -211,8 +245,6 @@ LogicalResult binary(Importer &im, Bin kind) {
     return im.error() << "operand element types differ: " << element << " and "
                       << im.inputEntry(1).elementType;
   bool isUnsigned = im.inputEntry(0).isUnsigned;
-  if (kind == Bin::Pow && !isa<FloatType>(element))
-    return im.error() << "integer Pow is not supported";
   Type resultElement = isComparison(kind) ? im.builder().getI1Type() : element;
   OpBuilder &b = im.builder();
   Location loc = im.loc();
@@ -238,25 +270,9 @@ LogicalResult binary(Importer &im, Bin kind) {
     }
   }
 
-  // x^2 and x^0.5 are common in normalizations: exact and cheap.
-  std::optional<double> exponent;
-  if (kind == Bin::Pow) {
-    DenseFPElementsAttr e;
-    if (matchPattern(im.input(1), m_Constant(&e)) && e.isSplat())
-      exponent = e.getSplatValue<APFloat>().convertToDouble();
-  }
-  if (exponent && *exponent != 2.0 && *exponent != 0.5)
-    exponent.reset();
-  SmallVector<Value> operands = {im.input(0)};
-  if (!exponent)
-    operands.push_back(im.input(1));
   Value result = im.tb().map(
-      operands, resultElement,
+      {im.input(0), im.input(1)}, resultElement,
       [&](OpBuilder &nb, Location nloc, ValueRange a) -> Value {
-        if (exponent)
-          return *exponent == 2.0
-                     ? arith::MulFOp::create(nb, nloc, a[0], a[0]).getResult()
-                     : math::SqrtOp::create(nb, nloc, a[0]).getResult();
         return binaryScalar(nb, nloc, kind, a[0], a[1], isUnsigned);
       });
   im.setResult(0, result, isUnsigned && !isComparison(kind));
@@ -1444,9 +1460,10 @@ LogicalResult einsumOp(Importer &im) {
 //===----------------------------------------------------------------------===//
 
 /// A per-tensor (scalar) or per-axis (1-D) quantization parameter, reshaped
-/// to broadcast against a tensor of `rank` along `axis`.
+/// to broadcast against a tensor of `rank` along `axis` (only checked, and
+/// only normalized, for per-axis parameters).
 FailureOr<Value> quantParam(Importer &im, int operand, int64_t rank,
-                            int64_t axis) {
+                            int64_t rawAxis) {
   Value p = im.input(operand);
   auto type = cast<RankedTensorType>(p.getType());
   if (type.getRank() == 0 || (type.getRank() == 1 && type.getDimSize(0) == 1))
@@ -1454,9 +1471,12 @@ FailureOr<Value> quantParam(Importer &im, int operand, int64_t rank,
   if (type.getRank() != 1)
     return im.error() << "block-wise quantization parameters (rank "
                       << type.getRank() << ") are not supported";
+  FailureOr<int64_t> axis = axisOf(im, rawAxis, rank);
+  if (failed(axis))
+    return failure();
   SmallVector<int64_t> units;
   for (int64_t i = 0; i < rank; ++i)
-    if (i != axis)
+    if (i != *axis)
       units.push_back(i);
   return im.tb().expandUnitDims(p, units);
 }
@@ -1464,15 +1484,13 @@ FailureOr<Value> quantParam(Importer &im, int operand, int64_t rank,
 LogicalResult dequantizeLinearOp(Importer &im) {
   Value x = im.input(0);
   int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
-  FailureOr<int64_t> axis = axisOf(im, im.attrInt("axis", 1), rank);
-  if (failed(axis))
-    return failure();
-  FailureOr<Value> scale = quantParam(im, 1, rank, *axis);
+  int64_t axis = im.attrInt("axis", 1);
+  FailureOr<Value> scale = quantParam(im, 1, rank, axis);
   if (failed(scale))
     return failure();
   SmallVector<Value> operands = {x, *scale};
   if (im.hasInput(2)) {
-    FailureOr<Value> zero = quantParam(im, 2, rank, *axis);
+    FailureOr<Value> zero = quantParam(im, 2, rank, axis);
     if (failed(zero))
       return failure();
     operands.push_back(*zero);
@@ -1515,10 +1533,8 @@ Value quantizeScalar(OpBuilder &nb, Location nloc, Value x, Value scale,
 LogicalResult quantizeLinearOp(Importer &im) {
   Value x = im.input(0);
   int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
-  FailureOr<int64_t> axis = axisOf(im, im.attrInt("axis", 1), rank);
-  if (failed(axis))
-    return failure();
-  FailureOr<Value> scale = quantParam(im, 1, rank, *axis);
+  int64_t axis = im.attrInt("axis", 1);
+  FailureOr<Value> scale = quantParam(im, 1, rank, axis);
   if (failed(scale))
     return failure();
   SmallVector<Value> operands = {x, *scale};
@@ -1526,7 +1542,7 @@ LogicalResult quantizeLinearOp(Importer &im) {
   Type intType = im.builder().getI8Type();
   bool isUnsigned = true;
   if (im.hasInput(2)) {
-    FailureOr<Value> zero = quantParam(im, 2, rank, *axis);
+    FailureOr<Value> zero = quantParam(im, 2, rank, axis);
     if (failed(zero))
       return failure();
     operands.push_back(*zero);
@@ -1751,7 +1767,7 @@ const llvm::StringMap<Mapping> &mappings() {
       {"Sub", [](Importer &im) { return binary(im, Bin::Sub); }},
       {"Mul", [](Importer &im) { return binary(im, Bin::Mul); }},
       {"Div", [](Importer &im) { return binary(im, Bin::Div); }},
-      {"Pow", [](Importer &im) { return binary(im, Bin::Pow); }},
+      {"Pow", powOp},
       {"Mod", [](Importer &im) { return binary(im, Bin::Mod); }},
       {"And", [](Importer &im) { return binary(im, Bin::And); }},
       {"Or", [](Importer &im) { return binary(im, Bin::Or); }},
