@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
-# The main job on the bundled default: sets up, builds, then shows what quantc
-# does today: a model in the qc dialect is parsed, verified and printed, with
-# quantized weights in several formats.
+# The main job on the bundled default: sets up, builds, then runs what quantc
+# does today on the shared tiny model: import the ONNX model into the qc
+# dialect, verify it, and report its linear layers (the ones quantization
+# will rewrite). Compiling and running it arrive with the CPU backend.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
-model=examples/tiny-qc-model.mlir
-echo "== quant-opt $model (parse, verify, print)"
-build/bin/quant-opt "$model"
-echo "== verified: $(grep -c 'qc.linear' "$model") qc.linear ops, $(grep -c 'qc.qconstant' "$model") quantized weights"
+model=${1:-../shared/models/tinyllama/model.onnx}
+out=build/$(basename "$(dirname "$model")")-$(basename "$model" .onnx).mlir
+echo "== quant-translate --import-onnx $model -o $out"
+start=$(date +%s.%N)
+build/bin/quant-translate --import-onnx "$model" -o "$out"
+end=$(date +%s.%N)
+build/bin/quant-opt "$out" -o /dev/null
+printf 'imported and verified in %.2f s: %s ops in @main, %s qc.linear layers\n' \
+  "$(echo "$end - $start" | bc)" "$(grep -c ' = ' "$out")" "$(grep -c '= qc.linear' "$out")"
+echo "== linear layers (input K x output N)"
+grep -o 'qc.linear .*' "$out" | sed -E 's/.*layer = "([^"]*)".*tensor<([0-9]+)x([0-9]+)xf32> ->.*/\1 \2 \3/' |
+  awk '{printf "  %-20s %5d x %-5d %9d weights\n", $1, $2, $3, $2 * $3; total += $2 * $3}
+       END {printf "  %-20s %17d weights in linear layers\n", "total", total}'
