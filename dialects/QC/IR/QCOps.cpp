@@ -244,6 +244,21 @@ LogicalResult DequantizeOp::verify() {
 // Dynamic quantize / dequantize
 //===----------------------------------------------------------------------===//
 
+/// Zero points, when given, have the scales' shape and the codes' type.
+static LogicalResult verifyZeroPoints(Operation *op, Value zeros,
+                                      RankedTensorType scalesType,
+                                      Type codesElement) {
+  if (!zeros)
+    return success();
+  auto zerosType = cast<RankedTensorType>(zeros.getType());
+  if (zerosType.getShape() != scalesType.getShape() ||
+      zerosType.getElementType() != codesElement)
+    return op->emitOpError("zero points must be ")
+           << describe(scalesType.getShape(), codesElement) << ", not "
+           << zerosType;
+  return success();
+}
+
 LogicalResult QuantizeDynamicOp::verify() {
   auto inputType = getInput().getType();
   auto codesType = getCodes().getType();
@@ -286,15 +301,8 @@ LogicalResult QuantizeDynamicOp::verify() {
                                      "result"
                                    : "symmetric quantization has no zero "
                                      "points; add 'affine'");
-  if (Value zeros = getZeroPoints()) {
-    auto zerosType = cast<RankedTensorType>(zeros.getType());
-    if (zerosType.getShape() != scalesType.getShape() ||
-        zerosType.getElementType() != codesType.getElementType())
-      return emitOpError("zero points must be ")
-             << describe(scalesType.getShape(), codesType.getElementType())
-             << ", not " << zerosType;
-  }
-  return success();
+  return verifyZeroPoints(*this, getZeroPoints(), scalesType,
+                          codesType.getElementType());
 }
 
 LogicalResult DequantizeDynamicOp::verify() {
@@ -314,15 +322,8 @@ LogicalResult DequantizeDynamicOp::verify() {
              << i << " (" << scalesType.getDimSize(i)
              << ") is neither 1 nor the codes' (" << codesType.getDimSize(i)
              << ")";
-  if (Value zeros = getZeroPoints()) {
-    auto zerosType = cast<RankedTensorType>(zeros.getType());
-    if (zerosType.getShape() != scalesType.getShape() ||
-        zerosType.getElementType() != codesType.getElementType())
-      return emitOpError("zero points must be ")
-             << describe(scalesType.getShape(), codesType.getElementType())
-             << ", not " << zerosType;
-  }
-  return success();
+  return verifyZeroPoints(*this, getZeroPoints(), scalesType,
+                          codesType.getElementType());
 }
 
 //===----------------------------------------------------------------------===//
