@@ -1,6 +1,7 @@
 //===- quant-opt.cpp - mlir-opt with everything of quantc registered ------===//
 
 #include "QC/IR/QC.h"
+#include "quantc/Target/CPU/Pipeline.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -10,6 +11,7 @@
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
+  quantc::registerCpuPipeline();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);

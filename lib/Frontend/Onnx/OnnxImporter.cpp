@@ -531,6 +531,11 @@ LogicalResult Importer::importGraph(const ::onnx::GraphProto &graph) {
   }
   func::ReturnOp::create(b, currentLoc, results);
   func.setFunctionType(b.getFunctionType(argTypes, resultTypes));
+  // The ONNX names of inputs and outputs, for runners and artifacts.
+  for (auto [i, in] : llvm::enumerate(args))
+    func.setArgAttr(i, "onnx.name", b.getStringAttr(in->name()));
+  for (auto [i, out] : llvm::enumerate(graph.output()))
+    func.setResultAttr(i, "onnx.name", b.getStringAttr(out.name()));
   return success();
 }
 

@@ -125,7 +125,7 @@ Value scalarOperand(Importer &im, int i) {
 //===----------------------------------------------------------------------===//
 
 enum class Bin { Add, Sub, Mul, Div, Max, Min, And, Or, Xor,
-                 Eq, Lt, Le, Gt, Ge, Mod };
+                 Eq, Lt, Le, Gt, Ge, Mod, FMod };
 
 bool isComparison(Bin k) {
   return k == Bin::Eq || k == Bin::Lt || k == Bin::Le || k == Bin::Gt ||
@@ -142,7 +142,8 @@ Value binaryScalar(OpBuilder &b, Location loc, Bin kind, Value x, Value y,
     case Bin::Div: return b.createOrFold<arith::DivFOp>(loc, x, y);
     case Bin::Max: return b.createOrFold<arith::MaximumFOp>(loc, x, y);
     case Bin::Min: return b.createOrFold<arith::MinimumFOp>(loc, x, y);
-    case Bin::Mod: return b.createOrFold<arith::RemFOp>(loc, x, y);
+    case Bin::Mod:
+    case Bin::FMod: return b.createOrFold<arith::RemFOp>(loc, x, y);
     case Bin::Eq: return b.createOrFold<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, x, y);
     case Bin::Lt: return b.createOrFold<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, x, y);
     case Bin::Le: return b.createOrFold<arith::CmpFOp>(loc, arith::CmpFPredicate::OLE, x, y);
@@ -160,9 +161,23 @@ Value binaryScalar(OpBuilder &b, Location loc, Bin kind, Value x, Value y,
   case Bin::Div:
     return isUnsigned ? b.createOrFold<arith::DivUIOp>(loc, x, y)
                       : b.createOrFold<arith::DivSIOp>(loc, x, y);
-  case Bin::Mod:
+  case Bin::FMod:
     return isUnsigned ? b.createOrFold<arith::RemUIOp>(loc, x, y)
                       : b.createOrFold<arith::RemSIOp>(loc, x, y);
+  case Bin::Mod: {
+    if (isUnsigned)
+      return b.createOrFold<arith::RemUIOp>(loc, x, y);
+    // ONNX's integer Mod takes the divisor's sign (like Python's %).
+    Value r = b.createOrFold<arith::RemSIOp>(loc, x, y);
+    Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(x.getType()));
+    Value rNeg = b.createOrFold<arith::CmpIOp>(loc, P::slt, r, zero);
+    Value yNeg = b.createOrFold<arith::CmpIOp>(loc, P::slt, y, zero);
+    Value fix = b.createOrFold<arith::AndIOp>(
+        loc, b.createOrFold<arith::CmpIOp>(loc, P::ne, r, zero),
+        b.createOrFold<arith::XOrIOp>(loc, rNeg, yNeg));
+    return b.createOrFold<arith::SelectOp>(
+        loc, fix, b.createOrFold<arith::AddIOp>(loc, r, y), r);
+  }
   case Bin::Max:
     return isUnsigned ? b.createOrFold<arith::MaxUIOp>(loc, x, y)
                       : b.createOrFold<arith::MaxSIOp>(loc, x, y);
@@ -1181,8 +1196,11 @@ LogicalResult layerNormOp(Importer &im) {
   Value eps = tb.scalar(element, epsilon);
   Value invStd = tb.map({variance}, element,
                         [&](OpBuilder &nb, Location nloc, ValueRange a) -> Value {
-                          return math::RsqrtOp::create(
+                          Value s = math::SqrtOp::create(
                               nb, nloc, arith::AddFOp::create(nb, nloc, a[0], eps));
+                          return arith::DivFOp::create(
+                              nb, nloc, TensorBuilder(nb, nloc).scalar(element, 1),
+                              s);
                         });
   SmallVector<Value> operands = {centered, invStd, scale};
   if (im.hasInput(2))
@@ -1768,7 +1786,11 @@ const llvm::StringMap<Mapping> &mappings() {
       {"Mul", [](Importer &im) { return binary(im, Bin::Mul); }},
       {"Div", [](Importer &im) { return binary(im, Bin::Div); }},
       {"Pow", powOp},
-      {"Mod", [](Importer &im) { return binary(im, Bin::Mod); }},
+      {"Mod",
+       [](Importer &im) {
+         // fmod = 1: C's fmod (dividend's sign); 0: the divisor's sign.
+         return binary(im, im.attrInt("fmod", 0) ? Bin::FMod : Bin::Mod);
+       }},
       {"And", [](Importer &im) { return binary(im, Bin::And); }},
       {"Or", [](Importer &im) { return binary(im, Bin::Or); }},
       {"Xor", [](Importer &im) { return binary(im, Bin::Xor); }},

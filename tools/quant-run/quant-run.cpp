@@ -1,0 +1,133 @@
+//===- quant-run.cpp - run a model on the host CPU ------------------------===//
+//
+// quant-run MODEL --input FILE.pb ... [-o DIR]
+//
+// MODEL is an ONNX model (imported) or quantc IR (.mlir); it is compiled
+// with the CPU pipeline and run in-process. Inputs are onnx.TensorProto
+// files matched to the model's inputs by name (or by position when unnamed);
+// each output is written as DIR/<name>.pb and summarized on stdout.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TensorFiles.h"
+
+#include "QC/IR/QC.h"
+#include "quantc/Frontend/OnnxImporter.h"
+#include "quantc/Target/CPU/Jit.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <map>
+
+using namespace mlir;
+using namespace quantc;
+namespace cl = llvm::cl;
+
+static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
+                                      cl::desc("<model.onnx | model.mlir>"));
+static cl::list<std::string> inputFiles("input",
+                                        cl::desc("an input tensor (.pb)"),
+                                        cl::value_desc("file"));
+static cl::opt<std::string> outputDir("o", cl::desc("folder for the outputs"),
+                                      cl::value_desc("dir"));
+
+static int fail(const llvm::Twine &message) {
+  llvm::errs() << "quant-run: error: " << message << "\n";
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv, "quantc: run a model on the CPU\n");
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registry.insert<qc::QCDialect>();
+  MLIRContext context(registry);
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+
+  OwningOpRef<ModuleOp> module;
+  if (llvm::StringRef(modelPath).ends_with(".mlir"))
+    module = parseSourceFile<ModuleOp>(modelPath, sourceMgr, &context);
+  else
+    module = importOnnxFile(modelPath, &context);
+  if (!module)
+    return 1;
+  auto model = JitModel::compile(std::move(module));
+  if (failed(model))
+    return 1;
+
+  const auto &sigs = (*model)->inputs();
+  std::vector<HostTensor> inputs(sigs.size());
+  std::vector<bool> given(sigs.size(), false);
+  for (auto [k, file] : llvm::enumerate(inputFiles)) {
+    HostTensor t;
+    std::string name;
+    std::string why = readTensorProto(file, t, name);
+    if (!why.empty())
+      return fail(why);
+    size_t slot = k;
+    if (!name.empty()) {
+      auto it = llvm::find_if(sigs, [&](const TensorSignature &s) {
+        return s.name == name;
+      });
+      if (it == sigs.end())
+        return fail("'" + file + "' holds tensor '" + name +
+                    "', which is not an input of the model");
+      slot = it - sigs.begin();
+    }
+    if (slot >= sigs.size())
+      return fail("more inputs given than the model takes (" +
+                  std::to_string(sigs.size()) + ")");
+    inputs[slot] = std::move(t);
+    given[slot] = true;
+  }
+  for (size_t i = 0; i < sigs.size(); ++i)
+    if (!given[i])
+      return fail("missing input '" + sigs[i].name + "'");
+
+  std::string error;
+  auto outputs = (*model)->run(inputs, error);
+  if (failed(outputs))
+    return fail(error);
+
+  if (!outputDir.empty())
+    if (std::error_code ec = llvm::sys::fs::create_directories(outputDir))
+      return fail("cannot create '" + outputDir + "': " + ec.message());
+  for (auto [i, t] : llvm::enumerate(*outputs)) {
+    const std::string &name = (*model)->outputs()[i].name;
+    llvm::outs() << name << ": " << dtypeName(t.dtype) << "[";
+    llvm::interleave(t.shape, llvm::outs(), "x");
+    llvm::outs() << "]";
+    if (t.dtype == DType::F32 && t.numElements() > 0) {
+      llvm::outs() << " first values:";
+      for (int64_t e = 0; e < std::min<int64_t>(4, t.numElements()); ++e)
+        llvm::outs() << " " << t.as<float>()[e];
+    }
+    llvm::outs() << "\n";
+    if (outputDir.empty())
+      continue;
+    // Output names may contain '/' (ONNX value names): keep the file inside
+    // the folder.
+    std::string file = name;
+    std::replace(file.begin(), file.end(), '/', '_');
+    llvm::SmallString<256> path(outputDir);
+    llvm::sys::path::append(path, file + ".pb");
+    std::string why = writeTensorProto(std::string(path), t, name);
+    if (!why.empty())
+      return fail(why);
+  }
+  return 0;
+}
