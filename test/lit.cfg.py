@@ -7,7 +7,7 @@ from lit.llvm import llvm_config
 config.name = "quantc"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".onnxtxt", ".test"]
-config.excludes = ["Inputs", "Unit", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.excludes = ["Inputs", "Unit", "node_conformance.py", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.quantc_obj_root, "test")
 
@@ -15,7 +15,7 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [os.path.join(config.quantc_obj_root, "bin"), config.llvm_tools_dir]
-llvm_config.add_tool_substitutions(["quant-opt", "quant-translate"], tool_dirs)
+llvm_config.add_tool_substitutions(["quant-opt", "quant-translate", "quant-run"], tool_dirs)
 
 config.substitutions.append(("%shared", config.shared_dir))
 config.substitutions.append(("%python", config.python_executable))

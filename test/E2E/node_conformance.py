@@ -3,7 +3,7 @@ quantc imports, compares each output with the stored one (rtol 1e-3,
 atol 1e-7, ONNX's backend-test tolerances; exact for integers and bools)
 and prints pass/fail/skip counts, skips grouped by reason.
 
-node_conformance.py QUANT_RUN NODE_TEST_DIR [--list]"""
+node_conformance.py QUANT_RUN NODE_TEST_DIR MIN_PASSED [--list]"""
 import collections
 import glob
 import os
@@ -14,7 +14,14 @@ import tempfile
 import numpy as np
 from onnx import TensorProto, numpy_helper
 
-quant_run, root = sys.argv[1], sys.argv[2]
+quant_run, root, min_passed = sys.argv[1], sys.argv[2], int(sys.argv[3])
+
+# Tests whose stored outputs quantc deliberately does not reproduce.
+DIVERGENT = {
+    "test_cast_FLOAT_to_BFLOAT16":
+        "this test data truncates to bfloat16; quantc rounds to nearest even "
+        "(as newer ONNX test data and ONNX Runtime do)",
+}
 verbose = "--list" in sys.argv
 
 
@@ -30,6 +37,9 @@ for test in sorted(os.listdir(root)):
     model = os.path.join(root, test, "model.onnx")
     sets = sorted(glob.glob(os.path.join(root, test, "test_data_set_*")))
     if not os.path.exists(model) or not sets:
+        continue
+    if test in DIVERGENT:
+        skipped[DIVERGENT[test]].append(test)
         continue
     ok, why = True, None
     for data in sets:
@@ -95,4 +105,6 @@ if verbose:
               f"{' ...' if len(tests) > 6 else ''}")
 n_skip = sum(len(v) for v in skipped.values())
 print(f"{len(passed)} passed, {len(failed)} failed, {n_skip} skipped")
-sys.exit(1 if failed else 0)
+if len(passed) < min_passed:
+    print(f"expected at least {min_passed} passing tests")
+sys.exit(1 if failed or len(passed) < min_passed else 0)
