@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian package quantc needs (Debian 12); safe to run again:
-# when everything is there it does nothing.
+# Installs every Debian package quantc needs (Debian 12) and ONNX Runtime
+# from npm; safe to run again: when everything is there it does nothing.
 set -euo pipefail
 
 PACKAGES=(
@@ -13,6 +13,23 @@ PACKAGES=(
   bc time
 )
 
+# ONNX Runtime (CPU) from npm, the reference executor of the end-to-end
+# tests; --ignore-scripts keeps its installer from fetching GPU binaries.
+install_ort() {
+  local dir
+  dir="$(dirname "$0")/../build/ort"
+  [ -d "$dir/node_modules/onnxruntime-node" ] && return 0
+  if ! command -v npm >/dev/null; then
+    echo "setup: npm not found; installing nodejs and npm"
+    $sudo apt-get install -y -q --no-install-recommends nodejs npm
+  fi
+  mkdir -p "$dir"
+  npm install --prefix "$dir" --ignore-scripts --no-audit --no-fund onnxruntime-node@1.30.0
+}
+
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo=sudo
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
@@ -20,11 +37,9 @@ for p in "${PACKAGES[@]}"; do
 done
 if ((${#missing[@]} == 0)); then
   echo "setup: all ${#PACKAGES[@]} packages present"
-  exit 0
+else
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-
-sudo=""
-[ "$(id -u)" -ne 0 ] && sudo=sudo
-echo "setup: installing ${missing[*]}"
-$sudo apt-get update -q
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+install_ort

@@ -7,7 +7,7 @@ from lit.llvm import llvm_config
 config.name = "quantc"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".onnxtxt", ".test"]
-config.excludes = ["Inputs", "Unit", "node_conformance.py", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.excludes = ["Inputs", "Unit", "node_conformance.py", "compare_ort.py", "ort_run.js", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.quantc_obj_root, "test")
 
@@ -25,3 +25,10 @@ node_tests = "/usr/share/libonnx-testdata/data/node"
 if os.path.isdir(node_tests):
     config.available_features.add("onnx-node-tests")
     config.substitutions.append(("%onnx_node_tests", node_tests))
+
+# ONNX Runtime for node (installed by scripts/setup.sh), the reference the
+# end-to-end tests compare with.
+ort_modules = os.path.join(config.quantc_obj_root, "ort", "node_modules")
+if os.path.isdir(os.path.join(ort_modules, "onnxruntime-node")):
+    config.available_features.add("onnxruntime")
+    config.substitutions.append(("%ort_node_modules", ort_modules))

@@ -8,8 +8,9 @@ include "mlir/Pass/PassBase.td"
 def QcToLinalg : Pass<"qc-to-linalg", "mlir::ModuleOp"> {
   let summary = "Lower float qc ops to upstream linalg, tensor and arith";
   let description = [{
-    Rewrites `qc.linear` with a float weight as a `linalg.matmul` over the
-    input flattened to a matrix (plus a broadcast bias), and drops
+    Rewrites `qc.linear` with a float weight as one `linalg.generic`
+    contraction over the input's leading dimensions, N and K (plus a
+    broadcast bias), and drops
     `qc.observe` (statistics are only recorded by the calibration pipeline).
     Quantized weights are rejected here: their fused kernels are lowered by
     the target pipelines.

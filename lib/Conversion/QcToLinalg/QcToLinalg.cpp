@@ -20,93 +20,78 @@ using namespace quantc;
 
 namespace {
 
-/// x[..., K] · W[K, N] + b as a 2-D linalg.matmul on the input flattened to
-/// [M, K], M the product of the leading dimensions.
-struct LinearToMatmul : OpRewritePattern<qc::LinearOp> {
+/// x[..., K] · W[K, N] + b as one linalg contraction over the leading
+/// dimensions, n and k. (Flattening the leading dimensions into a 2-D
+/// matmul would leave expand_shapes with several dynamic sizes in a group,
+/// which upstream's strided-metadata expansion cannot lower.)
+struct LinearToContraction : OpRewritePattern<qc::LinearOp> {
   using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(qc::LinearOp op,
                                 PatternRewriter &rewriter) const override {
-    auto weightType = dyn_cast<RankedTensorType>(op.getWeight().getType());
-    if (!weightType)
+    if (!isa<RankedTensorType>(op.getWeight().getType()))
       return rewriter.notifyMatchFailure(op, "quantized weight");
     Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
     Value x = op.getInput();
     auto xType = cast<RankedTensorType>(x.getType());
     auto resultType = op.getResult().getType();
     Type element = xType.getElementType();
-    int64_t rank = xType.getRank(), n = weightType.getDimSize(1);
+    int64_t lead = xType.getRank() - 1; // loops: lead..., n, k
+    int64_t loops = lead + 2;
 
-    // Flatten to [M, K]; a vector input becomes one row.
-    Value rows = x;
-    if (rank == 1) {
-      rows = tensor::ExpandShapeOp::create(
-          rewriter, loc, RankedTensorType::get({1, xType.getDimSize(0)}, element),
-          x, ArrayRef<ReassociationIndices>{{0, 1}},
-          ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1),
-                                 rewriter.getIndexAttr(xType.getDimSize(0))});
-    } else if (rank > 2) {
-      ReassociationIndices lead;
-      for (int64_t i = 0; i + 1 < rank; ++i)
-        lead.push_back(i);
-      rows = tensor::CollapseShapeOp::create(
-          rewriter, loc, x,
-          ArrayRef<ReassociationIndices>{lead, {rank - 1}});
-    }
-    OpFoldResult m = tensor::getMixedSize(rewriter, loc, rows, 0);
+    SmallVector<OpFoldResult> dims;
+    for (int64_t i = 0; i < lead; ++i)
+      dims.push_back(tensor::getMixedSize(rewriter, loc, x, i));
+    dims.push_back(rewriter.getIndexAttr(resultType.getShape().back()));
     Value zero = arith::ConstantOp::create(rewriter, loc, element,
                                            rewriter.getZeroAttr(element));
-    Value init = tensor::EmptyOp::create(
-        rewriter, loc, ArrayRef<OpFoldResult>{m, rewriter.getIndexAttr(n)},
-        element);
+    Value init = tensor::EmptyOp::create(rewriter, loc, dims, element);
     Value acc =
         linalg::FillOp::create(rewriter, loc, ValueRange{zero}, ValueRange{init})
             .getResult(0);
-    Value y = linalg::MatmulOp::create(rewriter, loc, ValueRange{rows,
-                                                                 op.getWeight()},
-                                       ValueRange{acc})
+
+    SmallVector<AffineExpr> xExprs, outExprs;
+    for (int64_t i = 0; i < lead; ++i) {
+      xExprs.push_back(getAffineDimExpr(i, ctx));
+      outExprs.push_back(getAffineDimExpr(i, ctx));
+    }
+    AffineExpr n = getAffineDimExpr(lead, ctx), k = getAffineDimExpr(lead + 1, ctx);
+    xExprs.push_back(k);
+    outExprs.push_back(n);
+    SmallVector<AffineMap> maps = {AffineMap::get(loops, 0, xExprs, ctx),
+                                   AffineMap::get(loops, 0, {k, n}, ctx),
+                                   AffineMap::get(loops, 0, outExprs, ctx)};
+    SmallVector<utils::IteratorType> iterators(loops,
+                                               utils::IteratorType::parallel);
+    iterators.back() = utils::IteratorType::reduction;
+    Value y = linalg::GenericOp::create(
+                  rewriter, loc, acc.getType(), ValueRange{x, op.getWeight()},
+                  ValueRange{acc}, maps, iterators,
+                  [](OpBuilder &b, Location l, ValueRange a) {
+                    Value p = arith::MulFOp::create(b, l, a[0], a[1]);
+                    linalg::YieldOp::create(
+                        b, l, arith::AddFOp::create(b, l, a[2], p).getResult());
+                  })
                   .getResult(0);
     if (Value bias = op.getBias()) {
-      MLIRContext *ctx = rewriter.getContext();
-      AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
-      AffineMap col = AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx);
+      int64_t rank = lead + 1;
+      AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+      AffineMap col = AffineMap::get(rank, 0, {getAffineDimExpr(lead, ctx)}, ctx);
       y = linalg::GenericOp::create(
               rewriter, loc, y.getType(), ValueRange{y, bias}, ValueRange{init},
               ArrayRef<AffineMap>{id, col, id},
-              ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
-                                            utils::IteratorType::parallel},
+              SmallVector<utils::IteratorType>(rank,
+                                               utils::IteratorType::parallel),
               [](OpBuilder &b, Location l, ValueRange a) {
                 linalg::YieldOp::create(
                     b, l, arith::AddFOp::create(b, l, a[0], a[1]).getResult());
               })
               .getResult(0);
     }
-
-    // Back to the input's leading dimensions.
-    Value result;
-    if (rank == 2) {
-      result = y;
-    } else if (rank == 1) {
-      result = tensor::CollapseShapeOp::create(
-          rewriter, loc, y, ArrayRef<ReassociationIndices>{{0, 1}});
-    } else {
-      SmallVector<OpFoldResult> dims;
-      for (int64_t i = 0; i + 1 < rank; ++i)
-        dims.push_back(tensor::getMixedSize(rewriter, loc, x, i));
-      dims.push_back(rewriter.getIndexAttr(n));
-      ReassociationIndices lead;
-      for (int64_t i = 0; i + 1 < rank; ++i)
-        lead.push_back(i);
-      SmallVector<int64_t> shape;
-      for (OpFoldResult d : dims)
-        shape.push_back(getConstantIntValue(d).value_or(ShapedType::kDynamic));
-      result = tensor::ExpandShapeOp::create(
-          rewriter, loc, RankedTensorType::get(shape, element), y,
-          ArrayRef<ReassociationIndices>{lead, {rank - 1}}, dims);
-    }
-    if (result.getType() != resultType)
-      result = tensor::CastOp::create(rewriter, loc, resultType, result);
-    rewriter.replaceOp(op, result);
+    if (y.getType() != resultType)
+      y = tensor::CastOp::create(rewriter, loc, resultType, y);
+    rewriter.replaceOp(op, y);
     return success();
   }
 };
@@ -123,7 +108,7 @@ struct EraseObserve : OpRewritePattern<qc::ObserveOp> {
 struct QcToLinalgPass : quantc::impl::QcToLinalgBase<QcToLinalgPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<LinearToMatmul, EraseObserve>(&getContext());
+    patterns.add<LinearToContraction, EraseObserve>(&getContext());
     walkAndApplyPatterns(getOperation(), std::move(patterns));
     // What is left of qc has no float lowering.
     WalkResult r = getOperation()->walk([](Operation *op) {

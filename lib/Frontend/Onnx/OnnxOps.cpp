@@ -84,29 +84,6 @@ bool isConstantDerived(Value v) {
   return llvm::all_of(op->getOperands(), isConstantDerived);
 }
 
-/// The tensor.dim a size comes from, looking through index casts.
-tensor::DimOp sizeSource(Value v) {
-  while (Operation *op = v.getDefiningOp()) {
-    if (auto dim = dyn_cast<tensor::DimOp>(op))
-      return dim;
-    if (!isa<arith::IndexCastOp, arith::IndexCastUIOp>(op))
-      break;
-    v = op->getOperand(0);
-  }
-  return {};
-}
-
-/// True if two sizes are the same dimension of the same tensor.
-bool sameSize(Value a, Value b) {
-  if (a == b)
-    return true;
-  tensor::DimOp da = sizeSource(a), db = sizeSource(b);
-  return da && db && da.getSource() == db.getSource() &&
-         getConstantIntValue(da.getIndex()) ==
-             getConstantIntValue(db.getIndex()) &&
-         getConstantIntValue(da.getIndex()).has_value();
-}
-
 /// A scalar of the operand's element type read from a rank-0 or single-
 /// element tensor operand.
 Value scalarOperand(Importer &im, int i) {
@@ -773,7 +750,7 @@ LogicalResult reshapeOp(Importer &im) {
       }
       Value v = cast<Value>(dims[i]);
       auto *it = llvm::find_if(totalDynamic,
-                               [&](Value t) { return sameSize(t, v); });
+                               [&](Value t) { return TensorBuilder::sameSize(t, v); });
       if (it != totalDynamic.end())
         totalDynamic.erase(it);
       else

@@ -2,6 +2,8 @@
 
 #include "TensorBuilder.h"
 
+#include "QC/IR/QC.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -19,14 +21,54 @@ bool isConstant(OpFoldResult ofr, int64_t v) {
 }
 } // namespace
 
+/// The size value a dynamic dimension was built from, found by walking up
+/// through ops whose result sizes are operand sizes; null if none.
+static Value producerSize(Value tensor, int64_t i) {
+  while (Operation *op = tensor.getDefiningOp()) {
+    if (auto empty = dyn_cast<tensor::EmptyOp>(op))
+      return empty.getDynamicSize(i);
+    if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {
+      OpFoldResult d = expand.getMixedOutputShape()[i];
+      return dyn_cast<Value>(d);
+    }
+    if (auto dps = dyn_cast<DestinationStyleOpInterface>(op)) {
+      tensor = dps.getDpsInitOperand(cast<OpResult>(tensor).getResultNumber())
+                   ->get();
+      continue;
+    }
+    if (auto linear = dyn_cast<quantc::qc::LinearOp>(op)) {
+      if (i + 1 >= linear.getResult().getType().getRank())
+        return {};
+      tensor = linear.getInput();
+      continue;
+    }
+    if (auto castOp = dyn_cast<tensor::CastOp>(op)) {
+      if (!cast<RankedTensorType>(castOp.getSource().getType())
+               .isDynamicDim(i))
+        return {};
+      tensor = castOp.getSource();
+      continue;
+    }
+    return {};
+  }
+  return {};
+}
+
 SmallVector<OpFoldResult> TensorBuilder::dims(Value tensor) {
   auto type = cast<RankedTensorType>(tensor.getType());
   SmallVector<OpFoldResult> out;
   for (int64_t i = 0; i < type.getRank(); ++i) {
-    if (type.isDynamicDim(i))
-      out.push_back(tensor::DimOp::create(b, loc, tensor, i).getResult());
-    else
+    if (!type.isDynamicDim(i)) {
       out.push_back(b.getIndexAttr(type.getDimSize(i)));
+      continue;
+    }
+    // Reuse the size the producer was built with, so equal sizes stay
+    // recognizably equal (a Reshape target built from another tensor's
+    // Shape then matches this one's dimensions).
+    if (Value v = producerSize(tensor, i))
+      out.push_back(v);
+    else
+      out.push_back(tensor::DimOp::create(b, loc, tensor, i).getResult());
   }
   return out;
 }
@@ -84,9 +126,7 @@ SmallVector<OpFoldResult> TensorBuilder::broadcastDims(ValueRange inputs) {
         dynamicFrom = {v, k};
     }
     if (!found && dynamicFrom)
-      out[j] =
-          tensor::DimOp::create(b, loc, dynamicFrom->first, dynamicFrom->second)
-              .getResult();
+      out[j] = dims(dynamicFrom->first)[dynamicFrom->second];
   }
   return out;
 }
@@ -258,20 +298,149 @@ Value TensorBuilder::transpose(Value input, ArrayRef<int64_t> perm) {
   return linalg::TransposeOp::create(b, loc, input, init, perm).getResult()[0];
 }
 
+tensor::DimOp TensorBuilder::sizeSource(Value v) {
+  while (Operation *op = v.getDefiningOp()) {
+    if (auto dim = dyn_cast<tensor::DimOp>(op))
+      return dim;
+    if (!isa<arith::IndexCastOp, arith::IndexCastUIOp>(op))
+      break;
+    v = op->getOperand(0);
+  }
+  return {};
+}
+
+bool TensorBuilder::sameSize(OpFoldResult a, OpFoldResult b) {
+  std::optional<int64_t> ca = getConstantIntValue(a), cb = getConstantIntValue(b);
+  if (ca || cb)
+    return ca == cb;
+  Value va = cast<Value>(a), vb = cast<Value>(b);
+  if (va == vb)
+    return true;
+  tensor::DimOp da = sizeSource(va), db = sizeSource(vb);
+  std::optional<int64_t> ia = da ? getConstantIntValue(da.getIndex()) : std::nullopt;
+  std::optional<int64_t> ib = db ? getConstantIntValue(db.getIndex()) : std::nullopt;
+  return da && db && ia && ia == ib && da.getSource() == db.getSource();
+}
+
+/// Pairs runs of input and output dimensions with equal sizes: equal
+/// dimensions pair one to one, static ones group until their products
+/// match; unit dimensions join their neighbours. Fails where dynamic sizes
+/// would have to be split or merged.
+static bool matchGroups(ArrayRef<OpFoldResult> in, ArrayRef<OpFoldResult> out,
+                        SmallVector<ReassociationIndices> &inGroups,
+                        SmallVector<ReassociationIndices> &outGroups) {
+  size_t i = 0, j = 0;
+  auto isOne = [](OpFoldResult d) { return isConstant(d, 1); };
+  while (i < in.size() && j < out.size()) {
+    ReassociationIndices gi{static_cast<int64_t>(i)},
+        go{static_cast<int64_t>(j)};
+    if (!TensorBuilder::sameSize(in[i], out[j])) {
+      std::optional<int64_t> a = getConstantIntValue(in[i]),
+                             c = getConstantIntValue(out[j]);
+      if (!a || !c)
+        return false;
+      int64_t pin = *a, pout = *c;
+      while (pin != pout) {
+        if (pin < pout) {
+          if (++i >= in.size())
+            return false;
+          std::optional<int64_t> n = getConstantIntValue(in[i]);
+          if (!n)
+            return false;
+          pin *= *n;
+          gi.push_back(i);
+        } else {
+          if (++j >= out.size())
+            return false;
+          std::optional<int64_t> n = getConstantIntValue(out[j]);
+          if (!n)
+            return false;
+          pout *= *n;
+          go.push_back(j);
+        }
+      }
+    }
+    ++i;
+    ++j;
+    inGroups.push_back(gi);
+    outGroups.push_back(go);
+  }
+  // Leftover unit dimensions join the last group.
+  for (; i < in.size(); ++i) {
+    if (!isOne(in[i]) || inGroups.empty())
+      return false;
+    inGroups.back().push_back(i);
+  }
+  for (; j < out.size(); ++j) {
+    if (!isOne(out[j]) || outGroups.empty())
+      return false;
+    outGroups.back().push_back(j);
+  }
+  return true;
+}
+
 Value TensorBuilder::reshape(Value input, ArrayRef<OpFoldResult> dims) {
   auto type = cast<RankedTensorType>(input.getType());
   RankedTensorType resultType = tensorType(dims, type.getElementType());
   if (resultType == type)
     return input;
-  SmallVector<Value> sizes;
-  for (OpFoldResult d : dims)
-    sizes.push_back(index(d));
-  Value shape = tensor::FromElementsOp::create(
-      b, loc,
-      RankedTensorType::get({static_cast<int64_t>(sizes.size())},
-                            b.getIndexType()),
-      sizes);
-  return tensor::ReshapeOp::create(b, loc, resultType, input, shape);
+  SmallVector<OpFoldResult> inDims = this->dims(input);
+  SmallVector<ReassociationIndices> inGroups, outGroups;
+  if (!inDims.empty() && !dims.empty() &&
+      matchGroups(inDims, dims, inGroups, outGroups)) {
+    // Collapse each input run to one dimension, then expand it into its
+    // output run: two views, one of them usually the identity.
+    Value mid = input;
+    SmallVector<OpFoldResult> midDims;
+    bool collapse = false, expand = false;
+    for (auto [gi, go] : llvm::zip(inGroups, outGroups)) {
+      collapse |= gi.size() > 1;
+      expand |= go.size() > 1;
+      midDims.push_back(go.size() == 1 ? dims[go[0]] : inDims[gi[0]]);
+      if (gi.size() > 1 && go.size() == 1)
+        midDims.back() = dims[go[0]];
+    }
+    if (collapse)
+      mid = tensor::CollapseShapeOp::create(
+          b, loc, tensorType(midDims, type.getElementType()), input, inGroups);
+    if (expand) {
+      SmallVector<ReassociationIndices> expandGroups = outGroups;
+      mid = tensor::ExpandShapeOp::create(b, loc, resultType, mid,
+                                          expandGroups, dims);
+    }
+    if (!collapse && !expand) // only static/dynamic refinements differ
+      mid = tensor::CastOp::create(b, loc, resultType, input);
+    if (mid.getType() != resultType)
+      mid = tensor::CastOp::create(b, loc, resultType, mid);
+    return mid;
+  }
+  // Otherwise row-major reshape = flatten, then unflatten.
+  Value flat = input;
+  if (type.getRank() == 0) {
+    flat = tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get({1}, type.getElementType()), input,
+        ArrayRef<ReassociationIndices>{},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+  } else if (type.getRank() != 1) {
+    ReassociationIndices all;
+    for (int64_t i = 0; i < type.getRank(); ++i)
+      all.push_back(i);
+    flat = tensor::CollapseShapeOp::create(b, loc, input,
+                                           ArrayRef<ReassociationIndices>{all});
+  }
+  if (resultType.getRank() == 1)
+    return flat.getType() == resultType
+               ? flat
+               : tensor::CastOp::create(b, loc, resultType, flat).getResult();
+  if (resultType.getRank() == 0)
+    return tensor::CollapseShapeOp::create(b, loc, resultType, flat,
+                                           ArrayRef<ReassociationIndices>{});
+  ReassociationIndices all;
+  for (int64_t i = 0; i < resultType.getRank(); ++i)
+    all.push_back(i);
+  return tensor::ExpandShapeOp::create(b, loc, resultType, flat,
+                                       ArrayRef<ReassociationIndices>{all},
+                                       dims);
 }
 
 /// Reassociation of a tensor with unit dimensions at `axes` (positions in

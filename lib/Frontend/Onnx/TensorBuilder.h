@@ -11,6 +11,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/OpDefinition.h"
 
 namespace quantc::onnx {
@@ -69,6 +70,11 @@ public:
   mlir::Value expandUnitDims(mlir::Value input, llvm::ArrayRef<int64_t> axes);
   mlir::Value collapseUnitDims(mlir::Value input,
                                llvm::ArrayRef<int64_t> axes);
+  /// The tensor.dim a size comes from, looking through index casts.
+  static mlir::tensor::DimOp sizeSource(mlir::Value v);
+  /// True if two sizes are equal constants or the same dimension of the
+  /// same tensor.
+  static bool sameSize(mlir::OpFoldResult a, mlir::OpFoldResult b);
   /// Converts a scalar between element types with ONNX Cast semantics.
   mlir::Value convertScalar(mlir::Value v, mlir::Type to, bool fromUnsigned);
 
