@@ -27,6 +27,9 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include "llvm/Support/Format.h"
+
+#include <chrono>
 #include <map>
 
 using namespace mlir;
@@ -40,6 +43,11 @@ static cl::list<std::string> inputFiles("input",
                                         cl::value_desc("file"));
 static cl::opt<std::string> outputDir("o", cl::desc("folder for the outputs"),
                                       cl::value_desc("dir"));
+
+static cl::opt<bool> timing("timing",
+                            cl::desc("print compile and run times (stderr)"));
+static cl::opt<unsigned> repeat("repeat", cl::init(1),
+                                cl::desc("run the model this many times"));
 
 static int fail(const llvm::Twine &message) {
   llvm::errs() << "quant-run: error: " << message << "\n";
@@ -65,6 +73,7 @@ int main(int argc, char **argv) {
     module = importOnnxFile(modelPath, &context);
   if (!module)
     return 1;
+  auto compileStart = std::chrono::steady_clock::now();
   auto model = JitModel::compile(std::move(module));
   if (failed(model))
     return 1;
@@ -98,10 +107,22 @@ int main(int argc, char **argv) {
     if (!given[i])
       return fail("missing input '" + sigs[i].name + "'");
 
+  auto runStart = std::chrono::steady_clock::now();
   std::string error;
-  auto outputs = (*model)->run(inputs, error);
-  if (failed(outputs))
-    return fail(error);
+  FailureOr<std::vector<HostTensor>> outputs = failure();
+  for (unsigned r = 0; r < std::max(1u, unsigned(repeat)); ++r) {
+    outputs = (*model)->run(inputs, error);
+    if (failed(outputs))
+      return fail(error);
+  }
+  auto end = std::chrono::steady_clock::now();
+  if (timing) {
+    using S = std::chrono::duration<double>;
+    llvm::errs() << llvm::format("compile %.3f s, run %.4f s per call (%u calls)\n",
+                                 S(runStart - compileStart).count(),
+                                 S(end - runStart).count() / std::max(1u, unsigned(repeat)),
+                                 std::max(1u, unsigned(repeat)));
+  }
 
   if (!outputDir.empty())
     if (std::error_code ec = llvm::sys::fs::create_directories(outputDir))

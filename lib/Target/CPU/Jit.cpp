@@ -2,6 +2,7 @@
 
 #include "quantc/Target/CPU/Jit.h"
 #include "quantc/Target/CPU/Pipeline.h"
+#include "quantc/kernels.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -141,6 +142,20 @@ JitModel::compile(OwningOpRef<ModuleOp> module) {
     return module->emitError() << "JIT compilation failed: " << message;
   }
   model->engine = std::move(*engine);
+  // The microkernels the compiled code calls live in this process.
+  model->engine->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap symbols;
+    symbols[interner("_mlir_ciface_quantc_matmul_f32")] = {
+        llvm::orc::ExecutorAddr::fromPtr(&_mlir_ciface_quantc_matmul_f32),
+        llvm::JITSymbolFlags::Exported};
+    return symbols;
+  });
+  // Generate the code now (ORC would do it on the first call).
+  if (auto fn = model->engine->lookupPacked("_mlir_ciface_main"); !fn) {
+    std::string message = llvm::toString(fn.takeError());
+    return emitError(UnknownLoc::get(ctx))
+           << "JIT compilation failed: " << message;
+  }
   return model;
 }
 

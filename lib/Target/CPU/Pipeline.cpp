@@ -2,6 +2,7 @@
 
 #include "quantc/Target/CPU/Pipeline.h"
 #include "quantc/Conversion/Passes.h"
+#include "quantc/Target/CPU/Passes.h"
 
 #include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -15,9 +16,9 @@ using namespace mlir;
 static constexpr const char *kCpuPipeline =
     "qc-to-linalg,"
     "canonicalize,"
-    "func.func(linalg-fuse-elementwise-ops),"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
+    "quantc-matmul-to-ukernel,"
     "buffer-deallocation-pipeline,"
     "convert-bufferization-to-memref,"
     "func.func(convert-linalg-to-loops),"
@@ -40,6 +41,7 @@ static void registerPipelinePasses() {
   static const bool done = [] {
     registerAllPasses();
     quantc::registerConversionPasses();
+    quantc::registerCPUPasses();
     return true;
   }();
   (void)done;

@@ -1,0 +1,158 @@
+//===- MatmulToUkernel.cpp - f32 contractions to the matmul microkernel ---===//
+
+#include "quantc/Target/CPU/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace quantc {
+#define GEN_PASS_DEF_MATMULTOUKERNEL
+#include "quantc/Target/CPU/Passes.h.inc"
+} // namespace quantc
+
+using namespace mlir;
+
+namespace {
+
+constexpr const char *kKernel = "quantc_matmul_f32";
+
+/// The 3-D strided memref type the kernel takes.
+MemRefType kernelArgType(MLIRContext *ctx) {
+  int64_t d = ShapedType::kDynamic;
+  return MemRefType::get({d, d, d}, Float32Type::get(ctx),
+                         StridedLayoutAttr::get(ctx, d, {d, d, d}));
+}
+
+/// True if the body is `out + a * b` (in either order of the products).
+bool isMulAdd(linalg::GenericOp op) {
+  Block &body = op.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add || body.getOperations().size() != 3)
+    return false;
+  Value acc = body.getArgument(2);
+  Value other = add.getLhs() == acc ? add.getRhs() : add.getLhs();
+  auto mul = other.getDefiningOp<arith::MulFOp>();
+  if (!mul || (add.getLhs() != acc && add.getRhs() != acc))
+    return false;
+  Value a = body.getArgument(0), b = body.getArgument(1);
+  return (mul.getLhs() == a && mul.getRhs() == b) ||
+         (mul.getLhs() == b && mul.getRhs() == a);
+}
+
+/// A 3-D kernel view of an identity-layout buffer: dimensions [0, split)
+/// merge into the first (a unit one when split is 0), [split, rank - 1)
+/// into the second, the last stays.
+Value kernelView(OpBuilder &b, Location loc, Value buffer, int64_t split) {
+  auto type = cast<MemRefType>(buffer.getType());
+  int64_t rank = type.getRank();
+  SmallVector<ReassociationIndices> groups(2);
+  for (int64_t i = 0; i + 1 < rank; ++i)
+    groups[i < split ? 0 : 1].push_back(i);
+  groups.push_back({rank - 1});
+  if (groups[0].empty())
+    groups.erase(groups.begin());
+  Value v = buffer;
+  if (groups.size() != static_cast<size_t>(rank))
+    v = memref::CollapseShapeOp::create(b, loc, buffer, groups);
+  if (split == 0) { // prepend the unit batch dimension
+    auto t = cast<MemRefType>(v.getType());
+    SmallVector<int64_t> shape = {1};
+    shape.append(t.getShape().begin(), t.getShape().end());
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
+                                       memref::getMixedSize(b, loc, v, 0),
+                                       memref::getMixedSize(b, loc, v, 1)};
+    v = memref::ExpandShapeOp::create(
+        b, loc, MemRefType::get(shape, t.getElementType()), v,
+        ArrayRef<ReassociationIndices>{{0, 1}, {2}}, sizes);
+  }
+  return memref::CastOp::create(b, loc, kernelArgType(b.getContext()), v);
+}
+
+struct MatmulToUkernelPass
+    : quantc::impl::MatmulToUkernelBase<MatmulToUkernelPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    SmallVector<linalg::GenericOp> matches;
+    module.walk([&](linalg::GenericOp op) {
+      if (matchContraction(op))
+        matches.push_back(op);
+    });
+    if (matches.empty())
+      return;
+    OpBuilder b(ctx);
+    if (!module.lookupSymbol(kKernel)) {
+      b.setInsertionPointToStart(module.getBody());
+      MemRefType t = kernelArgType(ctx);
+      auto decl = func::FuncOp::create(b, module.getLoc(), kKernel,
+                                       b.getFunctionType({t, t, t}, {}));
+      decl.setPrivate();
+      decl->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+    }
+    for (linalg::GenericOp op : matches)
+      rewrite(b, op);
+  }
+
+  /// Loops are (p0, ..., pn, k): C = (p0..pn), A = (p0..p(n-1), k) and B is
+  /// (k, pn) (a linear layer: p0..p(n-1) all rows) or (p0..p(n-2), k, pn)
+  /// (a batched product: p(n-1) rows, the rest batch).
+  static bool matchContraction(linalg::GenericOp op) {
+    if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+        op.getNumDpsInits() != 1 || !isMulAdd(op))
+      return false;
+    for (OpOperand &o : op->getOpOperands()) {
+      auto t = dyn_cast<MemRefType>(o.get().getType());
+      if (!t || !t.getElementType().isF32() || !t.getLayout().isIdentity())
+        return false;
+    }
+    unsigned loops = op.getNumLoops();
+    auto iterators = op.getIteratorTypesArray();
+    for (unsigned i = 0; i + 1 < loops; ++i)
+      if (iterators[i] != utils::IteratorType::parallel)
+        return false;
+    if (loops < 3 || iterators.back() != utils::IteratorType::reduction)
+      return false;
+    MLIRContext *ctx = op.getContext();
+    // The first `count` loops, then `suffix`.
+    auto dims = [&](int64_t count, std::initializer_list<int64_t> suffix) {
+      SmallVector<AffineExpr> e;
+      for (int64_t i = 0; i < count; ++i)
+        e.push_back(getAffineDimExpr(i, ctx));
+      for (int64_t d : suffix)
+        e.push_back(getAffineDimExpr(d, ctx));
+      return AffineMap::get(loops, 0, e, ctx);
+    };
+    int64_t k = loops - 1, n = loops - 2;
+    auto maps = op.getIndexingMapsArray();
+    if (maps[2] != dims(loops - 1, {}) || maps[0] != dims(n, {k}))
+      return false;
+    AffineMap linear = AffineMap::get(
+        loops, 0, {getAffineDimExpr(k, ctx), getAffineDimExpr(n, ctx)}, ctx);
+    AffineMap batched = dims(n - 1, {k, n});
+    return maps[1] == linear || (n >= 1 && maps[1] == batched);
+  }
+
+  static void rewrite(OpBuilder &b, linalg::GenericOp op) {
+    b.setInsertionPoint(op);
+    Location loc = op.getLoc();
+    Value a = op.getDpsInputs()[0], w = op.getDpsInputs()[1],
+          c = op.getDpsInits()[0];
+    int64_t loops = op.getNumLoops();
+    // A linear layer's weight is (k, n): every leading loop is a row of one
+    // matrix product. Otherwise the loops before the rows are the batch.
+    bool linear = op.getIndexingMapsArray()[1].getResult(0) ==
+                  getAffineDimExpr(loops - 1, b.getContext());
+    int64_t batchDims = linear ? 0 : loops - 3;
+    Value a3 = kernelView(b, loc, a, batchDims);
+    Value w3 = kernelView(b, loc, w, batchDims);
+    Value c3 = kernelView(b, loc, c, batchDims);
+    func::CallOp::create(b, loc, kKernel, TypeRange{}, ValueRange{a3, w3, c3});
+    op.erase();
+  }
+};
+
+} // namespace

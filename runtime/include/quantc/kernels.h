@@ -1,0 +1,42 @@
+/*===- kernels.h - CPU microkernels called from generated code ----*- C -*-===*
+ *
+ * Plain C, no MLIR or LLVM: compiled code calls these through MLIR's C
+ * interface for memrefs (a pointer to a descriptor per argument); the JIT
+ * and the runtime both link them.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef QUANTC_KERNELS_H
+#define QUANTC_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The descriptor of memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>. */
+typedef struct {
+  float *allocated;
+  float *aligned;
+  int64_t offset;
+  int64_t sizes[3];
+  int64_t strides[3];
+} qc_memref3d_f32;
+
+/* C[b] += A[b] x B[b or 0]: A is [batch, M, K], B is [batch or 1, K, N]
+ * (one B shared by every batch when its batch size is 1), C is
+ * [batch, M, N]. Rows may have any stride; the fast path needs unit column
+ * strides. */
+void _mlir_ciface_quantc_matmul_f32(qc_memref3d_f32 *a, qc_memref3d_f32 *b,
+                                    qc_memref3d_f32 *c);
+
+/* Name of the instruction set the matmul dispatches to ("avx512f",
+ * "avx2+fma" or "generic"). */
+const char *quantc_matmul_isa(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QUANTC_KERNELS_H */
