@@ -1,6 +1,7 @@
 //===- quant-run.cpp - run a model on the host CPU ------------------------===//
 //
 // quant-run MODEL --input FILE.pb ... [-o DIR]
+// quant-run MODEL --perplexity TEXT
 //
 // MODEL is an ONNX model (imported) or quantc IR (.mlir); it is compiled
 // with the CPU pipeline and run in-process. Inputs are onnx.TensorProto
@@ -9,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "LanguageModel.h"
 #include "TensorFiles.h"
 
 #include "QC/IR/QC.h"
@@ -49,6 +51,15 @@ static cl::opt<bool> timing("timing",
 static cl::opt<unsigned> repeat("repeat", cl::init(1),
                                 cl::desc("run the model this many times"));
 
+static cl::opt<std::string> perplexityText(
+    "perplexity", cl::value_desc("text file"),
+    cl::desc("bits per byte on the text, with the protocol of "
+             "shared/EVAL.md (256 windows of 256 bytes)"));
+static cl::opt<int64_t> windows("windows", cl::init(256),
+                                cl::desc("windows for --perplexity"));
+static cl::opt<int64_t> batchSize("batch", cl::init(16),
+                                  cl::desc("windows per model call"));
+
 static int fail(const llvm::Twine &message) {
   llvm::errs() << "quant-run: error: " << message << "\n";
   return 1;
@@ -78,6 +89,21 @@ int main(int argc, char **argv) {
   if (failed(model))
     return 1;
 
+  if (!perplexityText.empty()) {
+    PerplexityOptions options;
+    options.windows = windows;
+    options.batch = batchSize;
+    PerplexityResult result;
+    std::string why = perplexity(**model, perplexityText, options, result);
+    if (!why.empty())
+      return fail(why);
+    llvm::outs() << llvm::format(
+        "bits per byte: %.4f (%lld predictions, %.1f s, %.0f tokens/s)\n",
+        result.bitsPerByte, (long long)result.predictions, result.seconds,
+        options.windows * options.windowLength / result.seconds);
+    return 0;
+  }
+
   const auto &sigs = (*model)->inputs();
   std::vector<HostTensor> inputs(sigs.size());
   std::vector<bool> given(sigs.size(), false);
@@ -100,6 +126,8 @@ int main(int argc, char **argv) {
     if (slot >= sigs.size())
       return fail("more inputs given than the model takes (" +
                   std::to_string(sigs.size()) + ")");
+    if (given[slot])
+      return fail("input '" + sigs[slot].name + "' given twice");
     inputs[slot] = std::move(t);
     given[slot] = true;
   }

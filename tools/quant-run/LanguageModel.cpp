@@ -1,0 +1,121 @@
+//===- LanguageModel.cpp - bits per byte and generation -------------------===//
+
+#include "LanguageModel.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+using namespace quantc;
+
+namespace {
+
+/// Inputs for token ids [batch, seq] starting at position `past` with empty
+/// (or given) caches, in the model's input order.
+std::string makeInputs(const JitModel &model, const std::vector<int64_t> &ids,
+                       int64_t batch, int64_t seq,
+                       std::vector<HostTensor> &inputs) {
+  inputs.clear();
+  for (const TensorSignature &sig : model.inputs()) {
+    HostTensor t;
+    t.dtype = sig.dtype;
+    if (sig.name == "input_ids" || sig.name == "position_ids") {
+      if (sig.dtype != DType::I64 || sig.shape.size() != 2)
+        return "input '" + sig.name + "' must be i64 [batch, seq]";
+      t.shape = {batch, seq};
+      t.data.resize(batch * seq * 8);
+      for (int64_t b = 0; b < batch; ++b)
+        for (int64_t s = 0; s < seq; ++s)
+          t.as<int64_t>()[b * seq + s] =
+              sig.name == "input_ids" ? ids[b * seq + s] : s;
+    } else if (sig.name.rfind("past_key_values.", 0) == 0 &&
+               sig.shape.size() == 4) {
+      // An empty cache: every window starts from an empty context.
+      t.shape = {batch, sig.shape[1], 0, sig.shape[3]};
+      if (t.shape[1] < 0 || t.shape[3] < 0)
+        return "cache input '" + sig.name + "' needs static heads and size";
+    } else {
+      return "don't know how to feed input '" + sig.name + "'";
+    }
+    inputs.push_back(std::move(t));
+  }
+  return "";
+}
+
+} // namespace
+
+std::string quantc::perplexity(JitModel &model, const std::string &textPath,
+                               const PerplexityOptions &options,
+                               PerplexityResult &result) {
+  std::ifstream in(textPath, std::ios::binary);
+  if (!in)
+    return "cannot open text file '" + textPath + "'";
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  const int64_t length = options.windowLength, windows = options.windows;
+  if ((int64_t)text.size() < windows * length)
+    return "'" + textPath + "' holds " + std::to_string(text.size()) +
+           " bytes; " + std::to_string(windows) + " windows of " +
+           std::to_string(length) + " need " + std::to_string(windows * length);
+  size_t logitsIndex = model.outputs().size();
+  for (size_t i = 0; i < model.outputs().size(); ++i)
+    if (model.outputs()[i].name == "logits" ||
+        (model.outputs().size() == 1 && i == 0))
+      logitsIndex = i;
+  if (logitsIndex == model.outputs().size())
+    return "the model has no 'logits' output";
+
+  auto start = std::chrono::steady_clock::now();
+  double totalBits = 0;
+  int64_t predictions = 0;
+  for (int64_t w0 = 0; w0 < windows; w0 += options.batch) {
+    int64_t batch = std::min(options.batch, windows - w0);
+    std::vector<int64_t> ids(batch * length);
+    for (int64_t i = 0; i < batch * length; ++i)
+      ids[i] = static_cast<unsigned char>(text[w0 * length + i]);
+    std::vector<HostTensor> inputs;
+    std::string why = makeInputs(model, ids, batch, length, inputs);
+    if (!why.empty())
+      return why;
+    std::string error;
+    auto outputs = model.run(inputs, error);
+    if (mlir::failed(outputs))
+      return error;
+    const HostTensor &logits = (*outputs)[logitsIndex];
+    if (logits.dtype != DType::F32 || logits.shape.size() != 3 ||
+        logits.shape[0] != batch || logits.shape[1] != length)
+      return "logits must be f32 [batch, seq, vocab]";
+    int64_t vocab = logits.shape[2];
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t t = 0; t + 1 < length; ++t) {
+        // -log2 softmax(row)[next], in double.
+        const float *row = logits.as<float>() + (b * length + t) * vocab;
+        double max = row[0];
+        for (int64_t v = 1; v < vocab; ++v)
+          max = std::max<double>(max, row[v]);
+        double sum = 0;
+        for (int64_t v = 0; v < vocab; ++v)
+          sum += std::exp(row[v] - max);
+        int64_t next = ids[b * length + t + 1];
+        if (next >= vocab)
+          return "byte " + std::to_string(next) + " is outside the vocabulary";
+        totalBits += (std::log(sum) - (row[next] - max)) / std::log(2.0);
+        ++predictions;
+      }
+    llvm::errs() << llvm::format("perplexity: %lld/%lld windows, %.4f bits/byte so far\n",
+                                 (long long)(w0 + batch), (long long)windows,
+                                 totalBits / predictions);
+  }
+  result.bitsPerByte = totalBits / predictions;
+  result.predictions = predictions;
+  result.seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+  return "";
+}

@@ -1,0 +1,42 @@
+//===- LanguageModel.h - byte-level LM tasks over a compiled model -*- C++ -*-===//
+//
+// The protocol of ../shared/EVAL.md for bits per byte, and greedy
+// generation, for models with the inputs of the shared byte-level language
+// models: `input_ids` [batch, seq], optionally `position_ids` [batch, seq]
+// and `past_key_values.{i}.key/value` [batch, kv_heads, past, head_dim],
+// with `logits` [batch, seq, 256] and `present.{i}.key/value` outputs.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QUANTC_TOOLS_QUANT_RUN_LANGUAGEMODEL_H
+#define QUANTC_TOOLS_QUANT_RUN_LANGUAGEMODEL_H
+
+#include "quantc/Target/CPU/Jit.h"
+
+#include <string>
+
+namespace quantc {
+
+struct PerplexityOptions {
+  int64_t windows = 256;
+  int64_t windowLength = 256;
+  int64_t batch = 16;
+};
+
+struct PerplexityResult {
+  double bitsPerByte = 0;
+  int64_t predictions = 0;
+  double seconds = 0;
+};
+
+/// Bits per byte of `model` on the first windows x windowLength bytes of
+/// `textPath`, each window scored from an empty context on its next-byte
+/// predictions. Prints progress per batch to stderr. Empty string on
+/// success, else what went wrong.
+std::string perplexity(JitModel &model, const std::string &textPath,
+                       const PerplexityOptions &options,
+                       PerplexityResult &result);
+
+} // namespace quantc
+
+#endif // QUANTC_TOOLS_QUANT_RUN_LANGUAGEMODEL_H
