@@ -11,16 +11,19 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <map>
 
 using namespace quantc;
 
 namespace {
 
-/// Inputs for token ids [batch, seq] starting at position `past` with empty
-/// (or given) caches, in the model's input order.
+/// Inputs for token ids [batch, seq] at positions past.., with the caches
+/// `past` (by input name; empty caches when absent), in the model's order.
 std::string makeInputs(const JitModel &model, const std::vector<int64_t> &ids,
                        int64_t batch, int64_t seq,
-                       std::vector<HostTensor> &inputs) {
+                       std::vector<HostTensor> &inputs,
+                       const std::map<std::string, HostTensor> *past = nullptr,
+                       int64_t pastLength = 0) {
   inputs.clear();
   for (const TensorSignature &sig : model.inputs()) {
     HostTensor t;
@@ -33,9 +36,13 @@ std::string makeInputs(const JitModel &model, const std::vector<int64_t> &ids,
       for (int64_t b = 0; b < batch; ++b)
         for (int64_t s = 0; s < seq; ++s)
           t.as<int64_t>()[b * seq + s] =
-              sig.name == "input_ids" ? ids[b * seq + s] : s;
+              sig.name == "input_ids" ? ids[b * seq + s] : pastLength + s;
     } else if (sig.name.rfind("past_key_values.", 0) == 0 &&
                sig.shape.size() == 4) {
+      if (past && past->count(sig.name)) {
+        inputs.push_back(past->at(sig.name));
+        continue;
+      }
       // An empty cache: every window starts from an empty context.
       t.shape = {batch, sig.shape[1], 0, sig.shape[3]};
       if (t.shape[1] < 0 || t.shape[3] < 0)
@@ -117,5 +124,68 @@ std::string quantc::perplexity(JitModel &model, const std::string &textPath,
   result.seconds = std::chrono::duration<double>(
                        std::chrono::steady_clock::now() - start)
                        .count();
+  return "";
+}
+
+namespace {
+/// Index of the largest logit of the last position.
+int64_t argmaxLast(const HostTensor &logits) {
+  int64_t seq = logits.shape[1], vocab = logits.shape[2];
+  const float *row = logits.as<float>() + (seq - 1) * vocab;
+  int64_t best = 0;
+  for (int64_t v = 1; v < vocab; ++v)
+    if (row[v] > row[best])
+      best = v;
+  return best;
+}
+} // namespace
+
+std::string quantc::generate(JitModel &model, const std::string &prompt,
+                             int64_t count, bool useCache,
+                             GenerateResult &result) {
+  if (prompt.empty())
+    return "the prompt is empty";
+  bool hasCache = false;
+  for (const TensorSignature &sig : model.inputs())
+    hasCache |= sig.name.rfind("past_key_values.", 0) == 0;
+  useCache &= hasCache;
+  size_t logitsIndex = 0;
+  for (size_t i = 0; i < model.outputs().size(); ++i)
+    if (model.outputs()[i].name == "logits")
+      logitsIndex = i;
+
+  std::vector<int64_t> sequence;
+  for (char c : prompt)
+    sequence.push_back(static_cast<unsigned char>(c));
+  std::map<std::string, HostTensor> cache;
+  std::vector<HostTensor> inputs;
+  auto clock = std::chrono::steady_clock::now;
+  for (int64_t step = 0; step < count; ++step) {
+    auto start = clock();
+    bool prefill = step == 0 || !useCache;
+    std::vector<int64_t> ids =
+        prefill ? sequence : std::vector<int64_t>{sequence.back()};
+    int64_t pastLength =
+        prefill ? 0 : static_cast<int64_t>(sequence.size()) - 1;
+    std::string why = makeInputs(model, ids, 1, ids.size(), inputs,
+                                 prefill ? nullptr : &cache, pastLength);
+    if (!why.empty())
+      return why;
+    std::string error;
+    auto outputs = model.run(inputs, error);
+    if (mlir::failed(outputs))
+      return error;
+    int64_t next = argmaxLast((*outputs)[logitsIndex]);
+    if (useCache) // present.{i}.* becomes past_key_values.{i}.*
+      for (size_t i = 0; i < model.outputs().size(); ++i) {
+        const std::string &name = model.outputs()[i].name;
+        if (name.rfind("present.", 0) == 0)
+          cache["past_key_values." + name.substr(8)] = std::move((*outputs)[i]);
+      }
+    sequence.push_back(next);
+    result.tokens.push_back(next);
+    double seconds = std::chrono::duration<double>(clock() - start).count();
+    (step == 0 ? result.prefillSeconds : result.decodeSeconds) += seconds;
+  }
   return "";
 }

@@ -37,6 +37,18 @@ std::string perplexity(JitModel &model, const std::string &textPath,
                        const PerplexityOptions &options,
                        PerplexityResult &result);
 
+struct GenerateResult {
+  std::vector<int64_t> tokens; // the generated ones, after the prompt
+  double prefillSeconds = 0, decodeSeconds = 0;
+};
+
+/// Greedy decoding of `count` bytes after `prompt`. With a decoder-with-past
+/// model and `useCache`, the prompt is run once and each new byte alone
+/// with the cache the previous step returned; otherwise every step reruns
+/// the whole sequence. Empty string on success, else what went wrong.
+std::string generate(JitModel &model, const std::string &prompt, int64_t count,
+                     bool useCache, GenerateResult &result);
+
 } // namespace quantc
 
 #endif // QUANTC_TOOLS_QUANT_RUN_LANGUAGEMODEL_H

@@ -2,6 +2,7 @@
 //
 // quant-run MODEL --input FILE.pb ... [-o DIR]
 // quant-run MODEL --perplexity TEXT
+// quant-run MODEL --generate PROMPT -n N [--no-cache]
 //
 // MODEL is an ONNX model (imported) or quantc IR (.mlir); it is compiled
 // with the CPU pipeline and run in-process. Inputs are onnx.TensorProto
@@ -60,6 +61,15 @@ static cl::opt<int64_t> windows("windows", cl::init(256),
 static cl::opt<int64_t> batchSize("batch", cl::init(16),
                                   cl::desc("windows per model call"));
 
+static cl::opt<std::string> generatePrompt(
+    "generate", cl::value_desc("prompt"),
+    cl::desc("greedy-decode bytes after the prompt (with the KV cache of a "
+             "decoder-with-past model)"));
+static cl::opt<int64_t> generateCount("n", cl::init(32),
+                                      cl::desc("bytes to generate"));
+static cl::opt<bool> noCache(
+    "no-cache", cl::desc("recompute the whole sequence at every step"));
+
 static int fail(const llvm::Twine &message) {
   llvm::errs() << "quant-run: error: " << message << "\n";
   return 1;
@@ -101,6 +111,29 @@ int main(int argc, char **argv) {
         "bits per byte: %.4f (%lld predictions, %.1f s, %.0f tokens/s)\n",
         result.bitsPerByte, (long long)result.predictions, result.seconds,
         options.windows * options.windowLength / result.seconds);
+    return 0;
+  }
+
+  if (!generatePrompt.empty()) {
+    GenerateResult result;
+    std::string why =
+        generate(**model, generatePrompt, generateCount, !noCache, result);
+    if (!why.empty())
+      return fail(why);
+    std::string text;
+    for (int64_t t : result.tokens)
+      text += (t >= 32 && t < 127) || t == '\n' ? static_cast<char>(t) : '?';
+    llvm::outs() << generatePrompt << text << "\n";
+    llvm::outs() << "tokens:";
+    for (int64_t t : result.tokens)
+      llvm::outs() << " " << t;
+    llvm::outs() << "\n";
+    int64_t decoded = result.tokens.size() - 1;
+    llvm::outs() << llvm::format(
+        "prefill %.1f ms; decode %.1f tokens/s (%lld tokens)\n",
+        result.prefillSeconds * 1e3,
+        decoded > 0 ? decoded / result.decodeSeconds : 0.0,
+        (long long)decoded);
     return 0;
   }
 
