@@ -11,6 +11,7 @@ PACKAGES=(
   python3-onnx python3-numpy
   libeigen3-dev
   bc time
+  nlohmann-json3-dev
 )
 
 # ONNX Runtime (CPU) from npm, the reference executor of the end-to-end

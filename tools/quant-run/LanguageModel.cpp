@@ -19,7 +19,7 @@ namespace {
 
 /// Inputs for token ids [batch, seq] at positions past.., with the caches
 /// `past` (by input name; empty caches when absent), in the model's order.
-std::string makeInputs(const JitModel &model, const std::vector<int64_t> &ids,
+std::string makeInputs(const Model &model, const std::vector<int64_t> &ids,
                        int64_t batch, int64_t seq,
                        std::vector<HostTensor> &inputs,
                        const std::map<std::string, HostTensor> *past = nullptr,
@@ -57,7 +57,7 @@ std::string makeInputs(const JitModel &model, const std::vector<int64_t> &ids,
 
 } // namespace
 
-std::string quantc::perplexity(JitModel &model, const std::string &textPath,
+std::string quantc::perplexity(Model &model, const std::string &textPath,
                                const PerplexityOptions &options,
                                PerplexityResult &result) {
   std::ifstream in(textPath, std::ios::binary);
@@ -140,7 +140,7 @@ int64_t argmaxLast(const HostTensor &logits) {
 }
 } // namespace
 
-std::string quantc::generate(JitModel &model, const std::string &prompt,
+std::string quantc::generate(Model &model, const std::string &prompt,
                              int64_t count, bool useCache,
                              GenerateResult &result) {
   if (prompt.empty())

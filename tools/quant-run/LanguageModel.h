@@ -33,7 +33,7 @@ struct PerplexityResult {
 /// `textPath`, each window scored from an empty context on its next-byte
 /// predictions. Prints progress per batch to stderr. Empty string on
 /// success, else what went wrong.
-std::string perplexity(JitModel &model, const std::string &textPath,
+std::string perplexity(Model &model, const std::string &textPath,
                        const PerplexityOptions &options,
                        PerplexityResult &result);
 
@@ -46,7 +46,7 @@ struct GenerateResult {
 /// model and `useCache`, the prompt is run once and each new byte alone
 /// with the cache the previous step returned; otherwise every step reruns
 /// the whole sequence. Empty string on success, else what went wrong.
-std::string generate(JitModel &model, const std::string &prompt, int64_t count,
+std::string generate(Model &model, const std::string &prompt, int64_t count,
                      bool useCache, GenerateResult &result);
 
 } // namespace quantc

@@ -4,8 +4,9 @@
 // quant-run MODEL --perplexity TEXT
 // quant-run MODEL --generate PROMPT -n N [--no-cache]
 //
-// MODEL is an ONNX model (imported) or quantc IR (.mlir); it is compiled
-// with the CPU pipeline and run in-process. Inputs are onnx.TensorProto
+// MODEL is an artifact folder (from `quantc compile`, run with the runtime)
+// or an ONNX model / quantc IR (.mlir), compiled with the CPU pipeline and
+// run in-process (JIT). Inputs are onnx.TensorProto
 // files matched to the model's inputs by name (or by position when unnamed);
 // each output is written as DIR/<name>.pb and summarized on stdout.
 //
@@ -39,8 +40,9 @@ using namespace mlir;
 using namespace quantc;
 namespace cl = llvm::cl;
 
-static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
-                                      cl::desc("<model.onnx | model.mlir>"));
+static cl::opt<std::string>
+    modelPath(cl::Positional, cl::Required,
+              cl::desc("<artifact folder | model.onnx | model.mlir>"));
 static cl::list<std::string> inputFiles("input",
                                         cl::desc("an input tensor (.pb)"),
                                         cl::value_desc("file"));
@@ -87,24 +89,36 @@ int main(int argc, char **argv) {
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
 
-  OwningOpRef<ModuleOp> module;
-  if (llvm::StringRef(modelPath).ends_with(".mlir"))
-    module = parseSourceFile<ModuleOp>(modelPath, sourceMgr, &context);
-  else
-    module = importOnnxFile(modelPath, &context);
-  if (!module)
-    return 1;
   auto compileStart = std::chrono::steady_clock::now();
-  auto model = JitModel::compile(std::move(module));
-  if (failed(model))
-    return 1;
+  std::unique_ptr<Model> loaded;
+  if (llvm::sys::fs::is_directory(modelPath)) {
+    // An artifact folder (quantc compile): run it with the runtime.
+    std::string why;
+    auto artifact = ArtifactModel::load(modelPath, why);
+    if (failed(artifact))
+      return fail(why);
+    loaded = std::move(*artifact);
+  } else {
+    OwningOpRef<ModuleOp> module;
+    if (llvm::StringRef(modelPath).ends_with(".mlir"))
+      module = parseSourceFile<ModuleOp>(modelPath, sourceMgr, &context);
+    else
+      module = importOnnxFile(modelPath, &context);
+    if (!module)
+      return 1;
+    auto jit = JitModel::compile(std::move(module));
+    if (failed(jit))
+      return 1;
+    loaded = std::move(*jit);
+  }
+  Model *model = loaded.get();
 
   if (!perplexityText.empty()) {
     PerplexityOptions options;
     options.windows = windows;
     options.batch = batchSize;
     PerplexityResult result;
-    std::string why = perplexity(**model, perplexityText, options, result);
+    std::string why = perplexity(*model, perplexityText, options, result);
     if (!why.empty())
       return fail(why);
     llvm::outs() << llvm::format(
@@ -117,7 +131,7 @@ int main(int argc, char **argv) {
   if (!generatePrompt.empty()) {
     GenerateResult result;
     std::string why =
-        generate(**model, generatePrompt, generateCount, !noCache, result);
+        generate(*model, generatePrompt, generateCount, !noCache, result);
     if (!why.empty())
       return fail(why);
     std::string text;
@@ -137,7 +151,7 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  const auto &sigs = (*model)->inputs();
+  const auto &sigs = model->inputs();
   std::vector<HostTensor> inputs(sigs.size());
   std::vector<bool> given(sigs.size(), false);
   for (auto [k, file] : llvm::enumerate(inputFiles)) {
@@ -172,7 +186,7 @@ int main(int argc, char **argv) {
   std::string error;
   FailureOr<std::vector<HostTensor>> outputs = failure();
   for (unsigned r = 0; r < std::max(1u, unsigned(repeat)); ++r) {
-    outputs = (*model)->run(inputs, error);
+    outputs = model->run(inputs, error);
     if (failed(outputs))
       return fail(error);
   }
@@ -189,7 +203,7 @@ int main(int argc, char **argv) {
     if (std::error_code ec = llvm::sys::fs::create_directories(outputDir))
       return fail("cannot create '" + outputDir + "': " + ec.message());
   for (auto [i, t] : llvm::enumerate(*outputs)) {
-    const std::string &name = (*model)->outputs()[i].name;
+    const std::string &name = model->outputs()[i].name;
     llvm::outs() << name << ": " << dtypeName(t.dtype) << "[";
     llvm::interleave(t.shape, llvm::outs(), "x");
     llvm::outs() << "]";

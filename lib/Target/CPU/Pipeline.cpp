@@ -4,6 +4,10 @@
 #include "quantc/Conversion/Passes.h"
 #include "quantc/Target/CPU/Passes.h"
 
+#include "QC/IR/QC.h"
+
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassRegistry.h"
 
@@ -13,12 +17,16 @@ using namespace mlir;
 // (the calling convention of the JIT and the runtime: dense row-major
 // buffers), then everything goes to LLVM. Kept as text so the pipeline a
 // user reads here is exactly what runs.
-static constexpr const char *kCpuPipeline =
+static constexpr const char *kToBuffers =
+    "quantc-mark-entry,"
     "qc-to-linalg,"
     "canonicalize,"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
-    "quantc-matmul-to-ukernel,"
+    "quantc-matmul-to-ukernel,";
+// Artifacts read their weights from the blob the runtime maps.
+static constexpr const char *kExternalize = "quantc-externalize-weights,";
+static constexpr const char *kToLLVM =
     "buffer-deallocation-pipeline,"
     "convert-bufferization-to-memref,"
     "func.func(convert-linalg-to-loops),"
@@ -34,7 +42,8 @@ static constexpr const char *kCpuPipeline =
     "convert-index-to-llvm,"
     "convert-func-to-llvm,"
     "convert-cf-to-llvm,"
-    "reconcile-unrealized-casts";
+    "reconcile-unrealized-casts,"
+    "quantc-emit-entry";
 
 /// The textual pipeline names passes, so they must be registered (once).
 static void registerPipelinePasses() {
@@ -47,9 +56,22 @@ static void registerPipelinePasses() {
   (void)done;
 }
 
-LogicalResult quantc::buildCpuPipeline(OpPassManager &pm) {
+void quantc::prepareCpuContext(MLIRContext *context) {
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registry.insert<qc::QCDialect>();
+  context->appendDialectRegistry(registry);
+}
+
+LogicalResult quantc::buildCpuPipeline(OpPassManager &pm,
+                                       bool externalizeWeights) {
   registerPipelinePasses();
-  return parsePassPipeline(kCpuPipeline, pm);
+  std::string text = kToBuffers;
+  if (externalizeWeights)
+    text += kExternalize;
+  text += kToLLVM;
+  return parsePassPipeline(text, pm);
 }
 
 void quantc::registerCpuPipeline() {

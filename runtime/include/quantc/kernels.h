@@ -31,6 +31,16 @@ typedef struct {
 void _mlir_ciface_quantc_matmul_f32(qc_memref3d_f32 *a, qc_memref3d_f32 *b,
                                     qc_memref3d_f32 *c);
 
+/* An unranked memref: the rank and a pointer to a ranked descriptor. */
+typedef struct {
+  int64_t rank;
+  void *descriptor;
+} qc_unranked_memref;
+
+/* memref.copy between strided views (the symbol MLIR's lowering calls). */
+void memrefCopy(int64_t elem_size, qc_unranked_memref *src,
+                qc_unranked_memref *dst);
+
 /* Name of the instruction set the matmul dispatches to ("avx512f",
  * "avx2+fma" or "generic"). */
 const char *quantc_matmul_isa(void);

@@ -18,4 +18,42 @@ def MatmulToUkernel : Pass<"quantc-matmul-to-ukernel", "mlir::ModuleOp"> {
                            "mlir::memref::MemRefDialect"];
 }
 
+def ExternalizeWeights : Pass<"quantc-externalize-weights", "mlir::ModuleOp"> {
+  let summary = "Move constant buffers out of the code into a weights blob";
+  let description = [{
+    On bufferized IR, gives `main` one more argument, `memref<?xi8>` (the
+    weights blob, memory-mapped by the runtime), and replaces every
+    `memref.get_global` of a constant of at least `min-bytes` bytes with a
+    `memref.view` of the blob at a 64-byte aligned offset. The globals are
+    removed; the module attribute `quantc.weights` lists each piece as
+    `{offset, value}` for the artifact writer.
+  }];
+  let options = [
+    Option<"minBytes", "min-bytes", "int64_t", /*default=*/"64",
+           "Constants smaller than this stay in the code">
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
+def MarkEntry : Pass<"quantc-mark-entry", "mlir::ModuleOp"> {
+  let summary = "Ask for the C interface of `main` (see quantc-emit-entry)";
+  let description = [{
+    Sets `llvm.emit_c_interface` on `func.func @main`, so that the lowering
+    to LLVM emits `_mlir_ciface_main`, which `quantc-emit-entry` wraps.
+  }];
+}
+
+def EmitEntry : Pass<"quantc-emit-entry", "mlir::ModuleOp"> {
+  let summary = "Add `quantc_main(void **)`, the one entry point of a model";
+  let description = [{
+    On LLVM-dialect IR holding `_mlir_ciface_main` (the C interface of
+    `main`), adds `llvm.func @quantc_main(%descriptors: !llvm.ptr)` that
+    loads one pointer per parameter of `_mlir_ciface_main` from the array
+    and calls it: the result descriptors first (when `main` has results),
+    then one descriptor per argument. The JIT and the runtime call every
+    model through this single signature.
+  }];
+}
+
 #endif // QUANTC_TARGET_CPU_PASSES_TD

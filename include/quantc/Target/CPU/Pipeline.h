@@ -8,8 +8,15 @@
 namespace quantc {
 
 /// Adds the passes that take imported qc + tensor IR to the LLVM dialect for
-/// the host CPU (what `quant-opt --quantc-cpu-pipeline` runs).
-mlir::LogicalResult buildCpuPipeline(mlir::OpPassManager &pm);
+/// the host CPU (what `quant-opt --quantc-cpu-pipeline` runs). With
+/// `externalizeWeights` (artifacts), constants move to a weights blob that
+/// `quantc_main` receives as its last descriptor.
+mlir::LogicalResult buildCpuPipeline(mlir::OpPassManager &pm,
+                                     bool externalizeWeights = false);
+
+/// Makes `context` ready for the pipeline: every dialect and the external
+/// interface models (bufferization of arith, tensor, linalg, ...).
+void prepareCpuContext(mlir::MLIRContext *context);
 
 /// Registers `quantc-cpu-pipeline` with the pass registry.
 void registerCpuPipeline();

@@ -1,0 +1,31 @@
+//===- Artifact.h - ahead-of-time compilation to an artifact folder -*- C++ -*-===//
+
+#ifndef QUANTC_TARGET_CPU_ARTIFACT_H
+#define QUANTC_TARGET_CPU_ARTIFACT_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <functional>
+#include <string>
+
+namespace quantc {
+
+struct ArtifactOptions {
+  /// The folder to write; replaced if it is an earlier artifact, refused if
+  /// it is anything else.
+  std::string outputDir;
+  /// Called with a line of progress per step.
+  std::function<void(const std::string &)> progress;
+};
+
+/// Compiles `module` (consumed) for the host CPU into an artifact folder:
+/// manifest.json, model.so (entry `quantc_main`) and weights.bin. Written
+/// to a temporary folder first, so a failure leaves nothing behind. Errors
+/// go to the context's diagnostics.
+mlir::LogicalResult writeArtifact(mlir::OwningOpRef<mlir::ModuleOp> module,
+                                  const ArtifactOptions &options);
+
+} // namespace quantc
+
+#endif // QUANTC_TARGET_CPU_ARTIFACT_H

@@ -1,0 +1,280 @@
+//===- Artifact.cpp - ahead-of-time compilation to an artifact folder -----===//
+//
+// model.onnx -> (CPU pipeline with weights moved out) -> LLVM IR -> object
+// code for the host -> model.so (linked with the microkernels), plus the
+// weights blob and a manifest the runtime checks everything against.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quantc/Target/CPU/Artifact.h"
+#include "quantc/Target/CPU/Jit.h"
+#include "quantc/Target/CPU/Pipeline.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+
+#include <cstdio>
+#include <random>
+#include <unistd.h>
+
+using namespace mlir;
+using namespace quantc;
+
+namespace {
+
+/// FNV-1a, 64 bits (the runtime checks the weights with the same hash).
+struct Fnv1a {
+  uint64_t h = 1469598103934665603ull;
+  void add(const char *data, size_t size) {
+    for (size_t i = 0; i < size; ++i) {
+      h ^= static_cast<unsigned char>(data[i]);
+      h *= 1099511628211ull;
+    }
+  }
+  std::string hex() const {
+    char text[17];
+    std::snprintf(text, sizeof text, "%016llx", (unsigned long long)h);
+    return text;
+  }
+};
+
+llvm::json::Array tensorsJson(const std::vector<TensorSignature> &sigs) {
+  llvm::json::Array out;
+  for (const TensorSignature &s : sigs) {
+    llvm::json::Array shape;
+    for (int64_t d : s.shape)
+      shape.push_back(d);
+    out.push_back(llvm::json::Object{
+        {"name", s.name}, {"dtype", dtypeName(s.dtype)}, {"shape", std::move(shape)}});
+  }
+  return out;
+}
+
+/// The raw bytes of a constant (resource blob or inline dense data).
+ArrayRef<char> rawBytes(ElementsAttr value, std::vector<char> &storage) {
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value))
+    return resource.getData();
+  auto dense = cast<DenseElementsAttr>(value);
+  ArrayRef<char> raw = dense.getRawData();
+  if (!dense.isSplat())
+    return raw;
+  storage.clear();
+  for (int64_t i = 0; i < dense.getNumElements(); ++i)
+    storage.insert(storage.end(), raw.begin(), raw.end());
+  return storage;
+}
+
+/// The features of `featureString` ("+avx2,-sse4a,...") the runtime checks
+/// before it loads code compiled for them.
+llvm::json::Array requiredFeatures(StringRef featureString) {
+  static const char *const checked[] = {"sse4.2", "avx",      "avx2",
+                                        "fma",    "f16c",     "avx512f",
+                                        "avx512bw", "avx512vl", "avx512dq",
+                                        "avx512vnni"};
+  llvm::json::Array out;
+  SmallVector<StringRef> parts;
+  featureString.split(parts, ',');
+  for (StringRef part : parts)
+    if (part.consume_front("+") && llvm::is_contained(checked, part))
+      out.push_back(part.str());
+  return out;
+}
+
+LogicalResult fail(Location loc, const llvm::Twine &message) {
+  return emitError(loc) << message;
+}
+
+} // namespace
+
+LogicalResult quantc::writeArtifact(OwningOpRef<ModuleOp> module,
+                                    const ArtifactOptions &options) {
+  MLIRContext *ctx = module->getContext();
+  Location loc = module->getLoc();
+  auto progress = [&](const std::string &line) {
+    if (options.progress)
+      options.progress(line);
+  };
+  const std::string &out = options.outputDir;
+  if (llvm::sys::fs::exists(out) &&
+      !llvm::sys::fs::exists(out + "/manifest.json"))
+    return fail(loc, "'" + out +
+                         "' exists and is not a quantc artifact; not "
+                         "overwriting it");
+
+  std::vector<TensorSignature> inputs, outputs;
+  if (failed(readSignature(*module, inputs, outputs)))
+    return failure();
+
+  progress("lowering to LLVM (weights to the blob)");
+  prepareCpuContext(ctx);
+  PassManager pm(ctx);
+  if (failed(buildCpuPipeline(pm, /*externalizeWeights=*/true)) ||
+      failed(pm.run(*module)))
+    return failure();
+
+  // Everything goes to a temporary folder first.
+  std::string tmp = out + ".tmp." + std::to_string(::getpid());
+  llvm::sys::fs::remove_directories(tmp);
+  if (std::error_code ec = llvm::sys::fs::create_directories(tmp))
+    return fail(loc, "cannot create '" + tmp + "': " + ec.message());
+  auto cleanup = llvm::make_scope_exit([&] {
+    if (!tmp.empty())
+      llvm::sys::fs::remove_directories(tmp);
+  });
+
+  progress("writing weights.bin");
+  Fnv1a weightsHash;
+  int64_t weightsBytes = 0;
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream blob(tmp + "/weights.bin", ec);
+    if (ec)
+      return fail(loc, "cannot write weights.bin: " + ec.message());
+    auto pieces = module->getOperation()->getAttrOfType<ArrayAttr>(
+        "quantc.weights");
+    std::vector<char> storage;
+    for (Attribute a : pieces ? pieces : ArrayAttr::get(ctx, {})) {
+      auto piece = cast<DictionaryAttr>(a);
+      int64_t offset = piece.getAs<IntegerAttr>("offset").getInt();
+      ArrayRef<char> bytes =
+          rawBytes(piece.getAs<ElementsAttr>("value"), storage);
+      std::string pad(offset - weightsBytes, '\0');
+      blob << pad;
+      weightsHash.add(pad.data(), pad.size());
+      blob.write(bytes.data(), bytes.size());
+      weightsHash.add(bytes.data(), bytes.size());
+      weightsBytes = offset + bytes.size();
+    }
+    module->getOperation()->removeAttr("quantc.weights");
+    module->getOperation()->removeAttr("quantc.weights_bytes");
+  }
+
+  // A fresh id per compilation ties this code to this manifest (and so to
+  // these weights): parts of two artifacts never load together.
+  std::string weightsHex = weightsHash.hex();
+  Fnv1a idHash;
+  std::random_device random;
+  for (int i = 0; i < 4; ++i) {
+    unsigned r = random();
+    idHash.add(reinterpret_cast<const char *>(&r), sizeof r);
+  }
+  idHash.add(weightsHex.data(), weightsHex.size());
+  std::string id = idHash.hex();
+  {
+    OpBuilder b(ctx);
+    b.setInsertionPointToEnd(module->getBody());
+    std::string value = id + '\0';
+    auto type = LLVM::LLVMArrayType::get(b.getI8Type(), value.size());
+    LLVM::GlobalOp::create(b, loc, type, /*isConstant=*/true,
+                           LLVM::Linkage::External, "quantc_artifact_id",
+                           b.getStringAttr(value));
+  }
+
+  progress("generating code for the host CPU");
+  static const bool initialized = [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    return true;
+  }();
+  (void)initialized;
+  auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!tmBuilder)
+    return fail(loc, "cannot describe the host: " +
+                         llvm::toString(tmBuilder.takeError()));
+  tmBuilder->setRelocationModel(llvm::Reloc::PIC_);
+  tmBuilder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  auto tm = tmBuilder->createTargetMachine();
+  if (!tm)
+    return fail(loc, "cannot create a target machine: " +
+                         llvm::toString(tm.takeError()));
+  DialectRegistry registry;
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  ctx->appendDialectRegistry(registry);
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(*module, llvmContext, "model");
+  if (!llvmModule)
+    return fail(loc, "translation to LLVM IR failed");
+  llvmModule->setTargetTriple((*tm)->getTargetTriple());
+  llvmModule->setDataLayout((*tm)->createDataLayout());
+  if (llvm::Error e =
+          makeOptimizingTransformer(3, 0, tm->get())(llvmModule.get()))
+    return fail(loc, "LLVM optimization failed: " + llvm::toString(std::move(e)));
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream object(tmp + "/model.o", ec);
+    if (ec)
+      return fail(loc, "cannot write model.o: " + ec.message());
+    llvm::legacy::PassManager codegen;
+    if ((*tm)->addPassesToEmitFile(codegen, object, nullptr,
+                                   llvm::CodeGenFileType::ObjectFile))
+      return fail(loc, "the host target cannot emit object files");
+    codegen.run(*llvmModule);
+  }
+
+  progress("linking model.so");
+  auto cc = llvm::sys::findProgramByName("cc");
+  if (!cc)
+    return fail(loc, "no C compiler driver ('cc') to link model.so");
+  std::string object = tmp + "/model.o", library = tmp + "/model.so";
+  SmallVector<StringRef> args = {*cc, "-shared", "-o", library, object,
+                                 QUANTC_KERNELS_ARCHIVE, "-lm"};
+  std::string linkError;
+  if (llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0,
+                                &linkError) != 0)
+    return fail(loc, "linking model.so failed: " + linkError);
+  llvm::sys::fs::remove(object);
+
+  progress("writing manifest.json");
+  {
+    llvm::json::Object manifest{
+        {"format", "quantc-artifact"},
+        {"version", 1},
+        {"id", id},
+        {"target", (*tm)->getTargetTriple().str()},
+        {"cpu", (*tm)->getTargetCPU().str()},
+        {"cpu_features", requiredFeatures((*tm)->getTargetFeatureString())},
+        {"library", "model.so"},
+        {"weights", llvm::json::Object{{"file", "weights.bin"},
+                                       {"bytes", weightsBytes},
+                                       {"fnv1a64", weightsHex}}},
+        {"inputs", tensorsJson(inputs)},
+        {"outputs", tensorsJson(outputs)}};
+    std::error_code ec;
+    llvm::raw_fd_ostream os(tmp + "/manifest.json", ec);
+    if (ec)
+      return fail(loc, "cannot write manifest.json: " + ec.message());
+    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest)))
+       << "\n";
+  }
+
+  // Replace an earlier artifact only now that the new one is complete.
+  if (llvm::sys::fs::exists(out))
+    if (std::error_code ec = llvm::sys::fs::remove_directories(out))
+      return fail(loc, "cannot replace '" + out + "': " + ec.message());
+  if (std::error_code ec = llvm::sys::fs::rename(tmp, out))
+    return fail(loc, "cannot move the artifact to '" + out +
+                         "': " + ec.message());
+  tmp.clear();
+  progress("wrote " + out + " (" + std::to_string(weightsBytes) +
+           " bytes of weights)");
+  return success();
+}

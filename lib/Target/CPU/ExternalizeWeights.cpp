@@ -1,0 +1,97 @@
+//===- ExternalizeWeights.cpp - constant buffers into the weights blob ----===//
+
+#include "quantc/Target/CPU/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/BuiltinAttributes.h"
+
+namespace quantc {
+#define GEN_PASS_DEF_EXTERNALIZEWEIGHTS
+#include "quantc/Target/CPU/Passes.h.inc"
+} // namespace quantc
+
+using namespace mlir;
+
+namespace {
+
+/// Bytes of a global's data, or 0 when it cannot move (i1 packs bits).
+int64_t byteSize(memref::GlobalOp global) {
+  MemRefType type = global.getType();
+  Type element = type.getElementType();
+  if (!type.hasStaticShape() || !element.isIntOrFloat() ||
+      element.getIntOrFloatBitWidth() % 8 != 0)
+    return 0;
+  return type.getNumElements() * element.getIntOrFloatBitWidth() / 8;
+}
+
+struct ExternalizeWeightsPass
+    : quantc::impl::ExternalizeWeightsBase<ExternalizeWeightsPass> {
+  using ExternalizeWeightsBase::ExternalizeWeightsBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    auto main = module.lookupSymbol<func::FuncOp>("main");
+    if (!main || main.isExternal()) {
+      module.emitError("the module has no function 'main'");
+      return signalPassFailure();
+    }
+    // The blob argument.
+    auto blobType = MemRefType::get({ShapedType::kDynamic},
+                                    IntegerType::get(ctx, 8));
+    unsigned index = main.getNumArguments();
+    if (failed(main.insertArgument(
+            index, blobType,
+            DictionaryAttr::get(ctx, {NamedAttribute(
+                                         StringAttr::get(ctx, "quantc.weights"),
+                                         UnitAttr::get(ctx))}),
+            main.getLoc())))
+      return signalPassFailure();
+    Value blob = main.getArgument(index);
+
+    SmallVector<Attribute> pieces;
+    int64_t cursor = 0;
+    Builder b(ctx);
+    OpBuilder ob(ctx);
+    for (memref::GlobalOp global :
+         llvm::make_early_inc_range(module.getOps<memref::GlobalOp>())) {
+      auto value = dyn_cast_or_null<ElementsAttr>(
+          global.getInitialValue().value_or(Attribute()));
+      int64_t bytes = byteSize(global);
+      if (!global.getConstant() || !value || bytes < minBytes)
+        continue;
+      int64_t offset = (cursor + 63) / 64 * 64;
+      cursor = offset + bytes;
+      bool replacedAll = true;
+      auto uses = SymbolTable::getSymbolUses(global, module);
+      for (const SymbolTable::SymbolUse &use : *uses) {
+        auto get = dyn_cast<memref::GetGlobalOp>(use.getUser());
+        if (!get || get->getParentOfType<func::FuncOp>() != main) {
+          replacedAll = false;
+          continue;
+        }
+        ob.setInsertionPoint(get);
+        Value at = arith::ConstantIndexOp::create(ob, get.getLoc(), offset);
+        Value view = memref::ViewOp::create(ob, get.getLoc(), get.getType(),
+                                            blob, at, ValueRange{});
+        get.replaceAllUsesWith(view);
+        get.erase();
+      }
+      if (!replacedAll) {
+        global.emitError("constant used outside 'main' cannot move to the "
+                         "weights blob");
+        return signalPassFailure();
+      }
+      pieces.push_back(b.getDictionaryAttr(
+          {b.getNamedAttr("offset", b.getI64IntegerAttr(offset)),
+           b.getNamedAttr("value", value)}));
+      global.erase();
+    }
+    module->setAttr("quantc.weights", b.getArrayAttr(pieces));
+    module->setAttr("quantc.weights_bytes", b.getI64IntegerAttr(cursor));
+  }
+};
+
+} // namespace

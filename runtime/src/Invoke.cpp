@@ -1,0 +1,188 @@
+//===- Invoke.cpp - calling compiled code with memref descriptors ---------===//
+//
+// Compiled models take and return MLIR memref descriptors
+// {allocated, aligned, offset, sizes[rank], strides[rank]} (all 8-byte
+// fields) through `quantc_main(void **)`. This is the one place that builds
+// them from qc_tensors and turns the returned ones back.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quantc/runtime.h"
+
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+int fail(char *error, size_t size, const char *format, ...) {
+  if (error && size) {
+    va_list args;
+    va_start(args, format);
+    std::vsnprintf(error, size, format, args);
+    va_end(args);
+  }
+  return -1;
+}
+
+std::vector<int64_t> descriptor(void *data, int32_t rank,
+                                const int64_t *shape) {
+  std::vector<int64_t> d;
+  auto ptr = reinterpret_cast<int64_t>(data);
+  d.push_back(ptr);
+  d.push_back(ptr);
+  d.push_back(0);
+  d.insert(d.end(), shape, shape + rank);
+  std::vector<int64_t> strides(rank);
+  int64_t stride = 1;
+  for (int32_t i = rank; i-- > 0;) {
+    strides[i] = stride;
+    stride *= shape[i];
+  }
+  d.insert(d.end(), strides.begin(), strides.end());
+  return d;
+}
+
+} // namespace
+
+extern "C" {
+
+size_t qc_dtype_size(qc_dtype t) {
+  switch (t) {
+  case QC_F64:
+  case QC_I64:
+    return 8;
+  case QC_F32:
+  case QC_I32:
+    return 4;
+  case QC_F16:
+  case QC_BF16:
+  case QC_I16:
+    return 2;
+  case QC_I8:
+  case QC_BOOL:
+    return 1;
+  }
+  return 1;
+}
+
+static const char *const kNames[] = {"f32", "f16", "bf16", "f64", "i64",
+                                     "i32", "i16", "i8",   "bool"};
+
+const char *qc_dtype_name(qc_dtype t) {
+  return static_cast<unsigned>(t) < 9 ? kNames[t] : "?";
+}
+
+int qc_dtype_from_name(const char *name, qc_dtype *dtype) {
+  for (int i = 0; i < 9; ++i)
+    if (std::strcmp(name, kNames[i]) == 0) {
+      *dtype = static_cast<qc_dtype>(i);
+      return 0;
+    }
+  return -1;
+}
+
+int64_t qc_tensor_num_elements(const qc_tensor *t) {
+  int64_t n = 1;
+  for (int32_t i = 0; i < t->rank; ++i)
+    n *= t->shape[i];
+  return n;
+}
+
+void qc_tensor_release(qc_tensor *t) {
+  if (t && t->owner) {
+    std::free(t->owner);
+    t->owner = nullptr;
+    t->data = nullptr;
+  }
+}
+
+int qc_invoke(qc_entry_fn entry, const qc_tensor_info *inInfo, size_t nIn,
+              const qc_tensor *inputs, const qc_tensor_info *outInfo,
+              size_t nOut, qc_tensor *outputs, const void *weights,
+              int64_t weightsBytes, char *error, size_t errorSize) {
+  std::vector<std::vector<int64_t>> descriptors;
+  for (size_t i = 0; i < nIn; ++i) {
+    const qc_tensor_info &info = inInfo[i];
+    const qc_tensor &t = inputs[i];
+    if (t.dtype != info.dtype)
+      return fail(error, errorSize, "input '%s' must be %s, not %s", info.name,
+                  qc_dtype_name(info.dtype), qc_dtype_name(t.dtype));
+    if (t.rank != info.rank)
+      return fail(error, errorSize, "input '%s' must have rank %d, not %d",
+                  info.name, info.rank, t.rank);
+    for (int32_t d = 0; d < t.rank; ++d)
+      if (t.shape[d] < 0 || (info.shape[d] >= 0 && info.shape[d] != t.shape[d]))
+        return fail(error, errorSize,
+                    "input '%s' dimension %d must be %lld, not %lld", info.name,
+                    d, (long long)info.shape[d], (long long)t.shape[d]);
+    if (!t.data && qc_tensor_num_elements(&t) > 0)
+      return fail(error, errorSize, "input '%s' has no data", info.name);
+    descriptors.push_back(descriptor(t.data, t.rank, t.shape));
+  }
+  if (weights) {
+    int64_t size[1] = {weightsBytes};
+    descriptors.push_back(descriptor(const_cast<void *>(weights), 1, size));
+  }
+  size_t resultWords = 0;
+  for (size_t i = 0; i < nOut; ++i)
+    resultWords += 3 + 2 * outInfo[i].rank;
+  std::vector<int64_t> results(resultWords, 0);
+
+  std::vector<void *> pointers;
+  pointers.push_back(results.data());
+  for (auto &d : descriptors)
+    pointers.push_back(d.data());
+  entry(pointers.data());
+
+  size_t at = 0;
+  for (size_t i = 0; i < nOut; ++i) {
+    int32_t rank = outInfo[i].rank;
+    qc_tensor &t = outputs[i];
+    t.dtype = outInfo[i].dtype;
+    t.rank = rank;
+    auto *allocated = reinterpret_cast<char *>(results[at]);
+    auto *aligned = reinterpret_cast<char *>(results[at + 1]);
+    int64_t offset = results[at + 2];
+    const int64_t *strides = &results[at + 3 + rank];
+    std::memcpy(t.shape, &results[at + 3], rank * sizeof(int64_t));
+    size_t bytes = qc_dtype_size(t.dtype);
+    // Compiled code hands over each result's allocation; take it as it is
+    // when dense, else copy it dense.
+    bool dense = true;
+    int64_t expect = 1;
+    for (int32_t d = rank; d-- > 0;) {
+      dense &= t.shape[d] == 1 || strides[d] == expect;
+      expect *= t.shape[d];
+    }
+    if (dense) {
+      t.data = aligned + offset * bytes;
+      t.owner = allocated;
+    } else {
+      int64_t n = qc_tensor_num_elements(&t);
+      char *copy = static_cast<char *>(std::malloc(n * bytes + 1));
+      std::vector<int64_t> index(rank, 0);
+      for (int64_t e = 0; e < n; ++e) {
+        int64_t linear = offset;
+        for (int32_t d = 0; d < rank; ++d)
+          linear += index[d] * strides[d];
+        std::memcpy(copy + e * bytes, aligned + linear * bytes, bytes);
+        for (int32_t d = rank; d-- > 0;) {
+          if (++index[d] < t.shape[d])
+            break;
+          index[d] = 0;
+        }
+      }
+      std::free(allocated);
+      t.data = copy;
+      t.owner = copy;
+    }
+    at += 3 + 2 * rank;
+  }
+  return 0;
+}
+
+} // extern "C"
