@@ -6,7 +6,8 @@
  * (the weights of a linear layer are [K, N] row-major already); K is split
  * into blocks so the B rows a block touches stay in cache. One body, built
  * per instruction set with GCC vector extensions and target attributes,
- * chosen once at run time.
+ * chosen once at run time. Blocks of C are spread over threads (OpenMP;
+ * OMP_NUM_THREADS sets how many).
  *
  *===----------------------------------------------------------------------===*/
 
@@ -34,26 +35,28 @@ static void edge_block(const float *a, int64_t lda, const float *b,
     }
 }
 
+/* NAME##_block: C[rows x NR] += A[rows x k] B[k x NR] for rows <= MR, the
+ * block in registers (inlined with rows = MR for full tiles). */
 #define DEFINE_MATRIX_KERNEL(NAME, ATTR, VEC, LANES)                           \
-  ATTR static void NAME##_block(const float *a, int64_t lda, const float *b,   \
-                                int64_t ldb, float *c, int64_t ldc,            \
-                                int64_t k) {                                   \
+  ATTR static inline __attribute__((always_inline)) void NAME##_block(         \
+      const float *a, int64_t lda, const float *b, int64_t ldb, float *c,      \
+      int64_t ldc, int64_t k, int rows) {                                      \
     enum { V = NR / LANES };                                                   \
     VEC acc[MR][V];                                                            \
-    for (int r = 0; r < MR; ++r)                                               \
+    for (int r = 0; r < rows; ++r)                                             \
       for (int v = 0; v < V; ++v)                                              \
         acc[r][v] = *(const VEC *)(c + r * ldc + v * LANES);                   \
     for (int64_t p = 0; p < k; ++p) {                                          \
       VEC bv[V];                                                               \
       for (int v = 0; v < V; ++v)                                              \
         bv[v] = *(const VEC *)(b + p * ldb + v * LANES);                       \
-      for (int r = 0; r < MR; ++r) {                                           \
+      for (int r = 0; r < rows; ++r) {                                         \
         VEC av = (VEC){0} + a[r * lda + p];                                    \
         for (int v = 0; v < V; ++v)                                            \
           acc[r][v] += av * bv[v];                                             \
       }                                                                        \
     }                                                                          \
-    for (int r = 0; r < MR; ++r)                                               \
+    for (int r = 0; r < rows; ++r)                                             \
       for (int v = 0; v < V; ++v)                                              \
         *(VEC *)(c + r * ldc + v * LANES) = acc[r][v];                         \
   }                                                                            \
@@ -62,17 +65,21 @@ static void edge_block(const float *a, int64_t lda, const float *b,
                         int64_t n, int64_t k) {                                \
     for (int64_t pc = 0; pc < k; pc += KC) {                                   \
       int64_t kc = k - pc < KC ? k - pc : KC;                                  \
-      int64_t mFull = m - m % MR, nFull = n - n % NR;                          \
-      for (int64_t i = 0; i < mFull; i += MR)                                  \
-        for (int64_t j = 0; j < nFull; j += NR)                                \
-          NAME##_block(a + i * lda + pc, lda, b + pc * ldb + j, ldb,           \
-                       c + i * ldc + j, ldc, kc);                              \
+      int64_t nFull = n - n % NR;                                              \
+      for (int64_t i = 0; i < m; i += MR) {                                    \
+        int rows = m - i < MR ? (int)(m - i) : MR;                             \
+        for (int64_t j = 0; j < nFull; j += NR) {                              \
+          if (rows == MR)                                                      \
+            NAME##_block(a + i * lda + pc, lda, b + pc * ldb + j, ldb,         \
+                         c + i * ldc + j, ldc, kc, MR);                        \
+          else                                                                 \
+            NAME##_block(a + i * lda + pc, lda, b + pc * ldb + j, ldb,         \
+                         c + i * ldc + j, ldc, kc, rows);                      \
+        }                                                                      \
+      }                                                                        \
       if (nFull < n)                                                           \
-        edge_block(a + pc, lda, b + pc * ldb + nFull, ldb, c + nFull, ldc,     \
-                   mFull, n - nFull, kc);                                      \
-      if (mFull < m)                                                           \
-        edge_block(a + mFull * lda + pc, lda, b + pc * ldb, ldb,               \
-                   c + mFull * ldc, ldc, m - mFull, n, kc);                    \
+        edge_block(a + pc, lda, b + pc * ldb + nFull, ldb, c + nFull, ldc, m,  \
+                   n - nFull, kc);                                             \
     }                                                                          \
   }
 
@@ -113,6 +120,11 @@ const char *quantc_matmul_isa(void) {
   return chosen_isa;
 }
 
+/* Blocks of C one thread computes: rows of MR micro-rows, columns of
+ * NB (a multiple of NR), so decode (M = 1) still splits across threads. */
+#define MB (8 * MR)
+#define NB (16 * NR)
+
 void _mlir_ciface_quantc_matmul_f32(qc_memref3d_f32 *a, qc_memref3d_f32 *b,
                                     qc_memref3d_f32 *c) {
   int64_t batch = c->sizes[0], m = c->sizes[1], n = c->sizes[2];
@@ -120,17 +132,28 @@ void _mlir_ciface_quantc_matmul_f32(qc_memref3d_f32 *a, qc_memref3d_f32 *b,
   int shared = b->sizes[0] == 1;
   int unit = a->strides[2] == 1 && b->strides[2] == 1 && c->strides[2] == 1;
   matmul_fn fn = kernel();
-  for (int64_t bi = 0; bi < batch; ++bi) {
-    const float *pa = a->aligned + a->offset + bi * a->strides[0];
-    const float *pb =
-        b->aligned + b->offset + (shared ? 0 : bi * b->strides[0]);
-    float *pc = c->aligned + c->offset + bi * c->strides[0];
+  int64_t rowBlocks = (m + MB - 1) / MB, colBlocks = (n + NB - 1) / NB;
+  int64_t tasks = batch * rowBlocks * colBlocks;
+#pragma omp parallel for schedule(static) if (tasks > 1 && m * n * k > 32768)
+  for (int64_t task = 0; task < tasks; ++task) {
+    int64_t bi = task / (rowBlocks * colBlocks);
+    int64_t i0 = (task / colBlocks) % rowBlocks * MB;
+    int64_t j0 = task % colBlocks * NB;
+    int64_t rows = m - i0 < MB ? m - i0 : MB;
+    int64_t cols = n - j0 < NB ? n - j0 : NB;
+    const float *pa = a->aligned + a->offset + bi * a->strides[0] +
+                      i0 * a->strides[1];
+    const float *pb = b->aligned + b->offset +
+                      (shared ? 0 : bi * b->strides[0]) + j0 * b->strides[2];
+    float *pc = c->aligned + c->offset + bi * c->strides[0] +
+                i0 * c->strides[1] + j0 * c->strides[2];
     if (unit) {
-      fn(pa, a->strides[1], pb, b->strides[1], pc, c->strides[1], m, n, k);
+      fn(pa, a->strides[1], pb, b->strides[1], pc, c->strides[1], rows, cols,
+         k);
       continue;
     }
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < n; ++j) {
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) {
         float acc = pc[i * c->strides[1] + j * c->strides[2]];
         for (int64_t p = 0; p < k; ++p)
           acc += pa[i * a->strides[1] + p * a->strides[2]] *

@@ -235,8 +235,9 @@ LogicalResult quantc::writeArtifact(OwningOpRef<ModuleOp> module,
   if (!cc)
     return fail(loc, "no C compiler driver ('cc') to link model.so");
   std::string object = tmp + "/model.o", library = tmp + "/model.so";
-  SmallVector<StringRef> args = {*cc, "-shared", "-o", library, object,
-                                 QUANTC_KERNELS_ARCHIVE, "-lm"};
+  SmallVector<StringRef> args = {*cc,     "-shared", "-o",
+                                 library, object,    QUANTC_KERNELS_ARCHIVE,
+                                 "-fopenmp", "-lm"};
   std::string linkError;
   if (llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0,
                                 &linkError) != 0)
