@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The main job on the bundled default: sets up, builds, then runs what quantc
-# does today on the shared tiny model: import the ONNX model into the qc
-# dialect, verify it, and report its linear layers (the ones quantization
-# will rewrite). Compiling and running it arrive with the CPU backend.
+# The main job on the bundled default: sets up, builds, then on the shared
+# tiny model: import it into the qc dialect and report its linear layers
+# (the ones quantization rewrites), compile it to an artifact, run it with
+# the runtime on the EVAL.md protocol and greedy-decode a prompt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -20,3 +20,10 @@ echo "== linear layers (input K x output N)"
 grep -o 'qc.linear .*' "$out" | sed -E 's/.*layer = "([^"]*)".*tensor<([0-9]+)x([0-9]+)xf32> ->.*/\1 \2 \3/' |
   awk '{printf "  %-20s %5d x %-5d %9d weights\n", $1, $2, $3, $2 * $3; total += $2 * $3}
        END {printf "  %-20s %17d weights in linear layers\n", "total", total}'
+art=build/$(basename "$(dirname "$model")")-artifact
+echo "== quantc compile $model -o $art"
+build/bin/quantc compile "$model" -o "$art"
+echo "== quant-run $art --perplexity ../shared/data/brown-eval.txt"
+build/bin/quant-run "$art" --perplexity ../shared/data/brown-eval.txt
+echo "== quant-run $art --generate \"The jury said that\" -n 48"
+build/bin/quant-run "$art" --generate "The jury said that" -n 48
