@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
 
 using namespace quantc;
 
@@ -55,6 +56,36 @@ std::string makeInputs(const Model &model, const std::vector<int64_t> &ids,
   return "";
 }
 
+/// Runs the model on token ids [batch, seq] at positions past.. (with the
+/// caches `past`, or empty ones); the outputs land in `outputs`.
+std::string runTokens(Model &model, const std::vector<int64_t> &ids,
+                      int64_t batch, int64_t seq,
+                      std::vector<HostTensor> &outputs,
+                      const std::map<std::string, HostTensor> *past = nullptr,
+                      int64_t pastLength = 0) {
+  std::vector<HostTensor> inputs;
+  std::string why =
+      makeInputs(model, ids, batch, seq, inputs, past, pastLength);
+  if (!why.empty())
+    return why;
+  std::string error;
+  auto result = model.run(inputs, error);
+  if (mlir::failed(result))
+    return error;
+  outputs = std::move(*result);
+  return "";
+}
+
+/// The position of the `logits` output (or of the only output).
+std::optional<size_t> logitsIndex(const Model &model) {
+  for (size_t i = 0; i < model.outputs().size(); ++i)
+    if (model.outputs()[i].name == "logits")
+      return i;
+  if (model.outputs().size() == 1)
+    return 0;
+  return std::nullopt;
+}
+
 } // namespace
 
 std::string quantc::perplexity(Model &model, const std::string &textPath,
@@ -70,12 +101,8 @@ std::string quantc::perplexity(Model &model, const std::string &textPath,
     return "'" + textPath + "' holds " + std::to_string(text.size()) +
            " bytes; " + std::to_string(windows) + " windows of " +
            std::to_string(length) + " need " + std::to_string(windows * length);
-  size_t logitsIndex = model.outputs().size();
-  for (size_t i = 0; i < model.outputs().size(); ++i)
-    if (model.outputs()[i].name == "logits" ||
-        (model.outputs().size() == 1 && i == 0))
-      logitsIndex = i;
-  if (logitsIndex == model.outputs().size())
+  std::optional<size_t> logitsAt = logitsIndex(model);
+  if (!logitsAt)
     return "the model has no 'logits' output";
 
   auto start = std::chrono::steady_clock::now();
@@ -86,15 +113,11 @@ std::string quantc::perplexity(Model &model, const std::string &textPath,
     std::vector<int64_t> ids(batch * length);
     for (int64_t i = 0; i < batch * length; ++i)
       ids[i] = static_cast<unsigned char>(text[w0 * length + i]);
-    std::vector<HostTensor> inputs;
-    std::string why = makeInputs(model, ids, batch, length, inputs);
+    std::vector<HostTensor> outputs;
+    std::string why = runTokens(model, ids, batch, length, outputs);
     if (!why.empty())
       return why;
-    std::string error;
-    auto outputs = model.run(inputs, error);
-    if (mlir::failed(outputs))
-      return error;
-    const HostTensor &logits = (*outputs)[logitsIndex];
+    const HostTensor &logits = outputs[*logitsAt];
     if (logits.dtype != DType::F32 || logits.shape.size() != 3 ||
         logits.shape[0] != batch || logits.shape[1] != length)
       return "logits must be f32 [batch, seq, vocab]";
@@ -149,16 +172,14 @@ std::string quantc::generate(Model &model, const std::string &prompt,
   for (const TensorSignature &sig : model.inputs())
     hasCache |= sig.name.rfind("past_key_values.", 0) == 0;
   useCache &= hasCache;
-  size_t logitsIndex = 0;
-  for (size_t i = 0; i < model.outputs().size(); ++i)
-    if (model.outputs()[i].name == "logits")
-      logitsIndex = i;
+  std::optional<size_t> logitsAt = logitsIndex(model);
+  if (!logitsAt)
+    return "the model has no 'logits' output";
 
   std::vector<int64_t> sequence;
   for (char c : prompt)
     sequence.push_back(static_cast<unsigned char>(c));
   std::map<std::string, HostTensor> cache;
-  std::vector<HostTensor> inputs;
   auto clock = std::chrono::steady_clock::now;
   for (int64_t step = 0; step < count; ++step) {
     auto start = clock();
@@ -167,20 +188,17 @@ std::string quantc::generate(Model &model, const std::string &prompt,
         prefill ? sequence : std::vector<int64_t>{sequence.back()};
     int64_t pastLength =
         prefill ? 0 : static_cast<int64_t>(sequence.size()) - 1;
-    std::string why = makeInputs(model, ids, 1, ids.size(), inputs,
-                                 prefill ? nullptr : &cache, pastLength);
+    std::vector<HostTensor> outputs;
+    std::string why = runTokens(model, ids, 1, ids.size(), outputs,
+                                prefill ? nullptr : &cache, pastLength);
     if (!why.empty())
       return why;
-    std::string error;
-    auto outputs = model.run(inputs, error);
-    if (mlir::failed(outputs))
-      return error;
-    int64_t next = argmaxLast((*outputs)[logitsIndex]);
+    int64_t next = argmaxLast(outputs[*logitsAt]);
     if (useCache) // present.{i}.* becomes past_key_values.{i}.*
       for (size_t i = 0; i < model.outputs().size(); ++i) {
         const std::string &name = model.outputs()[i].name;
         if (name.rfind("present.", 0) == 0)
-          cache["past_key_values." + name.substr(8)] = std::move((*outputs)[i]);
+          cache["past_key_values." + name.substr(8)] = std::move(outputs[i]);
       }
     sequence.push_back(next);
     result.tokens.push_back(next);
