@@ -1,14 +1,14 @@
 //===- quant-run.cpp - run a model on the host CPU ------------------------===//
 //
-// quant-run MODEL --input FILE.pb ... [-o DIR]
+// quant-run MODEL --input FILE.pb|NAME=FILE.npy ... [-o DIR]
 // quant-run MODEL --perplexity TEXT
 // quant-run MODEL --generate PROMPT -n N [--no-cache]
 //
 // MODEL is an artifact folder (from `quantc compile`, run with the runtime)
 // or an ONNX model / quantc IR (.mlir), compiled with the CPU pipeline and
-// run in-process (JIT). Inputs are onnx.TensorProto
-// files matched to the model's inputs by name (or by position when unnamed);
-// each output is written as DIR/<name>.pb and summarized on stdout.
+// run in-process (JIT). Inputs are onnx.TensorProto or .npy files matched
+// to the model's inputs by name (or by position when unnamed); each output
+// is written as DIR/<name>.pb (or .npy) and summarized on stdout.
 //
 //===----------------------------------------------------------------------===//
 
@@ -43,9 +43,14 @@ namespace cl = llvm::cl;
 static cl::opt<std::string>
     modelPath(cl::Positional, cl::Required,
               cl::desc("<artifact folder | model.onnx | model.mlir>"));
-static cl::list<std::string> inputFiles("input",
-                                        cl::desc("an input tensor (.pb)"),
-                                        cl::value_desc("file"));
+static cl::list<std::string>
+    inputFiles("input",
+               cl::desc("an input tensor: NAME=FILE.npy, FILE.npy (by "
+                        "position) or FILE.pb (onnx.TensorProto, by its name)"),
+               cl::value_desc("file"));
+static cl::opt<std::string> outputFormat(
+    "output-format", cl::init("pb"),
+    cl::desc("format of the output files: pb (onnx.TensorProto) or npy"));
 static cl::opt<std::string> outputDir("o", cl::desc("folder for the outputs"),
                                       cl::value_desc("dir"));
 
@@ -154,10 +159,21 @@ int main(int argc, char **argv) {
   const auto &sigs = model->inputs();
   std::vector<HostTensor> inputs(sigs.size());
   std::vector<bool> given(sigs.size(), false);
-  for (auto [k, file] : llvm::enumerate(inputFiles)) {
+  if (outputFormat != "pb" && outputFormat != "npy")
+    return fail("--output-format must be pb or npy, not '" + outputFormat +
+                "'");
+  for (auto [k, given_] : llvm::enumerate(inputFiles)) {
     HostTensor t;
-    std::string name;
-    std::string why = readTensorProto(file, t, name);
+    std::string name, file = given_;
+    // NAME=FILE names the input for formats that carry no name.
+    if (size_t eq = file.find('='); eq != std::string::npos &&
+                                    !llvm::sys::fs::exists(file)) {
+      name = file.substr(0, eq);
+      file = file.substr(eq + 1);
+    }
+    std::string why = llvm::StringRef(file).ends_with(".npy")
+                          ? readNpy(file, t)
+                          : readTensorProto(file, t, name);
     if (!why.empty())
       return fail(why);
     size_t slot = k;
@@ -220,8 +236,10 @@ int main(int argc, char **argv) {
     std::string file = name;
     std::replace(file.begin(), file.end(), '/', '_');
     llvm::SmallString<256> path(outputDir);
-    llvm::sys::path::append(path, file + ".pb");
-    std::string why = writeTensorProto(std::string(path), t, name);
+    llvm::sys::path::append(path, file + "." + outputFormat);
+    std::string why = outputFormat == "npy"
+                          ? writeNpy(std::string(path), t)
+                          : writeTensorProto(std::string(path), t, name);
     if (!why.empty())
       return fail(why);
   }
