@@ -1,0 +1,41 @@
+// RUN: quant-opt %s -qc-to-linalg -split-input-file -verify-diagnostics | FileCheck %s
+
+// A float linear layer becomes one contraction over the leading dimensions,
+// N and K, accumulating into zeros; a bias is a second, broadcasting map.
+// CHECK-DAG: #[[X:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+// CHECK-DAG: #[[W:.*]] = affine_map<(d0, d1, d2, d3) -> (d3, d2)>
+// CHECK-DAG: #[[Y:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// CHECK-DAG: #[[B:.*]] = affine_map<(d0, d1, d2) -> (d2)>
+// CHECK-LABEL: func.func @linear
+// CHECK-SAME: (%[[IN:.*]]: tensor<?x?x8xf32>, %[[WT:.*]]: tensor<8x4xf32>, %[[BIAS:.*]]: tensor<4xf32>)
+// CHECK: %[[ZERO:.*]] = linalg.fill
+// CHECK: %[[MM:.*]] = linalg.generic {indexing_maps = [#[[X]], #[[W]], #[[Y]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[IN]], %[[WT]] : tensor<?x?x8xf32>, tensor<8x4xf32>) outs(%[[ZERO]] : tensor<?x?x4xf32>)
+// CHECK:   arith.mulf
+// CHECK:   arith.addf
+// CHECK: linalg.generic {{.*}} ins(%[[MM]], %[[BIAS]] : tensor<?x?x4xf32>, tensor<4xf32>)
+// CHECK-NOT: qc.
+func.func @linear(%x: tensor<?x?x8xf32>, %w: tensor<8x4xf32>, %b: tensor<4xf32>) -> tensor<?x?x4xf32> {
+  %y = qc.linear %x, %w, %b {layer = "l"} : tensor<?x?x8xf32>, tensor<8x4xf32>, tensor<4xf32> -> tensor<?x?x4xf32>
+  return %y : tensor<?x?x4xf32>
+}
+
+// -----
+
+// Observers record nothing outside calibration: they go.
+// CHECK-LABEL: func.func @observe
+// CHECK-NOT: qc.observe
+func.func @observe(%x: tensor<4x8xf32>) {
+  qc.observe %x layer "l" <absmax> : tensor<4x8xf32>
+  return
+}
+
+// -----
+
+// Quantized weights have no lowering here yet: a located error.
+func.func @quantized(%x: tensor<2x32xf32>) -> tensor<2x8xf32> {
+  %w = qc.qconstant {codes = dense<0> : tensor<8x16xi8>, scales = dense<1.0> : tensor<8x1xf32>}
+       : !qc.qweight<32x8, int4, per_channel>
+  // expected-error @+1 {{'qc.linear' has no CPU lowering yet}}
+  %y = qc.linear %x, %w : tensor<2x32xf32>, !qc.qweight<32x8, int4, per_channel> -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}

@@ -1,0 +1,67 @@
+// RUN: quant-opt %s -quantc-matmul-to-ukernel | FileCheck %s
+
+#x = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+#w = affine_map<(d0, d1, d2, d3) -> (d3, d2)>
+#y = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+#a = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4)>
+#b = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d4, d3)>
+#c = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
+#e = affine_map<(d0, d1) -> (d0, d1)>
+
+// CHECK: func.func private @quantc_matmul_f32(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
+
+// A linear layer: all leading dims are rows of one [1, M, K] x [1, K, N].
+// CHECK-LABEL: func.func @linear
+// CHECK: %[[A:.*]] = memref.collapse_shape %arg0 {{\[\[}}0, 1], [2]] : memref<?x?x8xf32> into memref<?x8xf32>
+// CHECK: memref.expand_shape %[[A]] {{\[\[}}0, 1], [2]] {{.*}} into memref<1x?x8xf32>
+// CHECK: memref.expand_shape %arg1 {{\[\[}}0, 1], [2]] output_shape [1, 8, 4] : memref<8x4xf32> into memref<1x8x4xf32>
+// CHECK: call @quantc_matmul_f32
+// CHECK-NOT: linalg.generic
+func.func @linear(%x: memref<?x?x8xf32>, %w: memref<8x4xf32>, %out: memref<?x?x4xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x?x8xf32>, memref<8x4xf32>) outs(%out : memref<?x?x4xf32>) {
+  ^bb0(%i: f32, %j: f32, %o: f32):
+    %p = arith.mulf %i, %j : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// Attention-shaped: the leading two dims are the batch.
+// CHECK-LABEL: func.func @batched
+// CHECK: memref.collapse_shape %arg0 {{\[\[}}0, 1], [2], [3]] : memref<?x4x?x32xf32> into memref<?x?x32xf32>
+// CHECK: memref.collapse_shape %arg1 {{\[\[}}0, 1], [2], [3]]
+// CHECK: memref.collapse_shape %arg2 {{\[\[}}0, 1], [2], [3]]
+// CHECK: call @quantc_matmul_f32
+func.func @batched(%q: memref<?x4x?x32xf32>, %k: memref<?x4x32x?xf32>, %s: memref<?x4x?x?xf32>) {
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%q, %k : memref<?x4x?x32xf32>, memref<?x4x32x?xf32>) outs(%s : memref<?x4x?x?xf32>) {
+  ^bb0(%i: f32, %j: f32, %o: f32):
+    %p = arith.mulf %i, %j : f32
+    %r = arith.addf %p, %o : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// Anything else stays: an elementwise op, an f64 product.
+// CHECK-LABEL: func.func @untouched
+// CHECK-COUNT-2: linalg.generic
+// CHECK-NOT: call
+func.func @untouched(%x: memref<4x4xf32>, %w: memref<4x4xf64>, %v: memref<4x4xf64>, %o: memref<4x4x4xf64>) {
+  linalg.generic {indexing_maps = [#e, #e], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<4x4xf32>) outs(%x : memref<4x4xf32>) {
+  ^bb0(%i: f32, %out: f32):
+    %n = arith.negf %i : f32
+    linalg.yield %n : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w, %v : memref<4x4xf64>, memref<4x4xf64>) outs(%w : memref<4x4xf64>) {
+  ^bb0(%i: f64, %j: f64, %out: f64):
+    %p = arith.mulf %i, %j : f64
+    %s = arith.addf %out, %p : f64
+    linalg.yield %s : f64
+  }
+  return
+}
