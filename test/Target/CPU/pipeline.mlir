@@ -4,7 +4,7 @@
 // RUN: quant-opt %s --quantc-cpu-pipeline | FileCheck %s
 // CHECK-NOT: qc.
 // CHECK-NOT: linalg.
-// CHECK-DAG: llvm.func @quantc_matmul_f32(
+// CHECK-DAG: llvm.func private @quantc_matmul_f32(
 // CHECK-DAG: llvm.func @_mlir_ciface_main(
 // CHECK-DAG: llvm.func @quantc_main(
 // CHECK-DAG: llvm.call @_mlir_ciface_quantc_matmul_f32
