@@ -32,3 +32,4 @@ ort_modules = os.path.join(config.quantc_obj_root, "ort", "node_modules")
 if os.path.isdir(os.path.join(ort_modules, "onnxruntime-node")):
     config.available_features.add("onnxruntime")
     config.substitutions.append(("%ort_node_modules", ort_modules))
+config.substitutions.append(("%quantc_obj", config.quantc_obj_root))

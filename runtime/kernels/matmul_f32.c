@@ -14,9 +14,10 @@
 #include "quantc/kernels.h"
 
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define MR 6
-#define NR 16
 #define KC 256
 
 typedef float v16 __attribute__((vector_size(64), aligned(4)));
@@ -35,48 +36,59 @@ static void edge_block(const float *a, int64_t lda, const float *b,
     }
 }
 
-/* NAME##_block: C[rows x NR] += A[rows x k] B[k x NR] for rows <= MR, the
- * block in registers (inlined with rows = MR for full tiles). */
+/* NAME##_block: C[rows x vecs*LANES] += A[rows x k] B[k x vecs*LANES] for
+ * rows <= MR and vecs <= 2, the block in registers (inlined with constant
+ * rows and vecs for full tiles). A full block, NR = two vectors wide, keeps
+ * 12 independent accumulators. */
 #define DEFINE_MATRIX_KERNEL(NAME, ATTR, VEC, LANES)                           \
+  enum { NAME##_NR = 2 * LANES };                                              \
   ATTR static inline __attribute__((always_inline)) void NAME##_block(         \
       const float *a, int64_t lda, const float *b, int64_t ldb, float *c,      \
-      int64_t ldc, int64_t k, int rows) {                                      \
-    enum { V = NR / LANES };                                                   \
-    VEC acc[MR][V];                                                            \
+      int64_t ldc, int64_t k, int rows, int vecs) {                            \
+    VEC acc[MR][2];                                                            \
     for (int r = 0; r < rows; ++r)                                             \
-      for (int v = 0; v < V; ++v)                                              \
+      for (int v = 0; v < vecs; ++v)                                           \
         acc[r][v] = *(const VEC *)(c + r * ldc + v * LANES);                   \
     for (int64_t p = 0; p < k; ++p) {                                          \
-      VEC bv[V];                                                               \
-      for (int v = 0; v < V; ++v)                                              \
+      VEC bv[2];                                                               \
+      for (int v = 0; v < vecs; ++v)                                           \
         bv[v] = *(const VEC *)(b + p * ldb + v * LANES);                       \
       for (int r = 0; r < rows; ++r) {                                         \
         VEC av = (VEC){0} + a[r * lda + p];                                    \
-        for (int v = 0; v < V; ++v)                                            \
+        for (int v = 0; v < vecs; ++v)                                         \
           acc[r][v] += av * bv[v];                                             \
       }                                                                        \
     }                                                                          \
     for (int r = 0; r < rows; ++r)                                             \
-      for (int v = 0; v < V; ++v)                                              \
+      for (int v = 0; v < vecs; ++v)                                           \
         *(VEC *)(c + r * ldc + v * LANES) = acc[r][v];                         \
   }                                                                            \
   ATTR static void NAME(const float *a, int64_t lda, const float *b,           \
                         int64_t ldb, float *c, int64_t ldc, int64_t m,         \
                         int64_t n, int64_t k) {                                \
+    enum { NR = NAME##_NR };                                                   \
     for (int64_t pc = 0; pc < k; pc += KC) {                                   \
       int64_t kc = k - pc < KC ? k - pc : KC;                                  \
       int64_t nFull = n - n % NR;                                              \
+      /* One more block of a single vector where the columns allow. */        \
+      int64_t nVec = n - n % LANES;                                            \
       for (int64_t i = 0; i < m; i += MR) {                                    \
         int rows = m - i < MR ? (int)(m - i) : MR;                             \
+        const float *ai = a + i * lda + pc;                                    \
+        float *ci = c + i * ldc;                                               \
         for (int64_t j = 0; j < nFull; j += NR) {                              \
           if (rows == MR)                                                      \
-            NAME##_block(a + i * lda + pc, lda, b + pc * ldb + j, ldb,         \
-                         c + i * ldc + j, ldc, kc, MR);                        \
+            NAME##_block(ai, lda, b + pc * ldb + j, ldb, ci + j, ldc, kc, MR,  \
+                         2);                                                   \
           else                                                                 \
-            NAME##_block(a + i * lda + pc, lda, b + pc * ldb + j, ldb,         \
-                         c + i * ldc + j, ldc, kc, rows);                      \
+            NAME##_block(ai, lda, b + pc * ldb + j, ldb, ci + j, ldc, kc,      \
+                         rows, 2);                                             \
         }                                                                      \
+        if (nFull < nVec)                                                      \
+          NAME##_block(ai, lda, b + pc * ldb + nFull, ldb, ci + nFull, ldc,    \
+                       kc, rows, 1);                                           \
       }                                                                        \
+      nFull = nVec;                                                            \
       if (nFull < n)                                                           \
         edge_block(a + pc, lda, b + pc * ldb + nFull, ldb, c + nFull, ldc, m,  \
                    n - nFull, kc);                                             \
@@ -95,11 +107,17 @@ typedef void (*matmul_fn)(const float *, int64_t, const float *, int64_t,
 
 static matmul_fn select_kernel(const char **isa) {
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) {
+  /* QUANTC_MATMUL_ISA=avx2 or generic picks a narrower kernel (tests). */
+  const char *want = getenv("QUANTC_MATMUL_ISA");
+  int allow512 = !want || strcmp(want, "avx512f") == 0;
+  int allow2 = allow512 || strcmp(want, "avx2+fma") == 0 ||
+               strcmp(want, "avx2") == 0;
+  if (allow512 && __builtin_cpu_supports("avx512f")) {
     *isa = "avx512f";
     return matmul_avx512;
   }
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+  if (allow2 && __builtin_cpu_supports("avx2") &&
+      __builtin_cpu_supports("fma")) {
     *isa = "avx2+fma";
     return matmul_avx2;
   }
@@ -121,9 +139,10 @@ const char *quantc_matmul_isa(void) {
 }
 
 /* Blocks of C one thread computes: rows of MR micro-rows, columns of
- * NB (a multiple of NR), so decode (M = 1) still splits across threads. */
+ * NB (a multiple of every kernel's NR), so decode (M = 1) still splits
+ * across threads. */
 #define MB (8 * MR)
-#define NB (16 * NR)
+#define NB 256
 
 void _mlir_ciface_quantc_matmul_f32(qc_memref3d_f32 *a, qc_memref3d_f32 *b,
                                     qc_memref3d_f32 *c) {

@@ -42,7 +42,8 @@ void memrefCopy(int64_t elem_size, qc_unranked_memref *src,
                 qc_unranked_memref *dst);
 
 /* Name of the instruction set the matmul dispatches to ("avx512f",
- * "avx2+fma" or "generic"). */
+ * "avx2+fma" or "generic"): the widest the CPU has, or a narrower one named
+ * by the environment variable QUANTC_MATMUL_ISA. */
 const char *quantc_matmul_isa(void);
 
 #ifdef __cplusplus
