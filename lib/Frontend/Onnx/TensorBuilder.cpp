@@ -396,9 +396,18 @@ Value TensorBuilder::reshape(Value input, ArrayRef<OpFoldResult> dims) {
     for (auto [gi, go] : llvm::zip(inGroups, outGroups)) {
       collapse |= gi.size() > 1;
       expand |= go.size() > 1;
-      midDims.push_back(go.size() == 1 ? dims[go[0]] : inDims[gi[0]]);
-      if (gi.size() > 1 && go.size() == 1)
-        midDims.back() = dims[go[0]];
+      // The run's size: a single dimension on either side, else the
+      // product of its (then static) input sizes.
+      if (go.size() == 1)
+        midDims.push_back(dims[go[0]]);
+      else if (gi.size() == 1)
+        midDims.push_back(inDims[gi[0]]);
+      else {
+        int64_t product = 1;
+        for (int64_t i : gi)
+          product *= *getConstantIntValue(inDims[i]);
+        midDims.push_back(b.getIndexAttr(product));
+      }
     }
     if (collapse)
       mid = tensor::CollapseShapeOp::create(
