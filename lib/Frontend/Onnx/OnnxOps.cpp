@@ -49,6 +49,11 @@ FailureOr<int64_t> axisOf(Importer &im, int64_t axis, int64_t rank) {
   return a;
 }
 
+/// The node's `axis` attribute (or `dflt`), checked and normalized.
+FailureOr<int64_t> axisAttr(Importer &im, int64_t dflt, int64_t rank) {
+  return axisOf(im, im.attrInt("axis", dflt), rank);
+}
+
 Value i64(Importer &im, int64_t v) {
   return arith::ConstantOp::create(im.builder(), im.loc(),
                                    im.builder().getI64IntegerAttr(v));
@@ -662,7 +667,7 @@ LogicalResult squeezeOp(Importer &im) {
 
 LogicalResult concatOp(Importer &im) {
   int64_t rank = im.inputRank(0);
-  FailureOr<int64_t> axis = axisOf(im, im.attrInt("axis", 0), rank);
+  FailureOr<int64_t> axis = axisAttr(im, 0, rank);
   if (failed(axis))
     return failure();
   if (rank == 1) {
@@ -821,7 +826,7 @@ LogicalResult expandOp(Importer &im) {
 
 LogicalResult gatherOp(Importer &im) {
   int64_t rank = im.inputRank(0);
-  FailureOr<int64_t> axis = axisOf(im, im.attrInt("axis", 0), rank);
+  FailureOr<int64_t> axis = axisAttr(im, 0, rank);
   if (failed(axis))
     return failure();
   // Picking from known elements (Shape -> Gather).
@@ -962,7 +967,7 @@ LogicalResult sliceOp(Importer &im) {
 LogicalResult splitOp(Importer &im) {
   Value input = im.input(0);
   int64_t rank = cast<RankedTensorType>(input.getType()).getRank();
-  FailureOr<int64_t> axis = axisOf(im, im.attrInt("axis", 0), rank);
+  FailureOr<int64_t> axis = axisAttr(im, 0, rank);
   if (failed(axis))
     return failure();
   OpBuilder &b = im.builder();
@@ -1126,7 +1131,7 @@ LogicalResult reduceOp(Importer &im, Red kind) {
 LogicalResult softmaxOp(Importer &im) {
   Value x = im.input(0);
   int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
-  FailureOr<int64_t> axis = axisOf(im, im.attrInt("axis", -1), rank);
+  FailureOr<int64_t> axis = axisAttr(im, -1, rank);
   if (failed(axis))
     return failure();
   Type element = elementTypeOf(x);
@@ -1151,7 +1156,7 @@ LogicalResult softmaxOp(Importer &im) {
 LogicalResult layerNormOp(Importer &im) {
   Value x = im.input(0), scale = im.input(1);
   int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
-  FailureOr<int64_t> axis = axisOf(im, im.attrInt("axis", -1), rank);
+  FailureOr<int64_t> axis = axisAttr(im, -1, rank);
   if (failed(axis))
     return failure();
   Type element = elementTypeOf(x);

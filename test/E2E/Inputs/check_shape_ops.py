@@ -1,6 +1,9 @@
 """Shape-changing ops whose ONNX node tests pass their shapes as graph
 inputs (so quantc skips them there): the same ops with constant shapes,
-compiled and run by quant-run (JIT), compared with numpy.
+compiled and run by quant-run (JIT), compared with numpy. The Reshapes
+cover each pairing of dimension runs the importer's expand/collapse
+matching handles (1:1, split, merge, runs regrouped on both sides, -1, 0,
+unit dimensions, and the flatten/unflatten fallback).
 check_shape_ops.py QUANT_RUN TMP_DIR"""
 import os
 import subprocess
@@ -19,6 +22,8 @@ def ints(name, values):
     return helper.make_tensor(name, TensorProto.INT64, [len(values)], values)
 
 
+
+
 # (name, node, constant inputs, numpy result)
 cases = [
     ("slice_step2", "Slice", [ints("s", [1]), ints("e", [9]), ints("a", [1]), ints("p", [2])],
@@ -34,9 +39,16 @@ cases = [
     ("unsqueeze", "Unsqueeze", [ints("axes", [0, 3])], x[None, :, :, None, :]),
     ("squeeze", "Squeeze", [ints("axes", [0])], None),  # on unsqueezed x below
 ]
+reshapes = [((2, 3, 4), (3, 2, 4)), ((2, 3, 4), (4, 6)), ((2, 12), (2, 3, 4)),
+            ((2, 3, 4), (-1, 4)), ((2, 3, 4), (0, 12)), ((6, 1, 4), (2, 3, 4, 1)),
+            ((4, 6), (24,)), ((24,), (2, 2, 6)), ((1, 1), ())]
+for n, (shape, target) in enumerate(reshapes):
+    data = rng.standard_normal(shape).astype(np.float32)
+    want = data.reshape([d if d != 0 else shape[i] for i, d in enumerate(target)])
+    cases.append((f"reshape{n}", "Reshape", [ints("t", list(target))], want, data))
 failures = 0
-for name, op, consts, want in cases:
-    data = x
+for name, op, consts, want, *given in cases:
+    data = given[0] if given else x
     if op == "Squeeze":
         data = x[None]
         want = x
