@@ -10,6 +10,9 @@
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/Support/TargetSelect.h"
 
 using namespace mlir;
 
@@ -57,9 +60,17 @@ static void registerPipelinePasses() {
 }
 
 void quantc::prepareCpuContext(MLIRContext *context) {
+  static const bool initialized = [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    return true;
+  }();
+  (void)initialized;
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
   registry.insert<qc::QCDialect>();
   context->appendDialectRegistry(registry);
 }

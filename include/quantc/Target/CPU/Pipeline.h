@@ -14,8 +14,9 @@ namespace quantc {
 mlir::LogicalResult buildCpuPipeline(mlir::OpPassManager &pm,
                                      bool externalizeWeights = false);
 
-/// Makes `context` ready for the pipeline: every dialect and the external
-/// interface models (bufferization of arith, tensor, linalg, ...).
+/// Makes `context` ready for the pipeline and code generation: every dialect,
+/// the external interface models (bufferization of arith, tensor, linalg,
+/// ...), the translations to LLVM IR, and the host target.
 void prepareCpuContext(mlir::MLIRContext *context);
 
 /// Registers `quantc-cpu-pipeline` with the pass registry.
