@@ -179,7 +179,11 @@ qc_model *qc_model_load(const char *dir, char *error, size_t errorSize) {
 
   // Code: the library must be the one the manifest was written with.
   std::string libPath = base + library->get<std::string>();
-  model->library = dlopen(libPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  // RTLD_NODELETE: the model's OpenMP runtime keeps worker threads; they
+  // must outlive qc_model_free, so the library (and its dependencies) are
+  // never unmapped under them.
+  model->library =
+      dlopen(libPath.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (!model->library) {
     report(error, errorSize, "cannot load %s: %s", libPath.c_str(), dlerror());
     return nullptr;
