@@ -33,3 +33,4 @@ if os.path.isdir(os.path.join(ort_modules, "onnxruntime-node")):
     config.available_features.add("onnxruntime")
     config.substitutions.append(("%ort_node_modules", ort_modules))
 config.substitutions.append(("%quantc_obj", config.quantc_obj_root))
+config.substitutions.append(("%quantc_src", config.quantc_src_root))
