@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "quantc/runtime.h"
+#include "quantc/checksum.h"
 
 #include <nlohmann/json.hpp>
 
@@ -50,16 +51,6 @@ void report(char *error, size_t size, const char *format, ...) {
   va_start(args, format);
   std::vsnprintf(error, size, format, args);
   va_end(args);
-}
-
-/// FNV-1a, 64 bits: the weights checksum of the manifest.
-uint64_t fnv1a(const unsigned char *data, size_t size) {
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < size; ++i) {
-    h ^= data[i];
-    h *= 1099511628211ull;
-  }
-  return h;
 }
 
 /// Reads a list of tensor infos; false (with `why`) if malformed.
@@ -233,10 +224,9 @@ qc_model *qc_model_load(const char *dir, char *error, size_t errorSize) {
   }
   close(fd);
   char actual[17];
-  std::snprintf(actual, sizeof actual, "%016llx",
-                (unsigned long long)fnv1a(
-                    static_cast<const unsigned char *>(model->weights),
-                    static_cast<size_t>(bytes)));
+  qc_fnv1a64_hex(qc_fnv1a64(QC_FNV1A64_INIT, model->weights,
+                            static_cast<size_t>(bytes)),
+                 actual);
   if (checksum != actual) {
     report(error, errorSize,
            "%s is corrupt or from another model (checksum %s, manifest "

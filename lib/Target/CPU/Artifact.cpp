@@ -9,6 +9,7 @@
 #include "quantc/Target/CPU/Artifact.h"
 #include "quantc/Target/CPU/Jit.h"
 #include "quantc/Target/CPU/Pipeline.h"
+#include "quantc/checksum.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -27,7 +28,6 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 
-#include <cstdio>
 #include <random>
 #include <unistd.h>
 
@@ -36,18 +36,13 @@ using namespace quantc;
 
 namespace {
 
-/// FNV-1a, 64 bits (the runtime checks the weights with the same hash).
+/// The weights checksum (quantc/checksum.h), fed in pieces.
 struct Fnv1a {
-  uint64_t h = 1469598103934665603ull;
-  void add(const char *data, size_t size) {
-    for (size_t i = 0; i < size; ++i) {
-      h ^= static_cast<unsigned char>(data[i]);
-      h *= 1099511628211ull;
-    }
-  }
+  uint64_t h = QC_FNV1A64_INIT;
+  void add(const char *data, size_t size) { h = qc_fnv1a64(h, data, size); }
   std::string hex() const {
     char text[17];
-    std::snprintf(text, sizeof text, "%016llx", (unsigned long long)h);
+    qc_fnv1a64_hex(h, text);
     return text;
   }
 };
