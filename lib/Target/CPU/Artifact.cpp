@@ -126,7 +126,7 @@ LogicalResult quantc::writeArtifact(OwningOpRef<ModuleOp> module,
   llvm::sys::fs::remove_directories(tmp);
   if (std::error_code ec = llvm::sys::fs::create_directories(tmp))
     return fail(loc, "cannot create '" + tmp + "': " + ec.message());
-  auto cleanup = llvm::make_scope_exit([&] {
+  llvm::scope_exit cleanup([&] {
     if (!tmp.empty())
       llvm::sys::fs::remove_directories(tmp);
   });
