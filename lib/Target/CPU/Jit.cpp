@@ -10,8 +10,6 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/Pass/PassManager.h"
 
-#include <cstdlib>
-#include <cstring>
 
 using namespace mlir;
 using namespace quantc;
@@ -45,6 +43,10 @@ static FailureOr<TensorSignature> signatureOf(Operation *at, Type type,
   if (failed(dtype))
     return at->emitError() << "main's tensor #" << index << " has type "
                            << type << ", which the JIT cannot pass";
+  if (tensor.getRank() > QC_MAX_RANK)
+    return at->emitError() << "main's tensor #" << index << " has rank "
+                           << tensor.getRank() << "; the runtime takes up to "
+                           << QC_MAX_RANK;
   TensorSignature sig;
   sig.dtype = *dtype;
   for (int64_t d : tensor.getShape())
@@ -76,6 +78,17 @@ LogicalResult quantc::readSignature(ModuleOp module,
   return success();
 }
 
+/// The runtime's view of a signature entry.
+static qc_tensor_info infoOf(const TensorSignature &sig) {
+  qc_tensor_info info{};
+  info.name = sig.name.c_str();
+  info.dtype = qc_dtype(sig.dtype);
+  info.rank = static_cast<int32_t>(sig.shape.size());
+  for (size_t d = 0; d < sig.shape.size() && d < QC_MAX_RANK; ++d)
+    info.shape[d] = sig.shape[d];
+  return info;
+}
+
 JitModel::~JitModel() = default;
 
 FailureOr<std::unique_ptr<JitModel>>
@@ -89,7 +102,6 @@ JitModel::compile(OwningOpRef<ModuleOp> module) {
   PassManager pm(ctx);
   if (failed(buildCpuPipeline(pm)) || failed(pm.run(*module)))
     return failure();
-
 
   ExecutionEngineOptions options;
   options.transformer = makeOptimizingTransformer(3, 0, nullptr);
@@ -118,32 +130,20 @@ JitModel::compile(OwningOpRef<ModuleOp> module) {
            << "JIT compilation failed: " << message;
   }
   model->entry = reinterpret_cast<qc_entry_fn>(*fn);
+  for (const TensorSignature &sig : model->inputSigs)
+    model->inputInfos.push_back(infoOf(sig));
+  for (const TensorSignature &sig : model->outputSigs)
+    model->outputInfos.push_back(infoOf(sig));
   return model;
-}
-
-/// The runtime's view of a signature entry.
-static qc_tensor_info infoOf(const TensorSignature &sig) {
-  qc_tensor_info info{};
-  info.name = sig.name.c_str();
-  info.dtype = qc_dtype(sig.dtype);
-  info.rank = static_cast<int32_t>(sig.shape.size());
-  for (size_t d = 0; d < sig.shape.size() && d < QC_MAX_RANK; ++d)
-    info.shape[d] = sig.shape[d];
-  return info;
 }
 
 Model::~Model() = default;
 
 int JitModel::invoke(const qc_tensor *inputs, qc_tensor *outputs, char *error,
                      size_t errorSize) {
-  std::vector<qc_tensor_info> inInfo, outInfo;
-  for (const TensorSignature &sig : inputSigs)
-    inInfo.push_back(infoOf(sig));
-  for (const TensorSignature &sig : outputSigs)
-    outInfo.push_back(infoOf(sig));
-  return qc_invoke(entry, inInfo.data(), inInfo.size(), inputs,
-                   outInfo.data(), outInfo.size(), outputs, nullptr, 0, error,
-                   errorSize);
+  return qc_invoke(entry, inputInfos.data(), inputInfos.size(), inputs,
+                   outputInfos.data(), outputInfos.size(), outputs, nullptr, 0,
+                   error, errorSize);
 }
 
 FailureOr<std::unique_ptr<ArtifactModel>>

@@ -91,6 +91,8 @@ private:
              size_t errorSize) override;
   std::unique_ptr<mlir::ExecutionEngine> engine;
   qc_entry_fn entry = nullptr;
+  /// The signature as the runtime's calling code takes it (built once).
+  std::vector<qc_tensor_info> inputInfos, outputInfos;
 };
 
 /// An artifact folder loaded with the runtime (qc_model_load).
