@@ -340,25 +340,21 @@ static bool matchGroups(ArrayRef<OpFoldResult> in, ArrayRef<OpFoldResult> out,
       if (!a || !c)
         return false;
       int64_t pin = *a, pout = *c;
-      while (pin != pout) {
-        if (pin < pout) {
-          if (++i >= in.size())
-            return false;
-          std::optional<int64_t> n = getConstantIntValue(in[i]);
-          if (!n)
-            return false;
-          pin *= *n;
-          gi.push_back(i);
-        } else {
-          if (++j >= out.size())
-            return false;
-          std::optional<int64_t> n = getConstantIntValue(out[j]);
-          if (!n)
-            return false;
-          pout *= *n;
-          go.push_back(j);
-        }
-      }
+      // Takes the next static dimension of one side into its run.
+      auto grow = [](ArrayRef<OpFoldResult> dims, size_t &k, int64_t &product,
+                     ReassociationIndices &group) {
+        if (++k >= dims.size())
+          return false;
+        std::optional<int64_t> n = getConstantIntValue(dims[k]);
+        if (!n)
+          return false;
+        product *= *n;
+        group.push_back(k);
+        return true;
+      };
+      while (pin != pout)
+        if (!(pin < pout ? grow(in, i, pin, gi) : grow(out, j, pout, go)))
+          return false;
     }
     ++i;
     ++j;
