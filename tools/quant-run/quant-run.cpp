@@ -15,26 +15,21 @@
 #include "LanguageModel.h"
 #include "TensorFiles.h"
 
-#include "QC/IR/QC.h"
 #include "quantc/Frontend/OnnxImporter.h"
 #include "quantc/Target/CPU/Jit.h"
+#include "quantc/Target/CPU/Pipeline.h"
 
-#include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include "llvm/Support/Format.h"
-
 #include <chrono>
-#include <map>
 
 using namespace mlir;
 using namespace quantc;
@@ -86,11 +81,13 @@ int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   cl::ParseCommandLineOptions(argc, argv, "quantc: run a model on the CPU\n");
 
-  DialectRegistry registry;
-  registerAllDialects(registry);
-  registerAllExtensions(registry);
-  registry.insert<qc::QCDialect>();
-  MLIRContext context(registry);
+  // Options are checked before any model is compiled or loaded.
+  if (outputFormat != "pb" && outputFormat != "npy")
+    return fail("--output-format must be pb or npy, not '" + outputFormat +
+                "'");
+
+  MLIRContext context;
+  prepareCpuContext(&context);
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
 
@@ -159,9 +156,6 @@ int main(int argc, char **argv) {
   const auto &sigs = model->inputs();
   std::vector<HostTensor> inputs(sigs.size());
   std::vector<bool> given(sigs.size(), false);
-  if (outputFormat != "pb" && outputFormat != "npy")
-    return fail("--output-format must be pb or npy, not '" + outputFormat +
-                "'");
   for (auto [k, given_] : llvm::enumerate(inputFiles)) {
     HostTensor t;
     std::string name, file = given_;
