@@ -34,16 +34,18 @@ using namespace quantc::onnx;
 // Importer
 //===----------------------------------------------------------------------===//
 
-Importer::Importer(MLIRContext *context, StringRef path)
-    : context(context), modelPath(path.str()), b(context),
-      currentLoc(FileLineColLoc::get(context, path, 0, 0)) {
+/// The folder of the model file (external data is looked up there); the
+/// working directory for standard input.
+static std::string modelFolder(StringRef path) {
   llvm::SmallString<256> dir(path == "-" ? "." : path);
   if (path != "-")
     llvm::sys::path::remove_filename(dir);
-  if (dir.empty())
-    dir = ".";
-  modelDir = dir.str().str();
+  return dir.empty() ? "." : dir.str().str();
 }
+
+Importer::Importer(MLIRContext *context, StringRef path)
+    : context(context), modelPath(path.str()), modelDir(modelFolder(path)),
+      b(context), currentLoc(FileLineColLoc::get(context, path, 0, 0)) {}
 
 InFlightDiagnostic Importer::error() {
   InFlightDiagnostic d = emitError(currentLoc);
@@ -610,10 +612,7 @@ OwningOpRef<ModuleOp> quantc::importOnnx(StringRef buffer, StringRef modelPath,
   try {
     ::onnx::checker::CheckerContext ctx;
     ctx.set_ir_version(static_cast<int>(model.ir_version()));
-    llvm::SmallString<256> dir(modelPath == "-" ? "." : modelPath);
-    if (modelPath != "-")
-      llvm::sys::path::remove_filename(dir);
-    ctx.set_model_dir(dir.empty() ? "." : std::string(dir));
+    ctx.set_model_dir(modelFolder(modelPath));
     std::unordered_map<std::string, int> opsets;
     for (const auto &o : model.opset_import())
       opsets[o.domain()] = static_cast<int>(o.version());
