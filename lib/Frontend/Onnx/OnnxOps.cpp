@@ -416,20 +416,8 @@ LogicalResult castOp(Importer &im) {
   if (auto elements = im.inputElements(0); elements && isa<IntegerType>(target)) {
     SmallVector<Value> out;
     TensorBuilder sb(im.builder(), im.loc());
-    for (Value v : *elements) {
-      Value c = sb.convertScalar(v, target, fromUnsigned);
-      // Fold casts of constants so shape arithmetic stays constant.
-      if (Operation *op = c.getDefiningOp(); op && op != v.getDefiningOp()) {
-        SmallVector<OpFoldResult> folded;
-        if (succeeded(op->fold(folded)) && folded.size() == 1)
-          if (auto attr = dyn_cast<Attribute>(folded[0])) {
-            c = arith::ConstantOp::create(im.builder(), im.loc(),
-                                          cast<TypedAttr>(attr));
-            op->erase();
-          }
-      }
-      out.push_back(c);
-    }
+    for (Value v : *elements)
+      out.push_back(sb.convertScalar(v, target, fromUnsigned));
     im.setResultElements(0, out, im.inputEntry(0).isScalar, target);
     return success();
   }

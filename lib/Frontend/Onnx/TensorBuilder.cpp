@@ -501,27 +501,27 @@ Value TensorBuilder::convertScalar(Value v, Type to, bool fromUnsigned) {
   auto toInt = dyn_cast<IntegerType>(to);
   if (toInt && toInt.getWidth() == 1) { // to bool: nonzero
     if (fromInt)
-      return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, v,
+      return b.createOrFold<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, v,
                                    scalar(from, 0));
-    return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, v,
+    return b.createOrFold<arith::CmpFOp>(loc, arith::CmpFPredicate::UNE, v,
                                  scalar(from, 0));
   }
   bool isUnsigned = fromUnsigned || (fromInt && fromInt.getWidth() == 1);
   if (fromInt && toInt) {
     if (toInt.getWidth() < fromInt.getWidth())
-      return arith::TruncIOp::create(b, loc, to, v);
+      return b.createOrFold<arith::TruncIOp>(loc, to, v);
     if (isUnsigned)
-      return arith::ExtUIOp::create(b, loc, to, v);
-    return arith::ExtSIOp::create(b, loc, to, v);
+      return b.createOrFold<arith::ExtUIOp>(loc, to, v);
+    return b.createOrFold<arith::ExtSIOp>(loc, to, v);
   }
   if (fromInt) {
     if (isUnsigned)
-      return arith::UIToFPOp::create(b, loc, to, v);
-    return arith::SIToFPOp::create(b, loc, to, v);
+      return b.createOrFold<arith::UIToFPOp>(loc, to, v);
+    return b.createOrFold<arith::SIToFPOp>(loc, to, v);
   }
   if (toInt)
-    return arith::FPToSIOp::create(b, loc, to, v);
+    return b.createOrFold<arith::FPToSIOp>(loc, to, v);
   if (cast<FloatType>(to).getWidth() > cast<FloatType>(from).getWidth())
-    return arith::ExtFOp::create(b, loc, to, v);
-  return arith::TruncFOp::create(b, loc, to, v);
+    return b.createOrFold<arith::ExtFOp>(loc, to, v);
+  return b.createOrFold<arith::TruncFOp>(loc, to, v);
 }

@@ -75,7 +75,8 @@ public:
   /// True if two sizes are equal constants or the same dimension of the
   /// same tensor.
   static bool sameSize(mlir::OpFoldResult a, mlir::OpFoldResult b);
-  /// Converts a scalar between element types with ONNX Cast semantics.
+  /// Converts a scalar between element types with ONNX Cast semantics
+  /// (folded when the scalar is a constant).
   mlir::Value convertScalar(mlir::Value v, mlir::Type to, bool fromUnsigned);
 
 private:
