@@ -15,7 +15,8 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [os.path.join(config.quantc_obj_root, "bin"), config.llvm_tools_dir]
-llvm_config.add_tool_substitutions(["quant-opt", "quant-translate", "quant-run", "quantc", "quantc-capi-test"], tool_dirs)
+llvm_config.add_tool_substitutions(["quant-opt", "quant-translate", "quant-run", "quantc", "quantc-capi-test",
+                                  "quantc-session-test"], tool_dirs)
 
 config.substitutions.append(("%shared", config.shared_dir))
 config.substitutions.append(("%python", config.python_executable))

@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quantc/runtime.h"
+#include "ModelImpl.h"
 
 #include <cstdarg>
 #if defined(__GLIBC__)
@@ -19,17 +19,9 @@
 #include <string>
 #include <vector>
 
-namespace {
+using quantc::runtime::fail;
 
-int fail(char *error, size_t size, const char *format, ...) {
-  if (error && size) {
-    va_list args;
-    va_start(args, format);
-    std::vsnprintf(error, size, format, args);
-    va_end(args);
-  }
-  return -1;
-}
+namespace {
 
 /// Compiled models allocate their activations with malloc on every run.
 /// glibc would hand large blocks back to the OS on free and fault them in

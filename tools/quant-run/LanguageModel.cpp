@@ -11,22 +11,22 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
-#include <map>
+#include <memory>
 #include <optional>
 
 using namespace quantc;
 
 namespace {
 
-/// Inputs for token ids [batch, seq] at positions past.., with the caches
-/// `past` (by input name; empty caches when absent), in the model's order.
-std::string makeInputs(const Model &model, const std::vector<int64_t> &ids,
+/// Inputs for token ids [batch, seq] at positions pastLength.. (with empty
+/// KV caches, if `signature` has them), in the signature's order.
+std::string makeInputs(const std::vector<TensorSignature> &signature,
+                       const std::vector<int64_t> &ids,
                        int64_t batch, int64_t seq,
                        std::vector<HostTensor> &inputs,
-                       const std::map<std::string, HostTensor> *past = nullptr,
                        int64_t pastLength = 0) {
   inputs.clear();
-  for (const TensorSignature &sig : model.inputs()) {
+  for (const TensorSignature &sig : signature) {
     HostTensor t;
     t.dtype = sig.dtype;
     if (sig.name == "input_ids" || sig.name == "position_ids") {
@@ -38,12 +38,7 @@ std::string makeInputs(const Model &model, const std::vector<int64_t> &ids,
         for (int64_t s = 0; s < seq; ++s)
           t.as<int64_t>()[b * seq + s] =
               sig.name == "input_ids" ? ids[b * seq + s] : pastLength + s;
-    } else if (sig.name.rfind("past_key_values.", 0) == 0 &&
-               sig.shape.size() == 4) {
-      if (past && past->count(sig.name)) {
-        inputs.push_back(past->at(sig.name));
-        continue;
-      }
+    } else if (sig.role == QC_ROLE_KV_CACHE && sig.shape.size() == 4) {
       // An empty cache: every window starts from an empty context.
       t.shape = {batch, sig.shape[1], 0, sig.shape[3]};
       if (t.shape[1] < 0 || t.shape[3] < 0)
@@ -56,16 +51,14 @@ std::string makeInputs(const Model &model, const std::vector<int64_t> &ids,
   return "";
 }
 
-/// Runs the model on token ids [batch, seq] at positions past.. (with the
-/// caches `past`, or empty ones); the outputs land in `outputs`.
+/// Runs the model on token ids [batch, seq] from position 0 (with empty
+/// caches); the outputs land in `outputs`.
 std::string runTokens(Model &model, const std::vector<int64_t> &ids,
                       int64_t batch, int64_t seq,
-                      std::vector<HostTensor> &outputs,
-                      const std::map<std::string, HostTensor> *past = nullptr,
-                      int64_t pastLength = 0) {
+                      std::vector<HostTensor> &outputs) {
   std::vector<HostTensor> inputs;
   std::string why =
-      makeInputs(model, ids, batch, seq, inputs, past, pastLength);
+      makeInputs(model.inputs(), ids, batch, seq, inputs);
   if (!why.empty())
     return why;
   std::string error;
@@ -168,10 +161,7 @@ std::string quantc::generate(Model &model, const std::string &prompt,
                              GenerateResult &result) {
   if (prompt.empty())
     return "the prompt is empty";
-  bool hasCache = false;
-  for (const TensorSignature &sig : model.inputs())
-    hasCache |= sig.name.rfind("past_key_values.", 0) == 0;
-  useCache &= hasCache;
+  useCache &= model.hasKvCache();
   std::optional<size_t> logitsAt = logitsIndex(model);
   if (!logitsAt)
     return "the model has no 'logits' output";
@@ -179,27 +169,40 @@ std::string quantc::generate(Model &model, const std::string &prompt,
   std::vector<int64_t> sequence;
   for (char c : prompt)
     sequence.push_back(static_cast<unsigned char>(c));
-  std::map<std::string, HostTensor> cache;
+  // With a cache, the runtime keeps it between steps (a session); without,
+  // every step recomputes the whole sequence.
+  std::unique_ptr<Session> session;
+  if (useCache) {
+    std::string error;
+    auto created = Session::create(model, error);
+    if (mlir::failed(created))
+      return error;
+    session = std::move(*created);
+  }
   auto clock = std::chrono::steady_clock::now;
   for (int64_t step = 0; step < count; ++step) {
     auto start = clock();
-    bool prefill = step == 0 || !useCache;
     std::vector<int64_t> ids =
-        prefill ? sequence : std::vector<int64_t>{sequence.back()};
-    int64_t pastLength =
-        prefill ? 0 : static_cast<int64_t>(sequence.size()) - 1;
+        step == 0 || !useCache ? sequence
+                               : std::vector<int64_t>{sequence.back()};
     std::vector<HostTensor> outputs;
-    std::string why = runTokens(model, ids, 1, ids.size(), outputs,
-                                prefill ? nullptr : &cache, pastLength);
-    if (!why.empty())
-      return why;
+    if (session) {
+      std::vector<HostTensor> inputs;
+      std::string why = makeInputs(session->inputs(), ids, 1, ids.size(),
+                                   inputs, session->length());
+      if (!why.empty())
+        return why;
+      std::string error;
+      auto result = session->run(inputs, error);
+      if (mlir::failed(result))
+        return error;
+      outputs = std::move(*result);
+    } else {
+      std::string why = runTokens(model, ids, 1, ids.size(), outputs);
+      if (!why.empty())
+        return why;
+    }
     int64_t next = argmaxLast(outputs[*logitsAt]);
-    if (useCache) // present.{i}.* becomes past_key_values.{i}.*
-      for (size_t i = 0; i < model.outputs().size(); ++i) {
-        const std::string &name = model.outputs()[i].name;
-        if (name.rfind("present.", 0) == 0)
-          cache["past_key_values." + name.substr(8)] = std::move(outputs[i]);
-      }
     sequence.push_back(next);
     result.tokens.push_back(next);
     double seconds = std::chrono::duration<double>(clock() - start).count();

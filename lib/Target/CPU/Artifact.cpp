@@ -53,8 +53,17 @@ llvm::json::Array tensorsJson(const std::vector<TensorSignature> &sigs) {
     llvm::json::Array shape;
     for (int64_t d : s.shape)
       shape.push_back(d);
-    out.push_back(llvm::json::Object{
-        {"name", s.name}, {"dtype", dtypeName(s.dtype)}, {"shape", std::move(shape)}});
+    llvm::json::Object entry{
+        {"name", s.name}, {"dtype", dtypeName(s.dtype)}, {"shape", std::move(shape)}};
+    if (s.role == QC_ROLE_KV_LENGTH)
+      entry["role"] = "kv_length";
+    if (s.role == QC_ROLE_KV_CACHE) {
+      entry["role"] = "kv_cache";
+      entry["kv_axis"] = s.kvAxis;
+      entry["kv_present"] = s.kvPresent;
+      entry["size_from"] = llvm::json::Array(s.sizeFrom);
+    }
+    out.push_back(std::move(entry));
   }
   return out;
 }
@@ -110,15 +119,10 @@ LogicalResult quantc::writeArtifact(OwningOpRef<ModuleOp> module,
                          "' exists and is not a quantc artifact; not "
                          "overwriting it");
 
-  std::vector<TensorSignature> inputs, outputs;
-  if (failed(readSignature(*module, inputs, outputs)))
-    return failure();
-
   progress("lowering to LLVM (weights to the blob)");
-  prepareCpuContext(ctx);
-  PassManager pm(ctx);
-  if (failed(buildCpuPipeline(pm, /*externalizeWeights=*/true)) ||
-      failed(pm.run(*module)))
+  std::vector<TensorSignature> inputs, outputs;
+  if (failed(lowerForCpu(*module, /*externalizeWeights=*/true, inputs,
+                         outputs)))
     return failure();
 
   // Everything goes to a temporary folder first.

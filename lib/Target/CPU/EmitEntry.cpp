@@ -23,6 +23,11 @@ struct MarkEntryPass : quantc::impl::MarkEntryBase<MarkEntryPass> {
       return signalPassFailure();
     }
     main->setAttr("llvm.emit_c_interface", UnitAttr::get(&getContext()));
+    // The caller's inputs are never written: bufferization copies before
+    // it would update one in place (KV caches opt back in).
+    for (unsigned i = 0; i < main.getNumArguments(); ++i)
+      main.setArgAttr(i, "bufferization.writable",
+                      BoolAttr::get(&getContext(), false));
   }
 };
 

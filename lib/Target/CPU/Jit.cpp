@@ -1,6 +1,7 @@
 //===- Jit.cpp - compile a model for the host CPU and run it in-process ---===//
 
 #include "quantc/Target/CPU/Jit.h"
+#include "quantc/Target/CPU/KvCache.h"
 #include "quantc/Target/CPU/Pipeline.h"
 #include "quantc/kernels.h"
 
@@ -53,6 +54,22 @@ static FailureOr<TensorSignature> signatureOf(Operation *at, Type type,
     sig.shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
   auto name = attrs ? attrs.getAs<StringAttr>("onnx.name") : StringAttr();
   sig.name = name ? name.str() : "#" + std::to_string(index);
+  if (attrs && attrs.get(kv::kLength))
+    sig.role = QC_ROLE_KV_LENGTH;
+  if (auto cache = attrs ? attrs.getAs<DictionaryAttr>(kv::kCache)
+                         : DictionaryAttr()) {
+    auto axis = cache.getAs<IntegerAttr>("axis");
+    auto present = cache.getAs<StringAttr>("present");
+    auto from = cache.getAs<DenseI64ArrayAttr>("size_from");
+    if (!axis || !present || !from ||
+        from.size() != 2 * static_cast<int64_t>(sig.shape.size()))
+      return at->emitError() << "main's tensor #" << index
+                             << " has a malformed " << kv::kCache;
+    sig.role = QC_ROLE_KV_CACHE;
+    sig.kvAxis = axis.getInt();
+    sig.kvPresent = present.str();
+    sig.sizeFrom.assign(from.asArrayRef().begin(), from.asArrayRef().end());
+  }
   return sig;
 }
 
@@ -70,6 +87,9 @@ LogicalResult quantc::readSignature(ModuleOp module,
     inputs.push_back(*sig);
   }
   for (auto [i, t] : llvm::enumerate(fnType.getResults())) {
+    // Caches updated in place are not results of the compiled code.
+    if (main.getResultAttr(i, kv::kCacheOf))
+      continue;
     auto sig = signatureOf(main, t, main.getResultAttrDict(i), i);
     if (failed(sig))
       return failure();
@@ -78,15 +98,47 @@ LogicalResult quantc::readSignature(ModuleOp module,
   return success();
 }
 
-/// The runtime's view of a signature entry.
+LogicalResult quantc::lowerForCpu(ModuleOp module, bool externalizeWeights,
+                                  std::vector<TensorSignature> &inputs,
+                                  std::vector<TensorSignature> &outputs) {
+  MLIRContext *ctx = module->getContext();
+  prepareCpuContext(ctx);
+  PassManager entry(ctx);
+  if (failed(buildCpuEntryStage(entry)) || failed(entry.run(module)) ||
+      failed(readSignature(module, inputs, outputs)))
+    return failure();
+  PassManager lowering(ctx);
+  return failure(
+      failed(buildCpuLoweringStage(lowering, externalizeWeights)) ||
+      failed(lowering.run(module)));
+}
+
+/// The runtime's view of a signature entry (pointing into `sig`).
 static qc_tensor_info infoOf(const TensorSignature &sig) {
   qc_tensor_info info{};
   info.name = sig.name.c_str();
   info.dtype = qc_dtype(sig.dtype);
   info.rank = static_cast<int32_t>(sig.shape.size());
-  for (size_t d = 0; d < sig.shape.size() && d < QC_MAX_RANK; ++d)
+  info.role = sig.role;
+  info.kv_axis = sig.kvAxis;
+  info.kv_present = sig.role == QC_ROLE_KV_CACHE ? sig.kvPresent.c_str()
+                                                 : nullptr;
+  for (int32_t d = 0; d < info.rank; ++d) {
     info.shape[d] = sig.shape[d];
+    bool known = 2 * d + 1 < static_cast<int32_t>(sig.sizeFrom.size());
+    info.size_input[d] = known ? sig.sizeFrom[2 * d] : -1;
+    info.size_dim[d] = known ? sig.sizeFrom[2 * d + 1] : -1;
+  }
   return info;
+}
+
+static TensorSignature signatureOf(const qc_tensor_info &info) {
+  TensorSignature sig;
+  sig.name = info.name;
+  sig.dtype = DType(info.dtype);
+  sig.shape.assign(info.shape, info.shape + info.rank);
+  sig.role = info.role;
+  return sig;
 }
 
 JitModel::~JitModel() = default;
@@ -95,12 +147,9 @@ FailureOr<std::unique_ptr<JitModel>>
 JitModel::compile(OwningOpRef<ModuleOp> module) {
   MLIRContext *ctx = module->getContext();
   std::unique_ptr<JitModel> model(new JitModel());
-  if (failed(readSignature(*module, model->inputSigs, model->outputSigs)))
-    return failure();
-
-  prepareCpuContext(ctx);
-  PassManager pm(ctx);
-  if (failed(buildCpuPipeline(pm)) || failed(pm.run(*module)))
+  std::vector<TensorSignature> inputs, outputs;
+  if (failed(lowerForCpu(*module, /*externalizeWeights=*/false, inputs,
+                         outputs)))
     return failure();
 
   ExecutionEngineOptions options;
@@ -129,21 +178,39 @@ JitModel::compile(OwningOpRef<ModuleOp> module) {
     return emitError(UnknownLoc::get(ctx))
            << "JIT compilation failed: " << message;
   }
-  model->entry = reinterpret_cast<qc_entry_fn>(*fn);
-  for (const TensorSignature &sig : model->inputSigs)
-    model->inputInfos.push_back(infoOf(sig));
-  for (const TensorSignature &sig : model->outputSigs)
-    model->outputInfos.push_back(infoOf(sig));
+  std::vector<qc_tensor_info> inInfos, outInfos;
+  for (const TensorSignature &sig : inputs)
+    inInfos.push_back(infoOf(sig));
+  for (const TensorSignature &sig : outputs)
+    outInfos.push_back(infoOf(sig));
+  qc_model *m = qc_model_create(reinterpret_cast<qc_entry_fn>(*fn),
+                                inInfos.data(), inInfos.size(),
+                                outInfos.data(), outInfos.size());
+  if (!m)
+    return emitError(UnknownLoc::get(ctx))
+           << "the compiled signature breaks the runtime's KV convention";
+  model->adopt(m);
   return model;
 }
 
-Model::~Model() = default;
+Model::~Model() { qc_model_free(model); }
 
-int JitModel::invoke(const qc_tensor *inputs, qc_tensor *outputs, char *error,
-                     size_t errorSize) {
-  return qc_invoke(entry, inputInfos.data(), inputInfos.size(), inputs,
-                   outputInfos.data(), outputInfos.size(), outputs, nullptr, 0,
-                   error, errorSize);
+void Model::adopt(qc_model *m) {
+  model = m;
+  for (size_t i = 0; i < qc_model_num_inputs(m); ++i)
+    if (qc_model_input(m, i)->role != QC_ROLE_KV_LENGTH)
+      inputSigs.push_back(signatureOf(*qc_model_input(m, i)));
+  for (size_t i = 0; i < qc_model_num_outputs(m); ++i)
+    outputSigs.push_back(signatureOf(*qc_model_output(m, i)));
+  for (size_t i = 0; i < qc_model_num_inputs(m); ++i) {
+    const qc_tensor_info &info = *qc_model_input(m, i);
+    if (info.role != QC_ROLE_KV_CACHE)
+      continue;
+    TensorSignature present = signatureOf(info);
+    present.name = info.kv_present;
+    present.role = QC_ROLE_DATA;
+    outputSigs.push_back(present);
+  }
 }
 
 FailureOr<std::unique_ptr<ArtifactModel>>
@@ -155,69 +222,131 @@ ArtifactModel::load(const std::string &dir, std::string &error) {
     return failure();
   }
   std::unique_ptr<ArtifactModel> model(new ArtifactModel());
-  model->model = m;
-  auto convert = [](const qc_tensor_info *info) {
-    TensorSignature sig;
-    sig.name = info->name;
-    sig.dtype = DType(info->dtype);
-    sig.shape.assign(info->shape, info->shape + info->rank);
-    return sig;
-  };
-  for (size_t i = 0; i < qc_model_num_inputs(m); ++i)
-    model->inputSigs.push_back(convert(qc_model_input(m, i)));
-  for (size_t i = 0; i < qc_model_num_outputs(m); ++i)
-    model->outputSigs.push_back(convert(qc_model_output(m, i)));
+  model->adopt(m);
   return model;
 }
 
-ArtifactModel::~ArtifactModel() { qc_model_free(model); }
-
-int ArtifactModel::invoke(const qc_tensor *inputs, qc_tensor *outputs,
-                          char *error, size_t errorSize) {
-  return qc_model_run(model, inputs, inputSigs.size(), outputs,
-                      outputSigs.size(), error, errorSize);
-}
-
-FailureOr<std::vector<HostTensor>>
-Model::run(const std::vector<HostTensor> &in, std::string &error) {
-  if (in.size() != inputSigs.size()) {
-    error = "the model takes " + std::to_string(inputSigs.size()) +
-            " inputs, " + std::to_string(in.size()) + " given";
+/// Views `in` (checked against `sigs`) as runtime tensors.
+static LogicalResult toRuntime(const std::vector<HostTensor> &in,
+                               const std::vector<TensorSignature> &sigs,
+                               std::vector<qc_tensor> &out,
+                               std::string &error) {
+  if (in.size() != sigs.size()) {
+    error = "the model takes " + std::to_string(sigs.size()) + " inputs, " +
+            std::to_string(in.size()) + " given";
     return failure();
   }
-  std::vector<qc_tensor> inputs(in.size()), outputs(outputSigs.size());
+  out.assign(in.size(), qc_tensor{});
   for (size_t i = 0; i < in.size(); ++i) {
-    qc_tensor &t = inputs[i];
+    qc_tensor &t = out[i];
     t.dtype = qc_dtype(in[i].dtype);
     t.rank = static_cast<int32_t>(in[i].shape.size());
     if (t.rank > QC_MAX_RANK) {
-      error = "input '" + inputSigs[i].name + "' has too many dimensions";
+      error = "input '" + sigs[i].name + "' has too many dimensions";
       return failure();
     }
     std::copy(in[i].shape.begin(), in[i].shape.end(), t.shape);
     t.data = const_cast<char *>(in[i].data.data());
     if ((int64_t)in[i].data.size() !=
         in[i].numElements() * (int64_t)dtypeBytes(in[i].dtype)) {
-      error = "input '" + inputSigs[i].name + "' holds " +
+      error = "input '" + sigs[i].name + "' holds " +
               std::to_string(in[i].data.size()) + " bytes for " +
               std::to_string(in[i].numElements()) + " elements";
       return failure();
     }
   }
+  return success();
+}
+
+/// Copies a runtime tensor into host memory and releases it.
+static HostTensor fromRuntime(qc_tensor &t) {
+  HostTensor h;
+  h.dtype = DType(t.dtype);
+  h.shape.assign(t.shape, t.shape + t.rank);
+  const char *data = static_cast<const char *>(t.data);
+  h.data.assign(data, data + h.numElements() * dtypeBytes(h.dtype));
+  qc_tensor_release(&t);
+  return h;
+}
+
+FailureOr<std::vector<HostTensor>>
+Model::run(const std::vector<HostTensor> &in, std::string &error) {
+  std::vector<qc_tensor> inputs;
+  if (failed(toRuntime(in, inputSigs, inputs, error)))
+    return failure();
   char message[512];
-  if (invoke(inputs.data(), outputs.data(), message, sizeof message) != 0) {
+  size_t compiledOutputs = qc_model_num_outputs(model);
+  std::vector<qc_tensor> outputs(outputSigs.size());
+  if (!hasKvCache()) {
+    if (qc_model_run(model, inputs.data(), inputs.size(), outputs.data(),
+                     outputs.size(), message, sizeof message) != 0) {
+      error = message;
+      return failure();
+    }
+  } else {
+    // The caches go into a session and come back out as the presents.
+    std::vector<qc_tensor> data, past;
+    for (size_t i = 0; i < inputs.size(); ++i)
+      (inputSigs[i].role == QC_ROLE_KV_CACHE ? past : data)
+          .push_back(inputs[i]);
+    qc_session *s = qc_session_create(model, message, sizeof message);
+    bool ok =
+        s &&
+        qc_session_set_caches(s, past.data(), past.size(), message,
+                              sizeof message) == 0 &&
+        qc_session_run(s, data.data(), data.size(), outputs.data(),
+                       compiledOutputs, message, sizeof message) == 0;
+    for (size_t i = 0; ok && i < past.size(); ++i)
+      ok = qc_session_get_cache(s, i, &outputs[compiledOutputs + i], message,
+                                sizeof message) == 0;
+    if (s)
+      qc_session_free(s);
+    if (!ok) {
+      for (qc_tensor &t : outputs)
+        qc_tensor_release(&t);
+      error = message;
+      return failure();
+    }
+  }
+  std::vector<HostTensor> out;
+  for (qc_tensor &t : outputs)
+    out.push_back(fromRuntime(t));
+  return out;
+}
+
+FailureOr<std::unique_ptr<Session>> Session::create(Model &model,
+                                                    std::string &error) {
+  char message[512];
+  qc_session *s = qc_session_create(model.model, message, sizeof message);
+  if (!s) {
+    error = message;
+    return failure();
+  }
+  std::unique_ptr<Session> session(new Session());
+  session->session = s;
+  session->outputCount = qc_model_num_outputs(model.model);
+  for (const TensorSignature &sig : model.inputSigs)
+    if (sig.role == QC_ROLE_DATA)
+      session->inputSigs.push_back(sig);
+  return session;
+}
+
+Session::~Session() { qc_session_free(session); }
+
+FailureOr<std::vector<HostTensor>>
+Session::run(const std::vector<HostTensor> &in, std::string &error) {
+  std::vector<qc_tensor> inputs;
+  if (failed(toRuntime(in, inputSigs, inputs, error)))
+    return failure();
+  char message[512];
+  std::vector<qc_tensor> outputs(outputCount);
+  if (qc_session_run(session, inputs.data(), inputs.size(), outputs.data(),
+                     outputs.size(), message, sizeof message) != 0) {
     error = message;
     return failure();
   }
   std::vector<HostTensor> out;
-  for (qc_tensor &t : outputs) {
-    HostTensor h;
-    h.dtype = DType(t.dtype);
-    h.shape.assign(t.shape, t.shape + t.rank);
-    const char *data = static_cast<const char *>(t.data);
-    h.data.assign(data, data + h.numElements() * dtypeBytes(h.dtype));
-    qc_tensor_release(&t);
-    out.push_back(std::move(h));
-  }
+  for (qc_tensor &t : outputs)
+    out.push_back(fromRuntime(t));
   return out;
 }

@@ -16,16 +16,21 @@
 
 using namespace mlir;
 
+// Entry conventions first: after these, main's signature is the one the
+// compiled code takes (KV caches become runtime-owned buffers).
+static constexpr const char *kEntry =
+    "quantc-mark-entry,"
+    "qc-to-linalg,"
+    "canonicalize,"
+    "quantc-kv-cache-in-place";
 // Tensors are bufferized across function boundaries with identity layouts
 // (the calling convention of the JIT and the runtime: dense row-major
 // buffers), then everything goes to LLVM. Kept as text so the pipeline a
 // user reads here is exactly what runs.
 static constexpr const char *kToBuffers =
-    "quantc-mark-entry,"
-    "qc-to-linalg,"
-    "canonicalize,"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
+    "quantc-kv-cache-drop-results,"
     "quantc-matmul-to-ukernel,";
 // Artifacts read their weights from the blob the runtime maps.
 static constexpr const char *kExternalize = "quantc-externalize-weights,";
@@ -75,14 +80,30 @@ void quantc::prepareCpuContext(MLIRContext *context) {
   context->appendDialectRegistry(registry);
 }
 
-LogicalResult quantc::buildCpuPipeline(OpPassManager &pm,
-                                       bool externalizeWeights) {
+LogicalResult quantc::buildCpuEntryStage(OpPassManager &pm) {
   registerPipelinePasses();
+  return parsePassPipeline(kEntry, pm);
+}
+
+/// The passes after the entry stage, as text.
+static std::string loweringText(bool externalizeWeights) {
   std::string text = kToBuffers;
   if (externalizeWeights)
     text += kExternalize;
-  text += kToLLVM;
-  return parsePassPipeline(text, pm);
+  return text + kToLLVM;
+}
+
+LogicalResult quantc::buildCpuLoweringStage(OpPassManager &pm,
+                                            bool externalizeWeights) {
+  registerPipelinePasses();
+  return parsePassPipeline(loweringText(externalizeWeights), pm);
+}
+
+LogicalResult quantc::buildCpuPipeline(OpPassManager &pm,
+                                       bool externalizeWeights) {
+  registerPipelinePasses();
+  return parsePassPipeline(
+      std::string(kEntry) + "," + loweringText(externalizeWeights), pm);
 }
 
 void quantc::registerCpuPipeline() {

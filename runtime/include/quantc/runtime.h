@@ -14,6 +14,15 @@
  *   }
  *   qc_model_free(m);
  *
+ * Decoders with a KV cache run through a session, which owns the caches and
+ * appends each step's keys and values in place (the compiled code writes
+ * them into the session's buffers; capacity grows by doubling):
+ *
+ *   qc_session *s = qc_session_create(m, error, sizeof error);
+ *   qc_session_run(s, prompt_inputs, 2, &logits, 1, error, sizeof error);
+ *   qc_session_run(s, next_token_inputs, 2, &logits, 1, error, sizeof error);
+ *   qc_session_free(s);
+ *
  *===----------------------------------------------------------------------===*/
 
 #ifndef QUANTC_RUNTIME_H
@@ -56,12 +65,31 @@ typedef struct {
   void *owner;
 } qc_tensor;
 
+/* What an input is for: data the caller gives, or (models with a KV cache)
+ * a cache buffer or the number of cached positions, both of which a
+ * session provides. */
+typedef enum {
+  QC_ROLE_DATA,
+  QC_ROLE_KV_CACHE,
+  QC_ROLE_KV_LENGTH
+} qc_role;
+
 /* An input or output of a model: -1 in `shape` is a dynamic size. */
 typedef struct {
   const char *name;
   qc_dtype dtype;
   int32_t rank;
   int64_t shape[QC_MAX_RANK];
+  qc_role role;
+  /* KV caches: the sequence axis (its size is the capacity), the output of
+   * the source model the cache stands for (e.g. "present.0.key"), and for
+   * each dynamic size d of one step's keys/values the input and dimension
+   * it equals (size_input[d] = -1 for static sizes): at the axis, the number
+   * of positions a run appends. */
+  int32_t kv_axis;
+  const char *kv_present;
+  int32_t size_input[QC_MAX_RANK];
+  int32_t size_dim[QC_MAX_RANK];
 } qc_tensor_info;
 
 int64_t qc_tensor_num_elements(const qc_tensor *t);
@@ -93,10 +121,45 @@ size_t qc_model_num_outputs(const qc_model *model);
 const qc_tensor_info *qc_model_input(const qc_model *model, size_t i);
 const qc_tensor_info *qc_model_output(const qc_model *model, size_t i);
 
-/* Runs the model; see qc_invoke. */
+/* A model around compiled code already in this process (the JIT): the
+ * infos (and their strings) are copied. */
+qc_model *qc_model_create(qc_entry_fn entry, const qc_tensor_info *inputs,
+                          size_t n_inputs, const qc_tensor_info *outputs,
+                          size_t n_outputs);
+
+/* True if the model keeps a KV cache (run it through a session). */
+int qc_model_has_kv_cache(const qc_model *model);
+
+/* Runs a model without a KV cache; see qc_invoke. */
 int qc_model_run(qc_model *model, const qc_tensor *inputs, size_t n_inputs,
                  qc_tensor *outputs, size_t n_outputs, char *error,
                  size_t error_size);
+
+/* A session: one sequence (of any batch) decoded step by step, its KV
+ * caches owned here. Its inputs are the model's QC_ROLE_DATA inputs, in the
+ * model's order; a run appends as many positions as its inputs hold. */
+typedef struct qc_session qc_session;
+
+qc_session *qc_session_create(qc_model *model, char *error,
+                              size_t error_size);
+void qc_session_free(qc_session *session);
+
+int qc_session_run(qc_session *session, const qc_tensor *inputs,
+                   size_t n_inputs, qc_tensor *outputs, size_t n_outputs,
+                   char *error, size_t error_size);
+
+/* Positions in the caches; reset empties them (the buffers are kept). */
+int64_t qc_session_length(const qc_session *session);
+void qc_session_reset(qc_session *session);
+
+/* The caches in the model's input order (as many as QC_ROLE_KV_CACHE
+ * inputs): `set` replaces them with copies of `past` (each shaped like the
+ * cache with `length` positions at its axis, all of one length); `get`
+ * returns a copy of cache i with the positions so far. */
+int qc_session_set_caches(qc_session *session, const qc_tensor *past,
+                          size_t n_past, char *error, size_t error_size);
+int qc_session_get_cache(const qc_session *session, size_t i,
+                         qc_tensor *present, char *error, size_t error_size);
 
 #ifdef __cplusplus
 }

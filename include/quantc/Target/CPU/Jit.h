@@ -45,11 +45,17 @@ struct HostTensor {
 };
 
 /// The element type and shape (-1 for dynamic sizes) of one input or output
-/// of `main`, and its ONNX name when the model came from ONNX.
+/// of `main`, and its ONNX name when the model came from ONNX. Inputs that
+/// `quantc-kv-cache-in-place` made into runtime-owned caches say so (see
+/// qc_tensor_info).
 struct TensorSignature {
   std::string name;
   DType dtype;
   std::vector<int64_t> shape;
+  qc_role role = QC_ROLE_DATA;
+  int32_t kvAxis = -1;
+  std::string kvPresent;
+  std::vector<int32_t> sizeFrom; // KV caches: input, dimension per size
 };
 
 /// Reads `main`'s signature; errors go to the context's diagnostics.
@@ -57,24 +63,57 @@ mlir::LogicalResult readSignature(mlir::ModuleOp module,
                                   std::vector<TensorSignature> &inputs,
                                   std::vector<TensorSignature> &outputs);
 
+/// Lowers `module` to the LLVM dialect for this CPU (both pipeline stages)
+/// and returns the signature of the compiled code, read between them.
+mlir::LogicalResult lowerForCpu(mlir::ModuleOp module, bool externalizeWeights,
+                                std::vector<TensorSignature> &inputs,
+                                std::vector<TensorSignature> &outputs);
+
 /// A compiled model that can run: JIT-compiled in this process, or an
-/// artifact loaded with the runtime.
+/// artifact loaded with the runtime. Both are a runtime `qc_model`.
 class Model {
 public:
   virtual ~Model();
+  /// The source model's view: for a decoder with a KV cache, the past
+  /// caches are inputs and the presents outputs (after the others), as in
+  /// its ONNX graph; `run` copies them in and out.
   const std::vector<TensorSignature> &inputs() const { return inputSigs; }
   const std::vector<TensorSignature> &outputs() const { return outputSigs; }
+  bool hasKvCache() const { return qc_model_has_kv_cache(model); }
 
-  /// Runs the model. Inputs must match the signature (dtype, rank, static
-  /// sizes); otherwise `error` says which and the result is failure.
+  /// Runs the model once. Inputs must match the signature (dtype, rank,
+  /// static sizes); otherwise `error` says which and the result is failure.
   mlir::FailureOr<std::vector<HostTensor>> run(const std::vector<HostTensor> &in,
                                                std::string &error);
 
 protected:
-  /// Calls the compiled code through the runtime.
-  virtual int invoke(const qc_tensor *inputs, qc_tensor *outputs,
-                     char *error, size_t errorSize) = 0;
+  friend class Session;
+  /// Takes `m` and fills the signatures from its infos.
+  void adopt(qc_model *m);
+  qc_model *model = nullptr;
   std::vector<TensorSignature> inputSigs, outputSigs;
+};
+
+/// Step-by-step decoding with the KV caches kept by the runtime (no copy of
+/// the caches between steps).
+class Session {
+public:
+  /// Fails with `error` for a model without a KV cache.
+  static mlir::FailureOr<std::unique_ptr<Session>> create(Model &model,
+                                                          std::string &error);
+  ~Session();
+  /// The inputs a step takes (the model's data inputs, in order).
+  const std::vector<TensorSignature> &inputs() const { return inputSigs; }
+  /// Runs one step; the outputs are the compiled model's (no presents).
+  mlir::FailureOr<std::vector<HostTensor>> run(const std::vector<HostTensor> &in,
+                                               std::string &error);
+  int64_t length() const { return qc_session_length(session); }
+
+private:
+  Session() = default;
+  qc_session *session = nullptr;
+  std::vector<TensorSignature> inputSigs;
+  size_t outputCount = 0; // the compiled model's outputs
 };
 
 class JitModel : public Model {
@@ -87,12 +126,7 @@ public:
 
 private:
   JitModel() = default;
-  int invoke(const qc_tensor *inputs, qc_tensor *outputs, char *error,
-             size_t errorSize) override;
   std::unique_ptr<mlir::ExecutionEngine> engine;
-  qc_entry_fn entry = nullptr;
-  /// The signature as the runtime's calling code takes it (built once).
-  std::vector<qc_tensor_info> inputInfos, outputInfos;
 };
 
 /// An artifact folder loaded with the runtime (qc_model_load).
@@ -101,13 +135,9 @@ public:
   /// Loads `dir`; failure with `error` saying why.
   static mlir::FailureOr<std::unique_ptr<ArtifactModel>>
   load(const std::string &dir, std::string &error);
-  ~ArtifactModel() override;
 
 private:
   ArtifactModel() = default;
-  int invoke(const qc_tensor *inputs, qc_tensor *outputs, char *error,
-             size_t errorSize) override;
-  qc_model *model = nullptr;
 };
 
 } // namespace quantc

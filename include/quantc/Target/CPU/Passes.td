@@ -40,7 +40,9 @@ def MarkEntry : Pass<"quantc-mark-entry", "mlir::ModuleOp"> {
   let summary = "Ask for the C interface of `main` (see quantc-emit-entry)";
   let description = [{
     Sets `llvm.emit_c_interface` on `func.func @main`, so that the lowering
-    to LLVM emits `_mlir_ciface_main`, which `quantc-emit-entry` wraps.
+    to LLVM emits `_mlir_ciface_main`, which `quantc-emit-entry` wraps, and
+    marks its arguments `bufferization.writable = false`: compiled code
+    never writes into the caller's inputs.
   }];
 }
 
@@ -53,6 +55,41 @@ def EmitEntry : Pass<"quantc-emit-entry", "mlir::ModuleOp"> {
     and calls it: the result descriptors first (when `main` has results),
     then one descriptor per argument. The JIT and the runtime call every
     model through this single signature.
+  }];
+}
+
+def KvCacheInPlace : Pass<"quantc-kv-cache-in-place", "mlir::ModuleOp"> {
+  let summary = "Append to runtime-owned KV caches in place instead of "
+                "concatenating a new present tensor";
+  let description = [{
+    Finds each result of `main` that is `tensor.concat dim(d) %past, %new`
+    of an argument `%past` (a decoder's `present = Concat(past, new)`) and
+    turns `%past` into a cache buffer the runtime owns: its size along `d`
+    becomes the capacity, `main` gets one more argument (`tensor<i64>`, the
+    number of positions already in the caches, named
+    `past_sequence_length`), `%new` is inserted at that position and the
+    attention reads the first `length + new` positions. The result becomes
+    the updated buffer (dropped after bufferization by
+    `quantc-kv-cache-drop-results`), so no step copies the whole cache.
+
+    Attributes record the convention for the runtime: on the cache argument
+    `quantc.kv_cache = {axis, present, size_from}` where `size_from` names,
+    for each dynamic size of the appended tensor, the input and dimension
+    it equals (-1, -1 for static sizes), proven with value bounds; on the
+    length argument `quantc.kv_length`; on the result
+    `quantc.kv_cache_of = <argument index>`.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
+def KvCacheDropResults
+    : Pass<"quantc-kv-cache-drop-results", "mlir::ModuleOp"> {
+  let summary = "Drop the KV cache results of main once bufferized in place";
+  let description = [{
+    On bufferized IR, removes each result of `main` marked
+    `quantc.kv_cache_of = i`: it must be `main`'s argument i itself (the
+    cache updated in place). Anything else is an error, never a silent copy.
   }];
 }
 

@@ -14,6 +14,13 @@ namespace quantc {
 mlir::LogicalResult buildCpuPipeline(mlir::OpPassManager &pm,
                                      bool externalizeWeights = false);
 
+/// The pipeline's two stages. After the entry stage (qc to linalg, KV
+/// caches appended in place) `main`'s signature is the compiled one: read it
+/// there (readSignature), then run the lowering stage.
+mlir::LogicalResult buildCpuEntryStage(mlir::OpPassManager &pm);
+mlir::LogicalResult buildCpuLoweringStage(mlir::OpPassManager &pm,
+                                          bool externalizeWeights = false);
+
 /// Makes `context` ready for the pipeline and code generation: every dialect,
 /// the external interface models (bufferization of arith, tensor, linalg,
 /// ...), the translations to LLVM IR, and the host target.

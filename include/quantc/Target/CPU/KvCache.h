@@ -1,0 +1,22 @@
+//===- KvCache.h - the KV cache convention of compiled models ---*- C++ -*-===//
+//
+// Attribute names `quantc-kv-cache-in-place` puts on `main` and the
+// signature reader turns into the runtime's tensor roles.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QUANTC_TARGET_CPU_KVCACHE_H
+#define QUANTC_TARGET_CPU_KVCACHE_H
+
+namespace quantc::kv {
+/// On a cache argument: {axis, present, size_from}.
+constexpr const char *kCache = "quantc.kv_cache";
+/// On the argument holding the number of cached positions.
+constexpr const char *kLength = "quantc.kv_length";
+/// On a result: the index of the cache argument it is (after bufferization).
+constexpr const char *kCacheOf = "quantc.kv_cache_of";
+/// The name of the length input.
+constexpr const char *kLengthName = "past_sequence_length";
+} // namespace quantc::kv
+
+#endif // QUANTC_TARGET_CPU_KVCACHE_H

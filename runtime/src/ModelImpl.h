@@ -1,0 +1,46 @@
+//===- ModelImpl.h - what a loaded model holds (runtime-internal) ---------===//
+
+#ifndef QUANTC_RUNTIME_MODELIMPL_H
+#define QUANTC_RUNTIME_MODELIMPL_H
+
+#include "quantc/runtime.h"
+
+#include <cstdarg>
+#include <cstdio>
+#include <deque>
+#include <string>
+#include <vector>
+
+struct qc_model {
+  std::deque<std::string> strings; // storage for the infos' strings
+  std::vector<qc_tensor_info> inputs, outputs;
+  void *library = nullptr;
+  qc_entry_fn entry = nullptr;
+  void *weights = nullptr;
+  int64_t weightsBytes = 0;
+
+  /// Keeps a copy of `s` for an info to point to.
+  const char *keep(const char *s) {
+    return s ? strings.emplace_back(s).c_str() : nullptr;
+  }
+  ~qc_model();
+};
+
+namespace quantc::runtime {
+/// Writes a printf-style message to `error`; returns -1.
+inline int fail(char *error, size_t size, const char *format, ...) {
+  if (error && size) {
+    va_list args;
+    va_start(args, format);
+    std::vsnprintf(error, size, format, args);
+    va_end(args);
+  }
+  return -1;
+}
+
+/// Calls `m`'s code (with its weights blob, for artifacts).
+int invokeModel(const qc_model &m, const qc_tensor *inputs,
+                qc_tensor *outputs, char *error, size_t errorSize);
+} // namespace quantc::runtime
+
+#endif // QUANTC_RUNTIME_MODELIMPL_H
