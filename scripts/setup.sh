@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   cmake ninja-build g++ git
-  llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
+  llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools libomp-22-dev
   libgtest-dev
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
   python3-onnx python3-numpy

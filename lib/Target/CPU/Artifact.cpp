@@ -221,9 +221,13 @@ LogicalResult quantc::writeArtifact(OwningOpRef<ModuleOp> module,
   if (!cc)
     return fail(loc, "no C compiler driver ('cc') to link model.so");
   std::string object = tmp + "/model.o", library = tmp + "/model.so";
+  // LLVM's OpenMP runtime, found by its path when the model is loaded.
+  std::string openmpDir =
+      llvm::sys::path::parent_path(QUANTC_OPENMP_LIBRARY).str();
+  std::string rpath = "-Wl,-rpath," + openmpDir;
   SmallVector<StringRef> args = {*cc,     "-shared", "-o",
                                  library, object,    QUANTC_KERNELS_ARCHIVE,
-                                 "-fopenmp", "-lm"};
+                                 QUANTC_OPENMP_LIBRARY, rpath, "-lm"};
   std::string linkError;
   if (llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0,
                                 &linkError) != 0)

@@ -12,6 +12,7 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "llvm/Support/TargetSelect.h"
 
 using namespace mlir;
@@ -22,7 +23,7 @@ static constexpr const char *kEntry =
     "quantc-mark-entry,"
     "qc-to-linalg,"
     "canonicalize,"
-    "quantc-kv-cache-in-place";
+    "quantc-kv-cache-in-place,quantc-fuse-elementwise";
 // Tensors are bufferized across function boundaries with identity layouts
 // (the calling convention of the JIT and the runtime: dense row-major
 // buffers), then everything goes to LLVM. Kept as text so the pipeline a
@@ -37,19 +38,23 @@ static constexpr const char *kExternalize = "quantc-externalize-weights,";
 static constexpr const char *kToLLVM =
     "buffer-deallocation-pipeline,"
     "convert-bufferization-to-memref,"
+    "quantc-parallelize-linalg,"
     "func.func(convert-linalg-to-loops),"
+    "quantc-approximate-math,"
     "convert-math-to-funcs,"
+    // Intrinsics first (fma, floor: they vectorize), libm for the rest.
+    "convert-math-to-llvm,"
     "convert-math-to-libm,"
     "lower-affine,"
     "convert-scf-to-cf,"
     "expand-strided-metadata,"
     "lower-affine,"
     "finalize-memref-to-llvm,"
-    "convert-math-to-llvm,"
     "convert-arith-to-llvm,"
     "convert-index-to-llvm,"
     "convert-func-to-llvm,"
     "convert-cf-to-llvm,"
+    "convert-openmp-to-llvm,"
     "reconcile-unrealized-casts,"
     "quantc-emit-entry";
 
@@ -76,6 +81,7 @@ void quantc::prepareCpuContext(MLIRContext *context) {
   registerAllExtensions(registry);
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
+  registerOpenMPDialectTranslation(registry);
   registry.insert<qc::QCDialect>();
   context->appendDialectRegistry(registry);
 }

@@ -58,6 +58,50 @@ def EmitEntry : Pass<"quantc-emit-entry", "mlir::ModuleOp"> {
   }];
 }
 
+def ParallelizeLinalg : Pass<"quantc-parallelize-linalg", "mlir::ModuleOp"> {
+  let summary = "Run the remaining linalg ops on all threads (OpenMP)";
+  let description = [{
+    On bufferized IR, tiles each linalg op (other than the matmuls already
+    given to the microkernel) by 1 along its leading parallel loops, except
+    the innermost loop, which stays whole for LLVM to vectorize, and runs
+    those tiles as a collapsed `omp.wsloop` inside an `omp.parallel` whose
+    `if` clause holds only when the op's iteration space has at least
+    `min-iterations` points, so small ops (decoding) do not pay for a fork.
+  }];
+  let options = [
+    Option<"minIterations", "min-iterations", "int64_t", /*default=*/"32768",
+           "Iteration spaces smaller than this run on the calling thread">
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::omp::OpenMPDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
+def FuseElementwise : Pass<"quantc-fuse-elementwise", "mlir::ModuleOp"> {
+  let summary = "Fuse chains of elementwise linalg ops into one loop nest";
+  let description = [{
+    On tensors, fuses an elementwise `linalg.generic` into its consumer
+    when the consumer has only parallel loops and is the producer's only
+    user: one pass over memory instead of one per op, and no value computed
+    twice. Contractions and reductions keep their producers (the matmul
+    microkernel must still recognise them).
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
+def ApproximateMath : Pass<"quantc-approximate-math", "mlir::ModuleOp"> {
+  let summary = "Inline polynomial f32 exp, so loops with it vectorize";
+  let description = [{
+    Replaces `math.exp` on f32 with upstream MLIR's polynomial approximation
+    (range reduction + polynomial, a few ulp) made of arith ops: unlike a
+    call to libm's `expf`, it vectorizes with the loop around it (softmax,
+    SiLU).
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 def KvCacheInPlace : Pass<"quantc-kv-cache-in-place", "mlir::ModuleOp"> {
   let summary = "Append to runtime-owned KV caches in place instead of "
                 "concatenating a new present tensor";

@@ -1,0 +1,115 @@
+//===- ParallelizeLinalg.cpp - linalg ops on all threads with OpenMP ------===//
+
+#include "quantc/Target/CPU/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/OpenMP/OpenMPDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace quantc {
+#define GEN_PASS_DEF_PARALLELIZELINALG
+#include "quantc/Target/CPU/Passes.h.inc"
+} // namespace quantc
+
+using namespace mlir;
+
+namespace {
+
+/// Leading parallel loops of `op` that become threads' work items: all but
+/// the innermost loop, which stays whole inside each item.
+unsigned distributedLoops(linalg::LinalgOp op) {
+  auto iterators = op.getIteratorTypesArray();
+  unsigned n = 0;
+  while (n + 1 < iterators.size() &&
+         iterators[n] == utils::IteratorType::parallel)
+    ++n;
+  return n;
+}
+
+/// Replaces `loop` with omp.parallel(if `cond`) { omp.wsloop {
+/// omp.loop_nest(...) collapse(n) { body } } }.
+void toOpenMP(IRRewriter &rewriter, scf::ParallelOp loop, Value cond) {
+  Location loc = loop.getLoc();
+  rewriter.setInsertionPoint(loop);
+  omp::ParallelOperands parallelOps;
+  parallelOps.ifExpr = cond;
+  auto parallel = omp::ParallelOp::create(rewriter, loc, parallelOps);
+  rewriter.createBlock(&parallel.getRegion());
+  auto wsloop = omp::WsloopOp::create(rewriter, loc, omp::WsloopOperands{});
+  omp::TerminatorOp::create(rewriter, loc);
+  rewriter.createBlock(&wsloop.getRegion());
+  omp::LoopNestOperands nestOps;
+  nestOps.loopLowerBounds = llvm::to_vector(loop.getLowerBound());
+  nestOps.loopUpperBounds = llvm::to_vector(loop.getUpperBound());
+  nestOps.loopSteps = llvm::to_vector(loop.getStep());
+  nestOps.collapseNumLoops =
+      rewriter.getI64IntegerAttr(loop.getNumLoops());
+  auto nest = omp::LoopNestOp::create(rewriter, loc, nestOps);
+  SmallVector<Type> ivTypes(loop.getNumLoops(), rewriter.getIndexType());
+  SmallVector<Location> ivLocs(loop.getNumLoops(), loc);
+  Block *body =
+      rewriter.createBlock(&nest.getRegion(), {}, ivTypes, ivLocs);
+  // The scf.parallel body without its terminator, then omp.yield.
+  Block &old = loop.getRegion().front();
+  rewriter.eraseOp(old.getTerminator());
+  rewriter.inlineBlockBefore(&old, body, body->end(), body->getArguments());
+  rewriter.setInsertionPointToEnd(body);
+  omp::YieldOp::create(rewriter, loc);
+  rewriter.eraseOp(loop);
+}
+
+struct ParallelizeLinalgPass
+    : quantc::impl::ParallelizeLinalgBase<ParallelizeLinalgPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<linalg::LinalgOp> ops;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (op.hasPureBufferSemantics() && distributedLoops(op) > 0 &&
+          !op->getParentOfType<omp::ParallelOp>())
+        ops.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (linalg::LinalgOp op : ops)
+      if (failed(parallelize(rewriter, op)))
+        return signalPassFailure();
+  }
+
+  LogicalResult parallelize(IRRewriter &rewriter, linalg::LinalgOp op) {
+    Location loc = op.getLoc();
+    rewriter.setInsertionPoint(op);
+    // Threads only pay off for large iteration spaces.
+    Value points = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    for (Range r : op.createLoopRanges(rewriter, loc))
+      points = arith::MulIOp::create(
+          rewriter, loc, points,
+          getValueOrCreateConstantIndexOp(rewriter, loc, r.size));
+    Value cond = arith::CmpIOp::create(
+        rewriter, loc, arith::CmpIPredicate::sge, points,
+        arith::ConstantIndexOp::create(rewriter, loc, minIterations));
+
+    SmallVector<int64_t> tiles(op.getNumLoops(), 0);
+    for (unsigned i = 0, e = distributedLoops(op); i < e; ++i)
+      tiles[i] = 1;
+    linalg::LinalgTilingOptions options;
+    options.setTileSizes(tiles).setLoopType(
+        linalg::LinalgTilingLoopType::ParallelLoops);
+    FailureOr<linalg::TiledLinalgOp> tiled =
+        linalg::tileLinalgOp(rewriter, op, options);
+    if (failed(tiled))
+      return op->emitError("cannot tile this op for threads");
+    rewriter.eraseOp(op);
+    auto loop = dyn_cast<scf::ParallelOp>(tiled->loops.front());
+    if (!loop)
+      return success(); // nothing left to distribute (unit loops folded)
+    toOpenMP(rewriter, loop, cond);
+    return success();
+  }
+};
+
+} // namespace

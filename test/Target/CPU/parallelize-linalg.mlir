@@ -1,0 +1,54 @@
+// RUN: quant-opt %s --quantc-parallelize-linalg --cse | FileCheck %s
+
+// The leading parallel loops (all but the innermost) become a collapsed
+// OpenMP loop whose items are rows; the fork happens only for at least
+// min-iterations points. The innermost loop stays whole inside each item.
+// CHECK-LABEL: func.func @rows(
+// CHECK-SAME: %[[X:.+]]: memref<?x?x?xf32>, %[[Y:.+]]: memref<?x?x?xf32>)
+// CHECK: %[[D0:.+]] = memref.dim %[[X]], %c0
+// CHECK: %[[D1:.+]] = memref.dim %[[X]], %c1
+// CHECK: %[[D2:.+]] = memref.dim %[[X]], %c2
+// CHECK: %[[P0:.+]] = arith.muli %c1, %[[D0]]
+// CHECK: %[[P1:.+]] = arith.muli %[[P0]], %[[D1]]
+// CHECK: %[[POINTS:.+]] = arith.muli %[[P1]], %[[D2]]
+// CHECK: %[[BIG:.+]] = arith.cmpi sge, %[[POINTS]], %c32768
+// CHECK: omp.parallel if(%[[BIG]]) {
+// CHECK: omp.wsloop {
+// CHECK: omp.loop_nest (%[[I:.+]], %[[J:.+]]) : index = (%c0, %c0) to (%[[D0]], %[[D1]]) step (%c1, %c1) collapse(2) {
+// CHECK: memref.subview %[[X]][%[[I]], %[[J]], 0] [1, 1, %[[D2]]]
+// CHECK: linalg.generic
+// CHECK: omp.yield
+func.func @rows(%x: memref<?x?x?xf32>, %y: memref<?x?x?xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(a, b, c) -> (a, b, c)>, affine_map<(a, b, c) -> (a, b, c)>],
+                  iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x : memref<?x?x?xf32>) outs(%y : memref<?x?x?xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %e = math.exp %in : f32
+    linalg.yield %e : f32
+  }
+  return
+}
+
+// A reduction over the last loop: the rows before it are the items.
+// CHECK-LABEL: func.func @row_max(
+// CHECK: omp.loop_nest (%{{.+}}) : index = (%c0) to (%{{.+}}) step (%c1) {
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+func.func @row_max(%x: memref<?x?xf32>, %y: memref<?xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(a, b) -> (a, b)>, affine_map<(a, b) -> (a)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<?x?xf32>) outs(%y : memref<?xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %out : f32
+    linalg.yield %m : f32
+  }
+  return
+}
+
+// One loop, or a reduction first: nothing to distribute.
+// CHECK-LABEL: func.func @vector(
+// CHECK-NOT: omp.
+// CHECK: return
+func.func @vector(%x: memref<?xf32>, %y: memref<?xf32>) {
+  linalg.copy ins(%x : memref<?xf32>) outs(%y : memref<?xf32>)
+  return
+}
