@@ -1,24 +1,30 @@
 /*===- matmul_f32.c - f32 batched matmul microkernel ----------------------===*
  *
- * Register-blocked C += A x B on row-major operands: a 6 x 16 block of C
- * stays in vector registers while k runs, reading 16 contiguous floats of a
- * row of B and broadcasting one element of A per row. B is read in place
- * (the weights of a linear layer are [K, N] row-major already); K is split
- * into blocks so the B rows a block touches stay in cache. One body, built
- * per instruction set with GCC vector extensions and target attributes,
- * chosen once at run time. Blocks of C are spread over threads (OpenMP;
- * OMP_NUM_THREADS sets how many).
+ * Register-blocked C += A x B on row-major operands: a 6 x (2 vectors)
+ * block of C stays in vector registers while k runs, reading two vectors of
+ * a row of B and broadcasting one element of A per row. With enough rows
+ * (prefill), B is first packed, a KC x NC block at a time, into panels of
+ * two vectors' width laid out k-major, so the block kernel reads B
+ * sequentially from cache (unpacked rows a power of two apart fall into few
+ * cache sets); the threads pack a block together, then split the rows.
+ * With few rows (decode) packing would cost as much as the product, so B is
+ * read in place, K split into blocks. One body, built per instruction set
+ * with GCC vector extensions and target attributes, chosen once at run
+ * time (OpenMP threads; OMP_NUM_THREADS sets how many).
  *
  *===----------------------------------------------------------------------===*/
 
 #include "quantc/kernels.h"
 
+#include <omp.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MR 6
 #define KC 256
+#define NC 1024       /* columns of a packed block: KC x NC floats = 1 MiB */
+#define PACK_ROWS 24  /* fewer rows than this: B is read in place */
 
 typedef float v16 __attribute__((vector_size(64), aligned(4)));
 typedef float v8 __attribute__((vector_size(32), aligned(4)));
@@ -26,10 +32,10 @@ typedef float v8 __attribute__((vector_size(32), aligned(4)));
 /* Scalar C[i0.., j0..] += A x B for the edges of the matrix. */
 static void edge_block(const float *a, int64_t lda, const float *b,
                        int64_t ldb, float *c, int64_t ldc, int64_t rows,
-                       int64_t cols, int64_t k) {
+                       int64_t cols, int64_t k, int zero) {
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j) {
-      float acc = c[i * ldc + j];
+      float acc = zero ? 0.0f : c[i * ldc + j];
       for (int64_t p = 0; p < k; ++p)
         acc += a[i * lda + p] * b[p * ldb + j];
       c[i * ldc + j] = acc;
@@ -44,17 +50,17 @@ static void edge_block(const float *a, int64_t lda, const float *b,
   enum { NAME##_NR = 2 * LANES };                                              \
   ATTR static inline __attribute__((always_inline)) void NAME##_block(         \
       const float *a, int64_t lda, const float *b, int64_t ldb, float *c,      \
-      int64_t ldc, int64_t k, int rows, int vecs) {                            \
+      int64_t ldc, int64_t k, int rows, int vecs, int zero) {                  \
     VEC acc[MR][2];                                                            \
     for (int r = 0; r < rows; ++r)                                             \
       for (int v = 0; v < vecs; ++v)                                           \
-        acc[r][v] = *(const VEC *)(c + r * ldc + v * LANES);                   \
+        acc[r][v] = zero ? (VEC){0} : *(const VEC *)(c + r * ldc + v * LANES); \
     for (int64_t p = 0; p < k; ++p) {                                          \
       VEC bv[2];                                                               \
       for (int v = 0; v < vecs; ++v)                                           \
         bv[v] = *(const VEC *)(b + p * ldb + v * LANES);                       \
       for (int r = 0; r < rows; ++r) {                                         \
-        VEC av = (VEC){0} + a[r * lda + p];                                    \
+        VEC av = a[r * lda + p] - (VEC){0};                                    \
         for (int v = 0; v < vecs; ++v)                                         \
           acc[r][v] += av * bv[v];                                             \
       }                                                                        \
@@ -65,10 +71,11 @@ static void edge_block(const float *a, int64_t lda, const float *b,
   }                                                                            \
   ATTR static void NAME(const float *a, int64_t lda, const float *b,           \
                         int64_t ldb, float *c, int64_t ldc, int64_t m,         \
-                        int64_t n, int64_t k) {                                \
+                        int64_t n, int64_t k, int zeroC) {                     \
     enum { NR = NAME##_NR };                                                   \
     for (int64_t pc = 0; pc < k; pc += KC) {                                   \
       int64_t kc = k - pc < KC ? k - pc : KC;                                  \
+      int zero = zeroC && pc == 0;                                             \
       int64_t nFull = n - n % NR;                                              \
       /* One more block of a single vector where the columns allow. */        \
       int64_t nVec = n - n % LANES;                                            \
@@ -79,78 +86,183 @@ static void edge_block(const float *a, int64_t lda, const float *b,
         for (int64_t j = 0; j < nFull; j += NR) {                              \
           if (rows == MR)                                                      \
             NAME##_block(ai, lda, b + pc * ldb + j, ldb, ci + j, ldc, kc, MR,  \
-                         2);                                                   \
+                         2, zero);                                             \
           else                                                                 \
             NAME##_block(ai, lda, b + pc * ldb + j, ldb, ci + j, ldc, kc,      \
-                         rows, 2);                                             \
+                         rows, 2, zero);                                       \
         }                                                                      \
         if (nFull < nVec)                                                      \
           NAME##_block(ai, lda, b + pc * ldb + nFull, ldb, ci + nFull, ldc,    \
-                       kc, rows, 1);                                           \
+                       kc, rows, 1, zero);                                     \
       }                                                                        \
       nFull = nVec;                                                            \
       if (nFull < n)                                                           \
         edge_block(a + pc, lda, b + pc * ldb + nFull, ldb, c + nFull, ldc, m,  \
-                   n - nFull, kc);                                             \
+                   n - nFull, kc, zero);                                       \
+    }                                                                          \
+  }                                                                            \
+  /* Panels [q0, q1) of B[k x n] (row stride ldb), each k x NR, k-major,     \
+   * zero beyond column n. */                                                  \
+  ATTR static void NAME##_pack(const float *b, int64_t ldb, float *bp,         \
+                               int64_t k, int64_t n, int64_t q0, int64_t q1) { \
+    enum { NR = NAME##_NR };                                                   \
+    for (int64_t q = q0; q < q1; ++q) {                                        \
+      int64_t j0 = q * NR, cols = n - j0 < NR ? n - j0 : NR;                   \
+      float *dst = bp + q * k * NR;                                            \
+      for (int64_t p = 0; p < k; ++p) {                                        \
+        const float *src = b + p * ldb + j0;                                   \
+        if (cols == NR) {                                                      \
+          *(VEC *)(dst + p * NR) = *(const VEC *)src;                          \
+          *(VEC *)(dst + p * NR + LANES) = *(const VEC *)(src + LANES);        \
+        } else {                                                               \
+          for (int64_t j = 0; j < NR; ++j)                                     \
+            dst[p * NR + j] = j < cols ? src[j] : 0.0f;                        \
+        }                                                                      \
+      }                                                                        \
+    }                                                                          \
+  }                                                                            \
+  /* C[rows x NR] += A[rows x k] x one packed panel. */                       \
+  ATTR static inline __attribute__((always_inline)) void NAME##_panel(        \
+      const float *a, int64_t lda, const float *bp, float *c, int64_t ldc,     \
+      int64_t k, int rows, int zero) {                                         \
+    VEC acc[MR][2];                                                            \
+    for (int r = 0; r < rows; ++r) {                                           \
+      acc[r][0] = zero ? (VEC){0} : *(const VEC *)(c + r * ldc);               \
+      acc[r][1] = zero ? (VEC){0} : *(const VEC *)(c + r * ldc + LANES);       \
+    }                                                                          \
+    for (int64_t p = 0; p < k; ++p) {                                          \
+      VEC b0 = *(const VEC *)(bp + p * 2 * LANES);                             \
+      VEC b1 = *(const VEC *)(bp + p * 2 * LANES + LANES);                     \
+      for (int r = 0; r < rows; ++r) {                                         \
+        VEC av = a[r * lda + p] - (VEC){0};                                    \
+        acc[r][0] += av * b0;                                                  \
+        acc[r][1] += av * b1;                                                  \
+      }                                                                        \
+    }                                                                          \
+    for (int r = 0; r < rows; ++r) {                                           \
+      *(VEC *)(c + r * ldc) = acc[r][0];                                       \
+      *(VEC *)(c + r * ldc + LANES) = acc[r][1];                               \
+    }                                                                          \
+  }                                                                            \
+  /* C[m x n] += A[m x k] x B, B packed (k x n, all its panels). */           \
+  ATTR static void NAME##_packed(const float *a, int64_t lda, const float *bp, \
+                                 float *c, int64_t ldc, int64_t m, int64_t n,  \
+                                 int64_t k, int zero) {                        \
+    enum { NR = NAME##_NR };                                                   \
+    int64_t panels = (n + NR - 1) / NR;                                        \
+    for (int64_t i = 0; i < m; i += MR) {                                      \
+      int rows = m - i < MR ? (int)(m - i) : MR;                               \
+      for (int64_t q = 0; q < panels; ++q) {                                   \
+        const float *panel = bp + q * k * NR;                                  \
+        float *ci = c + i * ldc + q * NR;                                      \
+        int64_t cols = n - q * NR < NR ? n - q * NR : NR;                      \
+        if (cols == NR && rows == MR) {                                        \
+          NAME##_panel(a + i * lda, lda, panel, ci, ldc, k, MR, zero);         \
+          continue;                                                            \
+        }                                                                      \
+        /* An edge: through a full tile on the stack. */                      \
+        float tile[MR * NR] __attribute__((aligned(64)));                      \
+        for (int r = 0; r < MR; ++r)                                           \
+          for (int j = 0; j < NR; ++j)                                         \
+            tile[r * NR + j] =                                                 \
+                !zero && r < rows && j < cols ? ci[r * ldc + j] : 0.0f;        \
+        NAME##_panel(a + i * lda, lda, panel, tile, NR, k, rows, 0);           \
+        for (int r = 0; r < rows; ++r)                                         \
+          for (int j = 0; j < cols; ++j)                                       \
+            ci[r * ldc + j] = tile[r * NR + j];                                \
+      }                                                                        \
     }                                                                          \
   }
 
-/* FMA contraction of a*b+c is what makes these fast. */
+/* FMA contraction of a*b+c is what makes these fast. A row's element is
+ * splat as `x - (VEC){0}` (exact: x - 0 is x), which compiles to one
+ * broadcast load; `(VEC){0} + x` is not an identity (-0 + 0 = +0), so it
+ * would cost an add and a shuffle on the FMA ports per row. */
 #pragma GCC optimize("fp-contract=fast")
 DEFINE_MATRIX_KERNEL(matmul_avx512, __attribute__((target("avx512f"))), v16,
                      16)
 DEFINE_MATRIX_KERNEL(matmul_avx2, __attribute__((target("avx2,fma"))), v8, 8)
 DEFINE_MATRIX_KERNEL(matmul_generic, , v8, 8)
 
-typedef void (*matmul_fn)(const float *, int64_t, const float *, int64_t,
-                          float *, int64_t, int64_t, int64_t, int64_t);
+/* One instruction set's kernels. */
+typedef struct {
+  void (*inPlace)(const float *, int64_t, const float *, int64_t, float *,
+                  int64_t, int64_t, int64_t, int64_t, int);
+  void (*pack)(const float *, int64_t, float *, int64_t, int64_t, int64_t,
+               int64_t);
+  void (*packed)(const float *, int64_t, const float *, float *, int64_t,
+                 int64_t, int64_t, int64_t, int);
+  int64_t nr;
+  const char *isa;
+} kernels;
 
-static matmul_fn select_kernel(const char **isa) {
+#define KERNELS(NAME, ISA) {NAME, NAME##_pack, NAME##_packed, NAME##_NR, ISA}
+
+static kernels select_kernels(void) {
+  static const kernels k512 = KERNELS(matmul_avx512, "avx512f"),
+                       k2 = KERNELS(matmul_avx2, "avx2+fma"),
+                       kGeneric = KERNELS(matmul_generic, "generic");
   __builtin_cpu_init();
   /* QUANTC_MATMUL_ISA=avx2 or generic picks a narrower kernel (tests). */
   const char *want = getenv("QUANTC_MATMUL_ISA");
   int allow512 = !want || strcmp(want, "avx512f") == 0;
   int allow2 = allow512 || strcmp(want, "avx2+fma") == 0 ||
                strcmp(want, "avx2") == 0;
-  if (allow512 && __builtin_cpu_supports("avx512f")) {
-    *isa = "avx512f";
-    return matmul_avx512;
-  }
+  if (allow512 && __builtin_cpu_supports("avx512f"))
+    return k512;
   if (allow2 && __builtin_cpu_supports("avx2") &&
-      __builtin_cpu_supports("fma")) {
-    *isa = "avx2+fma";
-    return matmul_avx2;
+      __builtin_cpu_supports("fma"))
+    return k2;
+  return kGeneric;
+}
+
+static const kernels *kernel(void) {
+  static kernels chosen;
+  static int done;
+  if (!done) {
+    chosen = select_kernels();
+    done = 1;
   }
-  *isa = "generic";
-  return matmul_generic;
+  return &chosen;
 }
 
-static const char *chosen_isa;
-static matmul_fn kernel(void) {
-  static matmul_fn fn;
-  if (!fn)
-    fn = select_kernel(&chosen_isa);
-  return fn;
-}
+const char *quantc_matmul_isa(void) { return kernel()->isa; }
 
-const char *quantc_matmul_isa(void) {
-  kernel();
-  return chosen_isa;
-}
-
-/* Blocks of C one thread computes: rows of MR micro-rows, columns of
- * NB (a multiple of every kernel's NR), so decode (M = 1) still splits
- * across threads. */
+/* Blocks of C one thread computes when B is read in place: rows of MR
+ * micro-rows, columns of NB (a multiple of every kernel's NR), so decode
+ * (M = 1) still splits across threads. */
 #define MB (8 * MR)
 #define NB 256
 
-void _mlir_ciface_quantc_matmul_f32(qc_memref3d_f32 *a, qc_memref3d_f32 *b,
-                                    qc_memref3d_f32 *c) {
+/* Scalar C += A x B for operands of any strides (never the fast path). */
+static void strided_matmul(const qc_memref3d_f32 *a, const qc_memref3d_f32 *b,
+                           qc_memref3d_f32 *c, int zero) {
   int64_t batch = c->sizes[0], m = c->sizes[1], n = c->sizes[2];
   int64_t k = a->sizes[2];
   int shared = b->sizes[0] == 1;
-  int unit = a->strides[2] == 1 && b->strides[2] == 1 && c->strides[2] == 1;
-  matmul_fn fn = kernel();
+#pragma omp parallel for schedule(static) if (batch * m * n * k > 32768)
+  for (int64_t bi = 0; bi < batch; ++bi) {
+    const float *pa = a->aligned + a->offset + bi * a->strides[0];
+    const float *pb = b->aligned + b->offset + (shared ? 0 : bi * b->strides[0]);
+    float *pc = c->aligned + c->offset + bi * c->strides[0];
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        float acc = zero ? 0.0f : pc[i * c->strides[1] + j * c->strides[2]];
+        for (int64_t p = 0; p < k; ++p)
+          acc += pa[i * a->strides[1] + p * a->strides[2]] *
+                 pb[p * b->strides[1] + j * b->strides[2]];
+        pc[i * c->strides[1] + j * c->strides[2]] = acc;
+      }
+  }
+}
+
+/* Few rows: B read in place, tasks of MB x NB blocks of C. */
+static void in_place_matmul(const kernels *kn, const qc_memref3d_f32 *a,
+                            const qc_memref3d_f32 *b, qc_memref3d_f32 *c,
+                            int zero) {
+  int64_t batch = c->sizes[0], m = c->sizes[1], n = c->sizes[2];
+  int64_t k = a->sizes[2];
+  int shared = b->sizes[0] == 1;
   int64_t rowBlocks = (m + MB - 1) / MB, colBlocks = (n + NB - 1) / NB;
   int64_t tasks = batch * rowBlocks * colBlocks;
 #pragma omp parallel for schedule(static) if (tasks > 1 && m * n * k > 32768)
@@ -160,24 +272,117 @@ void _mlir_ciface_quantc_matmul_f32(qc_memref3d_f32 *a, qc_memref3d_f32 *b,
     int64_t j0 = task % colBlocks * NB;
     int64_t rows = m - i0 < MB ? m - i0 : MB;
     int64_t cols = n - j0 < NB ? n - j0 : NB;
-    const float *pa = a->aligned + a->offset + bi * a->strides[0] +
-                      i0 * a->strides[1];
-    const float *pb = b->aligned + b->offset +
-                      (shared ? 0 : bi * b->strides[0]) + j0 * b->strides[2];
-    float *pc = c->aligned + c->offset + bi * c->strides[0] +
-                i0 * c->strides[1] + j0 * c->strides[2];
-    if (unit) {
-      fn(pa, a->strides[1], pb, b->strides[1], pc, c->strides[1], rows, cols,
-         k);
-      continue;
-    }
-    for (int64_t i = 0; i < rows; ++i)
-      for (int64_t j = 0; j < cols; ++j) {
-        float acc = pc[i * c->strides[1] + j * c->strides[2]];
-        for (int64_t p = 0; p < k; ++p)
-          acc += pa[i * a->strides[1] + p * a->strides[2]] *
-                 pb[p * b->strides[1] + j * b->strides[2]];
-        pc[i * c->strides[1] + j * c->strides[2]] = acc;
-      }
+    kn->inPlace(a->aligned + a->offset + bi * a->strides[0] +
+                    i0 * a->strides[1],
+                a->strides[1],
+                b->aligned + b->offset + (shared ? 0 : bi * b->strides[0]) + j0,
+                b->strides[1],
+                c->aligned + c->offset + bi * c->strides[0] +
+                    i0 * c->strides[1] + j0,
+                c->strides[1], rows, cols, k, zero);
   }
+}
+
+/* Many rows, one B for all of them: the threads pack each KC x NC block of
+ * B together, then split the rows (of every batch) between them. */
+static void shared_packed_matmul(const kernels *kn, const qc_memref3d_f32 *a,
+                                 const qc_memref3d_f32 *b, qc_memref3d_f32 *c,
+                                 float *bp, int zero) {
+  int64_t batch = c->sizes[0], m = c->sizes[1], n = c->sizes[2];
+  int64_t k = a->sizes[2], nr = kn->nr;
+  const float *pb = b->aligned + b->offset;
+  int64_t rowBlocks = (m + MB - 1) / MB, tasks = batch * rowBlocks;
+#pragma omp parallel if (m * n * k > 32768)
+  for (int64_t jc = 0; jc < n; jc += NC) {
+    int64_t nc = n - jc < NC ? n - jc : NC, panels = (nc + nr - 1) / nr;
+    for (int64_t pc = 0; pc < k; pc += KC) {
+      int64_t kc = k - pc < KC ? k - pc : KC;
+#pragma omp for schedule(static)
+      for (int64_t q = 0; q < panels; ++q)
+        kn->pack(pb + pc * b->strides[1] + jc, b->strides[1], bp, kc, nc, q,
+                 q + 1);
+#pragma omp for schedule(static)
+      for (int64_t task = 0; task < tasks; ++task) {
+        int64_t bi = task / rowBlocks, i0 = task % rowBlocks * MB;
+        int64_t rows = m - i0 < MB ? m - i0 : MB;
+        kn->packed(a->aligned + a->offset + bi * a->strides[0] +
+                       i0 * a->strides[1] + pc,
+                   a->strides[1], bp,
+                   c->aligned + c->offset + bi * c->strides[0] +
+                       i0 * c->strides[1] + jc,
+                   c->strides[1], rows, nc, kc, zero && pc == 0);
+      }
+    }
+  }
+}
+
+/* Many rows, a B per batch (attention): each thread packs and multiplies
+ * whole batches; `bp` holds one KC x NC block per thread. */
+static void batched_packed_matmul(const kernels *kn, const qc_memref3d_f32 *a,
+                                  const qc_memref3d_f32 *b,
+                                  qc_memref3d_f32 *c, float *bp,
+                                  int64_t blockFloats, int zero) {
+  int64_t batch = c->sizes[0], m = c->sizes[1], n = c->sizes[2];
+  int64_t k = a->sizes[2], nr = kn->nr;
+#pragma omp parallel for schedule(static) if (batch * m * n * k > 32768)
+  for (int64_t bi = 0; bi < batch; ++bi) {
+    float *mine = bp + (int64_t)omp_get_thread_num() * blockFloats;
+    const float *pb = b->aligned + b->offset + bi * b->strides[0];
+    for (int64_t jc = 0; jc < n; jc += NC) {
+      int64_t nc = n - jc < NC ? n - jc : NC, panels = (nc + nr - 1) / nr;
+      for (int64_t pc = 0; pc < k; pc += KC) {
+        int64_t kc = k - pc < KC ? k - pc : KC;
+        kn->pack(pb + pc * b->strides[1] + jc, b->strides[1], mine, kc, nc, 0,
+                 panels);
+        kn->packed(a->aligned + a->offset + bi * a->strides[0] + pc,
+                   a->strides[1], mine,
+                   c->aligned + c->offset + bi * c->strides[0] + jc,
+                   c->strides[1], m, nc, kc, zero && pc == 0);
+      }
+    }
+  }
+}
+
+/* C = A x B (zero) or C += A x B. */
+static void matmul(qc_memref3d_f32 *a, qc_memref3d_f32 *b, qc_memref3d_f32 *c,
+                   int zero) {
+  const kernels *kn = kernel();
+  int64_t batch = c->sizes[0], m = c->sizes[1], n = c->sizes[2];
+  int64_t k = a->sizes[2];
+  if (batch == 0 || m == 0 || n == 0)
+    return;
+  if (a->strides[2] != 1 || b->strides[2] != 1 || c->strides[2] != 1 ||
+      k == 0) {
+    strided_matmul(a, b, c, zero);
+    return;
+  }
+  if (m < PACK_ROWS) {
+    in_place_matmul(kn, a, b, c, zero);
+    return;
+  }
+  /* A block: KC rows of NC columns rounded up to whole panels. */
+  int64_t blockFloats = KC * ((NC + kn->nr - 1) / kn->nr * kn->nr);
+  int shared = b->sizes[0] == 1;
+  int64_t buffers = shared ? 1 : omp_get_max_threads();
+  float *bp = aligned_alloc(64, (size_t)(buffers * blockFloats) * sizeof(float));
+  if (!bp) {
+    in_place_matmul(kn, a, b, c, zero);
+    return;
+  }
+  if (shared)
+    shared_packed_matmul(kn, a, b, c, bp, zero);
+  else
+    batched_packed_matmul(kn, a, b, c, bp, blockFloats, zero);
+  free(bp);
+}
+
+void _mlir_ciface_quantc_matmul_f32(qc_memref3d_f32 *a, qc_memref3d_f32 *b,
+                                    qc_memref3d_f32 *c) {
+  matmul(a, b, c, 0);
+}
+
+void _mlir_ciface_quantc_matmul_f32_init(qc_memref3d_f32 *a,
+                                         qc_memref3d_f32 *b,
+                                         qc_memref3d_f32 *c) {
+  matmul(a, b, c, 1);
 }

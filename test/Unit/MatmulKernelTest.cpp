@@ -2,7 +2,8 @@
 //
 // Every edge of the register blocking (rows below 6, column tails below one
 // vector, between one and two vectors), K across its cache blocks, batches
-// with shared or per-batch B, and strided rows, against a float64
+// with shared or per-batch B, strided rows, both ways of reading B (in
+// place for few rows, packed for many), against a float64
 // reference: relative error within 1e-5 of the row's magnitude.
 //
 //===----------------------------------------------------------------------===//
@@ -23,7 +24,8 @@ struct Case {
   int64_t padA, padC; // extra elements per row (strided rows)
 };
 
-void check(const Case &c) {
+/// C += A x B, or with `init` C = A x B (C starts as NaN: never read).
+void check(const Case &c, bool init = false) {
   std::mt19937 rng(static_cast<unsigned>(c.m * 131 + c.n * 7 + c.k));
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   int64_t lda = c.k + c.padA, ldc = c.n + c.padC;
@@ -37,18 +39,27 @@ void check(const Case &c) {
   for (float &x : out)
     x = u(rng); // the kernel accumulates into C
   std::vector<float> start = out;
+  if (init)
+    for (int64_t bi = 0; bi < c.batch; ++bi)
+      for (int64_t i = 0; i < c.m; ++i)
+        for (int64_t j = 0; j < c.n; ++j)
+          out[bi * c.m * ldc + i * ldc + j] = std::nanf("");
   qc_memref3d_f32 va{a.data(), a.data(), 0, {c.batch, c.m, c.k},
                      {c.m * lda, lda, 1}};
   qc_memref3d_f32 vb{b.data(), b.data(), 0, {bBatch, c.k, c.n},
                      {c.k * c.n, c.n, 1}};
   qc_memref3d_f32 vc{out.data(), out.data(), 0, {c.batch, c.m, c.n},
                      {c.m * ldc, ldc, 1}};
-  _mlir_ciface_quantc_matmul_f32(&va, &vb, &vc);
+  if (init)
+    _mlir_ciface_quantc_matmul_f32_init(&va, &vb, &vc);
+  else
+    _mlir_ciface_quantc_matmul_f32(&va, &vb, &vc);
   for (int64_t bi = 0; bi < c.batch; ++bi)
     for (int64_t i = 0; i < c.m; ++i)
       for (int64_t j = 0; j < c.n; ++j) {
         const float *pb = b.data() + (c.sharedB ? 0 : bi * c.k * c.n);
-        double ref = start[bi * c.m * ldc + i * ldc + j], mag = std::fabs(ref);
+        double ref = init ? 0.0 : start[bi * c.m * ldc + i * ldc + j];
+        double mag = std::fabs(ref);
         for (int64_t p = 0; p < c.k; ++p) {
           double t = double(a[bi * c.m * lda + i * lda + p]) * pb[p * c.n + j];
           ref += t;
@@ -82,6 +93,25 @@ TEST(MatmulKernel, BatchesAndStrides) {
   check({3, 5, 20, 33, false, 0, 0});  // attention-like: B per batch
   check({4, 12, 16, 64, true, 0, 0});  // one B for every batch
   check({2, 7, 19, 21, false, 3, 5}); // rows with padding
+}
+
+// 24 rows and more take the packed path: panels of B at every column edge,
+// K and N across their cache blocks (256, 1024), shared and per-batch B.
+TEST(MatmulKernel, PackedPanels) {
+  for (int64_t m : {24, 25, 30, 61})
+    for (int64_t n : {1, 15, 16, 17, 32, 33, 70})
+      check({1, m, 29, n, true, 0, 0});
+  check({1, 40, 300, 1030, true, 0, 0}); // K and N beyond one block
+  check({3, 31, 257, 45, false, 2, 3});  // B per batch, padded rows
+  check({2, 26, 64, 40, true, 1, 0});    // shared B, two batches
+}
+
+// C = A x B never reads C, on every path (in place, packed, strided).
+TEST(MatmulKernel, InitOverwritesC) {
+  for (int64_t m : {1, 7, 24, 61})
+    for (int64_t k : {0, 3, 300})
+      check({1, m, k, 37, true, 0, 0}, /*init=*/true);
+  check({3, 31, 257, 45, false, 2, 3}, /*init=*/true);
 }
 
 TEST(MatmulKernel, ReportsItsInstructionSet) {

@@ -6,6 +6,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace quantc {
@@ -18,6 +19,8 @@ using namespace mlir;
 namespace {
 
 constexpr const char *kKernel = "quantc_matmul_f32";
+/// The same product overwriting C (no zero fill first).
+constexpr const char *kInitKernel = "quantc_matmul_f32_init";
 
 /// The 3-D strided memref type the kernel takes.
 MemRefType kernelArgType(MLIRContext *ctx) {
@@ -85,10 +88,12 @@ struct MatmulToUkernelPass
     if (matches.empty())
       return;
     OpBuilder b(ctx);
-    if (!module.lookupSymbol(kKernel)) {
+    for (const char *name : {kKernel, kInitKernel}) {
+      if (module.lookupSymbol(name))
+        continue;
       b.setInsertionPointToStart(module.getBody());
       MemRefType t = kernelArgType(ctx);
-      auto decl = func::FuncOp::create(b, module.getLoc(), kKernel,
+      auto decl = func::FuncOp::create(b, module.getLoc(), name,
                                        b.getFunctionType({t, t, t}, {}));
       decl.setPrivate();
       decl->setAttr("llvm.emit_c_interface", b.getUnitAttr());
@@ -136,6 +141,23 @@ struct MatmulToUkernelPass
     return maps[1] == linear || (n >= 1 && maps[1] == batched);
   }
 
+  /// The `linalg.fill` of zeros into `c` right before `op` (no other use
+  /// of `c` between them), which the kernel can do instead.
+  static linalg::FillOp zeroFillBefore(linalg::GenericOp op, Value c) {
+    Operation *last = nullptr;
+    for (Operation *user : c.getUsers()) {
+      Operation *at = op->getBlock()->findAncestorOpInBlock(*user);
+      if (at && at != op && at->isBeforeInBlock(op) &&
+          (!last || last->isBeforeInBlock(at)))
+        last = at;
+    }
+    auto fill = dyn_cast_or_null<linalg::FillOp>(last);
+    if (!fill || fill.getOutputs()[0] != c ||
+        !matchPattern(fill.value(), m_AnyZeroFloat()))
+      return {};
+    return fill;
+  }
+
   static void rewrite(OpBuilder &b, linalg::GenericOp op) {
     b.setInsertionPoint(op);
     Location loc = op.getLoc();
@@ -147,11 +169,15 @@ struct MatmulToUkernelPass
     bool linear = op.getIndexingMapsArray()[1].getResult(0) ==
                   getAffineDimExpr(loops - 1, b.getContext());
     int64_t batchDims = linear ? 0 : loops - 3;
+    linalg::FillOp fill = zeroFillBefore(op, c); // before the views use c
     Value a3 = kernelView(b, loc, a, batchDims);
     Value w3 = kernelView(b, loc, w, batchDims);
     Value c3 = kernelView(b, loc, c, batchDims);
-    func::CallOp::create(b, loc, kKernel, TypeRange{}, ValueRange{a3, w3, c3});
+    func::CallOp::create(b, loc, fill ? kInitKernel : kKernel, TypeRange{},
+                         ValueRange{a3, w3, c3});
     op.erase();
+    if (fill)
+      fill.erase();
   }
 };
 

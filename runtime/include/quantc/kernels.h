@@ -30,6 +30,11 @@ typedef struct {
  * strides. */
 void _mlir_ciface_quantc_matmul_f32(qc_memref3d_f32 *a, qc_memref3d_f32 *b,
                                     qc_memref3d_f32 *c);
+/* C[b] = A[b] x B[b or 0]: the same, C's previous values unread (the
+ * compiler calls it instead of zero-filling C first). */
+void _mlir_ciface_quantc_matmul_f32_init(qc_memref3d_f32 *a,
+                                         qc_memref3d_f32 *b,
+                                         qc_memref3d_f32 *c);
 
 /* An unranked memref: the rank and a pointer to a ranked descriptor. */
 typedef struct {

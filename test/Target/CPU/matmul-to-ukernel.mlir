@@ -7,6 +7,9 @@
 #b = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d4, d3)>
 #c = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
 #e = affine_map<(d0, d1) -> (d0, d1)>
+#m0 = affine_map<(d0, d1, d2) -> (d0, d2)>
+#m1 = affine_map<(d0, d1, d2) -> (d2, d1)>
+#m2 = affine_map<(d0, d1, d2) -> (d0, d1)>
 
 // CHECK: func.func private @quantc_matmul_f32(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
 
@@ -64,4 +67,52 @@ func.func @untouched(%x: memref<4x4xf32>, %w: memref<4x4xf64>, %v: memref<4x4xf6
     linalg.yield %s : f64
   }
   return
+}
+
+// A zero fill right before the product: the kernel overwrites C instead.
+// CHECK-LABEL: func.func @zero_filled
+// CHECK-NOT: linalg.fill
+// CHECK: call @quantc_matmul_f32_init
+func.func @zero_filled(%x: memref<?x8xf32>, %w: memref<8x4xf32>, %out: memref<?x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%out : memref<?x4xf32>)
+  linalg.generic {indexing_maps = [#m0, #m1, #m2], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x8xf32>, memref<8x4xf32>) outs(%out : memref<?x4xf32>) {
+  ^bb0(%i: f32, %j: f32, %o: f32):
+    %p = arith.mulf %i, %j : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// A fill of another value, or one the buffer is read after: C accumulates.
+// CHECK-LABEL: func.func @kept_fills
+// CHECK: linalg.fill ins(%{{.+}} : f32)
+// CHECK: call @quantc_matmul_f32(
+// CHECK: linalg.fill
+// CHECK: memref.load
+// CHECK: call @quantc_matmul_f32(
+func.func @kept_fills(%x: memref<?x8xf32>, %w: memref<8x4xf32>, %out: memref<?x4xf32>) -> f32 {
+  %one = arith.constant 1.0 : f32
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  linalg.fill ins(%one : f32) outs(%out : memref<?x4xf32>)
+  linalg.generic {indexing_maps = [#m0, #m1, #m2], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x8xf32>, memref<8x4xf32>) outs(%out : memref<?x4xf32>) {
+  ^bb0(%i: f32, %j: f32, %o: f32):
+    %p = arith.mulf %i, %j : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.fill ins(%zero : f32) outs(%out : memref<?x4xf32>)
+  %v = memref.load %out[%c0, %c0] : memref<?x4xf32>
+  linalg.generic {indexing_maps = [#m0, #m1, #m2], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x8xf32>, memref<8x4xf32>) outs(%out : memref<?x4xf32>) {
+  ^bb0(%i: f32, %j: f32, %o: f32):
+    %p = arith.mulf %i, %j : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  return %v : f32
 }
