@@ -184,26 +184,16 @@ LogicalResult quantc::writeArtifact(OwningOpRef<ModuleOp> module,
   }
 
   progress("generating code for the host CPU");
-  auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
-  if (!tmBuilder)
-    return fail(loc, "cannot describe the host: " +
-                         llvm::toString(tmBuilder.takeError()));
-  tmBuilder->setRelocationModel(llvm::Reloc::PIC_);
-  tmBuilder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
-  auto tm = tmBuilder->createTargetMachine();
+  auto tm = createHostTargetMachine(/*positionIndependent=*/true);
   if (!tm)
-    return fail(loc, "cannot create a target machine: " +
+    return fail(loc, "cannot create a target machine for this CPU: " +
                          llvm::toString(tm.takeError()));
   llvm::LLVMContext llvmContext;
+  std::string why;
   std::unique_ptr<llvm::Module> llvmModule =
-      translateModuleToLLVMIR(*module, llvmContext, "model");
+      translateAndOptimize(*module, llvmContext, **tm, why);
   if (!llvmModule)
-    return fail(loc, "translation to LLVM IR failed");
-  llvmModule->setTargetTriple((*tm)->getTargetTriple());
-  llvmModule->setDataLayout((*tm)->createDataLayout());
-  if (llvm::Error e =
-          makeOptimizingTransformer(3, 0, tm->get())(llvmModule.get()))
-    return fail(loc, "LLVM optimization failed: " + llvm::toString(std::move(e)));
+    return fail(loc, why);
   {
     std::error_code ec;
     llvm::raw_fd_ostream object(tmp + "/model.o", ec);

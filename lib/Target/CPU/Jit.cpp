@@ -152,8 +152,18 @@ JitModel::compile(OwningOpRef<ModuleOp> module) {
                          outputs)))
     return failure();
 
+  // Optimized for this CPU, as artifacts are (vectorized for its ISA).
+  auto tm = createHostTargetMachine(/*positionIndependent=*/false);
+  if (!tm)
+    return module->emitError() << "cannot create a target machine: "
+                               << llvm::toString(tm.takeError());
+  std::string why;
+  auto build = [&](Operation *op, llvm::LLVMContext &context) {
+    return translateAndOptimize(op, context, **tm, why);
+  };
   ExecutionEngineOptions options;
-  options.transformer = makeOptimizingTransformer(3, 0, nullptr);
+  options.llvmModuleBuilder = build;
+  options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
   auto engine = ExecutionEngine::create(*module, options);
   if (!engine) {
     std::string message = llvm::toString(engine.takeError());

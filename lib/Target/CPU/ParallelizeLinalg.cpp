@@ -68,16 +68,24 @@ struct ParallelizeLinalgPass
   using Base::Base;
 
   void runOnOperation() override {
+    IRRewriter rewriter(&getContext());
     SmallVector<linalg::LinalgOp> ops;
     getOperation().walk([&](linalg::LinalgOp op) {
       if (op.hasPureBufferSemantics() && distributedLoops(op) > 0 &&
-          !op->getParentOfType<omp::ParallelOp>())
+          !insideLoop(op))
         ops.push_back(op);
     });
-    IRRewriter rewriter(&getContext());
     for (linalg::LinalgOp op : ops)
       if (failed(parallelize(rewriter, op)))
         return signalPassFailure();
+  }
+
+  /// Already part of a loop's work item.
+  static bool insideLoop(Operation *op) {
+    return op->getParentOfType<omp::ParallelOp>() ||
+           op->getParentOfType<scf::ParallelOp>() ||
+           op->getParentOfType<scf::ForallOp>() ||
+           op->getParentOfType<scf::ForOp>();
   }
 
   LogicalResult parallelize(IRRewriter &rewriter, linalg::LinalgOp op) {

@@ -6,13 +6,17 @@
 
 #include "QC/IR/QC.h"
 
+#include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/InitAllDialects.h"
+#include "mlir/Target/LLVMIR/Export.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/IR/Module.h"
 #include "llvm/Support/TargetSelect.h"
 
 using namespace mlir;
@@ -23,7 +27,8 @@ static constexpr const char *kEntry =
     "quantc-mark-entry,"
     "qc-to-linalg,"
     "canonicalize,"
-    "quantc-kv-cache-in-place,quantc-fuse-elementwise";
+    "quantc-kv-cache-in-place,"
+    "quantc-fuse-elementwise";
 // Tensors are bufferized across function boundaries with identity layouts
 // (the calling convention of the JIT and the runtime: dense row-major
 // buffers), then everything goes to LLVM. Kept as text so the pipeline a
@@ -39,6 +44,7 @@ static constexpr const char *kToLLVM =
     "buffer-deallocation-pipeline,"
     "convert-bufferization-to-memref,"
     "quantc-parallelize-linalg,"
+    "quantc-lower-row-reductions,"
     "func.func(convert-linalg-to-loops),"
     "quantc-approximate-math,"
     "convert-math-to-funcs,"
@@ -110,6 +116,40 @@ LogicalResult quantc::buildCpuPipeline(OpPassManager &pm,
   registerPipelinePasses();
   return parsePassPipeline(
       std::string(kEntry) + "," + loweringText(externalizeWeights), pm);
+}
+
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+quantc::createHostTargetMachine(bool positionIndependent) {
+  auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!builder)
+    return builder.takeError();
+  if (positionIndependent)
+    builder->setRelocationModel(llvm::Reloc::PIC_);
+  builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  return builder->createTargetMachine();
+}
+
+std::unique_ptr<llvm::Module>
+quantc::translateAndOptimize(Operation *module, llvm::LLVMContext &context,
+                             llvm::TargetMachine &tm, std::string &error) {
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, context, "model");
+  if (!llvmModule) {
+    error = "translation to LLVM IR failed";
+    return nullptr;
+  }
+  llvmModule->setTargetTriple(tm.getTargetTriple());
+  llvmModule->setDataLayout(tm.createDataLayout());
+  // LLVM keeps to 256-bit vectors on AVX-512 CPUs unless told otherwise;
+  // the elementwise loops (exp, norms) are compute-bound and gain from 512.
+  if (tm.getTargetFeatureString().contains("+avx512f"))
+    for (llvm::Function &f : *llvmModule)
+      f.addFnAttr("prefer-vector-width", "512");
+  if (llvm::Error e = makeOptimizingTransformer(3, 0, &tm)(llvmModule.get())) {
+    error = "LLVM optimization failed: " + llvm::toString(std::move(e));
+    return nullptr;
+  }
+  return llvmModule;
 }
 
 void quantc::registerCpuPipeline() {

@@ -102,6 +102,27 @@ def ApproximateMath : Pass<"quantc-approximate-math", "mlir::ModuleOp"> {
                            "mlir::vector::VectorDialect"];
 }
 
+def LowerRowReductions
+    : Pass<"quantc-lower-row-reductions", "mlir::ModuleOp"> {
+  let summary = "Lower reductions along the innermost loop to loops that "
+                "carry their accumulator (so LLVM vectorizes them)";
+  let description = [{
+    On bufferized IR, rewrites each `linalg.generic` whose innermost loop is
+    its only reduction (sums, maxima of softmax and norms) into `scf.for`
+    loops where the innermost one carries the accumulator in a register
+    (`iter_args`): loaded once before, stored once after. Upstream's
+    `convert-linalg-to-loops` loads and stores the output element on every
+    iteration, which LLVM can neither vectorize nor keep in a register (it
+    cannot prove the output does not alias the input). The combining
+    `arith.addf`/`arith.mulf` get `reassoc`, so the vectorizer may reorder
+    the sum.
+  }];
+  let dependentDialects = ["mlir::affine::AffineDialect",
+                           "mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
 def KvCacheInPlace : Pass<"quantc-kv-cache-in-place", "mlir::ModuleOp"> {
   let summary = "Append to runtime-owned KV caches in place instead of "
                 "concatenating a new present tensor";

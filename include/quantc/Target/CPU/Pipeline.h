@@ -4,6 +4,7 @@
 #define QUANTC_TARGET_CPU_PIPELINE_H
 
 #include "mlir/Pass/PassManager.h"
+#include "llvm/Target/TargetMachine.h"
 
 namespace quantc {
 
@@ -25,6 +26,20 @@ mlir::LogicalResult buildCpuLoweringStage(mlir::OpPassManager &pm,
 /// the external interface models (bufferization of arith, tensor, linalg,
 /// ...), the translations to LLVM IR, and the host target.
 void prepareCpuContext(mlir::MLIRContext *context);
+
+/// A target machine for this CPU (its features: AVX2/AVX-512 where present),
+/// optimizing aggressively. LLVM's vectorizer needs it: without one it
+/// assumes no vector registers.
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createHostTargetMachine(bool positionIndependent);
+
+/// Translates LLVM-dialect `module` to LLVM IR for `tm`'s target and
+/// optimizes it (-O3 with the target's cost model); null with a message in
+/// `error` on failure. The one place both the JIT and artifacts get code.
+std::unique_ptr<llvm::Module> translateAndOptimize(mlir::Operation *module,
+                                                   llvm::LLVMContext &context,
+                                                   llvm::TargetMachine &tm,
+                                                   std::string &error);
 
 /// Registers `quantc-cpu-pipeline` with the pass registry.
 void registerCpuPipeline();
