@@ -2,6 +2,7 @@
 
 #include "quantc/Target/CPU/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -15,44 +16,71 @@ using namespace mlir;
 
 namespace {
 
-bool allParallel(linalg::LinalgOp op) {
-  return op.getNumLoops() == op.getNumParallelLoops();
+bool isContraction(Operation *op) {
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+  return linalgOp && linalg::isaContractionOpInterface(linalgOp);
 }
 
-/// Fuses a single-use elementwise producer into an all-parallel generic
-/// (upstream's fusion, without its other rewrites such as folding splat
-/// constants into bodies, which would hide matmuls from the microkernel).
-struct FuseIntoParallelConsumer : OpRewritePattern<linalg::GenericOp> {
+/// No division or transcendental function in its body: recomputing it per
+/// reader costs less than storing it once and reading it back.
+bool cheapToRecompute(Operation *producer) {
+  bool cheap = true;
+  producer->walk([&](Operation *op) {
+    cheap &= !isa<arith::DivFOp, arith::RemFOp>(op) &&
+             op->getDialect()->getNamespace() != "math";
+  });
+  return cheap;
+}
+
+/// Fuses an elementwise producer into a consumer generic (also a
+/// reduction: softmax's max and sum read the scaled scores, computed on the
+/// fly) when every reader of the producer is such a generic, so the
+/// producer is never written to memory; each reader recomputes it, which
+/// costs less than a pass over memory. Matmuls keep their operands (the
+/// microkernel must still recognise them). Upstream's fusion, without its
+/// other rewrites such as folding splat constants into bodies.
+struct FuseIntoConsumer : OpRewritePattern<linalg::GenericOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(linalg::GenericOp consumer,
                                 PatternRewriter &rewriter) const override {
-    if (!allParallel(consumer))
+    if (isContraction(consumer))
       return failure();
     for (OpOperand &operand : consumer->getOpOperands()) {
       Operation *producer = operand.get().getDefiningOp();
-      if (!producer || !producer->hasOneUse() ||
-          !linalg::areElementwiseOpsFusable(&operand))
+      if (!producer || !linalg::areElementwiseOpsFusable(&operand) ||
+          (!producer->hasOneUse() && !cheapToRecompute(producer)) ||
+          llvm::range_size(producer->getUsers()) > kMaxReaders ||
+          llvm::any_of(producer->getUsers(), [](Operation *user) {
+            return !isa<linalg::GenericOp>(user) || isContraction(user);
+          }))
         continue;
       FailureOr<linalg::ElementwiseOpFusionResult> fused =
           linalg::fuseElementwiseOps(rewriter, &operand);
       if (failed(fused))
         continue;
-      for (auto [old, replacement] : fused->replacements)
-        rewriter.replaceUsesWithIf(old, replacement, [&](OpOperand &use) {
-          return use.getOwner() != fused->fusedOp;
-        });
+      // Only the consumer's results move; the producer's other readers keep
+      // it until they fuse it too (then it is dead and goes).
+      for (OpResult result : consumer->getResults())
+        rewriter.replaceAllUsesWith(result,
+                                    fused->replacements.lookup(result));
       rewriter.eraseOp(consumer);
       return success();
     }
     return failure();
   }
+  /// A value read by more ops than this is stored once rather than
+  /// recomputed by each.
+  static constexpr size_t kMaxReaders = 3;
 };
 
 struct FuseElementwisePass
     : quantc::impl::FuseElementwiseBase<FuseElementwisePass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FuseIntoParallelConsumer>(&getContext());
+    patterns.add<FuseIntoConsumer>(&getContext());
+    // Fusion keeps a producer's result as an extra output while it has
+    // other readers; once they fused it too, that output is dead: drop it.
+    linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

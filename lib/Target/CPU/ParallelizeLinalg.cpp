@@ -69,6 +69,15 @@ struct ParallelizeLinalgPass
 
   void runOnOperation() override {
     IRRewriter rewriter(&getContext());
+    // Copies bufferization made (concatenations, slices) are linalg copies
+    // too: threaded and vectorized instead of the serial strided memrefCopy.
+    getOperation().walk([&](memref::CopyOp copy) {
+      if (insideLoop(copy))
+        return;
+      rewriter.setInsertionPoint(copy);
+      rewriter.replaceOpWithNewOp<linalg::CopyOp>(copy, copy.getSource(),
+                                                  copy.getTarget());
+    });
     SmallVector<linalg::LinalgOp> ops;
     getOperation().walk([&](linalg::LinalgOp op) {
       if (op.hasPureBufferSemantics() && distributedLoops(op) > 0 &&

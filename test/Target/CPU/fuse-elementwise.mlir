@@ -3,8 +3,8 @@
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>
 
-// (x - max) then exp: one generic. The reduction producing max stays, and
-// so does the matmul, whose splat weight is not folded into a body.
+// (x - max) then exp: one generic. The reduction producing max stays (a
+// reduction is fused into nothing; elementwise ops are fused into it).
 // CHECK-LABEL: func.func @softmax_numerator(
 // CHECK: %[[MAX:.+]] = linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
 // CHECK: linalg.generic {{.*}}ins(%{{.+}}, %[[MAX]] : tensor<?x?xf32>, tensor<?xf32>)
@@ -35,11 +35,18 @@ func.func @softmax_numerator(%x: tensor<?x?xf32>, %init: tensor<?xf32>, %e: tens
   return %exp : tensor<?x?xf32>
 }
 
-// A value read twice is computed once, not fused into both readers.
-// CHECK-LABEL: func.func @shared(
-// CHECK-COUNT-3: linalg.generic
+// A cheap value read twice is recomputed by both readers, never stored.
+// CHECK-LABEL: func.func @cheap_shared(
+// CHECK: linalg.generic
+// CHECK-NEXT: ^bb0(
+// CHECK-NEXT: arith.negf
+// CHECK-NEXT: math.exp
+// CHECK: linalg.generic
+// CHECK-NEXT: ^bb0(
+// CHECK-NEXT: arith.negf
+// CHECK-NEXT: math.absf
 // CHECK-NOT: linalg.generic
-func.func @shared(%x: tensor<?x?xf32>, %e: tensor<?x?xf32>) -> (tensor<?x?xf32>, tensor<?x?xf32>) {
+func.func @cheap_shared(%x: tensor<?x?xf32>, %e: tensor<?x?xf32>) -> (tensor<?x?xf32>, tensor<?x?xf32>) {
   %n = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
       ins(%x : tensor<?x?xf32>) outs(%e : tensor<?x?xf32>) {
   ^bb0(%in: f32, %out: f32):
@@ -59,4 +66,71 @@ func.func @shared(%x: tensor<?x?xf32>, %e: tensor<?x?xf32>) -> (tensor<?x?xf32>,
     linalg.yield %y : f32
   } -> tensor<?x?xf32>
   return %a, %b : tensor<?x?xf32>, tensor<?x?xf32>
+}
+
+// An expensive value (exp) read twice is computed once and stored.
+// CHECK-LABEL: func.func @costly_shared(
+// CHECK-COUNT-3: linalg.generic
+// CHECK-NOT: linalg.generic
+func.func @costly_shared(%x: tensor<?x?xf32>, %e: tensor<?x?xf32>) -> (tensor<?x?xf32>, tensor<?x?xf32>) {
+  %n = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<?x?xf32>) outs(%e : tensor<?x?xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %y = math.exp %in : f32
+    linalg.yield %y : f32
+  } -> tensor<?x?xf32>
+  %a = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%n : tensor<?x?xf32>) outs(%e : tensor<?x?xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %y = arith.negf %in : f32
+    linalg.yield %y : f32
+  } -> tensor<?x?xf32>
+  %b = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%n : tensor<?x?xf32>) outs(%e : tensor<?x?xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %y = math.absf %in : f32
+    linalg.yield %y : f32
+  } -> tensor<?x?xf32>
+  return %a, %b : tensor<?x?xf32>, tensor<?x?xf32>
+}
+
+// A producer of a matmul operand stays: the microkernel needs the plain
+// product. Into a reduction, a single-reader producer is fused.
+// CHECK-LABEL: func.func @into_reduction_not_matmul(
+// CHECK: %[[SCALED:.+]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]
+// CHECK: linalg.generic {{.*}}ins(%[[SCALED]], %{{.+}} : tensor<?x?xf32>, tensor<?x?xf32>)
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK-NEXT: ^bb0(
+// CHECK-NEXT: arith.mulf
+// CHECK-NEXT: arith.addf
+// CHECK-NEXT: linalg.yield
+func.func @into_reduction_not_matmul(%x: tensor<?x?xf32>, %w: tensor<?x?xf32>, %e: tensor<?x?xf32>,
+                                     %acc: tensor<?x?xf32>, %r: tensor<?xf32>) -> (tensor<?x?xf32>, tensor<?xf32>) {
+  %s = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<?x?xf32>) outs(%e : tensor<?x?xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %y = arith.mulf %in, %in : f32
+    linalg.yield %y : f32
+  } -> tensor<?x?xf32>
+  %m = linalg.generic {indexing_maps = [affine_map<(i, j, k) -> (i, k)>, affine_map<(i, j, k) -> (k, j)>, affine_map<(i, j, k) -> (i, j)>],
+                       iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%s, %w : tensor<?x?xf32>, tensor<?x?xf32>) outs(%acc : tensor<?x?xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %t = arith.addf %c, %p : f32
+    linalg.yield %t : f32
+  } -> tensor<?x?xf32>
+  %sq = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<?x?xf32>) outs(%e : tensor<?x?xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %y = arith.mulf %in, %in : f32
+    linalg.yield %y : f32
+  } -> tensor<?x?xf32>
+  %sum = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%sq : tensor<?x?xf32>) outs(%r : tensor<?xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %t = arith.addf %in, %out : f32
+    linalg.yield %t : f32
+  } -> tensor<?xf32>
+  return %m, %sum : tensor<?x?xf32>, tensor<?xf32>
 }

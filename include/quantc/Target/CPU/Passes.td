@@ -67,6 +67,7 @@ def ParallelizeLinalg : Pass<"quantc-parallelize-linalg", "mlir::ModuleOp"> {
     those tiles as a collapsed `omp.wsloop` inside an `omp.parallel` whose
     `if` clause holds only when the op's iteration space has at least
     `min-iterations` points, so small ops (decoding) do not pay for a fork.
+    `memref.copy` ops (from bufferization) become `linalg.copy` first.
   }];
   let options = [
     Option<"minIterations", "min-iterations", "int64_t", /*default=*/"32768",
