@@ -88,11 +88,11 @@ static double run(int64_t m, int64_t k, int64_t n, double *seconds) {
   for (int64_t i = 0; i < k * n; ++i) w[i] = (float)(i % 5) * 0.1f;
   qc_memref3d_f32 va = view(a, 1, m, k), vw = view(w, 1, k, n),
                   vc = view(c, 1, m, n);
-  _mlir_ciface_quantc_matmul_f32(&va, &vw, &vc);
+  _mlir_ciface_quantc_matmul_f32(&va, &vw, &vc, 0);
   double best = 1e9;
   for (int rep = 0; rep < 5; ++rep) {
     double t0 = now();
-    _mlir_ciface_quantc_matmul_f32(&va, &vw, &vc);
+    _mlir_ciface_quantc_matmul_f32(&va, &vw, &vc, 0);
     double t = now() - t0;
     if (t < best)
       best = t;

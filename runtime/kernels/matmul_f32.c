@@ -172,6 +172,34 @@ static void edge_block(const float *a, int64_t lda, const float *b,
             ci[r * ldc + j] = tile[r * NR + j];                                \
       }                                                                        \
     }                                                                          \
+  }                                                                            \
+  /* C[m x n] (+)= A[m x k] x Bt[n x k]^T: a row of A against four rows of    \
+   * Bt at a time, both contiguous (decode against a transposed cache). */     \
+  ATTR static void NAME##_dot(const float *a, int64_t lda, const float *bt,    \
+                              int64_t ldbt, float *c, int64_t ldc, int64_t m,  \
+                              int64_t n, int64_t k, int zero) {                \
+    int64_t kVec = k - k % LANES;                                              \
+    for (int64_t i = 0; i < m; ++i) {                                          \
+      const float *ai = a + i * lda;                                           \
+      for (int64_t j = 0; j < n; j += 4) {                                     \
+        int cols = n - j < 4 ? (int)(n - j) : 4;                               \
+        VEC acc[4] = {{0}, {0}, {0}, {0}};                                     \
+        for (int64_t p = 0; p < kVec; p += LANES) {                            \
+          VEC av = *(const VEC *)(ai + p);                                     \
+          for (int q = 0; q < cols; ++q)                                       \
+            acc[q] += av * *(const VEC *)(bt + (j + q) * ldbt + p);            \
+        }                                                                      \
+        for (int q = 0; q < cols; ++q) {                                       \
+          float sum = 0;                                                       \
+          for (int l = 0; l < LANES; ++l)                                      \
+            sum += acc[q][l];                                                  \
+          for (int64_t p = kVec; p < k; ++p)                                   \
+            sum += ai[p] * bt[(j + q) * ldbt + p];                             \
+          float *out = c + i * ldc + j + q;                                    \
+          *out = zero ? sum : *out + sum;                                      \
+        }                                                                      \
+      }                                                                        \
+    }                                                                          \
   }
 
 /* FMA contraction of a*b+c is what makes these fast. A row's element is
@@ -192,11 +220,14 @@ typedef struct {
                int64_t);
   void (*packed)(const float *, int64_t, const float *, float *, int64_t,
                  int64_t, int64_t, int64_t, int);
+  void (*dot)(const float *, int64_t, const float *, int64_t, float *, int64_t,
+              int64_t, int64_t, int64_t, int);
   int64_t nr;
   const char *isa;
 } kernels;
 
-#define KERNELS(NAME, ISA) {NAME, NAME##_pack, NAME##_packed, NAME##_NR, ISA}
+#define KERNELS(NAME, ISA)                                                     \
+  {NAME, NAME##_pack, NAME##_packed, NAME##_dot, NAME##_NR, ISA}
 
 static kernels select_kernels(void) {
   static const kernels k512 = KERNELS(matmul_avx512, "avx512f"),
@@ -234,35 +265,52 @@ const char *quantc_matmul_isa(void) { return kernel()->isa; }
 #define MB (8 * MR)
 #define NB 256
 
-/* Scalar C += A x B for operands of any strides (never the fast path). */
-static void strided_matmul(const qc_memref3d_f32 *a, const qc_memref3d_f32 *b,
+/* B's element (p, j) of batch bi, for either layout. */
+typedef struct {
+  const float *base;
+  int64_t batchStride, rowStride, colStride; /* of the [K, N] view */
+  int shared, transposed;
+} bview;
+
+static bview view_of(const qc_memref3d_f32 *b, int transposed) {
+  bview v = {b->aligned + b->offset, b->strides[0],
+             transposed ? b->strides[2] : b->strides[1],
+             transposed ? b->strides[1] : b->strides[2], b->sizes[0] == 1,
+             transposed};
+  return v;
+}
+
+static const float *batch_of(const bview *v, int64_t bi) {
+  return v->base + (v->shared ? 0 : bi * v->batchStride);
+}
+
+/* Scalar C (+)= A x B for operands of any strides (never the fast path). */
+static void strided_matmul(const qc_memref3d_f32 *a, const bview *b,
                            qc_memref3d_f32 *c, int zero) {
   int64_t batch = c->sizes[0], m = c->sizes[1], n = c->sizes[2];
   int64_t k = a->sizes[2];
-  int shared = b->sizes[0] == 1;
 #pragma omp parallel for schedule(static) if (batch * m * n * k > 32768)
   for (int64_t bi = 0; bi < batch; ++bi) {
     const float *pa = a->aligned + a->offset + bi * a->strides[0];
-    const float *pb = b->aligned + b->offset + (shared ? 0 : bi * b->strides[0]);
+    const float *pb = batch_of(b, bi);
     float *pc = c->aligned + c->offset + bi * c->strides[0];
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < n; ++j) {
         float acc = zero ? 0.0f : pc[i * c->strides[1] + j * c->strides[2]];
         for (int64_t p = 0; p < k; ++p)
           acc += pa[i * a->strides[1] + p * a->strides[2]] *
-                 pb[p * b->strides[1] + j * b->strides[2]];
+                 pb[p * b->rowStride + j * b->colStride];
         pc[i * c->strides[1] + j * c->strides[2]] = acc;
       }
   }
 }
 
-/* Few rows: B read in place, tasks of MB x NB blocks of C. */
+/* Few rows: B read in place (dot products for a transposed B), tasks of
+ * MB x NB blocks of C. */
 static void in_place_matmul(const kernels *kn, const qc_memref3d_f32 *a,
-                            const qc_memref3d_f32 *b, qc_memref3d_f32 *c,
-                            int zero) {
+                            const bview *b, qc_memref3d_f32 *c, int zero) {
   int64_t batch = c->sizes[0], m = c->sizes[1], n = c->sizes[2];
   int64_t k = a->sizes[2];
-  int shared = b->sizes[0] == 1;
   int64_t rowBlocks = (m + MB - 1) / MB, colBlocks = (n + NB - 1) / NB;
   int64_t tasks = batch * rowBlocks * colBlocks;
 #pragma omp parallel for schedule(static) if (tasks > 1 && m * n * k > 32768)
@@ -272,25 +320,48 @@ static void in_place_matmul(const kernels *kn, const qc_memref3d_f32 *a,
     int64_t j0 = task % colBlocks * NB;
     int64_t rows = m - i0 < MB ? m - i0 : MB;
     int64_t cols = n - j0 < NB ? n - j0 : NB;
-    kn->inPlace(a->aligned + a->offset + bi * a->strides[0] +
-                    i0 * a->strides[1],
-                a->strides[1],
-                b->aligned + b->offset + (shared ? 0 : bi * b->strides[0]) + j0,
-                b->strides[1],
-                c->aligned + c->offset + bi * c->strides[0] +
-                    i0 * c->strides[1] + j0,
-                c->strides[1], rows, cols, k, zero);
+    const float *pa =
+        a->aligned + a->offset + bi * a->strides[0] + i0 * a->strides[1];
+    float *pc = c->aligned + c->offset + bi * c->strides[0] +
+                i0 * c->strides[1] + j0;
+    const float *pb = batch_of(b, bi);
+    if (b->transposed)
+      kn->dot(pa, a->strides[1], pb + j0 * b->colStride, b->colStride, pc,
+              c->strides[1], rows, cols, k, zero);
+    else
+      kn->inPlace(pa, a->strides[1], pb + j0, b->rowStride, pc, c->strides[1],
+                  rows, cols, k, zero);
+  }
+}
+
+/* Panels [q0, q1) of the k x n block of B at (p0, j0) into bp. */
+static void pack_block(const kernels *kn, const bview *b, const float *pb,
+                       int64_t p0, int64_t j0, float *bp, int64_t k,
+                       int64_t n, int64_t q0, int64_t q1) {
+  if (!b->transposed) {
+    kn->pack(pb + p0 * b->rowStride + j0, b->rowStride, bp, k, n, q0, q1);
+    return;
+  }
+  /* Transposed: each row of Bt is a column of the panel. */
+  int64_t nr = kn->nr;
+  for (int64_t q = q0; q < q1; ++q) {
+    float *dst = bp + q * k * nr;
+    for (int64_t j = 0; j < nr; ++j) {
+      int64_t col = q * nr + j;
+      const float *src = pb + (j0 + col) * b->colStride + p0;
+      for (int64_t p = 0; p < k; ++p)
+        dst[p * nr + j] = col < n ? src[p] : 0.0f;
+    }
   }
 }
 
 /* Many rows, one B for all of them: the threads pack each KC x NC block of
  * B together, then split the rows (of every batch) between them. */
 static void shared_packed_matmul(const kernels *kn, const qc_memref3d_f32 *a,
-                                 const qc_memref3d_f32 *b, qc_memref3d_f32 *c,
-                                 float *bp, int zero) {
+                                 const bview *b, qc_memref3d_f32 *c, float *bp,
+                                 int zero) {
   int64_t batch = c->sizes[0], m = c->sizes[1], n = c->sizes[2];
   int64_t k = a->sizes[2], nr = kn->nr;
-  const float *pb = b->aligned + b->offset;
   int64_t rowBlocks = (m + MB - 1) / MB, tasks = batch * rowBlocks;
 #pragma omp parallel if (m * n * k > 32768)
   for (int64_t jc = 0; jc < n; jc += NC) {
@@ -299,8 +370,7 @@ static void shared_packed_matmul(const kernels *kn, const qc_memref3d_f32 *a,
       int64_t kc = k - pc < KC ? k - pc : KC;
 #pragma omp for schedule(static)
       for (int64_t q = 0; q < panels; ++q)
-        kn->pack(pb + pc * b->strides[1] + jc, b->strides[1], bp, kc, nc, q,
-                 q + 1);
+        pack_block(kn, b, b->base, pc, jc, bp, kc, nc, q, q + 1);
 #pragma omp for schedule(static)
       for (int64_t task = 0; task < tasks; ++task) {
         int64_t bi = task / rowBlocks, i0 = task % rowBlocks * MB;
@@ -319,21 +389,18 @@ static void shared_packed_matmul(const kernels *kn, const qc_memref3d_f32 *a,
 /* Many rows, a B per batch (attention): each thread packs and multiplies
  * whole batches; `bp` holds one KC x NC block per thread. */
 static void batched_packed_matmul(const kernels *kn, const qc_memref3d_f32 *a,
-                                  const qc_memref3d_f32 *b,
-                                  qc_memref3d_f32 *c, float *bp,
-                                  int64_t blockFloats, int zero) {
+                                  const bview *b, qc_memref3d_f32 *c,
+                                  float *bp, int64_t blockFloats, int zero) {
   int64_t batch = c->sizes[0], m = c->sizes[1], n = c->sizes[2];
   int64_t k = a->sizes[2], nr = kn->nr;
 #pragma omp parallel for schedule(static) if (batch * m * n * k > 32768)
   for (int64_t bi = 0; bi < batch; ++bi) {
     float *mine = bp + (int64_t)omp_get_thread_num() * blockFloats;
-    const float *pb = b->aligned + b->offset + bi * b->strides[0];
     for (int64_t jc = 0; jc < n; jc += NC) {
       int64_t nc = n - jc < NC ? n - jc : NC, panels = (nc + nr - 1) / nr;
       for (int64_t pc = 0; pc < k; pc += KC) {
         int64_t kc = k - pc < KC ? k - pc : KC;
-        kn->pack(pb + pc * b->strides[1] + jc, b->strides[1], mine, kc, nc, 0,
-                 panels);
+        pack_block(kn, b, batch_of(b, bi), pc, jc, mine, kc, nc, 0, panels);
         kn->packed(a->aligned + a->offset + bi * a->strides[0] + pc,
                    a->strides[1], mine,
                    c->aligned + c->offset + bi * c->strides[0] + jc,
@@ -343,46 +410,36 @@ static void batched_packed_matmul(const kernels *kn, const qc_memref3d_f32 *a,
   }
 }
 
-/* C = A x B (zero) or C += A x B. */
-static void matmul(qc_memref3d_f32 *a, qc_memref3d_f32 *b, qc_memref3d_f32 *c,
-                   int zero) {
+void _mlir_ciface_quantc_matmul_f32(qc_memref3d_f32 *a, qc_memref3d_f32 *b,
+                                    qc_memref3d_f32 *c, int64_t flags) {
   const kernels *kn = kernel();
+  int zero = (flags & QC_MATMUL_INIT) != 0;
+  bview bv = view_of(b, (flags & QC_MATMUL_TRANSPOSED_B) != 0);
   int64_t batch = c->sizes[0], m = c->sizes[1], n = c->sizes[2];
   int64_t k = a->sizes[2];
   if (batch == 0 || m == 0 || n == 0)
     return;
-  if (a->strides[2] != 1 || b->strides[2] != 1 || c->strides[2] != 1 ||
-      k == 0) {
-    strided_matmul(a, b, c, zero);
+  /* The fast paths read rows of A, C and (either layout of) B contiguously. */
+  int64_t bInner = bv.transposed ? bv.rowStride : bv.colStride;
+  if (a->strides[2] != 1 || bInner != 1 || c->strides[2] != 1 || k == 0) {
+    strided_matmul(a, &bv, c, zero);
     return;
   }
   if (m < PACK_ROWS) {
-    in_place_matmul(kn, a, b, c, zero);
+    in_place_matmul(kn, a, &bv, c, zero);
     return;
   }
   /* A block: KC rows of NC columns rounded up to whole panels. */
   int64_t blockFloats = KC * ((NC + kn->nr - 1) / kn->nr * kn->nr);
-  int shared = b->sizes[0] == 1;
-  int64_t buffers = shared ? 1 : omp_get_max_threads();
+  int64_t buffers = bv.shared ? 1 : omp_get_max_threads();
   float *bp = aligned_alloc(64, (size_t)(buffers * blockFloats) * sizeof(float));
   if (!bp) {
-    in_place_matmul(kn, a, b, c, zero);
+    in_place_matmul(kn, a, &bv, c, zero);
     return;
   }
-  if (shared)
-    shared_packed_matmul(kn, a, b, c, bp, zero);
+  if (bv.shared)
+    shared_packed_matmul(kn, a, &bv, c, bp, zero);
   else
-    batched_packed_matmul(kn, a, b, c, bp, blockFloats, zero);
+    batched_packed_matmul(kn, a, &bv, c, bp, blockFloats, zero);
   free(bp);
-}
-
-void _mlir_ciface_quantc_matmul_f32(qc_memref3d_f32 *a, qc_memref3d_f32 *b,
-                                    qc_memref3d_f32 *c) {
-  matmul(a, b, c, 0);
-}
-
-void _mlir_ciface_quantc_matmul_f32_init(qc_memref3d_f32 *a,
-                                         qc_memref3d_f32 *b,
-                                         qc_memref3d_f32 *c) {
-  matmul(a, b, c, 1);
 }

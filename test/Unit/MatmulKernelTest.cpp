@@ -24,8 +24,9 @@ struct Case {
   int64_t padA, padC; // extra elements per row (strided rows)
 };
 
-/// C += A x B, or with `init` C = A x B (C starts as NaN: never read).
-void check(const Case &c, bool init = false) {
+/// C += A x B, or with `init` C = A x B (C starts as NaN: never read);
+/// with `transposed` B is passed as [batch, N, K].
+void check(const Case &c, bool init = false, bool transposed = false) {
   std::mt19937 rng(static_cast<unsigned>(c.m * 131 + c.n * 7 + c.k));
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   int64_t lda = c.k + c.padA, ldc = c.n + c.padC;
@@ -46,14 +47,20 @@ void check(const Case &c, bool init = false) {
           out[bi * c.m * ldc + i * ldc + j] = std::nanf("");
   qc_memref3d_f32 va{a.data(), a.data(), 0, {c.batch, c.m, c.k},
                      {c.m * lda, lda, 1}};
+  std::vector<float> bt(b.size());
+  for (int64_t bi = 0; bi < bBatch; ++bi)
+    for (int64_t p = 0; p < c.k; ++p)
+      for (int64_t j = 0; j < c.n; ++j)
+        bt[bi * c.k * c.n + j * c.k + p] = b[bi * c.k * c.n + p * c.n + j];
   qc_memref3d_f32 vb{b.data(), b.data(), 0, {bBatch, c.k, c.n},
                      {c.k * c.n, c.n, 1}};
+  if (transposed)
+    vb = {bt.data(), bt.data(), 0, {bBatch, c.n, c.k}, {c.k * c.n, c.k, 1}};
   qc_memref3d_f32 vc{out.data(), out.data(), 0, {c.batch, c.m, c.n},
                      {c.m * ldc, ldc, 1}};
-  if (init)
-    _mlir_ciface_quantc_matmul_f32_init(&va, &vb, &vc);
-  else
-    _mlir_ciface_quantc_matmul_f32(&va, &vb, &vc);
+  _mlir_ciface_quantc_matmul_f32(
+      &va, &vb, &vc,
+      (init ? QC_MATMUL_INIT : 0) | (transposed ? QC_MATMUL_TRANSPOSED_B : 0));
   for (int64_t bi = 0; bi < c.batch; ++bi)
     for (int64_t i = 0; i < c.m; ++i)
       for (int64_t j = 0; j < c.n; ++j) {
@@ -112,6 +119,16 @@ TEST(MatmulKernel, InitOverwritesC) {
     for (int64_t k : {0, 3, 300})
       check({1, m, k, 37, true, 0, 0}, /*init=*/true);
   check({3, 31, 257, 45, false, 2, 3}, /*init=*/true);
+}
+
+// B given transposed ([N, K], attention's keys): dot products for few rows,
+// a transposing pack for many, with and without init.
+TEST(MatmulKernel, TransposedB) {
+  for (int64_t m : {1, 3, 24, 50})
+    for (int64_t n : {1, 5, 33, 300})
+      check({2, m, 37, n, false, 0, 0}, false, /*transposed=*/true);
+  check({1, 30, 300, 40, true, 1, 2}, /*init=*/true, /*transposed=*/true);
+  check({3, 2, 64, 17, false, 0, 0}, /*init=*/true, /*transposed=*/true);
 }
 
 TEST(MatmulKernel, ReportsItsInstructionSet) {

@@ -73,11 +73,43 @@ struct FuseIntoConsumer : OpRewritePattern<linalg::GenericOp> {
   static constexpr size_t kMaxReaders = 3;
 };
 
+/// A generic reading a `linalg.transpose` (its only reader) reads the
+/// transpose's input through a permuted indexing map instead: no copy. For
+/// attention's K^T the matmul then sees B = K, which the microkernel takes
+/// transposed.
+struct FoldTransposeIntoGeneric : OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    for (OpOperand *operand : op.getDpsInputOperands()) {
+      auto transpose = operand->get().getDefiningOp<linalg::TransposeOp>();
+      if (!transpose || !transpose->hasOneUse())
+        continue;
+      // result[i] = input[permutation[i]]: input dimension permutation[i]
+      // is indexed by what indexed result dimension i.
+      AffineMap map = op.getMatchingIndexingMap(operand);
+      ArrayRef<int64_t> permutation = transpose.getPermutation();
+      SmallVector<AffineExpr> exprs(map.getNumResults());
+      for (auto [i, p] : llvm::enumerate(permutation))
+        exprs[p] = map.getResult(i);
+      SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+      maps[operand->getOperandNumber()] =
+          AffineMap::get(map.getNumDims(), 0, exprs, op.getContext());
+      rewriter.modifyOpInPlace(op, [&] {
+        operand->set(transpose.getInput());
+        op.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
+      });
+      return success();
+    }
+    return failure();
+  }
+};
+
 struct FuseElementwisePass
     : quantc::impl::FuseElementwiseBase<FuseElementwisePass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FuseIntoConsumer>(&getContext());
+    patterns.add<FuseIntoConsumer, FoldTransposeIntoGeneric>(&getContext());
     // Fusion keeps a producer's result as an extra output while it has
     // other readers; once they fused it too, that output is dead: drop it.
     linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);

@@ -178,8 +178,6 @@ JitModel::compile(OwningOpRef<ModuleOp> module) {
                                  llvm::JITSymbolFlags::Exported};
     };
     add("_mlir_ciface_quantc_matmul_f32", &_mlir_ciface_quantc_matmul_f32);
-    add("_mlir_ciface_quantc_matmul_f32_init",
-        &_mlir_ciface_quantc_matmul_f32_init);
     add("memrefCopy", &memrefCopy);
     return symbols;
   });

@@ -19,8 +19,8 @@ using namespace mlir;
 namespace {
 
 constexpr const char *kKernel = "quantc_matmul_f32";
-/// The same product overwriting C (no zero fill first).
-constexpr const char *kInitKernel = "quantc_matmul_f32_init";
+// Its flags (runtime/include/quantc/kernels.h).
+constexpr int64_t kInit = 1, kTransposedB = 2;
 
 /// The 3-D strided memref type the kernel takes.
 MemRefType kernelArgType(MLIRContext *ctx) {
@@ -88,13 +88,12 @@ struct MatmulToUkernelPass
     if (matches.empty())
       return;
     OpBuilder b(ctx);
-    for (const char *name : {kKernel, kInitKernel}) {
-      if (module.lookupSymbol(name))
-        continue;
+    if (!module.lookupSymbol(kKernel)) {
       b.setInsertionPointToStart(module.getBody());
       MemRefType t = kernelArgType(ctx);
-      auto decl = func::FuncOp::create(b, module.getLoc(), name,
-                                       b.getFunctionType({t, t, t}, {}));
+      auto decl = func::FuncOp::create(
+          b, module.getLoc(), kKernel,
+          b.getFunctionType({t, t, t, b.getI64Type()}, {}));
       decl.setPrivate();
       decl->setAttr("llvm.emit_c_interface", b.getUnitAttr());
     }
@@ -104,7 +103,8 @@ struct MatmulToUkernelPass
 
   /// Loops are (p0, ..., pn, k): C = (p0..pn), A = (p0..p(n-1), k) and B is
   /// (k, pn) (a linear layer: p0..p(n-1) all rows) or (p0..p(n-2), k, pn)
-  /// (a batched product: p(n-1) rows, the rest batch).
+  /// (a batched product: p(n-1) rows, the rest batch), or either with its
+  /// last two dimensions swapped (B given transposed).
   static bool matchContraction(linalg::GenericOp op) {
     if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
         op.getNumDpsInits() != 1 || !isMulAdd(op))
@@ -135,10 +135,28 @@ struct MatmulToUkernelPass
     auto maps = op.getIndexingMapsArray();
     if (maps[2] != dims(loops - 1, {}) || maps[0] != dims(n, {k}))
       return false;
-    AffineMap linear = AffineMap::get(
-        loops, 0, {getAffineDimExpr(k, ctx), getAffineDimExpr(n, ctx)}, ctx);
-    AffineMap batched = dims(n - 1, {k, n});
-    return maps[1] == linear || (n >= 1 && maps[1] == batched);
+    return bLayout(op).has_value();
+  }
+
+  /// How a contraction's B is laid out: false for [.., K, N], true for
+  /// [.., N, K] (transposed); nothing if neither.
+  static std::optional<bool> bLayout(linalg::GenericOp op) {
+    MLIRContext *ctx = op.getContext();
+    int64_t loops = op.getNumLoops(), k = loops - 1, n = loops - 2;
+    auto dims = [&](int64_t count, std::initializer_list<int64_t> suffix) {
+      SmallVector<AffineExpr> e;
+      for (int64_t i = 0; i < count; ++i)
+        e.push_back(getAffineDimExpr(i, ctx));
+      for (int64_t d : suffix)
+        e.push_back(getAffineDimExpr(d, ctx));
+      return AffineMap::get(loops, 0, e, ctx);
+    };
+    AffineMap b = op.getIndexingMapsArray()[1];
+    if (b == dims(0, {k, n}) || (n >= 1 && b == dims(n - 1, {k, n})))
+      return false;
+    if (b == dims(0, {n, k}) || (n >= 1 && b == dims(n - 1, {n, k})))
+      return true;
+    return std::nullopt;
   }
 
   /// The `linalg.fill` of zeros into `c` right before `op` (no other use
@@ -166,15 +184,17 @@ struct MatmulToUkernelPass
     int64_t loops = op.getNumLoops();
     // A linear layer's weight is (k, n): every leading loop is a row of one
     // matrix product. Otherwise the loops before the rows are the batch.
-    bool linear = op.getIndexingMapsArray()[1].getResult(0) ==
-                  getAffineDimExpr(loops - 1, b.getContext());
+    bool transposed = *bLayout(op);
+    bool linear = op.getIndexingMapsArray()[1].getNumResults() == 2;
     int64_t batchDims = linear ? 0 : loops - 3;
     linalg::FillOp fill = zeroFillBefore(op, c); // before the views use c
     Value a3 = kernelView(b, loc, a, batchDims);
     Value w3 = kernelView(b, loc, w, batchDims);
     Value c3 = kernelView(b, loc, c, batchDims);
-    func::CallOp::create(b, loc, fill ? kInitKernel : kKernel, TypeRange{},
-                         ValueRange{a3, w3, c3});
+    Value flags = arith::ConstantIntOp::create(
+        b, loc, (fill ? kInit : 0) | (transposed ? kTransposedB : 0), 64);
+    func::CallOp::create(b, loc, kKernel, TypeRange{},
+                         ValueRange{a3, w3, c3, flags});
     op.erase();
     if (fill)
       fill.erase();

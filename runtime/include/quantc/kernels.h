@@ -24,17 +24,18 @@ typedef struct {
   int64_t strides[3];
 } qc_memref3d_f32;
 
+/* Flags of quantc_matmul_f32. */
+enum {
+  QC_MATMUL_INIT = 1,        /* C = A x B: C's previous values are not read */
+  QC_MATMUL_TRANSPOSED_B = 2 /* B is given as [batch or 1, N, K] */
+};
+
 /* C[b] += A[b] x B[b or 0]: A is [batch, M, K], B is [batch or 1, K, N]
- * (one B shared by every batch when its batch size is 1), C is
- * [batch, M, N]. Rows may have any stride; the fast path needs unit column
- * strides. */
+ * (one B shared by every batch when its batch size is 1; [.., N, K] with
+ * QC_MATMUL_TRANSPOSED_B), C is [batch, M, N]. Rows may have any stride;
+ * the fast paths need unit column strides. */
 void _mlir_ciface_quantc_matmul_f32(qc_memref3d_f32 *a, qc_memref3d_f32 *b,
-                                    qc_memref3d_f32 *c);
-/* C[b] = A[b] x B[b or 0]: the same, C's previous values unread (the
- * compiler calls it instead of zero-filling C first). */
-void _mlir_ciface_quantc_matmul_f32_init(qc_memref3d_f32 *a,
-                                         qc_memref3d_f32 *b,
-                                         qc_memref3d_f32 *c);
+                                    qc_memref3d_f32 *c, int64_t flags);
 
 /* An unranked memref: the rank and a pointer to a ranked descriptor. */
 typedef struct {

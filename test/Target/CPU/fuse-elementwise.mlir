@@ -1,5 +1,8 @@
 // RUN: quant-opt %s --quantc-fuse-elementwise | FileCheck %s
 
+// K read in place of its transpose: (b, m, n, k) -> (b, n, k).
+// CHECK-DAG: #[[$KT:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
+
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>
 
@@ -133,4 +136,24 @@ func.func @into_reduction_not_matmul(%x: tensor<?x?xf32>, %w: tensor<?x?xf32>, %
     linalg.yield %t : f32
   } -> tensor<?xf32>
   return %m, %sum : tensor<?x?xf32>, tensor<?xf32>
+}
+
+// A transpose read by one generic is folded into its indexing map: the
+// product reads K [b, n, k] directly, no transposed copy.
+// CHECK-LABEL: func.func @transpose_folded(
+// CHECK-SAME: %[[Q:.+]]: tensor<?x?x32xf32>, %[[K:.+]]: tensor<?x?x32xf32>
+// CHECK-NOT: linalg.transpose
+// CHECK: linalg.generic {indexing_maps = [#{{.+}}, #[[$KT]], #{{.+}}]{{.*}}ins(%[[Q]], %[[K]] :
+func.func @transpose_folded(%q: tensor<?x?x32xf32>, %k: tensor<?x?x32xf32>, %kt: tensor<?x32x?xf32>,
+                            %s: tensor<?x?x?xf32>) -> tensor<?x?x?xf32> {
+  %t = linalg.transpose ins(%k : tensor<?x?x32xf32>) outs(%kt : tensor<?x32x?xf32>) permutation = [0, 2, 1]
+  %r = linalg.generic {indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, k, n)>, affine_map<(b, m, n, k) -> (b, m, n)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%q, %t : tensor<?x?x32xf32>, tensor<?x32x?xf32>) outs(%s : tensor<?x?x?xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %u = arith.addf %c, %p : f32
+    linalg.yield %u : f32
+  } -> tensor<?x?x?xf32>
+  return %r : tensor<?x?x?xf32>
 }

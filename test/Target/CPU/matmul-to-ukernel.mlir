@@ -11,14 +11,15 @@
 #m1 = affine_map<(d0, d1, d2) -> (d2, d1)>
 #m2 = affine_map<(d0, d1, d2) -> (d0, d1)>
 
-// CHECK: func.func private @quantc_matmul_f32(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
+// CHECK: func.func private @quantc_matmul_f32(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, i64) attributes {llvm.emit_c_interface}
 
 // A linear layer: all leading dims are rows of one [1, M, K] x [1, K, N].
 // CHECK-LABEL: func.func @linear
 // CHECK: %[[A:.*]] = memref.collapse_shape %arg0 {{\[\[}}0, 1], [2]] : memref<?x?x8xf32> into memref<?x8xf32>
 // CHECK: memref.expand_shape %[[A]] {{\[\[}}0, 1], [2]] {{.*}} into memref<1x?x8xf32>
 // CHECK: memref.expand_shape %arg1 {{\[\[}}0, 1], [2]] output_shape [1, 8, 4] : memref<8x4xf32> into memref<1x8x4xf32>
-// CHECK: call @quantc_matmul_f32
+// CHECK: %[[ACCUMULATE:.+]] = arith.constant 0 : i64
+// CHECK: call @quantc_matmul_f32({{.*}}, %[[ACCUMULATE]])
 // CHECK-NOT: linalg.generic
 func.func @linear(%x: memref<?x?x8xf32>, %w: memref<8x4xf32>, %out: memref<?x?x4xf32>) {
   linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
@@ -72,7 +73,8 @@ func.func @untouched(%x: memref<4x4xf32>, %w: memref<4x4xf64>, %v: memref<4x4xf6
 // A zero fill right before the product: the kernel overwrites C instead.
 // CHECK-LABEL: func.func @zero_filled
 // CHECK-NOT: linalg.fill
-// CHECK: call @quantc_matmul_f32_init
+// CHECK: %[[INIT:.+]] = arith.constant 1 : i64
+// CHECK: call @quantc_matmul_f32({{.*}}, %[[INIT]])
 func.func @zero_filled(%x: memref<?x8xf32>, %w: memref<8x4xf32>, %out: memref<?x4xf32>) {
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%out : memref<?x4xf32>)
@@ -89,10 +91,10 @@ func.func @zero_filled(%x: memref<?x8xf32>, %w: memref<8x4xf32>, %out: memref<?x
 // A fill of another value, or one the buffer is read after: C accumulates.
 // CHECK-LABEL: func.func @kept_fills
 // CHECK: linalg.fill ins(%{{.+}} : f32)
-// CHECK: call @quantc_matmul_f32(
+// CHECK: call @quantc_matmul_f32({{.*}}, %c0_i64)
 // CHECK: linalg.fill
 // CHECK: memref.load
-// CHECK: call @quantc_matmul_f32(
+// CHECK: call @quantc_matmul_f32({{.*}}, %c0_i64
 func.func @kept_fills(%x: memref<?x8xf32>, %w: memref<8x4xf32>, %out: memref<?x4xf32>) -> f32 {
   %one = arith.constant 1.0 : f32
   %zero = arith.constant 0.0 : f32
@@ -115,4 +117,21 @@ func.func @kept_fills(%x: memref<?x8xf32>, %w: memref<8x4xf32>, %out: memref<?x4
     linalg.yield %s : f32
   }
   return %v : f32
+}
+
+// Attention's scores against K itself ([.., N, K]: the transpose folded
+// into the indexing map): the kernel takes B transposed.
+// CHECK-LABEL: func.func @transposed_b
+// CHECK: %[[FLAGS:.+]] = arith.constant 2 : i64
+// CHECK: call @quantc_matmul_f32({{.*}}, %[[FLAGS]])
+func.func @transposed_b(%q: memref<?x4x?x32xf32>, %k: memref<?x4x?x32xf32>, %s: memref<?x4x?x?xf32>) {
+  linalg.generic {indexing_maps = [#a, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d3, d4)>, #c],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%q, %k : memref<?x4x?x32xf32>, memref<?x4x?x32xf32>) outs(%s : memref<?x4x?x?xf32>) {
+  ^bb0(%i: f32, %j: f32, %o: f32):
+    %p = arith.mulf %i, %j : f32
+    %r = arith.addf %p, %o : f32
+    linalg.yield %r : f32
+  }
+  return
 }
