@@ -2,12 +2,13 @@
 # The main job on the bundled default: sets up, builds, then on the shared
 # tiny model: import it into the qc dialect and report its linear layers
 # (the ones quantization rewrites), compile it to an artifact, run it with
-# the runtime on the EVAL.md protocol and greedy-decode a prompt.
+# the runtime on the EVAL.md protocol and greedy-decode a prompt with the
+# KV cache the runtime keeps (a session).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
-model=${1:-../shared/models/tinyllama/model.onnx}
+model=${1:-../shared/models/tinyllama/model_kv.onnx}
 out=build/$(basename "$(dirname "$model")")-$(basename "$model" .onnx).mlir
 echo "== quant-translate --import-onnx $model -o $out"
 start=$(date +%s.%N)
