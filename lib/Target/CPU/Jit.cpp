@@ -268,15 +268,19 @@ static LogicalResult toRuntime(const std::vector<HostTensor> &in,
   return success();
 }
 
-/// Copies a runtime tensor into host memory and releases it.
-static HostTensor fromRuntime(qc_tensor &t) {
-  HostTensor h;
-  h.dtype = DType(t.dtype);
-  h.shape.assign(t.shape, t.shape + t.rank);
-  const char *data = static_cast<const char *>(t.data);
-  h.data.assign(data, data + h.numElements() * dtypeBytes(h.dtype));
-  qc_tensor_release(&t);
-  return h;
+/// Copies runtime tensors into host memory and releases them.
+static std::vector<HostTensor> fromRuntime(std::vector<qc_tensor> &tensors) {
+  std::vector<HostTensor> out;
+  for (qc_tensor &t : tensors) {
+    HostTensor h;
+    h.dtype = DType(t.dtype);
+    h.shape.assign(t.shape, t.shape + t.rank);
+    const char *data = static_cast<const char *>(t.data);
+    h.data.assign(data, data + h.numElements() * dtypeBytes(h.dtype));
+    qc_tensor_release(&t);
+    out.push_back(std::move(h));
+  }
+  return out;
 }
 
 FailureOr<std::vector<HostTensor>>
@@ -318,10 +322,7 @@ Model::run(const std::vector<HostTensor> &in, std::string &error) {
       return failure();
     }
   }
-  std::vector<HostTensor> out;
-  for (qc_tensor &t : outputs)
-    out.push_back(fromRuntime(t));
-  return out;
+  return fromRuntime(outputs);
 }
 
 FailureOr<std::unique_ptr<Session>> Session::create(Model &model,
@@ -355,8 +356,5 @@ Session::run(const std::vector<HostTensor> &in, std::string &error) {
     error = message;
     return failure();
   }
-  std::vector<HostTensor> out;
-  for (qc_tensor &t : outputs)
-    out.push_back(fromRuntime(t));
-  return out;
+  return fromRuntime(outputs);
 }

@@ -121,19 +121,9 @@ struct MatmulToUkernelPass
         return false;
     if (loops < 3 || iterators.back() != utils::IteratorType::reduction)
       return false;
-    MLIRContext *ctx = op.getContext();
-    // The first `count` loops, then `suffix`.
-    auto dims = [&](int64_t count, std::initializer_list<int64_t> suffix) {
-      SmallVector<AffineExpr> e;
-      for (int64_t i = 0; i < count; ++i)
-        e.push_back(getAffineDimExpr(i, ctx));
-      for (int64_t d : suffix)
-        e.push_back(getAffineDimExpr(d, ctx));
-      return AffineMap::get(loops, 0, e, ctx);
-    };
     int64_t k = loops - 1, n = loops - 2;
     auto maps = op.getIndexingMapsArray();
-    if (maps[2] != dims(loops - 1, {}) || maps[0] != dims(n, {k}))
+    if (maps[2] != loopMap(op, loops - 1, {}) || maps[0] != loopMap(op, n, {k}))
       return false;
     return bLayout(op).has_value();
   }
@@ -141,22 +131,25 @@ struct MatmulToUkernelPass
   /// How a contraction's B is laid out: false for [.., K, N], true for
   /// [.., N, K] (transposed); nothing if neither.
   static std::optional<bool> bLayout(linalg::GenericOp op) {
-    MLIRContext *ctx = op.getContext();
     int64_t loops = op.getNumLoops(), k = loops - 1, n = loops - 2;
-    auto dims = [&](int64_t count, std::initializer_list<int64_t> suffix) {
-      SmallVector<AffineExpr> e;
-      for (int64_t i = 0; i < count; ++i)
-        e.push_back(getAffineDimExpr(i, ctx));
-      for (int64_t d : suffix)
-        e.push_back(getAffineDimExpr(d, ctx));
-      return AffineMap::get(loops, 0, e, ctx);
-    };
     AffineMap b = op.getIndexingMapsArray()[1];
-    if (b == dims(0, {k, n}) || (n >= 1 && b == dims(n - 1, {k, n})))
+    if (b == loopMap(op, 0, {k, n}) || b == loopMap(op, n - 1, {k, n}))
       return false;
-    if (b == dims(0, {n, k}) || (n >= 1 && b == dims(n - 1, {n, k})))
+    if (b == loopMap(op, 0, {n, k}) || b == loopMap(op, n - 1, {n, k}))
       return true;
     return std::nullopt;
+  }
+
+  /// The map of `op`'s loops to its first `count` loops, then `suffix`.
+  static AffineMap loopMap(linalg::GenericOp op, int64_t count,
+                           std::initializer_list<int64_t> suffix) {
+    MLIRContext *ctx = op.getContext();
+    SmallVector<AffineExpr> e;
+    for (int64_t i = 0; i < count; ++i)
+      e.push_back(getAffineDimExpr(i, ctx));
+    for (int64_t d : suffix)
+      e.push_back(getAffineDimExpr(d, ctx));
+    return AffineMap::get(op.getNumLoops(), 0, e, ctx);
   }
 
   /// The `linalg.fill` of zeros into `c` right before `op` (no other use
