@@ -61,14 +61,14 @@ std::string Format::validateShape(int64_t k, int64_t n) const {
   if (k <= 0 || n <= 0)
     return "weight dimensions must be positive, not " + std::to_string(k) +
            "x" + std::to_string(n);
-  if (granularity == Granularity::PerGroup && k % groupSize != 0)
-    return "group size " + std::to_string(groupSize) +
-           " does not divide the input dimension " + std::to_string(k);
   return "";
 }
 
 int64_t Format::groupsPerChannel(int64_t k) const {
-  return granularity == Granularity::PerGroup ? k / groupSize : 1;
+  // The last group is shorter when g does not divide K (as in GPTQ).
+  return granularity == Granularity::PerGroup
+             ? (k + groupSize - 1) / groupSize
+             : 1;
 }
 
 int64_t Format::scaleChannels(int64_t n) const {

@@ -69,7 +69,8 @@ QuantizedMatrix quantizeMatrix(const float *weight, int64_t k, int64_t n,
     for (int64_t g = 0; g < groups; ++g) {
       float lo = 0.0f, hi = 0.0f;
       for (int64_t nn = nBegin; nn < nEnd; ++nn)
-        for (int64_t kk = g * groupLen; kk < (g + 1) * groupLen; ++kk) {
+        for (int64_t kk = g * groupLen; kk < std::min((g + 1) * groupLen, k);
+             ++kk) {
           if (isOutlier(kk, nn))
             continue;
           lo = std::min(lo, weight[kk * n + nn]);

@@ -98,6 +98,7 @@ INSTANTIATE_TEST_SUITE_P(
                       IntCase{8, false, Granularity::PerChannel, 0},
                       IntCase{4, true, Granularity::PerGroup, 16},
                       IntCase{4, false, Granularity::PerGroup, 32},
+                      IntCase{4, false, Granularity::PerGroup, 24}, // 24+24+16
                       IntCase{3, false, Granularity::PerGroup, 16},
                       IntCase{3, true, Granularity::PerChannel, 0},
                       IntCase{2, false, Granularity::PerGroup, 16},

@@ -1,11 +1,17 @@
 //===- quantc.cpp - the driver: ONNX in, runnable artifact out ------------===//
 //
 //   quantc compile model.onnx -o out/ [--target cpu]
+//       [--wbits B [--group G | --per-channel] [--sym] [--scale f16|f32|bf16]
+//        | --weight-format "int4, affine, group = 128, scale = f16"]
+//       [--layers GLOB,...] [--exclude GLOB,...]
 //
 //===----------------------------------------------------------------------===//
 
 #include "quantc/Frontend/OnnxImporter.h"
 #include "quantc/Target/CPU/Artifact.h"
+#include "quantc/Transforms/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/CommandLine.h"
@@ -27,6 +33,44 @@ static cl::opt<std::string> outputDir("o", cl::Required,
                                       cl::value_desc("dir"));
 static cl::opt<std::string> target("target", cl::init("cpu"),
                                    cl::desc("target (cpu)"));
+
+static cl::OptionCategory quantization("Weight quantization (round to nearest)");
+static cl::opt<unsigned> wbits("wbits", cl::init(0), cl::cat(quantization),
+                               cl::desc("quantize weights to B-bit integers "
+                                        "(2..8; 0: keep f32)"));
+static cl::opt<int64_t> group("group", cl::init(128), cl::cat(quantization),
+                              cl::desc("input elements per scale (--wbits)"));
+static cl::opt<bool> perChannel("per-channel", cl::cat(quantization),
+                                cl::desc("one scale per output channel"));
+static cl::opt<bool> symmetric("sym", cl::cat(quantization),
+                               cl::desc("symmetric codes (default: affine, "
+                                        "with zero points)"));
+static cl::opt<std::string> scaleType("scale", cl::init("f16"),
+                                      cl::cat(quantization),
+                                      cl::desc("scale type: f16, f32, bf16"));
+static cl::opt<std::string> weightFormat(
+    "weight-format", cl::cat(quantization),
+    cl::desc("any #qc.format body (nf4, fp8_e4m3, double_quant, ...); "
+             "instead of --wbits"));
+static cl::list<std::string> layers("layers", cl::CommaSeparated,
+                                    cl::cat(quantization),
+                                    cl::desc("layer name globs to quantize "
+                                             "(default: *.blocks.*)"));
+static cl::list<std::string> exclude("exclude", cl::CommaSeparated,
+                                     cl::cat(quantization),
+                                     cl::desc("layer name globs to keep f32"));
+
+/// The #qc.format body the options ask for, or "" for none.
+static std::string requestedFormat() {
+  if (!weightFormat.empty())
+    return weightFormat;
+  if (wbits == 0)
+    return "";
+  std::string f = "int" + std::to_string(wbits) +
+                  (symmetric ? ", symmetric" : ", affine");
+  f += perChannel ? ", per_channel" : ", group = " + std::to_string(group);
+  return f + ", scale = " + scaleType;
+}
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
@@ -56,6 +100,17 @@ int main(int argc, char **argv) {
   auto module = quantc::importOnnxFile(modelPath, &context);
   if (!module)
     return 1;
+  if (std::string format = requestedFormat(); !format.empty()) {
+    step("quantizing weights to #qc.format<" + format + ">");
+    quantc::QuantizeWeightsOptions q;
+    q.format = format;
+    q.layers.assign(layers.begin(), layers.end());
+    q.exclude.assign(exclude.begin(), exclude.end());
+    mlir::PassManager pm(&context);
+    pm.addPass(quantc::createQuantizeWeights(q));
+    if (mlir::failed(pm.run(*module)))
+      return 1;
+  }
   quantc::ArtifactOptions options;
   options.outputDir = outputDir;
   options.progress = step;

@@ -44,7 +44,8 @@ struct Format {
   std::string validate() const;
   /// An empty string when a K x N weight can be stored in this format.
   std::string validateShape(int64_t k, int64_t n) const;
-  /// Scales per output channel for input dimension `k`.
+  /// Scales per output channel for input dimension `k`: ceil(k / g) groups,
+  /// the last one shorter when g does not divide k.
   int64_t groupsPerChannel(int64_t k) const;
   /// Channels of scales: n, or 1 per tensor.
   int64_t scaleChannels(int64_t n) const;

@@ -3,6 +3,7 @@
 #include "quantc/Target/CPU/Pipeline.h"
 #include "quantc/Conversion/Passes.h"
 #include "quantc/Target/CPU/Passes.h"
+#include "quantc/Transforms/Passes.h"
 
 #include "QC/IR/QC.h"
 
@@ -25,6 +26,7 @@ using namespace mlir;
 // compiled code takes (KV caches become runtime-owned buffers).
 static constexpr const char *kEntry =
     "quantc-mark-entry,"
+    "qc-dequantize-constants,"
     "qc-to-linalg,"
     "canonicalize,"
     "quantc-kv-cache-in-place,"
@@ -69,6 +71,7 @@ static void registerPipelinePasses() {
   static const bool done = [] {
     registerAllPasses();
     quantc::registerConversionPasses();
+    quantc::registerTransformsPasses();
     quantc::registerCPUPasses();
     return true;
   }();

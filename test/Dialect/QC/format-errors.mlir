@@ -91,11 +91,6 @@ func.func private @f(!qc.qweight<4x8x16, int4, per_channel>)
 
 // -----
 
-// expected-error @+1 {{invalid quantized weight: group size 128 does not divide the input dimension 200}}
-func.func private @f(!qc.qweight<200x16, int4, group = 128>)
-
-// -----
-
 // expected-error @+1 {{invalid quantized weight: weight dimensions must be positive, not 0x16}}
 func.func private @f(!qc.qweight<0x16, int4, per_channel>)
 

@@ -112,3 +112,14 @@ func.func @observe(%x: tensor<?x?x256xf32>) {
     }
   }
 #-}
+
+// A group size that does not divide K: ceil(K / g) groups, the last one
+// shorter (200 = 128 + 72: two scales per channel).
+// CHECK-LABEL: func.func @partial_group
+// CHECK: qc.qconstant {{.*}} : !qc.qweight<200x4, int4, affine, group = 128, scale = f16>
+func.func @partial_group() -> !qc.qweight<200x4, int4, affine, group = 128, scale = f16> {
+  %w = qc.qconstant {codes = dense<0> : tensor<4x100xi8>, scales = dense<1.0> : tensor<4x2xf16>,
+                     zero_points = dense<8> : tensor<4x2xi8>}
+       : !qc.qweight<200x4, int4, affine, group = 128, scale = f16>
+  return %w : !qc.qweight<200x4, int4, affine, group = 128, scale = f16>
+}

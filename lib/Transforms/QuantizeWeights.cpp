@@ -1,0 +1,136 @@
+//===- QuantizeWeights.cpp - round-to-nearest weights of qc.linear --------===//
+
+#include "QuantizedConstant.h"
+#include "quantc/Transforms/Passes.h"
+
+#include "mlir/AsmParser/AsmParser.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/Support/GlobPattern.h"
+
+namespace quantc {
+#define GEN_PASS_DEF_QUANTIZEWEIGHTS
+#define GEN_PASS_DEF_DEQUANTIZECONSTANTS
+#include "quantc/Transforms/Passes.h.inc"
+} // namespace quantc
+
+using namespace mlir;
+using namespace quantc;
+
+namespace {
+
+/// Compiles glob patterns (which keep pointing into `patterns`); failure
+/// (with an error on `at`) for a bad one.
+FailureOr<std::vector<llvm::GlobPattern>>
+compileGlobs(Operation *at, ArrayRef<std::string> patterns) {
+  std::vector<llvm::GlobPattern> out;
+  for (const std::string &p : patterns) {
+    auto glob = llvm::GlobPattern::create(p);
+    if (!glob) {
+      at->emitError() << "bad layer pattern '" << p
+                      << "': " << llvm::toString(glob.takeError());
+      return failure();
+    }
+    out.push_back(std::move(*glob));
+  }
+  return out;
+}
+
+bool matchesAny(const std::vector<llvm::GlobPattern> &globs, StringRef name) {
+  return llvm::any_of(globs, [&](const llvm::GlobPattern &g) {
+    return g.match(name);
+  });
+}
+
+struct QuantizeWeightsPass
+    : quantc::impl::QuantizeWeightsBase<QuantizeWeightsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    auto formatAttr = dyn_cast_or_null<qc::FormatAttr>(
+        parseAttribute("#qc.format<" + format.getValue() + ">", ctx));
+    if (!formatAttr) {
+      module.emitError() << "qc-quantize-weights: format '" << format.getValue()
+                         << "' is not a #qc.format body";
+      return signalPassFailure();
+    }
+    numerics::Format f = qc::toNumericsFormat(formatAttr);
+    if (f.outliers) {
+      module.emitError() << "qc-quantize-weights: outliers are split off by "
+                            "qc-split-outliers, not by round-to-nearest";
+      return signalPassFailure();
+    }
+    std::vector<std::string> picked(layers.begin(), layers.end());
+    if (picked.empty())
+      picked.push_back("*.blocks.*");
+    // Glob patterns point into their text: both lists outlive them.
+    std::vector<std::string> dropped(exclude.begin(), exclude.end());
+    auto include = compileGlobs(module, picked);
+    auto drop = compileGlobs(module, dropped);
+    if (failed(include) || failed(drop))
+      return signalPassFailure();
+
+    WalkResult result = module.walk([&](qc::LinearOp op) {
+      StringRef layer = op.getLayer() ? *op.getLayer() : StringRef();
+      if (!matchesAny(*include, layer) || matchesAny(*drop, layer))
+        return WalkResult::advance();
+      auto constant = op.getWeight().getDefiningOp<arith::ConstantOp>();
+      if (!constant)
+        return WalkResult::advance(); // already quantized, or not constant
+      auto type = cast<RankedTensorType>(constant.getType());
+      int64_t k = type.getDimSize(0), n = type.getDimSize(1);
+      if (std::string why = f.validateShape(k, n); !why.empty()) {
+        op.emitError() << "layer '" << layer << "' (" << k << " x " << n
+                       << ") cannot be stored as #qc.format<"
+                       << format.getValue() << ">: " << why;
+        return WalkResult::interrupt();
+      }
+      FailureOr<std::vector<float>> weight =
+          floatValues(cast<ElementsAttr>(constant.getValue()));
+      if (failed(weight)) {
+        op.emitError() << "layer '" << layer << "': weight is not f32";
+        return WalkResult::interrupt();
+      }
+      numerics::QuantizedMatrix q =
+          numerics::quantizeMatrix(weight->data(), k, n, f);
+      OpBuilder b(op);
+      auto qtype = qc::QWeightType::get(ctx, k, n, formatAttr);
+      qc::QConstantOp quantized =
+          buildQConstant(b, constant.getLoc(), qtype, q, layer.empty() ? "w" : layer);
+      op.getWeightMutable().assign(quantized);
+      if (constant->use_empty())
+        constant->erase();
+      return WalkResult::advance();
+    });
+    if (result.wasInterrupted())
+      signalPassFailure();
+  }
+};
+
+struct DequantizeConstantsPass
+    : quantc::impl::DequantizeConstantsBase<DequantizeConstantsPass> {
+  void runOnOperation() override {
+    SmallVector<qc::QConstantOp> constants;
+    getOperation().walk([&](qc::QConstantOp op) { constants.push_back(op); });
+    for (qc::QConstantOp op : constants) {
+      numerics::QuantizedMatrix q = readQConstant(op);
+      std::vector<float> values = numerics::dequantizeMatrix(q);
+      OpBuilder b(op);
+      std::string name = "dequantized";
+      if (auto codes = dyn_cast<DenseResourceElementsAttr>(op.getCodes()))
+        name = codes.getRawHandle().getKey().str() + "_dequantized";
+      ElementsAttr value = resourceBlob(
+          name, {q.k, q.n}, b.getF32Type(),
+          ArrayRef<char>(reinterpret_cast<const char *>(values.data()),
+                         values.size() * sizeof(float)));
+      auto constant =
+          arith::ConstantOp::create(b, op.getLoc(), cast<TypedAttr>(value));
+      op.getResult().replaceAllUsesWith(constant);
+      op.erase();
+    }
+  }
+};
+
+} // namespace

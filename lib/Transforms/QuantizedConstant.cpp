@@ -1,0 +1,148 @@
+//===- QuantizedConstant.cpp - qc.qconstant <-> reference numerics --------===//
+
+#include "QuantizedConstant.h"
+
+#include "quantc/Numerics/Scalar.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+#include <cstring>
+
+using namespace mlir;
+using namespace quantc;
+
+FailureOr<std::vector<float>> quantc::floatValues(ElementsAttr value) {
+  auto type = dyn_cast<ShapedType>(value.getType());
+  if (!type || !type.getElementType().isF32())
+    return failure();
+  std::vector<float> out(type.getNumElements());
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
+    ArrayRef<char> raw = resource.getData();
+    if (raw.size() != out.size() * sizeof(float))
+      return failure();
+    std::memcpy(out.data(), raw.data(), raw.size());
+    return out;
+  }
+  auto dense = dyn_cast<DenseElementsAttr>(value);
+  if (!dense)
+    return failure();
+  llvm::copy(dense.getValues<float>(), out.begin());
+  return out;
+}
+
+ElementsAttr quantc::resourceBlob(StringRef name, ArrayRef<int64_t> shape,
+                                  Type element, ArrayRef<char> bytes) {
+  size_t align = std::max<size_t>(element.getIntOrFloatBitWidth() / 8, 1);
+  return DenseResourceElementsAttr::get(
+      RankedTensorType::get(shape, element), name,
+      HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, align));
+}
+
+namespace {
+template <typename T> ArrayRef<char> bytesOf(const std::vector<T> &v) {
+  return ArrayRef<char>(reinterpret_cast<const char *>(v.data()),
+                        v.size() * sizeof(T));
+}
+
+/// Scales as stored: f32 as they are, f16/bf16 as bit patterns.
+std::vector<char> storedScales(const std::vector<float> &scales,
+                               numerics::ScaleType type) {
+  std::vector<char> out;
+  if (type == numerics::ScaleType::F32) {
+    ArrayRef<char> raw = bytesOf(scales);
+    return std::vector<char>(raw.begin(), raw.end());
+  }
+  std::vector<uint16_t> half;
+  for (float s : scales)
+    half.push_back(type == numerics::ScaleType::F16 ? numerics::floatToHalf(s)
+                                                    : numerics::floatToBF16(s));
+  ArrayRef<char> raw = bytesOf(half);
+  return std::vector<char>(raw.begin(), raw.end());
+}
+} // namespace
+
+qc::QConstantOp quantc::buildQConstant(OpBuilder &b, Location loc,
+                                       qc::QWeightType type,
+                                       const numerics::QuantizedMatrix &q,
+                                       StringRef name) {
+  const numerics::Format &f = q.format;
+  int64_t channels = f.scaleChannels(q.n), groups = f.groupsPerChannel(q.k);
+  Type i8 = b.getI8Type();
+  Type scaleType = type.getFormat().getScaleType();
+  std::string base = name.str();
+  ElementsAttr codes =
+      resourceBlob(base + "_codes", {q.n, f.rowBytes(q.k)}, i8, bytesOf(q.codes));
+  ElementsAttr scales, params, zeros;
+  if (f.scaleBits > 0) {
+    scales = resourceBlob(base + "_scales", {channels, groups}, i8,
+                          bytesOf(q.scaleCodes));
+    int64_t blocks = static_cast<int64_t>(q.scaleParams.size()) / 2;
+    params = resourceBlob(base + "_scale_params", {blocks, 2}, b.getF32Type(),
+                          bytesOf(q.scaleParams));
+  } else {
+    std::vector<char> stored = storedScales(q.scales, f.scaleType);
+    scales = resourceBlob(base + "_scales", {channels, groups}, scaleType,
+                          stored);
+  }
+  if (!f.symmetric)
+    zeros = resourceBlob(base + "_zero_points", {channels, groups}, i8,
+                         bytesOf(q.zeroPoints));
+  return qc::QConstantOp::create(b, loc, type, codes, scales, params, zeros,
+                                 ElementsAttr(), ElementsAttr(), ElementsAttr());
+}
+
+namespace {
+/// The raw bytes of a constant (blob or inline dense data).
+std::vector<char> rawBytes(ElementsAttr value) {
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
+    ArrayRef<char> raw = resource.getData();
+    return std::vector<char>(raw.begin(), raw.end());
+  }
+  auto dense = cast<DenseElementsAttr>(value);
+  size_t width =
+      std::max<size_t>(dense.getElementType().getIntOrFloatBitWidth() / 8, 1);
+  std::vector<char> out;
+  ArrayRef<char> raw = dense.getRawData();
+  for (int64_t i = 0; i < dense.getNumElements(); ++i) {
+    size_t at = dense.isSplat() ? 0 : i * width;
+    out.insert(out.end(), raw.begin() + at, raw.begin() + at + width);
+  }
+  return out;
+}
+
+template <typename T> std::vector<T> as(const std::vector<char> &bytes) {
+  std::vector<T> out(bytes.size() / sizeof(T));
+  std::memcpy(out.data(), bytes.data(), out.size() * sizeof(T));
+  return out;
+}
+} // namespace
+
+numerics::QuantizedMatrix quantc::readQConstant(qc::QConstantOp op) {
+  auto type = cast<qc::QWeightType>(op.getType());
+  numerics::QuantizedMatrix q;
+  q.k = type.getInputDim();
+  q.n = type.getOutputDim();
+  q.format = qc::toNumericsFormat(type.getFormat());
+  q.codes = as<uint8_t>(rawBytes(op.getCodes()));
+  std::vector<char> scales = rawBytes(op.getScales());
+  if (q.format.scaleBits > 0) {
+    q.scaleCodes = as<uint8_t>(scales);
+    q.scaleParams = as<float>(rawBytes(*op.getScaleParams()));
+  } else if (q.format.scaleType == numerics::ScaleType::F32) {
+    q.scales = as<float>(scales);
+  } else {
+    for (uint16_t h : as<uint16_t>(scales))
+      q.scales.push_back(q.format.scaleType == numerics::ScaleType::F16
+                             ? numerics::halfToFloat(h)
+                             : numerics::bf16ToFloat(h));
+  }
+  if (auto zeros = op.getZeroPoints())
+    q.zeroPoints = as<uint8_t>(rawBytes(*zeros));
+  if (auto offsets = op.getOutlierOffsets()) {
+    q.outlierOffsets = as<int32_t>(rawBytes(*offsets));
+    q.outlierColumns = as<int32_t>(rawBytes(*op.getOutlierColumns()));
+    q.outlierValues = as<uint16_t>(rawBytes(*op.getOutlierValues()));
+  }
+  return q;
+}

@@ -1,0 +1,39 @@
+//===- QuantizedConstant.h - qc.qconstant <-> reference numerics -*- C++ -*-===//
+//
+// The one place that moves a quantized matrix between the reference
+// numerics (numerics::QuantizedMatrix) and the attributes of qc.qconstant.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QUANTC_TRANSFORMS_QUANTIZEDCONSTANT_H
+#define QUANTC_TRANSFORMS_QUANTIZEDCONSTANT_H
+
+#include "QC/IR/QC.h"
+#include "quantc/Numerics/Matrix.h"
+
+#include "mlir/IR/Builders.h"
+
+namespace quantc {
+
+/// The f32 values of a constant, or failure if it is not an f32 tensor.
+mlir::FailureOr<std::vector<float>> floatValues(mlir::ElementsAttr value);
+
+/// A `dense_resource` blob `name` of `shape` x `element` holding `bytes`.
+mlir::ElementsAttr resourceBlob(llvm::StringRef name,
+                                llvm::ArrayRef<int64_t> shape,
+                                mlir::Type element,
+                                llvm::ArrayRef<char> bytes);
+
+/// A qc.qconstant of type `type` holding `q`; blobs are named `name`_codes,
+/// `name`_scales, ...
+qc::QConstantOp buildQConstant(mlir::OpBuilder &b, mlir::Location loc,
+                               qc::QWeightType type,
+                               const numerics::QuantizedMatrix &q,
+                               llvm::StringRef name);
+
+/// The matrix a qc.qconstant holds.
+numerics::QuantizedMatrix readQConstant(qc::QConstantOp op);
+
+} // namespace quantc
+
+#endif // QUANTC_TRANSFORMS_QUANTIZEDCONSTANT_H
