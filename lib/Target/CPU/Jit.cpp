@@ -178,6 +178,7 @@ JitModel::compile(OwningOpRef<ModuleOp> module) {
                                  llvm::JITSymbolFlags::Exported};
     };
     add("_mlir_ciface_quantc_matmul_f32", &_mlir_ciface_quantc_matmul_f32);
+    add("_mlir_ciface_quantc_qmatmul_f32", &_mlir_ciface_quantc_qmatmul_f32);
     add("memrefCopy", &memrefCopy);
     return symbols;
   });

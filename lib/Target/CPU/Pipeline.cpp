@@ -26,6 +26,7 @@ using namespace mlir;
 // compiled code takes (KV caches become runtime-owned buffers).
 static constexpr const char *kEntry =
     "quantc-mark-entry,"
+    "quantc-quantized-linear-to-ukernel,"
     "qc-dequantize-constants,"
     "qc-to-linalg,"
     "canonicalize,"

@@ -37,6 +37,45 @@ enum {
 void _mlir_ciface_quantc_matmul_f32(qc_memref3d_f32 *a, qc_memref3d_f32 *b,
                                     qc_memref3d_f32 *c, int64_t flags);
 
+/* The descriptor of memref<?x?xf32, strided<[?, ?], offset: ?>>. */
+typedef struct {
+  float *allocated;
+  float *aligned;
+  int64_t offset;
+  int64_t sizes[2];
+  int64_t strides[2];
+} qc_memref2d_f32;
+
+/* The descriptor of memref<?xi8> (raw bytes of a weight's stored pieces). */
+typedef struct {
+  int8_t *allocated;
+  int8_t *aligned;
+  int64_t offset;
+  int64_t sizes[1];
+  int64_t strides[1];
+} qc_memref1d_i8;
+
+/* Flags of quantc_qmatmul_f32: symmetric codes, and the scale type. */
+enum {
+  QC_QMATMUL_SYMMETRIC = 1,
+  QC_QMATMUL_SCALE_F16 = 2,
+  QC_QMATMUL_SCALE_BF16 = 4,
+  QC_QMATMUL_INIT = 8 /* C = A x W, C's previous values not read */
+};
+
+/* C (+)= A x W, A [M, K] and C [M, N] row-major (unit column stride), with
+ * W a K x N integer-quantized weight in the layout
+ * of qc.qconstant (N rows of K codes packed little-endian at `bits` bits;
+ * C x G scales (f32, f16 or bf16 bit patterns); affine: C x G unsigned zero
+ * points, one byte each), `group` input elements per scale (0: one per
+ * channel). W is never materialized: panels of it are decoded into cache
+ * as the product needs them. */
+void _mlir_ciface_quantc_qmatmul_f32(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
+                                     qc_memref1d_i8 *scales,
+                                     qc_memref1d_i8 *zeros, qc_memref2d_f32 *c,
+                                     int64_t k, int64_t n, int64_t bits,
+                                     int64_t group, int64_t flags);
+
 /* An unranked memref: the rank and a pointer to a ranked descriptor. */
 typedef struct {
   int64_t rank;

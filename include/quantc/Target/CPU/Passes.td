@@ -124,6 +124,25 @@ def LowerRowReductions
                            "mlir::scf::SCFDialect"];
 }
 
+def QuantizedLinearToUkernel
+    : Pass<"quantc-quantized-linear-to-ukernel", "mlir::ModuleOp"> {
+  let summary = "Call the fused dequantize-matmul kernel for integer-quantized "
+                "qc.linear layers";
+  let description = [{
+    Replaces each `qc.linear` whose weight is a `qc.qconstant` in an integer
+    format (2 to 8 bits, symmetric or affine, per channel or per group, f32,
+    f16 or bf16 scales, no double quantization or outliers, no bias) with a
+    call to `quantc_qmatmul_f32` (runtime/kernels): the stored pieces become
+    byte globals (moved to the weights blob in artifacts, as they are: the
+    kernel reads qc.qconstant's channel-major layout), the activations a
+    `[1, M, K]` buffer. Other formats are left to `qc-dequantize-constants`.
+  }];
+  let dependentDialects = ["mlir::bufferization::BufferizationDialect",
+                           "mlir::func::FuncDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def KvCacheInPlace : Pass<"quantc-kv-cache-in-place", "mlir::ModuleOp"> {
   let summary = "Append to runtime-owned KV caches in place instead of "
                 "concatenating a new present tensor";

@@ -1,0 +1,202 @@
+//===- QuantizedLinearToUkernel.cpp - quantized qc.linear to the kernel ---===//
+
+#include "quantc/Target/CPU/Passes.h"
+#include "quantc/kernels.h"
+
+#include "QC/IR/QC.h"
+#include "quantc/Numerics/Format.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace quantc {
+#define GEN_PASS_DEF_QUANTIZEDLINEARTOUKERNEL
+#include "quantc/Target/CPU/Passes.h.inc"
+} // namespace quantc
+
+using namespace mlir;
+
+namespace {
+
+constexpr const char *kKernel = "quantc_qmatmul_f32";
+
+MemRefType matrixType(MLIRContext *ctx) {
+  int64_t d = ShapedType::kDynamic;
+  return MemRefType::get({d, d}, Float32Type::get(ctx),
+                         StridedLayoutAttr::get(ctx, d, {d, d}));
+}
+
+MemRefType bytesType(MLIRContext *ctx) {
+  return MemRefType::get({ShapedType::kDynamic}, IntegerType::get(ctx, 8));
+}
+
+/// The raw bytes of a stored piece.
+std::vector<char> rawBytes(ElementsAttr value) {
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
+    ArrayRef<char> raw = resource.getData();
+    return std::vector<char>(raw.begin(), raw.end());
+  }
+  auto dense = cast<DenseElementsAttr>(value);
+  size_t width =
+      std::max<size_t>(dense.getElementType().getIntOrFloatBitWidth() / 8, 1);
+  std::vector<char> out;
+  ArrayRef<char> raw = dense.getRawData();
+  for (int64_t i = 0; i < dense.getNumElements(); ++i) {
+    size_t at = dense.isSplat() ? 0 : i * width;
+    out.insert(out.end(), raw.begin() + at, raw.begin() + at + width);
+  }
+  return out;
+}
+
+/// True if the kernel implements `f`.
+bool supported(const quantc::numerics::Format &f) {
+  return f.code == quantc::numerics::ElementCode::Int && f.scaleBits == 0 &&
+         !f.outliers &&
+         f.granularity != quantc::numerics::Granularity::PerTensor;
+}
+
+struct QuantizedLinearToUkernelPass
+    : quantc::impl::QuantizedLinearToUkernelBase<
+          QuantizedLinearToUkernelPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<quantc::qc::LinearOp> linears;
+    module.walk([&](quantc::qc::LinearOp op) {
+      auto weight = op.getWeight().getDefiningOp<quantc::qc::QConstantOp>();
+      if (!weight || op.getBias() ||
+          !cast<ShapedType>(op.getInput().getType()).getElementType().isF32())
+        return;
+      auto type = cast<quantc::qc::QWeightType>(weight.getType());
+      if (supported(quantc::qc::toNumericsFormat(type.getFormat())))
+        linears.push_back(op);
+    });
+    if (linears.empty())
+      return;
+    MLIRContext *ctx = &getContext();
+    OpBuilder b(ctx);
+    if (!module.lookupSymbol(kKernel)) {
+      b.setInsertionPointToStart(module.getBody());
+      Type i64 = b.getI64Type();
+      MemRefType m = matrixType(ctx), bytes = bytesType(ctx);
+      auto decl = func::FuncOp::create(
+          b, module.getLoc(), kKernel,
+          b.getFunctionType({m, bytes, bytes, bytes, m, i64, i64, i64, i64, i64},
+                            {}));
+      decl.setPrivate();
+      decl->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+    }
+    SymbolTable symbols(module);
+    for (quantc::qc::LinearOp op : linears)
+      rewrite(b, symbols, op);
+    // Quantized constants no layer reads any more.
+    module.walk([](quantc::qc::QConstantOp op) {
+      if (op->use_empty())
+        op.erase();
+    });
+  }
+
+  /// A constant byte global holding `value`'s bytes.
+  static memref::GlobalOp bytesGlobal(SymbolTable &symbols, Location loc,
+                                      ElementsAttr value, StringRef name) {
+    std::vector<char> data = rawBytes(value);
+    OpBuilder b(symbols.getOp()->getContext());
+    auto type = MemRefType::get({static_cast<int64_t>(data.size())},
+                                b.getI8Type());
+    auto init = DenseResourceElementsAttr::get(
+        RankedTensorType::get(type.getShape(), b.getI8Type()), name,
+        HeapAsmResourceBlob::allocateAndCopyWithAlign(
+            ArrayRef<char>(data.data(), data.size()), 1));
+    b.setInsertionPointToStart(&symbols.getOp()->getRegion(0).front());
+    auto global = memref::GlobalOp::create(
+        b, loc, name, b.getStringAttr("private"), type, init,
+        /*constant=*/true, /*alignment=*/b.getI64IntegerAttr(64));
+    symbols.insert(global); // renamed if the name is taken
+    return global;
+  }
+
+  static void rewrite(OpBuilder &b, SymbolTable &symbols,
+                      quantc::qc::LinearOp op) {
+    MLIRContext *ctx = b.getContext();
+    Location loc = op.getLoc();
+    auto weight = op.getWeight().getDefiningOp<quantc::qc::QConstantOp>();
+    auto wtype = cast<quantc::qc::QWeightType>(weight.getType());
+    quantc::numerics::Format f = quantc::qc::toNumericsFormat(wtype.getFormat());
+    int64_t k = wtype.getInputDim(), n = wtype.getOutputDim();
+    std::string name = (op.getLayer() ? op.getLayer()->str() : "w") + "_q";
+
+    b.setInsertionPoint(op);
+    auto read = [&](ElementsAttr value, StringRef suffix) -> Value {
+      memref::GlobalOp g = bytesGlobal(symbols, loc, value, name + suffix.str());
+      Value v = memref::GetGlobalOp::create(b, loc, g.getType(), g.getSymName());
+      return memref::CastOp::create(b, loc, bytesType(ctx), v);
+    };
+    Value codes = read(weight.getCodes(), "_codes");
+    Value scales = read(weight.getScales(), "_scales");
+    Value zeros = weight.getZeroPoints() ? read(*weight.getZeroPoints(), "_zeros")
+                                         : scales; // unread when symmetric
+
+    // Activations as [M, K]: the leading dimensions are rows.
+    Value x = op.getInput();
+    auto xType = cast<RankedTensorType>(x.getType());
+    int64_t rank = xType.getRank();
+    SmallVector<ReassociationIndices> rows(2);
+    for (int64_t i = 0; i + 1 < rank; ++i)
+      rows[0].push_back(i);
+    rows[1].push_back(rank - 1);
+    // The collapse happens on the buffer (a view), as for the f32 kernel.
+    auto xBuffer = MemRefType::get(xType.getShape(), b.getF32Type());
+    Value xb = bufferization::ToBufferOp::create(b, loc, xBuffer, x,
+                                                 /*read_only=*/true);
+    if (rank > 2)
+      xb = memref::CollapseShapeOp::create(b, loc, xb, rows);
+    // The result is allocated in its own shape and written through a
+    // collapsed view: expanding [M, N] back would give a group of several
+    // dynamic sizes, which upstream's strided-metadata expansion cannot lower.
+    auto resultType = cast<RankedTensorType>(op.getResult().getType());
+    SmallVector<int64_t> yShape = llvm::to_vector(xType.getShape());
+    yShape.back() = n;
+    SmallVector<Value> yDynamic;
+    for (int64_t i = 0; i + 1 < rank; ++i)
+      if (xType.isDynamicDim(i))
+        yDynamic.push_back(tensor::DimOp::create(b, loc, x, i));
+    auto yBuffer = MemRefType::get(yShape, b.getF32Type());
+    Value yFull = memref::AllocOp::create(b, loc, yBuffer, yDynamic,
+                                          b.getI64IntegerAttr(64));
+    Value yb = rank > 2 ? memref::CollapseShapeOp::create(b, loc, yFull, rows)
+                        : yFull;
+    auto i64 = [&](int64_t v) {
+      return arith::ConstantIntOp::create(b, loc, v, 64).getResult();
+    };
+    int64_t flags = QC_QMATMUL_INIT |
+                    (f.symmetric ? QC_QMATMUL_SYMMETRIC : 0) |
+                    (f.scaleType == quantc::numerics::ScaleType::F16
+                         ? QC_QMATMUL_SCALE_F16
+                         : 0) |
+                    (f.scaleType == quantc::numerics::ScaleType::BF16
+                         ? QC_QMATMUL_SCALE_BF16
+                         : 0);
+    int64_t group = f.granularity == quantc::numerics::Granularity::PerGroup
+                        ? f.groupSize
+                        : 0;
+    func::CallOp::create(
+        b, loc, kKernel, TypeRange{},
+        ValueRange{memref::CastOp::create(b, loc, matrixType(ctx), xb),
+                   codes, scales, zeros,
+                   memref::CastOp::create(b, loc, matrixType(ctx), yb),
+                   i64(k), i64(n), i64(f.bits), i64(group), i64(flags)});
+    Value y = bufferization::ToTensorOp::create(
+        b, loc, RankedTensorType::get(yShape, b.getF32Type()), yFull,
+        /*restrict=*/true, /*writable=*/true);
+    if (y.getType() != resultType)
+      y = tensor::CastOp::create(b, loc, resultType, y);
+    op.getResult().replaceAllUsesWith(y);
+    op.erase();
+  }
+};
+
+} // namespace
