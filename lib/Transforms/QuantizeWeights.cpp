@@ -1,6 +1,6 @@
 //===- QuantizeWeights.cpp - round-to-nearest weights of qc.linear --------===//
 
-#include "QuantizedConstant.h"
+#include "QC/IR/QConstant.h"
 #include "quantc/Transforms/Passes.h"
 
 #include "mlir/AsmParser/AsmParser.h"
@@ -10,7 +10,6 @@
 
 namespace quantc {
 #define GEN_PASS_DEF_QUANTIZEWEIGHTS
-#define GEN_PASS_DEF_DEQUANTIZECONSTANTS
 #include "quantc/Transforms/Passes.h.inc"
 } // namespace quantc
 
@@ -106,30 +105,6 @@ struct QuantizeWeightsPass
     });
     if (result.wasInterrupted())
       signalPassFailure();
-  }
-};
-
-struct DequantizeConstantsPass
-    : quantc::impl::DequantizeConstantsBase<DequantizeConstantsPass> {
-  void runOnOperation() override {
-    SmallVector<qc::QConstantOp> constants;
-    getOperation().walk([&](qc::QConstantOp op) { constants.push_back(op); });
-    for (qc::QConstantOp op : constants) {
-      numerics::QuantizedMatrix q = readQConstant(op);
-      std::vector<float> values = numerics::dequantizeMatrix(q);
-      OpBuilder b(op);
-      std::string name = "dequantized";
-      if (auto codes = dyn_cast<DenseResourceElementsAttr>(op.getCodes()))
-        name = codes.getRawHandle().getKey().str() + "_dequantized";
-      ElementsAttr value = resourceBlob(
-          name, {q.k, q.n}, b.getF32Type(),
-          ArrayRef<char>(reinterpret_cast<const char *>(values.data()),
-                         values.size() * sizeof(float)));
-      auto constant =
-          arith::ConstantOp::create(b, op.getLoc(), cast<TypedAttr>(value));
-      op.getResult().replaceAllUsesWith(constant);
-      op.erase();
-    }
   }
 };
 

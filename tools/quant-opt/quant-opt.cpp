@@ -2,6 +2,7 @@
 
 #include "QC/IR/QC.h"
 #include "quantc/Target/CPU/Pipeline.h"
+#include "quantc/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -12,6 +13,7 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   quantc::registerCpuPipeline();
+  quantc::registerTransformsPasses();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);

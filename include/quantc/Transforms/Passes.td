@@ -31,17 +31,4 @@ def QuantizeWeights : Pass<"qc-quantize-weights", "mlir::ModuleOp"> {
   let dependentDialects = ["quantc::qc::QCDialect"];
 }
 
-def DequantizeConstants : Pass<"qc-dequantize-constants", "mlir::ModuleOp"> {
-  let summary = "Replace quantized constants with the f32 weights they stand "
-                "for (the reference lowering)";
-  let description = [{
-    Replaces every `qc.qconstant` used as a `qc.linear` weight with an f32
-    `arith.constant` holding its dequantized K x N matrix, computed by
-    quantc's reference numerics: exactly the values a quantized kernel must
-    reproduce. This is how targets without a fused dequantize-matmul kernel
-    for a format run it (the weights then take f32 space in the artifact).
-  }];
-  let dependentDialects = ["mlir::arith::ArithDialect"];
-}
-
 #endif // QUANTC_TRANSFORMS_PASSES_TD

@@ -3,7 +3,6 @@
 #include "quantc/Target/CPU/Pipeline.h"
 #include "quantc/Conversion/Passes.h"
 #include "quantc/Target/CPU/Passes.h"
-#include "quantc/Transforms/Passes.h"
 
 #include "QC/IR/QC.h"
 
@@ -72,7 +71,6 @@ static void registerPipelinePasses() {
   static const bool done = [] {
     registerAllPasses();
     quantc::registerConversionPasses();
-    quantc::registerTransformsPasses();
     quantc::registerCPUPasses();
     return true;
   }();

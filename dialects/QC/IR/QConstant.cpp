@@ -1,6 +1,6 @@
-//===- QuantizedConstant.cpp - qc.qconstant <-> reference numerics --------===//
+//===- QConstant.cpp - qc.qconstant <-> reference numerics ----------------===//
 
-#include "QuantizedConstant.h"
+#include "QC/IR/QConstant.h"
 
 #include "quantc/Numerics/Scalar.h"
 

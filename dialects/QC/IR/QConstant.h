@@ -1,12 +1,12 @@
-//===- QuantizedConstant.h - qc.qconstant <-> reference numerics -*- C++ -*-===//
+//===- QConstant.h - qc.qconstant <-> reference numerics ---------*- C++ -*-===//
 //
 // The one place that moves a quantized matrix between the reference
 // numerics (numerics::QuantizedMatrix) and the attributes of qc.qconstant.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef QUANTC_TRANSFORMS_QUANTIZEDCONSTANT_H
-#define QUANTC_TRANSFORMS_QUANTIZEDCONSTANT_H
+#ifndef QUANTC_DIALECT_QC_QCONSTANT_H
+#define QUANTC_DIALECT_QC_QCONSTANT_H
 
 #include "QC/IR/QC.h"
 #include "quantc/Numerics/Matrix.h"
@@ -36,4 +36,4 @@ numerics::QuantizedMatrix readQConstant(qc::QConstantOp op);
 
 } // namespace quantc
 
-#endif // QUANTC_TRANSFORMS_QUANTIZEDCONSTANT_H
+#endif // QUANTC_DIALECT_QC_QCONSTANT_H
