@@ -9,6 +9,7 @@
 
 #include "quantc/Frontend/OnnxImporter.h"
 #include "quantc/Target/CPU/Artifact.h"
+#include "quantc/Transforms/Calibration.h"
 #include "quantc/Transforms/Passes.h"
 
 #include "mlir/Pass/PassManager.h"
@@ -17,6 +18,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -59,6 +61,26 @@ static cl::list<std::string> layers("layers", cl::CommaSeparated,
 static cl::list<std::string> exclude("exclude", cl::CommaSeparated,
                                      cl::cat(quantization),
                                      cl::desc("layer name globs to keep f32"));
+static cl::opt<std::string> algo("algo", cl::init("rtn"), cl::cat(quantization),
+                                 cl::desc("rtn (round to nearest) or gptq"));
+static cl::opt<std::string> calib("calib", cl::cat(quantization),
+                                  cl::desc("calibration text (gptq)"));
+static cl::opt<int64_t> calibWindows("calib-windows", cl::init(256),
+                                     cl::cat(quantization),
+                                     cl::desc("256-byte calibration windows"));
+static cl::opt<double> damp("damp", cl::init(0.01), cl::cat(quantization),
+                            cl::desc("GPTQ damping, fraction of mean diag(H)"));
+static cl::opt<int64_t> blockSize("block", cl::init(128), cl::cat(quantization),
+                                  cl::desc("GPTQ block size"));
+static cl::opt<bool> actOrder("act-order", cl::cat(quantization),
+                              cl::desc("GPTQ: columns by decreasing diag(H)"));
+static cl::opt<bool> trueSequential(
+    "true-sequential", cl::init(true), cl::cat(quantization),
+    cl::desc("GPTQ: calibrate each stage on the outputs of the layers "
+             "quantized before it (default; =false: one fp32 calibration)"));
+static cl::opt<std::string> reportPath("report", cl::cat(quantization),
+                                       cl::desc("write the per-layer report "
+                                                "as CSV"));
 
 /// The #qc.format body the options ask for, or "" for none.
 static std::string requestedFormat() {
@@ -101,15 +123,71 @@ int main(int argc, char **argv) {
   if (!module)
     return 1;
   if (std::string format = requestedFormat(); !format.empty()) {
-    step("quantizing weights to #qc.format<" + format + ">");
-    quantc::QuantizeWeightsOptions q;
-    q.format = format;
-    q.layers.assign(layers.begin(), layers.end());
-    q.exclude.assign(exclude.begin(), exclude.end());
-    mlir::PassManager pm(&context);
-    pm.addPass(quantc::createQuantizeWeights(q));
-    if (mlir::failed(pm.run(*module)))
+    if (algo != "rtn" && algo != "gptq") {
+      llvm::errs() << "quantc: error: --algo must be rtn or gptq, not '"
+                   << algo << "'\n";
       return 1;
+    }
+    if (algo == "gptq") {
+      if (calib.empty()) {
+        llvm::errs() << "quantc: error: --algo gptq needs --calib TEXT\n";
+        return 1;
+      }
+      if (blockSize <= 0 || damp < 0) {
+        llvm::errs() << "quantc: error: --block must be positive and --damp "
+                        "not negative\n";
+        return 1;
+      }
+      quantc::CalibrationOptions c;
+      c.textPath = calib;
+      c.windows = calibWindows;
+      c.layers.assign(layers.begin(), layers.end());
+      c.exclude.assign(exclude.begin(), exclude.end());
+      c.progress = step;
+      std::string error;
+      step("GPTQ to #qc.format<" + format + ">");
+      quantc::numerics::GptqOptions g;
+      g.damping = damp;
+      g.blockSize = blockSize;
+      g.actOrder = actOrder;
+      auto reports = quantc::gptqQuantizeModel(
+          *module, c, format, g, trueSequential,
+          [&](const quantc::LayerReport &r) {
+            step(llvm::formatv("  {0,-18} {1,5} x {2,-5} rel. output error "
+                               "{3:e2}  {4:f2} s",
+                               r.layer, r.k, r.n, r.outputError, r.seconds)
+                     .str());
+          },
+          error);
+      if (mlir::failed(reports)) {
+        llvm::errs() << "quantc: error: " << error << "\n";
+        return 1;
+      }
+      if (!reportPath.empty()) {
+        std::error_code ec;
+        llvm::raw_fd_ostream csv(reportPath, ec);
+        if (ec) {
+          llvm::errs() << "quantc: error: cannot write '" << reportPath
+                       << "': " << ec.message() << "\n";
+          return 1;
+        }
+        csv << "layer,k,n,format,relative_output_error,seconds\n";
+        for (const quantc::LayerReport &r : *reports)
+          csv << r.layer << "," << r.k << "," << r.n << ",\"" << format
+              << "\"," << llvm::formatv("{0:e6}", r.outputError) << ","
+              << llvm::formatv("{0:f3}", r.seconds) << "\n";
+      }
+    } else {
+      step("quantizing weights to #qc.format<" + format + ">");
+      quantc::QuantizeWeightsOptions q;
+      q.format = format;
+      q.layers.assign(layers.begin(), layers.end());
+      q.exclude.assign(exclude.begin(), exclude.end());
+      mlir::PassManager pm(&context);
+      pm.addPass(quantc::createQuantizeWeights(q));
+      if (mlir::failed(pm.run(*module)))
+        return 1;
+    }
   }
   quantc::ArtifactOptions options;
   options.outputDir = outputDir;
