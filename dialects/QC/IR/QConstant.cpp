@@ -92,9 +92,7 @@ qc::QConstantOp quantc::buildQConstant(OpBuilder &b, Location loc,
                                  ElementsAttr(), ElementsAttr(), ElementsAttr());
 }
 
-namespace {
-/// The raw bytes of a constant (blob or inline dense data).
-std::vector<char> rawBytes(ElementsAttr value) {
+std::vector<char> quantc::storedBytes(ElementsAttr value) {
   if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
     ArrayRef<char> raw = resource.getData();
     return std::vector<char>(raw.begin(), raw.end());
@@ -111,6 +109,7 @@ std::vector<char> rawBytes(ElementsAttr value) {
   return out;
 }
 
+namespace {
 template <typename T> std::vector<T> as(const std::vector<char> &bytes) {
   std::vector<T> out(bytes.size() / sizeof(T));
   std::memcpy(out.data(), bytes.data(), out.size() * sizeof(T));
@@ -124,11 +123,11 @@ numerics::QuantizedMatrix quantc::readQConstant(qc::QConstantOp op) {
   q.k = type.getInputDim();
   q.n = type.getOutputDim();
   q.format = qc::toNumericsFormat(type.getFormat());
-  q.codes = as<uint8_t>(rawBytes(op.getCodes()));
-  std::vector<char> scales = rawBytes(op.getScales());
+  q.codes = as<uint8_t>(storedBytes(op.getCodes()));
+  std::vector<char> scales = storedBytes(op.getScales());
   if (q.format.scaleBits > 0) {
     q.scaleCodes = as<uint8_t>(scales);
-    q.scaleParams = as<float>(rawBytes(*op.getScaleParams()));
+    q.scaleParams = as<float>(storedBytes(*op.getScaleParams()));
   } else if (q.format.scaleType == numerics::ScaleType::F32) {
     q.scales = as<float>(scales);
   } else {
@@ -138,11 +137,11 @@ numerics::QuantizedMatrix quantc::readQConstant(qc::QConstantOp op) {
                              : numerics::bf16ToFloat(h));
   }
   if (auto zeros = op.getZeroPoints())
-    q.zeroPoints = as<uint8_t>(rawBytes(*zeros));
+    q.zeroPoints = as<uint8_t>(storedBytes(*zeros));
   if (auto offsets = op.getOutlierOffsets()) {
-    q.outlierOffsets = as<int32_t>(rawBytes(*offsets));
-    q.outlierColumns = as<int32_t>(rawBytes(*op.getOutlierColumns()));
-    q.outlierValues = as<uint16_t>(rawBytes(*op.getOutlierValues()));
+    q.outlierOffsets = as<int32_t>(storedBytes(*offsets));
+    q.outlierColumns = as<int32_t>(storedBytes(*op.getOutlierColumns()));
+    q.outlierValues = as<uint16_t>(storedBytes(*op.getOutlierValues()));
   }
   return q;
 }

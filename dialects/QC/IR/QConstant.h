@@ -18,6 +18,10 @@ namespace quantc {
 /// The f32 values of a constant, or failure if it is not an f32 tensor.
 mlir::FailureOr<std::vector<float>> floatValues(mlir::ElementsAttr value);
 
+/// The bytes of a stored piece (blob or inline dense data), element after
+/// element.
+std::vector<char> storedBytes(mlir::ElementsAttr value);
+
 /// A `dense_resource` blob `name` of `shape` x `element` holding `bytes`.
 mlir::ElementsAttr resourceBlob(llvm::StringRef name,
                                 llvm::ArrayRef<int64_t> shape,

@@ -4,6 +4,7 @@
 #include "quantc/kernels.h"
 
 #include "QC/IR/QC.h"
+#include "QC/IR/QConstant.h"
 #include "quantc/Numerics/Format.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -33,24 +34,6 @@ MemRefType matrixType(MLIRContext *ctx) {
 
 MemRefType bytesType(MLIRContext *ctx) {
   return MemRefType::get({ShapedType::kDynamic}, IntegerType::get(ctx, 8));
-}
-
-/// The raw bytes of a stored piece.
-std::vector<char> rawBytes(ElementsAttr value) {
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
-    ArrayRef<char> raw = resource.getData();
-    return std::vector<char>(raw.begin(), raw.end());
-  }
-  auto dense = cast<DenseElementsAttr>(value);
-  size_t width =
-      std::max<size_t>(dense.getElementType().getIntOrFloatBitWidth() / 8, 1);
-  std::vector<char> out;
-  ArrayRef<char> raw = dense.getRawData();
-  for (int64_t i = 0; i < dense.getNumElements(); ++i) {
-    size_t at = dense.isSplat() ? 0 : i * width;
-    out.insert(out.end(), raw.begin() + at, raw.begin() + at + width);
-  }
-  return out;
 }
 
 /// True if the kernel implements `f`.
@@ -103,7 +86,7 @@ struct QuantizedLinearToUkernelPass
   /// A constant byte global holding `value`'s bytes.
   static memref::GlobalOp bytesGlobal(SymbolTable &symbols, Location loc,
                                       ElementsAttr value, StringRef name) {
-    std::vector<char> data = rawBytes(value);
+    std::vector<char> data = quantc::storedBytes(value);
     OpBuilder b(symbols.getOp()->getContext());
     auto type = MemRefType::get({static_cast<int64_t>(data.size())},
                                 b.getI8Type());
