@@ -3,79 +3,13 @@
  * (summing a 1 GiB buffer). GEMM shapes are compared with the FLOP peak,
  * GEMV shapes (a few rows, weights read once) with the bandwidth.
  *   matmul_bench [threads]   (OMP_NUM_THREADS also works) */
+#include "limits.h"
 #include "quantc/kernels.h"
 
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-typedef float v16 __attribute__((vector_size(64)));
-
-/* 12 independent FMA chains (distinct starts, so none can be merged). */
-__attribute__((target("avx512f,fma"), noinline)) static float
-fma_loop(long n, float seed) {
-  v16 acc[12], x = (v16){0} + seed, y = (v16){0} + (1.0f - seed);
-  for (int r = 0; r < 12; ++r)
-    acc[r] = (v16){0} + (float)r * seed;
-  for (long i = 0; i < n; ++i)
-    for (int r = 0; r < 12; ++r)
-      acc[r] = acc[r] * x + y;
-  float s = 0;
-  for (int r = 0; r < 12; ++r)
-    s += acc[r][0];
-  return s;
-}
-
-static double peak_gflops(void) {
-  const long n = 20000000;
-  volatile float seed = 0.9999f;
-  double t0 = now();
-  float sink = 0;
-#pragma omp parallel reduction(+ : sink)
-  sink += fma_loop(n, seed);
-  double t = now() - t0;
-  if (sink == 42.0f)
-    printf(" ");
-  return omp_get_max_threads() * (double)n * 12 * 16 * 2 / t / 1e9;
-}
-
-static double read_gbs(void) {
-  size_t n = (size_t)1 << 28; /* 1 GiB of floats */
-  float *a = aligned_alloc(64, n * sizeof(float));
-#pragma omp parallel for
-  for (size_t i = 0; i < n; ++i)
-    a[i] = 1.0f;
-  double best = 0;
-  for (int rep = 0; rep < 3; ++rep) {
-    double t0 = now();
-    float s = 0;
-#pragma omp parallel reduction(+ : s)
-    {
-      /* Vector loads into independent sums: bound by memory, not adds. */
-      v16 acc[4] = {{0}, {0}, {0}, {0}};
-#pragma omp for
-      for (size_t i = 0; i < n; i += 64)
-        for (int r = 0; r < 4; ++r)
-          acc[r] += *(const v16 *)(a + i + 16 * r);
-      for (int r = 0; r < 4; ++r)
-        s += acc[r][0];
-    }
-    double t = now() - t0;
-    if (s == 0)
-      printf(" ");
-    if (n * 4.0 / t / 1e9 > best)
-      best = n * 4.0 / t / 1e9;
-  }
-  free(a);
-  return best;
-}
 
 static qc_memref3d_f32 view(float *p, int64_t b, int64_t r, int64_t c) {
   qc_memref3d_f32 m = {p, p, 0, {b, r, c}, {r * c, c, 1}};

@@ -19,7 +19,7 @@
 #include <string.h>
 
 #define NB 64      /* channels decoded per tile (prefill) */
-#define FEW_ROWS 4 /* rows up to which channels are dotted directly */
+#define FEW_ROWS 8 /* rows up to which channels are dotted directly */
 
 typedef struct {
   const uint8_t *codes, *scales, *zeros;
@@ -151,6 +151,67 @@ DEFINE_DOT_Q4(dot_q4_avx512, __attribute__((target("avx512f"))), 16, widen16)
 DEFINE_DOT_Q4(dot_q4_avx2, __attribute__((target("avx2,fma"))), 8, widen8_avx2)
 DEFINE_DOT_Q4(dot_q4_generic, , 4, widen4)
 
+/* One channel of 8-bit codes against one row: sum over groups of
+ * scale_g * sum_i x[i] code[i] (codes unsigned, or signed when symmetric). */
+#define DEFINE_DOT_Q8(NAME, ATTR, LANES, WIDEN_U, WIDEN_S)                     \
+  typedef float NAME##_vf __attribute__((vector_size(4 * LANES)));             \
+  ATTR static float NAME(const uint8_t *b, const float *x, int64_t k,          \
+                         int64_t group, const float *scales, int symmetric) {  \
+    NAME##_vf total = {0};                                                     \
+    float tail = 0;                                                            \
+    for (int64_t g0 = 0, g = 0; g0 < k; g0 += group, ++g) {                    \
+      int64_t end = g0 + group < k ? g0 + group : k, i = g0;                   \
+      NAME##_vf acc = {0};                                                     \
+      for (; i + LANES <= end; i += LANES) {                                   \
+        NAME##_vf xv, cv = symmetric                                           \
+                               ? __builtin_convertvector(WIDEN_S(b + i),       \
+                                                         NAME##_vf)            \
+                               : __builtin_convertvector(WIDEN_U(b + i),       \
+                                                         NAME##_vf);           \
+        memcpy(&xv, x + i, sizeof xv);                                         \
+        acc += xv * cv;                                                        \
+      }                                                                        \
+      total += acc * scales[g];                                                \
+      for (; i < end; ++i)                                                     \
+        tail += scales[g] * x[i] *                                             \
+                (symmetric ? (float)(int8_t)b[i] : (float)b[i]);               \
+    }                                                                          \
+    float sum = tail;                                                          \
+    for (int l = 0; l < LANES; ++l)                                            \
+      sum += total[l];                                                         \
+    return sum;                                                                \
+  }
+
+__attribute__((target("avx512f"))) static inline v16i widen16s(const uint8_t *p) {
+  return (v16i)_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p));
+}
+__attribute__((target("avx2"))) static inline v8i widen8s_avx2(const uint8_t *p) {
+  return (v8i)_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p));
+}
+static inline v4i widen4s(const uint8_t *p) {
+  v4i out = {(int8_t)p[0], (int8_t)p[1], (int8_t)p[2], (int8_t)p[3]};
+  return out;
+}
+DEFINE_DOT_Q8(dot_q8_avx512, __attribute__((target("avx512f"))), 16, widen16,
+              widen16s)
+DEFINE_DOT_Q8(dot_q8_avx2, __attribute__((target("avx2,fma"))), 8, widen8_avx2,
+              widen8s_avx2)
+DEFINE_DOT_Q8(dot_q8_generic, , 4, widen4, widen4s)
+
+typedef float (*dot_q8_fn)(const uint8_t *, const float *, int64_t, int64_t,
+                           const float *, int);
+
+static dot_q8_fn dot_q8(void) {
+  static dot_q8_fn fn;
+  if (!fn) {
+    const char *isa = quantc_matmul_isa();
+    fn = strcmp(isa, "avx512f") == 0    ? dot_q8_avx512
+         : strcmp(isa, "avx2+fma") == 0 ? dot_q8_avx2
+                                        : dot_q8_generic;
+  }
+  return fn;
+}
+
 typedef float (*dot_q4_fn)(const uint8_t *, const float *, const float *,
                            int64_t, int64_t, const float *, int);
 
@@ -176,13 +237,15 @@ static void params(const qweight *w, int64_t j, int64_t g, float *scale,
 
 /* Few rows: y[r, j] = sum_g scale * (x_g . codes_g - zero * sum(x_g)).
  * 4-bit codes are dotted in place against the rows split into even and odd
- * elements; other widths are decoded a group at a time first. */
+ * elements, 8-bit ones against the rows; other widths are decoded a group
+ * at a time first. */
 static void dot_rows(const qweight *w, const float *a, int64_t lda,
                      float *c, int64_t ldc, int64_t m, int zero) {
   int64_t gl = w->group ? w->group : w->k;
   int nibbles = w->bits == 4 && w->k % 2 == 0 && gl % 2 == 0;
   int symmetric = (w->flags & QC_QMATMUL_SYMMETRIC) != 0;
   dot_q4_fn dot = dot_q4();
+  dot_q8_fn dot8 = dot_q8();
   float *sums = malloc(sizeof(float) * (size_t)(m * w->groups));
   float *split = nibbles ? malloc(sizeof(float) * (size_t)(m * w->k)) : NULL;
   for (int64_t r = 0; r < m; ++r) {
@@ -217,6 +280,9 @@ static void dot_rows(const qweight *w, const float *a, int64_t lda,
           acc[r] += dot(row, xe, xe + w->k / 2, w->k / 2, gl / 2, scales,
                         symmetric);
         }
+      } else if (w->bits == 8) {
+        for (int64_t r = 0; r < m; ++r)
+          acc[r] += dot8(row, a + r * lda, w->k, gl, scales, symmetric);
       } else {
         for (int64_t g = 0; g < w->groups; ++g) {
           int64_t k0 = g * gl, len = w->k - k0 < gl ? w->k - k0 : gl;

@@ -98,6 +98,8 @@ TEST(QMatmulKernel, GroupsScalesAndInit) {
   check(4, false, 64, ScaleType::F16, 40, 200, 130, true); // 64+64+64+8
   check(3, true, 128, ScaleType::BF16, 1, 300, 9, false);
   check(8, false, 128, ScaleType::F16, 25, 256, 65, true);
+  check(8, true, 32, ScaleType::F32, 7, 96, 70, false);    // dot path, 7 rows
+  check(4, false, 64, ScaleType::F16, 8, 200, 130, true);  // dot path, 8 rows
 }
 
 } // namespace
