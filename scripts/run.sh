@@ -3,7 +3,7 @@
 # tiny model: import it into the qc dialect and report its linear layers
 # (the ones quantization rewrites), compile it to an artifact, run it with
 # the runtime on the EVAL.md protocol and greedy-decode a prompt with the
-# KV cache the runtime keeps (a session).
+# KV cache the runtime keeps (a session); then the same with 4-bit weights.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -28,3 +28,12 @@ echo "== quant-run $art --perplexity ../shared/data/brown-eval.txt"
 build/bin/quant-run "$art" --perplexity ../shared/data/brown-eval.txt
 echo "== quant-run $art --generate \"The jury said that\" -n 48"
 build/bin/quant-run "$art" --generate "The jury said that" -n 48
+q4=build/$(basename "$(dirname "$model")")-w4
+echo "== quantc compile $model -o $q4 --wbits 4 --group 128   (round to nearest; --algo gptq --calib for GPTQ)"
+build/bin/quantc compile "$model" -o "$q4" --wbits 4 --group 128
+printf 'weights: %s bytes f32, %s bytes with 4-bit transformer blocks\n' \
+  "$(stat -c %s "$art/weights.bin")" "$(stat -c %s "$q4/weights.bin")"
+echo "== quant-run $q4 --perplexity ../shared/data/brown-eval.txt"
+build/bin/quant-run "$q4" --perplexity ../shared/data/brown-eval.txt 2>/dev/null
+echo "== quant-run $q4 --generate \"The jury said that\" -n 48"
+build/bin/quant-run "$q4" --generate "The jury said that" -n 48
