@@ -298,6 +298,10 @@ FailureOr<std::vector<LayerReport>> quantc::gptqQuantizeModel(
   std::vector<std::vector<std::string>> order;
   for (auto &entry : stages)
     order.push_back(entry.second);
+  if (order.empty()) {
+    error = "no layer to calibrate matches the layer patterns";
+    return failure();
+  }
   std::vector<LayerReport> reports;
   for (auto [i, layers] : llvm::enumerate(order)) {
     CalibrationOptions stage = calibration;

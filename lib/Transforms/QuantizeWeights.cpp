@@ -6,6 +6,7 @@
 #include "mlir/AsmParser/AsmParser.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/GlobPattern.h"
 
 namespace quantc {
@@ -26,7 +27,7 @@ compileGlobs(Operation *at, ArrayRef<std::string> patterns) {
   for (const std::string &p : patterns) {
     auto glob = llvm::GlobPattern::create(p);
     if (!glob) {
-      at->emitError() << "bad layer pattern '" << p
+      emitError(at->getLoc()) << "bad layer pattern '" << p
                       << "': " << llvm::toString(glob.takeError());
       return failure();
     }
@@ -51,13 +52,13 @@ struct QuantizeWeightsPass
     auto formatAttr = dyn_cast_or_null<qc::FormatAttr>(
         parseAttribute("#qc.format<" + format.getValue() + ">", ctx));
     if (!formatAttr) {
-      module.emitError() << "qc-quantize-weights: format '" << format.getValue()
+      emitError(module.getLoc()) << "qc-quantize-weights: format '" << format.getValue()
                          << "' is not a #qc.format body";
       return signalPassFailure();
     }
     numerics::Format f = qc::toNumericsFormat(formatAttr);
     if (f.outliers) {
-      module.emitError() << "qc-quantize-weights: outliers are split off by "
+      emitError(module.getLoc()) << "qc-quantize-weights: outliers are split off by "
                             "qc-split-outliers, not by round-to-nearest";
       return signalPassFailure();
     }
@@ -71,10 +72,12 @@ struct QuantizeWeightsPass
     if (failed(include) || failed(drop))
       return signalPassFailure();
 
+    bool selected = false;
     WalkResult result = module.walk([&](qc::LinearOp op) {
       StringRef layer = op.getLayer() ? *op.getLayer() : StringRef();
       if (!matchesAny(*include, layer) || matchesAny(*drop, layer))
         return WalkResult::advance();
+      selected = true;
       auto constant = op.getWeight().getDefiningOp<arith::ConstantOp>();
       if (!constant)
         return WalkResult::advance(); // already quantized, or not constant
@@ -104,7 +107,15 @@ struct QuantizeWeightsPass
       return WalkResult::advance();
     });
     if (result.wasInterrupted())
+      return signalPassFailure();
+    // Quantization was asked for: quantizing nothing is a mistake to report.
+    if (!selected) {
+      emitError(module.getLoc()) << "qc-quantize-weights: no qc.linear layer matches "
+                         << llvm::join(picked, ", ")
+                         << (dropped.empty() ? "" : " minus ")
+                         << llvm::join(dropped, ", ");
       signalPassFailure();
+    }
   }
 };
 
