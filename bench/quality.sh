@@ -2,10 +2,13 @@
 # Bits per byte (EVAL.md protocol) of round-to-nearest and GPTQ weights on
 # the shared models, beside EVAL.md's peer GPTQ figures, for each row of its
 # table; f32 scales, affine, transformer-block layers (the peer's setting).
-# Usage: bench/quality.sh [true|false]   (GPTQ true-sequential, default true)
+# Usage: bench/quality.sh [true|false] [act-order]
+#   (GPTQ true-sequential, default true; act-order: columns by decreasing
+#   diag(H) with static groups)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sequential=${1:-true}
+order=${2:+--act-order}
 shared=../shared
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -19,7 +22,7 @@ while read -r model setting args peer_rtn peer_gptq; do
   rtn=$(bpb "$tmp/rtn")
   start=$(date +%s.%N)
   build/bin/quantc compile "$onnx" -o "$tmp/gptq" ${args//,/ } --scale f32 --algo gptq \
-    --true-sequential="$sequential" --calib "$shared/data/brown-calib.txt" 2>/dev/null
+    --true-sequential="$sequential" $order --calib "$shared/data/brown-calib.txt" 2>/dev/null
   seconds=$(echo "$(date +%s.%N) - $start" | bc)
   gptq=$(bpb "$tmp/gptq")
   printf '| %s | %s | %s | %s | %s | %s | %+.4f | %.0f |\n' "$model" "$setting" "$rtn" \
