@@ -72,12 +72,15 @@ static cl::opt<double> damp("damp", cl::init(0.01), cl::cat(quantization),
                             cl::desc("GPTQ damping, fraction of mean diag(H)"));
 static cl::opt<int64_t> blockSize("block", cl::init(128), cl::cat(quantization),
                                   cl::desc("GPTQ block size"));
-static cl::opt<bool> actOrder("act-order", cl::cat(quantization),
-                              cl::desc("GPTQ: columns by decreasing diag(H)"));
+static cl::opt<bool> actOrder("act-order", cl::init(true), cl::cat(quantization),
+                              cl::desc("GPTQ: columns by decreasing diag(H), "
+                                       "static groups (default; =false: in "
+                                       "order)"));
 static cl::opt<bool> trueSequential(
-    "true-sequential", cl::init(true), cl::cat(quantization),
+    "true-sequential", cl::init(false), cl::cat(quantization),
     cl::desc("GPTQ: calibrate each stage on the outputs of the layers "
-             "quantized before it (default; =false: one fp32 calibration)"));
+             "quantized before it (one calibration run per stage; default: "
+             "one calibration of the fp32 model)"));
 static cl::opt<std::string> reportPath("report", cl::cat(quantization),
                                        cl::desc("write the per-layer report "
                                                 "as CSV"));
