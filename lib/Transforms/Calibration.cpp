@@ -2,6 +2,8 @@
 
 #include "quantc/Transforms/Calibration.h"
 
+#include "LayerSelection.h"
+
 #include "QC/IR/QC.h"
 #include "QC/IR/QConstant.h"
 #include "quantc/Target/CPU/Jit.h"
@@ -10,7 +12,6 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/Support/GlobPattern.h"
 
 #include <Eigen/Dense>
 
@@ -25,38 +26,14 @@ namespace {
 
 constexpr const char *kOutputPrefix = "quantc.calibration.";
 
-/// Layer names `options` selects (the patterns must outlive the globs).
-struct LayerFilter {
-  std::vector<std::string> include, exclude;
-  std::vector<llvm::GlobPattern> in, out;
-  std::string error;
-  explicit LayerFilter(const CalibrationOptions &o)
-      : include(o.layers), exclude(o.exclude) {
-    if (include.empty())
-      include.push_back("*.blocks.*");
-    for (auto [texts, globs] : {std::pair{&include, &in},
-                                std::pair{&exclude, &out}})
-      for (const std::string &t : *texts) {
-        auto g = llvm::GlobPattern::create(t);
-        if (!g) {
-          error = "bad layer pattern '" + t + "'";
-          llvm::consumeError(g.takeError());
-          continue;
-        }
-        globs->push_back(std::move(*g));
-      }
-  }
-  bool selects(StringRef name) const {
-    auto any = [&](const std::vector<llvm::GlobPattern> &gs) {
-      return llvm::any_of(gs, [&](const auto &g) { return g.match(name); });
-    };
-    return any(in) && !any(out);
-  }
-};
+/// The layers `options` selects.
+LayerSelection selectionOf(const CalibrationOptions &o) {
+  return LayerSelection(o.layers, o.exclude);
+}
 
 /// The selected layers with an f32 constant weight.
 SmallVector<qc::LinearOp> selectedLayers(func::FuncOp main,
-                                         const LayerFilter &filter) {
+                                         const LayerSelection &filter) {
   SmallVector<qc::LinearOp> out;
   main.walk([&](qc::LinearOp op) {
     if (op.getLayer() && filter.selects(*op.getLayer()) &&
@@ -71,9 +48,9 @@ SmallVector<qc::LinearOp> selectedLayers(func::FuncOp main,
 FailureOr<Hessians> quantc::collectHessians(ModuleOp module,
                                             const CalibrationOptions &options,
                                             std::string &error) {
-  LayerFilter filter(options);
-  if (!filter.error.empty()) {
-    error = filter.error;
+  LayerSelection filter = selectionOf(options);
+  if (!filter.error().empty()) {
+    error = filter.error();
     return failure();
   }
   std::ifstream in(options.textPath, std::ios::binary);
@@ -286,10 +263,10 @@ FailureOr<std::vector<LayerReport>> quantc::gptqQuantizeModel(
                               error);
   }
   // Stages: the selected layers grouped by the value they read, in order.
-  LayerFilter filter(calibration);
+  LayerSelection filter = selectionOf(calibration);
   auto main = module.lookupSymbol<func::FuncOp>("main");
-  if (!filter.error.empty() || !main) {
-    error = main ? filter.error : "the module has no function 'main'";
+  if (!filter.error().empty() || !main) {
+    error = main ? filter.error() : "the module has no function 'main'";
     return failure();
   }
   llvm::MapVector<Value, std::vector<std::string>> stages;

@@ -1,13 +1,12 @@
 //===- QuantizeWeights.cpp - round-to-nearest weights of qc.linear --------===//
 
 #include "QC/IR/QConstant.h"
+#include "LayerSelection.h"
 #include "quantc/Transforms/Passes.h"
 
 #include "mlir/AsmParser/AsmParser.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
-#include "llvm/ADT/StringExtras.h"
-#include "llvm/Support/GlobPattern.h"
 
 namespace quantc {
 #define GEN_PASS_DEF_QUANTIZEWEIGHTS
@@ -18,29 +17,6 @@ using namespace mlir;
 using namespace quantc;
 
 namespace {
-
-/// Compiles glob patterns (which keep pointing into `patterns`); failure
-/// (with an error on `at`) for a bad one.
-FailureOr<std::vector<llvm::GlobPattern>>
-compileGlobs(Operation *at, ArrayRef<std::string> patterns) {
-  std::vector<llvm::GlobPattern> out;
-  for (const std::string &p : patterns) {
-    auto glob = llvm::GlobPattern::create(p);
-    if (!glob) {
-      emitError(at->getLoc()) << "bad layer pattern '" << p
-                      << "': " << llvm::toString(glob.takeError());
-      return failure();
-    }
-    out.push_back(std::move(*glob));
-  }
-  return out;
-}
-
-bool matchesAny(const std::vector<llvm::GlobPattern> &globs, StringRef name) {
-  return llvm::any_of(globs, [&](const llvm::GlobPattern &g) {
-    return g.match(name);
-  });
-}
 
 struct QuantizeWeightsPass
     : quantc::impl::QuantizeWeightsBase<QuantizeWeightsPass> {
@@ -62,20 +38,16 @@ struct QuantizeWeightsPass
                             "qc-split-outliers, not by round-to-nearest";
       return signalPassFailure();
     }
-    std::vector<std::string> picked(layers.begin(), layers.end());
-    if (picked.empty())
-      picked.push_back("*.blocks.*");
-    // Glob patterns point into their text: both lists outlive them.
-    std::vector<std::string> dropped(exclude.begin(), exclude.end());
-    auto include = compileGlobs(module, picked);
-    auto drop = compileGlobs(module, dropped);
-    if (failed(include) || failed(drop))
+    LayerSelection selection({layers.begin(), layers.end()},
+                             {exclude.begin(), exclude.end()});
+    if (!selection.error().empty()) {
+      emitError(module.getLoc()) << selection.error();
       return signalPassFailure();
-
+    }
     bool selected = false;
     WalkResult result = module.walk([&](qc::LinearOp op) {
       StringRef layer = op.getLayer() ? *op.getLayer() : StringRef();
-      if (!matchesAny(*include, layer) || matchesAny(*drop, layer))
+      if (!selection.selects(layer))
         return WalkResult::advance();
       selected = true;
       auto constant = op.getWeight().getDefiningOp<arith::ConstantOp>();
@@ -110,10 +82,9 @@ struct QuantizeWeightsPass
       return signalPassFailure();
     // Quantization was asked for: quantizing nothing is a mistake to report.
     if (!selected) {
-      emitError(module.getLoc()) << "qc-quantize-weights: no qc.linear layer matches "
-                         << llvm::join(picked, ", ")
-                         << (dropped.empty() ? "" : " minus ")
-                         << llvm::join(dropped, ", ");
+      emitError(module.getLoc())
+          << "qc-quantize-weights: no qc.linear layer matches "
+          << selection.describe();
       signalPassFailure();
     }
   }
