@@ -2,13 +2,17 @@
 //
 // Layers are picked by name (their `layer` attribute) with glob patterns:
 // `include` (default `*.blocks.*`, the transformer blocks) minus `exclude`.
-// Shared by round-to-nearest and calibration/GPTQ.
+// Shared by round-to-nearest and calibration/GPTQ. LayerFormats adds mixed
+// precision: rules "GLOB=FORMAT; ..." give matching layers their own format.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef QUANTC_TRANSFORMS_LAYERSELECTION_H
 #define QUANTC_TRANSFORMS_LAYERSELECTION_H
 
+#include "QC/IR/QC.h"
+
+#include "mlir/AsmParser/AsmParser.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/GlobPattern.h"
 
@@ -64,6 +68,79 @@ private:
   }
   std::vector<std::string> include, exclude;
   std::vector<llvm::GlobPattern> in, out;
+  std::string why;
+};
+
+/// The format each selected layer is quantized to.
+class LayerFormats {
+public:
+  /// `rules`: "GLOB=FORMAT; GLOB=FORMAT; ..." (FORMAT a #qc.format body, or
+  /// f32 to keep the layer); the first matching rule decides, `format`
+  /// serves the selected layers no rule matches.
+  LayerFormats(mlir::MLIRContext *ctx, llvm::StringRef format,
+               llvm::StringRef rules, std::vector<std::string> include,
+               std::vector<std::string> exclude)
+      : selection(std::move(include), std::move(exclude)) {
+    why = selection.error();
+    defaultFormat = parse(ctx, format);
+    llvm::SmallVector<llvm::StringRef> parts;
+    rules.split(parts, ';', -1, /*KeepEmpty=*/false);
+    for (llvm::StringRef part : parts) {
+      auto [glob, body] = part.split('=');
+      glob = glob.trim();
+      body = body.trim();
+      if (glob.empty() || body.empty()) {
+        fail("bad layer format rule '" + part.trim().str() +
+             "' (expected GLOB=FORMAT)");
+        continue;
+      }
+      auto pattern = llvm::GlobPattern::create(glob);
+      if (!pattern) {
+        fail("bad layer pattern '" + glob.str() +
+             "': " + llvm::toString(pattern.takeError()));
+        continue;
+      }
+      patterns.push_back(std::move(*pattern));
+      formats.push_back(body == "f32" ? qc::FormatAttr() : parse(ctx, body));
+    }
+  }
+  /// Why a pattern or format is malformed, or "".
+  const std::string &error() const { return why; }
+  /// The format of `layer`, or null if it is not quantized.
+  qc::FormatAttr formatOf(llvm::StringRef layer) const {
+    if (!selection.selects(layer))
+      return {};
+    for (auto [pattern, format] : llvm::zip(patterns, formats))
+      if (pattern.match(layer))
+        return format;
+    return defaultFormat;
+  }
+  /// Every format a layer may get.
+  llvm::SmallVector<qc::FormatAttr> all() const {
+    llvm::SmallVector<qc::FormatAttr> out{defaultFormat};
+    for (qc::FormatAttr f : formats)
+      if (f)
+        out.push_back(f);
+    return out;
+  }
+  std::string describe() const { return selection.describe(); }
+
+private:
+  qc::FormatAttr parse(mlir::MLIRContext *ctx, llvm::StringRef body) {
+    auto f = llvm::dyn_cast_or_null<qc::FormatAttr>(
+        mlir::parseAttribute(("#qc.format<" + body + ">").str(), ctx));
+    if (!f)
+      fail("format '" + body.str() + "' is not a #qc.format body");
+    return f;
+  }
+  void fail(const std::string &message) {
+    if (why.empty())
+      why = message;
+  }
+  LayerSelection selection;
+  qc::FormatAttr defaultFormat;
+  std::vector<llvm::GlobPattern> patterns;
+  std::vector<qc::FormatAttr> formats;
   std::string why;
 };
 

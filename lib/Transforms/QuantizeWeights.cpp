@@ -4,7 +4,6 @@
 #include "LayerSelection.h"
 #include "quantc/Transforms/Passes.h"
 
-#include "mlir/AsmParser/AsmParser.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
@@ -25,29 +24,25 @@ struct QuantizeWeightsPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
-    auto formatAttr = dyn_cast_or_null<qc::FormatAttr>(
-        parseAttribute("#qc.format<" + format.getValue() + ">", ctx));
-    if (!formatAttr) {
-      emitError(module.getLoc()) << "qc-quantize-weights: format '" << format.getValue()
-                         << "' is not a #qc.format body";
+    LayerFormats formats(ctx, format, layerFormats,
+                         {layers.begin(), layers.end()},
+                         {exclude.begin(), exclude.end()});
+    if (!formats.error().empty()) {
+      emitError(module.getLoc()) << "qc-quantize-weights: " << formats.error();
       return signalPassFailure();
     }
-    numerics::Format f = qc::toNumericsFormat(formatAttr);
-    if (f.outliers) {
-      emitError(module.getLoc()) << "qc-quantize-weights: outliers are split off by "
-                            "qc-split-outliers, not by round-to-nearest";
-      return signalPassFailure();
-    }
-    LayerSelection selection({layers.begin(), layers.end()},
-                             {exclude.begin(), exclude.end()});
-    if (!selection.error().empty()) {
-      emitError(module.getLoc()) << selection.error();
-      return signalPassFailure();
-    }
+    for (qc::FormatAttr f : formats.all())
+      if (qc::toNumericsFormat(f).outliers) {
+        emitError(module.getLoc())
+            << "qc-quantize-weights: outliers are split off by "
+               "qc-split-outliers, not by round-to-nearest";
+        return signalPassFailure();
+      }
     bool selected = false;
     WalkResult result = module.walk([&](qc::LinearOp op) {
       StringRef layer = op.getLayer() ? *op.getLayer() : StringRef();
-      if (!selection.selects(layer))
+      qc::FormatAttr formatAttr = formats.formatOf(layer);
+      if (!formatAttr)
         return WalkResult::advance();
       selected = true;
       auto constant = op.getWeight().getDefiningOp<arith::ConstantOp>();
@@ -55,10 +50,11 @@ struct QuantizeWeightsPass
         return WalkResult::advance(); // already quantized, or not constant
       auto type = cast<RankedTensorType>(constant.getType());
       int64_t k = type.getDimSize(0), n = type.getDimSize(1);
+      numerics::Format f = qc::toNumericsFormat(formatAttr);
       if (std::string why = f.validateShape(k, n); !why.empty()) {
         op.emitError() << "layer '" << layer << "' (" << k << " x " << n
-                       << ") cannot be stored as #qc.format<"
-                       << format.getValue() << ">: " << why;
+                       << ") cannot be stored as " << formatAttr << ": "
+                       << why;
         return WalkResult::interrupt();
       }
       FailureOr<std::vector<float>> weight =
@@ -84,7 +80,7 @@ struct QuantizeWeightsPass
     if (!selected) {
       emitError(module.getLoc())
           << "qc-quantize-weights: no qc.linear layer matches "
-          << selection.describe();
+          << formats.describe();
       signalPassFailure();
     }
   }

@@ -3,19 +3,24 @@
 //   quantc compile model.onnx -o out/ [--target cpu]
 //       [--wbits B [--group G | --per-channel] [--sym] [--scale f16|f32|bf16]
 //        | --weight-format "int4, affine, group = 128, scale = f16"]
-//       [--layers GLOB,...] [--exclude GLOB,...]
+//       [--layers GLOB,...] [--exclude GLOB,...] [--layer-format GLOB=FORMAT]
+//       [--algo rtn | --algo gptq (--calib TEXT [--calib-stats FILE] | --calib-stats FILE)
+//        [--damp D] [--block B] [--act-order] [--true-sequential]
+//        [--report CSV]]
 //
 //===----------------------------------------------------------------------===//
 
 #include "quantc/Frontend/OnnxImporter.h"
 #include "quantc/Target/CPU/Artifact.h"
-#include "quantc/Transforms/Calibration.h"
 #include "quantc/Transforms/Passes.h"
 
 #include "mlir/Pass/PassManager.h"
 
 #include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -36,7 +41,7 @@ static cl::opt<std::string> outputDir("o", cl::Required,
 static cl::opt<std::string> target("target", cl::init("cpu"),
                                    cl::desc("target (cpu)"));
 
-static cl::OptionCategory quantization("Weight quantization (round to nearest)");
+static cl::OptionCategory quantization("Weight quantization");
 static cl::opt<unsigned> wbits("wbits", cl::init(0), cl::cat(quantization),
                                cl::desc("quantize weights to B-bit integers "
                                         "(2..8; 0: keep f32)"));
@@ -83,7 +88,15 @@ static cl::opt<bool> trueSequential(
              "one calibration of the fp32 model)"));
 static cl::opt<std::string> reportPath("report", cl::cat(quantization),
                                        cl::desc("write the per-layer report "
-                                                "as CSV"));
+                                                "as CSV (gptq)"));
+static cl::opt<std::string> statsPath(
+    "calib-stats", cl::cat(quantization),
+    cl::desc("calibration statistics file: written with --calib, read "
+             "without (gptq)"));
+static cl::list<std::string> layerFormats(
+    "layer-format", cl::cat(quantization),
+    cl::desc("GLOB=FORMAT: layers matching GLOB get FORMAT (a #qc.format "
+             "body, or f32 to keep them); repeatable, first match wins"));
 
 /// The #qc.format body the options ask for, or "" for none.
 static std::string requestedFormat() {
@@ -96,6 +109,9 @@ static std::string requestedFormat() {
   f += perChannel ? ", per_channel" : ", group = " + std::to_string(group);
   return f + ", scale = " + scaleType;
 }
+
+/// Removes a temporary statistics file however main returns.
+static std::optional<llvm::FileRemover> temporaryStats;
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
@@ -131,66 +147,61 @@ int main(int argc, char **argv) {
                    << algo << "'\n";
       return 1;
     }
+    mlir::PassManager pm(&context);
     if (algo == "gptq") {
-      if (calib.empty()) {
-        llvm::errs() << "quantc: error: --algo gptq needs --calib TEXT\n";
+      if (calib.empty() && statsPath.empty()) {
+        llvm::errs() << "quantc: error: --algo gptq needs --calib TEXT (or "
+                        "--calib-stats FILE from an earlier calibration)\n";
         return 1;
       }
-      if (blockSize <= 0 || damp < 0) {
-        llvm::errs() << "quantc: error: --block must be positive and --damp "
-                        "not negative\n";
-        return 1;
-      }
-      quantc::CalibrationOptions c;
-      c.textPath = calib;
-      c.windows = calibWindows;
-      c.layers.assign(layers.begin(), layers.end());
-      c.exclude.assign(exclude.begin(), exclude.end());
-      c.progress = step;
-      std::string error;
-      step("GPTQ to #qc.format<" + format + ">");
-      quantc::numerics::GptqOptions g;
-      g.damping = damp;
-      g.blockSize = blockSize;
-      g.actOrder = actOrder;
-      auto reports = quantc::gptqQuantizeModel(
-          *module, c, format, g, trueSequential,
-          [&](const quantc::LayerReport &r) {
-            step(llvm::formatv("  {0,-18} {1,5} x {2,-5} rel. output error "
-                               "{3:e2}  {4:f2} s",
-                               r.layer, r.k, r.n, r.outputError, r.seconds)
-                     .str());
-          },
-          error);
-      if (mlir::failed(reports)) {
-        llvm::errs() << "quantc: error: " << error << "\n";
-        return 1;
-      }
-      if (!reportPath.empty()) {
-        std::error_code ec;
-        llvm::raw_fd_ostream csv(reportPath, ec);
-        if (ec) {
-          llvm::errs() << "quantc: error: cannot write '" << reportPath
-                       << "': " << ec.message() << "\n";
+      // Statistics go through a file: the user's (kept), else a temporary.
+      std::string stats = statsPath;
+      if (!calib.empty() && stats.empty() && !trueSequential) {
+        llvm::SmallString<128> path;
+        if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
+                "quantc-stats", "qcstats", path)) {
+          llvm::errs() << "quantc: error: cannot create a temporary file: "
+                       << ec.message() << "\n";
           return 1;
         }
-        csv << "layer,k,n,format,relative_output_error,seconds\n";
-        for (const quantc::LayerReport &r : *reports)
-          csv << r.layer << "," << r.k << "," << r.n << ",\"" << format
-              << "\"," << llvm::formatv("{0:e6}", r.outputError) << ","
-              << llvm::formatv("{0:f3}", r.seconds) << "\n";
+        stats = path.str().str();
+        temporaryStats.emplace(stats);
       }
+      if (!calib.empty() && !trueSequential) {
+        quantc::CalibrateOptions c;
+        c.calib = calib;
+        c.stats = stats;
+        c.windows = calibWindows;
+        c.layers.assign(layers.begin(), layers.end());
+        c.exclude.assign(exclude.begin(), exclude.end());
+        pm.addPass(quantc::createCalibrate(c));
+      }
+      quantc::GptqOptions g;
+      g.format = format;
+      g.layerFormats = llvm::join(layerFormats, "; ");
+      g.layers.assign(layers.begin(), layers.end());
+      g.exclude.assign(exclude.begin(), exclude.end());
+      g.stats = stats;
+      g.damp = damp;
+      g.block = blockSize;
+      g.actOrder = actOrder;
+      g.trueSequential = trueSequential;
+      g.calib = calib;
+      g.windows = calibWindows;
+      g.report = reportPath;
+      step("GPTQ to #qc.format<" + format + ">");
+      pm.addPass(quantc::createGptq(g));
     } else {
       step("quantizing weights to #qc.format<" + format + ">");
       quantc::QuantizeWeightsOptions q;
       q.format = format;
+      q.layerFormats = llvm::join(layerFormats, "; ");
       q.layers.assign(layers.begin(), layers.end());
       q.exclude.assign(exclude.begin(), exclude.end());
-      mlir::PassManager pm(&context);
       pm.addPass(quantc::createQuantizeWeights(q));
-      if (mlir::failed(pm.run(*module)))
-        return 1;
     }
+    if (mlir::failed(pm.run(*module)))
+      return 1;
   }
   quantc::ArtifactOptions options;
   options.outputDir = outputDir;

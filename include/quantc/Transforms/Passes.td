@@ -14,9 +14,10 @@ def QuantizeWeights : Pass<"qc-quantize-weights", "mlir::ModuleOp"> {
     channel or per group; double-quantized scales), quantized by
     round-to-nearest with min-max (affine) or absmax (symmetric) scales, as
     quantc's reference numerics define them. Layers are selected by name
-    (`layer` attribute) with glob patterns: `layers` picks, `exclude` drops.
-    A layer whose shape the format cannot hold (a group size that does not
-    divide K) is an error naming it.
+    (`layer` attribute) with glob patterns: `layers` picks, `exclude` drops;
+    `layer-formats` gives layers matching a pattern their own format (mixed
+    precision) or keeps them in f32. A layer whose shape the format cannot
+    hold is an error naming it.
   }];
   let options = [
     Option<"format", "format", "std::string",
@@ -26,7 +27,90 @@ def QuantizeWeights : Pass<"qc-quantize-weights", "mlir::ModuleOp"> {
                "Glob patterns of layer names to quantize (default: the "
                "transformer blocks, '*.blocks.*')">,
     ListOption<"exclude", "exclude", "std::string",
-               "Glob patterns of layer names to keep in floating point">
+               "Glob patterns of layer names to keep in floating point">,
+    Option<"layerFormats", "layer-formats", "std::string", /*default=*/"",
+           "Per-layer formats: 'GLOB=FORMAT; GLOB=FORMAT' (first match "
+           "wins; FORMAT 'f32' keeps the layer)">
+  ];
+  let dependentDialects = ["quantc::qc::QCDialect"];
+}
+
+def Calibrate : Pass<"qc-calibrate", "mlir::ModuleOp"> {
+  let summary = "Gathers per-layer input statistics on calibration text";
+  let description = [{
+    Runs the model through the CPU JIT on windows of calibration text
+    (EVAL.md's protocol by default: 256 windows of 256 bytes from its start)
+    with the input of each selected `qc.linear` observed, and writes, for
+    each observed value, per-channel absmax and mean and the Hessian
+    H = 2 X^T X / samples to the statistics file `stats` (read later by
+    qc-gptq; its path is left on the module as `qc.calibration_stats`).
+    Memory stays within `memory-mb`: layers whose accumulators and
+    activations do not fit together are observed in further runs over the
+    text, and each run's statistics are written before the next starts.
+    The model itself is not changed.
+  }];
+  let options = [
+    Option<"calib", "calib", "std::string", /*default=*/"",
+           "Calibration text (bytes; one token each)">,
+    Option<"stats", "stats", "std::string", /*default=*/"",
+           "Statistics file to write">,
+    Option<"windows", "windows", "int64_t", /*default=*/"256",
+           "Windows of calibration text">,
+    Option<"length", "length", "int64_t", /*default=*/"256",
+           "Bytes per window">,
+    ListOption<"layers", "layers", "std::string",
+               "Glob patterns of layer names to observe (default: "
+               "'*.blocks.*')">,
+    ListOption<"exclude", "exclude", "std::string",
+               "Glob patterns of layer names not to observe">,
+    Option<"memoryMb", "memory-mb", "int64_t", /*default=*/"4096",
+           "MiB of statistics and activations held at once">
+  ];
+  let dependentDialects = ["quantc::qc::QCDialect"];
+}
+
+def Gptq : Pass<"qc-gptq", "mlir::ModuleOp"> {
+  let summary = "GPTQ weight quantization of qc.linear layers";
+  let description = [{
+    Rewrites the f32 weight of each selected `qc.linear` with GPTQ (Frantar
+    et al.): Cholesky of the damped inverse Hessian from the calibration
+    statistics, column-by-column error feedback inside blocks of `block`
+    columns, lazy update of the rest; act-order with static groups; inputs
+    never seen are zeroed. Statistics come from `stats` (default: the file
+    qc-calibrate left on the module), one record at a time; they must come
+    from this model. With `true-sequential`, layers go in stages (those
+    reading one value), each calibrated on `calib` with the stages before
+    it already quantized. Prints a per-layer report (relative output error
+    ||(W - W')X||^2 / ||WX||^2, format, seconds), also written as CSV to
+    `report`.
+  }];
+  let options = [
+    Option<"format", "format", "std::string",
+           /*default=*/"\"int4, affine, group = 128, scale = f16\"",
+           "The #qc.format<...> body (integer, per channel or group)">,
+    Option<"layerFormats", "layer-formats", "std::string", /*default=*/"",
+           "Per-layer formats: 'GLOB=FORMAT; ...' (FORMAT 'f32' keeps it)">,
+    ListOption<"layers", "layers", "std::string",
+               "Glob patterns of layer names to quantize (default: "
+               "'*.blocks.*')">,
+    ListOption<"exclude", "exclude", "std::string",
+               "Glob patterns of layer names to keep in floating point">,
+    Option<"stats", "stats", "std::string", /*default=*/"",
+           "Statistics file (default: the module's qc.calibration_stats)">,
+    Option<"damp", "damp", "double", /*default=*/"0.01",
+           "Damping added to diag(H), as a fraction of its mean">,
+    Option<"block", "block", "int64_t", /*default=*/"128",
+           "Columns per block of eager error feedback">,
+    Option<"actOrder", "act-order", "bool", /*default=*/"true",
+           "Quantize columns by decreasing diag(H) (static groups)">,
+    Option<"trueSequential", "true-sequential", "bool", /*default=*/"false",
+           "Calibrate each stage on `calib` after the stages before it">,
+    Option<"calib", "calib", "std::string", /*default=*/"",
+           "Calibration text (true-sequential)">,
+    Option<"windows", "windows", "int64_t", /*default=*/"256",
+           "Windows of calibration text (true-sequential)">,
+    Option<"report", "report", "std::string", /*default=*/"",
+           "Write the per-layer report as CSV to this file">
   ];
   let dependentDialects = ["quantc::qc::QCDialect"];
 }

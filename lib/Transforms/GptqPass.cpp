@@ -1,0 +1,288 @@
+//===- GptqPass.cpp - qc-gptq: GPTQ over the layers of a model ------------===//
+
+#include "Calibration.h"
+
+#include "QC/IR/QC.h"
+#include "QC/IR/QConstant.h"
+#include "quantc/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <Eigen/Dense>
+
+#include <chrono>
+
+namespace quantc {
+#define GEN_PASS_DEF_GPTQ
+#include "quantc/Transforms/Passes.h.inc"
+} // namespace quantc
+
+using namespace mlir;
+using namespace quantc;
+
+namespace {
+
+/// The layer's format as the report shows it: the #qc.format body.
+std::string formatBody(qc::FormatAttr format) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << Attribute(format);
+  StringRef body(text);
+  body.consume_front("#qc.format<");
+  body.consume_back(">");
+  return body.str();
+}
+
+/// Named layers of `module` whose weight is still an f32 constant.
+llvm::StringMap<qc::LinearOp> floatLayers(ModuleOp module) {
+  llvm::StringMap<qc::LinearOp> out;
+  module.walk([&](qc::LinearOp op) {
+    if (op.getLayer() && op.getWeight().getDefiningOp<arith::ConstantOp>())
+      out[*op.getLayer()] = op;
+  });
+  return out;
+}
+
+} // namespace
+
+FailureOr<std::vector<LayerReport>> quantc::gptqQuantizeLayers(
+    ModuleOp module, const LayerStatistics &stats, const LayerFormats &formats,
+    const numerics::GptqOptions &options,
+    const std::function<void(const LayerReport &)> &progress,
+    std::string &error) {
+  llvm::StringMap<qc::LinearOp> ops = floatLayers(module);
+  std::vector<LayerReport> reports;
+  for (const std::string &layer : stats.layers) {
+    qc::FormatAttr format = formats.formatOf(layer);
+    auto it = ops.find(layer);
+    if (!format || it == ops.end())
+      continue;
+    auto start = std::chrono::steady_clock::now();
+    qc::LinearOp op = it->second;
+    auto constant = op.getWeight().getDefiningOp<arith::ConstantOp>();
+    auto type = cast<RankedTensorType>(constant.getType());
+    int64_t k = type.getDimSize(0), n = type.getDimSize(1);
+    FailureOr<std::vector<float>> w =
+        floatValues(cast<ElementsAttr>(constant.getValue()));
+    if (failed(w)) {
+      error = "layer '" + layer + "': its weight holds no f32 data (a blob "
+              "elided when the module was printed?)";
+      return failure();
+    }
+    if (stats.k != k) {
+      error = "layer '" + layer + "': weight and calibration statistics do "
+              "not match (statistics from another model?)";
+      return failure();
+    }
+    numerics::QuantizedMatrix q;
+    std::string why;
+    if (!numerics::gptqQuantize(w->data(), k, n,
+                                qc::toNumericsFormat(format),
+                                stats.hessian.data(), options, q, why)) {
+      error = "layer '" + layer + "': " + why;
+      return failure();
+    }
+    // ||(W - W')X||^2 / ||WX||^2 = tr(D^T H D) / tr(W^T H W).
+    std::vector<float> wq = numerics::dequantizeMatrix(q);
+    Eigen::Map<const Eigen::MatrixXd> h(stats.hessian.data(), k, k);
+    Eigen::MatrixXd wm(k, n), dm(k, n);
+    for (int64_t i = 0; i < k * n; ++i) {
+      wm(i / n, i % n) = (*w)[i];
+      dm(i / n, i % n) = (*w)[i] - wq[i];
+    }
+    LayerReport r;
+    r.layer = layer;
+    r.format = formatBody(format);
+    r.k = k;
+    r.n = n;
+    r.outputError =
+        (h * dm).cwiseProduct(dm).sum() / (h * wm).cwiseProduct(wm).sum();
+    OpBuilder b(op);
+    auto qtype = qc::QWeightType::get(module.getContext(), k, n, format);
+    op.getWeightMutable().assign(
+        buildQConstant(b, constant.getLoc(), qtype, q, layer));
+    if (constant->use_empty())
+      constant->erase();
+    r.seconds = std::chrono::duration<double>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
+    if (progress)
+      progress(r);
+    reports.push_back(r);
+  }
+  return reports;
+}
+
+//===----------------------------------------------------------------------===//
+// qc-gptq
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+struct GptqPass : quantc::impl::GptqBase<GptqPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto fail = [&](const Twine &message) {
+      emitError(module.getLoc()) << "qc-gptq: " << message;
+      signalPassFailure();
+    };
+    LayerFormats formats(&getContext(), format, layerFormats,
+                         {layers.begin(), layers.end()},
+                         {exclude.begin(), exclude.end()});
+    if (!formats.error().empty())
+      return fail(formats.error());
+    if (block <= 0 || damp < 0)
+      return fail("block must be positive and damp not negative");
+    numerics::GptqOptions options;
+    options.damping = damp;
+    options.blockSize = block;
+    options.actOrder = actOrder;
+
+    // The layers to quantize, in program order.
+    SmallVector<std::string> selected;
+    module.walk([&](qc::LinearOp op) {
+      if (op.getLayer() && formats.formatOf(*op.getLayer()) &&
+          op.getWeight().getDefiningOp<arith::ConstantOp>())
+        selected.push_back(op.getLayer()->str());
+    });
+    if (selected.empty())
+      return fail("no qc.linear layer with an f32 weight matches " +
+                  formats.describe());
+
+    std::vector<LayerReport> reports;
+    auto progress = [&](const LayerReport &r) {
+      if (reports.empty())
+        llvm::errs() << llvm::formatv(
+            "{0,-24} {1,13}  {2,-38} {3,10} {4,8}\n", "layer", "K x N",
+            "format", "rel. error", "seconds");
+      llvm::errs() << llvm::formatv(
+          "{0,-24} {1,13}  {2,-38} {3,10:e2} {4,8:f2}\n", r.layer,
+          std::to_string(r.k) + " x " + std::to_string(r.n), r.format,
+          r.outputError, r.seconds);
+      reports.push_back(r);
+    };
+    std::string error;
+    if (failed(trueSequential ? runTrueSequential(formats, options, progress,
+                                                  error)
+                              : runFromFile(formats, options, selected,
+                                            progress, error)))
+      return fail(error);
+    if (!report.empty() && failed(writeReport(reports, error)))
+      return fail(error);
+  }
+
+  /// Every layer from one statistics file, one record in memory at a time.
+  LogicalResult
+  runFromFile(const LayerFormats &formats,
+              const numerics::GptqOptions &options,
+              ArrayRef<std::string> selected,
+              const std::function<void(const LayerReport &)> &progress,
+              std::string &error) {
+    ModuleOp module = getOperation();
+    std::string path = stats;
+    if (path.empty())
+      if (auto attr =
+              module->getAttrOfType<StringAttr>("qc.calibration_stats"))
+        path = attr.str();
+    if (path.empty()) {
+      error = "needs stats=FILE (or qc-calibrate before it), or "
+              "true-sequential with calib=TEXT";
+      return failure();
+    }
+    StatisticsFile file;
+    if (!file.open(path, error))
+      return failure();
+    if (file.fingerprint() != modelFingerprint(module)) {
+      error = "calibration statistics '" + path +
+              "' were gathered on another model (its layers' names or "
+              "shapes differ)";
+      return failure();
+    }
+    for (const std::string &layer : selected)
+      if (file.find(layer) < 0) {
+        error = "calibration statistics '" + path + "' hold nothing for "
+                "layer '" + layer + "' (calibrate it, or exclude it)";
+        return failure();
+      }
+    llvm::StringSet<> wanted;
+    wanted.insert(selected.begin(), selected.end());
+    for (size_t record = 0; record < file.size(); ++record) {
+      if (llvm::none_of(file.layersOf(record), [&](const std::string &l) {
+            return wanted.contains(l);
+          }))
+        continue;
+      LayerStatistics s;
+      if (!file.load(record, s, error) ||
+          failed(gptqQuantizeLayers(module, s, formats, options, progress,
+                                    error)))
+        return failure();
+    }
+    return success();
+  }
+
+  /// Stages of layers reading one value, in program order, each calibrated
+  /// with the stages before it already quantized.
+  LogicalResult
+  runTrueSequential(const LayerFormats &formats,
+                    const numerics::GptqOptions &options,
+                    const std::function<void(const LayerReport &)> &progress,
+                    std::string &error) {
+    ModuleOp module = getOperation();
+    if (calib.empty()) {
+      error = "true-sequential needs calib=TEXT";
+      return failure();
+    }
+    llvm::MapVector<Value, std::vector<std::string>> stages;
+    module.walk([&](qc::LinearOp op) {
+      if (op.getLayer() && formats.formatOf(*op.getLayer()) &&
+          op.getWeight().getDefiningOp<arith::ConstantOp>())
+        stages[op.getInput()].push_back(op.getLayer()->str());
+    });
+    std::vector<std::vector<std::string>> order;
+    for (auto &entry : stages)
+      order.push_back(entry.second);
+    for (auto [i, stage] : llvm::enumerate(order)) {
+      CalibrationOptions c;
+      c.textPath = calib;
+      c.windows = windows;
+      c.layers = stage; // exact names: no glob characters in them
+      c.progress = [&](const std::string &line) {
+        llvm::errs() << "stage " << i + 1 << "/" << order.size() << ": "
+                     << line << "\n";
+      };
+      auto quantize = [&](LayerStatistics &s, std::string &why) {
+        return succeeded(
+            gptqQuantizeLayers(module, s, formats, options, progress, why));
+      };
+      if (failed(calibrate(module, c, quantize, error)))
+        return failure();
+    }
+    return success();
+  }
+
+  LogicalResult writeReport(ArrayRef<LayerReport> reports,
+                            std::string &error) {
+    std::error_code ec;
+    llvm::raw_fd_ostream csv(report, ec);
+    if (ec) {
+      error = "cannot write '" + report + "': " + ec.message();
+      return failure();
+    }
+    csv << "layer,k,n,format,relative_output_error,seconds\n";
+    for (const LayerReport &r : reports)
+      csv << r.layer << "," << r.k << "," << r.n << ",\"" << r.format
+          << "\"," << llvm::formatv("{0:e6}", r.outputError) << ","
+          << llvm::formatv("{0:f3}", r.seconds) << "\n";
+    return success();
+  }
+};
+
+} // namespace
