@@ -2,13 +2,14 @@
 # Bits per byte (EVAL.md protocol) of round-to-nearest and GPTQ weights on
 # the shared models, beside EVAL.md's peer GPTQ figures, for each row of its
 # table; f32 scales, affine, transformer-block layers (the peer's setting).
-# Usage: bench/quality.sh [true|false] [act-order]
-#   (GPTQ true-sequential, default true; act-order: columns by decreasing
-#   diag(H) with static groups)
+# Usage: bench/quality.sh [GPTQ options of quantc compile...]
+#   With quantc's defaults (act-order, one calibration of the fp32 model)
+#   each model is calibrated once (its first GPTQ row, whose time includes
+#   it) and the statistics file serves its other rows; with
+#   --true-sequential every row calibrates per stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-sequential=${1:-true}
-order=${2:+--act-order}
+options=("$@")
 shared=../shared
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -21,8 +22,12 @@ while read -r model setting args peer_rtn peer_gptq; do
   build/bin/quantc compile "$onnx" -o "$tmp/rtn" ${args//,/ } --scale f32 2>/dev/null
   rtn=$(bpb "$tmp/rtn")
   start=$(date +%s.%N)
+  stats=$tmp/$model.qcstats
+  calib=(--calib "$shared/data/brown-calib.txt" --calib-stats "$stats")
+  [[ -e $stats && ! " ${options[*]} " =~ " --true-sequential " ]] && calib=(--calib-stats "$stats")
+  [[ " ${options[*]} " =~ " --true-sequential " ]] && calib=(--calib "$shared/data/brown-calib.txt")
   build/bin/quantc compile "$onnx" -o "$tmp/gptq" ${args//,/ } --scale f32 --algo gptq \
-    --true-sequential="$sequential" $order --calib "$shared/data/brown-calib.txt" 2>/dev/null
+    "${calib[@]}" "${options[@]}" 2>/dev/null
   seconds=$(echo "$(date +%s.%N) - $start" | bc)
   gptq=$(bpb "$tmp/gptq")
   printf '| %s | %s | %s | %s | %s | %s | %+.4f | %.0f |\n' "$model" "$setting" "$rtn" \

@@ -31,6 +31,24 @@ IntParams groupParams(const double *values, int64_t count,
   return p;
 }
 
+/// L^-1 of a lower-triangular L, its column blocks solved in parallel
+/// (Eigen's triangular solve runs on one thread); block b of L^-1 only
+/// needs the trailing part of L.
+Matrix lowerInverse(const Matrix &l) {
+  const int64_t k = l.rows(), width = 64;
+  Matrix inv = Matrix::Zero(k, k);
+#pragma omp parallel for schedule(dynamic)
+  for (int64_t b0 = 0; b0 < k; b0 += width) {
+    int64_t cols = std::min(width, k - b0), rows = k - b0;
+    Matrix block = Matrix::Identity(rows, cols);
+    l.block(b0, b0, rows, rows)
+        .triangularView<Eigen::Lower>()
+        .solveInPlace(block);
+    inv.block(b0, b0, rows, cols) = block;
+  }
+  return inv;
+}
+
 } // namespace
 
 bool gptqQuantize(const float *weight, int64_t k, int64_t n,
@@ -96,21 +114,16 @@ bool gptqQuantize(const float *weight, int64_t k, int64_t n,
     h.swap(hp);
   }
 
-  // Damping, then the upper Cholesky factor of H^-1.
+  // Damping, then the upper Cholesky factor U of H^-1 (H^-1 = U^T U) from
+  // one Cholesky: with J the reversal permutation, J H J = L L^T gives
+  // H^-1 = (J L^-1 J)^T (J L^-1 J), and J L^-1 J is upper triangular.
   h.diagonal().array() += options.damping * h.diagonal().mean();
-  Eigen::LLT<Matrix> llt(h);
+  Eigen::LLT<Matrix> llt(h.reverse());
   if (llt.info() != Eigen::Success) {
     error = "the damped Hessian is not positive definite";
     return false;
   }
-  Matrix hInv = llt.solve(Matrix::Identity(k, k));
-  Eigen::LLT<Matrix> lltInv(hInv);
-  if (lltInv.info() != Eigen::Success) {
-    error = "the inverse Hessian is not positive definite";
-    return false;
-  }
-  Matrix u = lltInv.matrixU();
-
+  Matrix u = lowerInverse(llt.matrixL()).reverse();
   std::vector<int32_t> codes(k * n); // [original column][channel]
   const int32_t qmin = f.minCode(), qmax = f.maxCode();
   for (int64_t i1 = 0; i1 < k; i1 += options.blockSize) {
@@ -163,6 +176,51 @@ bool gptqQuantize(const float *weight, int64_t k, int64_t n,
     packCodes(row.data(), k, f.bits, &q.codes[nn * rowBytes]);
   }
   return true;
+}
+
+InputStatistics::InputStatistics(int64_t k)
+    : channels(k), xtx(k * k, 0.0), sum(k, 0.0), max(k, 0.0f) {}
+
+void InputStatistics::add(const float *x, int64_t rows) {
+  using RowMajor =
+      Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Eigen::Map<const RowMajor> xm(x, rows, channels);
+  Eigen::MatrixXf batch = xm.transpose() * xm;
+  Eigen::Map<Matrix> acc(xtx.data(), channels, channels);
+  acc.triangularView<Eigen::Lower>() += batch.cast<double>();
+  Eigen::Map<Eigen::ArrayXf> m(max.data(), channels);
+  m = m.max(xm.cwiseAbs().colwise().maxCoeff().array().transpose());
+  Eigen::Map<Eigen::ArrayXd>(sum.data(), channels) +=
+      xm.colwise().sum().cast<double>().array().transpose();
+  count += rows;
+}
+
+std::vector<float> InputStatistics::mean() const {
+  std::vector<float> out(channels);
+  for (int64_t i = 0; i < channels; ++i)
+    out[i] = static_cast<float>(sum[i] / count);
+  return out;
+}
+
+std::vector<double> InputStatistics::hessian() const {
+  std::vector<double> h(channels * channels);
+  for (int64_t i = 0; i < channels; ++i)
+    for (int64_t j = 0; j <= i; ++j)
+      h[i * channels + j] = h[j * channels + i] =
+          2.0 * xtx[j * channels + i] / count; // lower triangle, col-major
+  return h;
+}
+
+double relativeOutputError(const float *weight, const float *quantized,
+                           int64_t k, int64_t n, const double *hessian) {
+  Eigen::Map<const Matrix> h(hessian, k, k); // symmetric: either order
+  Matrix w(k, n), d(k, n);
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      w(i, j) = weight[i * n + j];
+      d(i, j) = weight[i * n + j] - quantized[i * n + j];
+    }
+  return (h * d).cwiseProduct(d).sum() / (h * w).cwiseProduct(w).sum();
 }
 
 } // namespace quantc::numerics

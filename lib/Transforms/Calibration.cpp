@@ -11,8 +11,6 @@
 #include "mlir/IR/IRMapping.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <Eigen/Dense>
-
 #include <fstream>
 #include <iterator>
 
@@ -33,14 +31,6 @@ struct Observed {
   Value value;
   std::vector<std::string> layers;
   int64_t k;
-};
-
-/// Accumulates one observed value's statistics over the runs.
-struct Accumulator {
-  int64_t samples = 0;
-  Eigen::MatrixXd xtx;
-  Eigen::ArrayXf absmax;
-  Eigen::ArrayXd sum;
 };
 
 /// Windows of the text as the model's inputs: input_ids are its bytes,
@@ -112,12 +102,9 @@ observe(ModuleOp module, ArrayRef<Observed> observed, const std::string &text,
       outputOf[i] = o;
   }
 
-  std::vector<Accumulator> acc(observed.size());
-  for (auto [a, o] : llvm::zip(acc, observed)) {
-    a.xtx = Eigen::MatrixXd::Zero(o.k, o.k);
-    a.absmax = Eigen::ArrayXf::Zero(o.k);
-    a.sum = Eigen::ArrayXd::Zero(o.k);
-  }
+  std::vector<numerics::InputStatistics> acc;
+  for (const Observed &o : observed)
+    acc.emplace_back(o.k);
   for (int64_t w0 = 0; w0 < options.windows; w0 += options.batch) {
     int64_t batch = std::min(options.batch, options.windows - w0);
     auto feed = feedFor(**model, text, w0, batch, options.length, error);
@@ -131,32 +118,21 @@ observe(ModuleOp module, ArrayRef<Observed> observed, const std::string &text,
     }
     for (size_t i = 0; i < observed.size(); ++i) {
       const HostTensor &x = (*outputs)[outputOf[i]];
-      int64_t k = observed[i].k, rows = x.numElements() / k;
-      Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic,
-                                     Eigen::RowMajor>>
-          xm(x.as<float>(), rows, k);
-      Eigen::MatrixXf xtx = xm.transpose() * xm;
-      acc[i].xtx += xtx.cast<double>();
-      acc[i].absmax =
-          acc[i].absmax.max(xm.cwiseAbs().colwise().maxCoeff().array().transpose());
-      acc[i].sum += xm.colwise().sum().cast<double>().array().transpose();
-      acc[i].samples += rows;
+      acc[i].add(x.as<float>(), x.numElements() / observed[i].k);
     }
     if (options.progress)
       options.progress(runName + std::to_string(w0 + batch) + "/" +
                        std::to_string(options.windows) + " windows");
   }
-  for (auto [a, o] : llvm::zip(acc, observed)) {
+  for (size_t i = 0; i < observed.size(); ++i) {
     LayerStatistics s;
-    s.layers = o.layers;
-    s.k = o.k;
-    s.samples = a.samples;
-    s.absmax.assign(a.absmax.data(), a.absmax.data() + o.k);
-    Eigen::ArrayXd mean = a.sum / static_cast<double>(a.samples);
-    s.mean.assign(mean.data(), mean.data() + o.k);
-    a.xtx *= 2.0 / static_cast<double>(a.samples);
-    s.hessian.assign(a.xtx.data(), a.xtx.data() + o.k * o.k); // symmetric
-    a.xtx.resize(0, 0);
+    s.layers = observed[i].layers;
+    s.k = observed[i].k;
+    s.samples = acc[i].samples();
+    s.absmax = acc[i].absmax();
+    s.mean = acc[i].mean();
+    s.hessian = acc[i].hessian();
+    acc[i] = numerics::InputStatistics(0); // free it before the next
     if (!sink(s, error))
       return failure();
   }

@@ -14,8 +14,6 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <Eigen/Dense>
-
 #include <chrono>
 
 namespace quantc {
@@ -88,21 +86,14 @@ FailureOr<std::vector<LayerReport>> quantc::gptqQuantizeLayers(
       error = "layer '" + layer + "': " + why;
       return failure();
     }
-    // ||(W - W')X||^2 / ||WX||^2 = tr(D^T H D) / tr(W^T H W).
     std::vector<float> wq = numerics::dequantizeMatrix(q);
-    Eigen::Map<const Eigen::MatrixXd> h(stats.hessian.data(), k, k);
-    Eigen::MatrixXd wm(k, n), dm(k, n);
-    for (int64_t i = 0; i < k * n; ++i) {
-      wm(i / n, i % n) = (*w)[i];
-      dm(i / n, i % n) = (*w)[i] - wq[i];
-    }
     LayerReport r;
     r.layer = layer;
     r.format = formatBody(format);
     r.k = k;
     r.n = n;
-    r.outputError =
-        (h * dm).cwiseProduct(dm).sum() / (h * wm).cwiseProduct(wm).sum();
+    r.outputError = numerics::relativeOutputError(w->data(), wq.data(), k, n,
+                                                  stats.hessian.data());
     OpBuilder b(op);
     auto qtype = qc::QWeightType::get(module.getContext(), k, n, format);
     op.getWeightMutable().assign(

@@ -13,6 +13,7 @@
 #include "quantc/Numerics/Matrix.h"
 
 #include <string>
+#include <vector>
 
 namespace quantc::numerics {
 
@@ -38,6 +39,31 @@ bool gptqQuantize(const float *weight, int64_t k, int64_t n,
                   const Format &format, const double *hessian,
                   const GptqOptions &options, QuantizedMatrix &result,
                   std::string &error);
+
+/// Running statistics of one layer's inputs, fed a batch of rows at a time:
+/// per-channel absmax and mean and the Hessian H = 2 X^T X / samples
+/// (X^T X of each batch in f32, accumulated in f64).
+class InputStatistics {
+public:
+  explicit InputStatistics(int64_t k);
+  /// `rows` inputs of `k` channels, row-major.
+  void add(const float *x, int64_t rows);
+  int64_t k() const { return channels; }
+  int64_t samples() const { return count; }
+  std::vector<float> absmax() const { return max; }
+  std::vector<float> mean() const;
+  std::vector<double> hessian() const;
+
+private:
+  int64_t channels, count = 0;
+  std::vector<double> xtx, sum; // xtx: K x K, symmetric
+  std::vector<float> max;
+};
+
+/// ||(W - W')X||^2 / ||WX||^2 = tr(D^T H D) / tr(W^T H W) for D = W - W',
+/// with W, W' K x N row-major and H K x K.
+double relativeOutputError(const float *weight, const float *quantized,
+                           int64_t k, int64_t n, const double *hessian);
 
 } // namespace quantc::numerics
 
