@@ -1,16 +1,30 @@
 // Quantized-weight matmul kernel (quantc_qmatmul_f32) against the machine's
-// read bandwidth and against quantc's own f32 kernel on the same shapes,
-// measured in the same run: W4 g128 and W8 g128 (affine, f16 scales) weights
-// quantized with the reference numerics; weight GB/s counts the packed bytes
-// (codes, scales, zero points) a call reads.
-//   qmatmul_bench [threads]
+// read bandwidth, quantc's own f32 kernel and (given their timings) ONNX
+// Runtime's MatMulNBits on the same shapes, measured in the same run: W4
+// g128 and W8 g128 (affine, f16 scales) weights quantized with the reference
+// numerics; weight GB/s counts the packed bytes (codes, scales, zero points)
+// a call reads.
+//
+// GEMV shapes also run with int8 activations (QC_QMATMUL_INT8_ACT, against
+// MatMulNBits accuracy_level 4; f32 activations against level 0). Each
+// GEMV shape runs twice: "hot", one weight called again and again (it
+// stays in the last-level cache when it fits), and "cold", calls cycling
+// through copies of the weight that together exceed 1 GiB, so each call
+// reads its weight from memory as a large model's decode does.
+//
+//   qmatmul_bench [threads [ORT_TIMINGS]]
+// ORT_TIMINGS: lines "bits m k n accuracy_level copies ms" (bench/qmatmul.sh).
 #include "limits.h"
 #include "quantc/Numerics/Matrix.h"
 #include "quantc/Numerics/Scalar.h"
 #include "quantc/kernels.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <fstream>
+#include <map>
+#include <tuple>
 #include <vector>
 
 using namespace quantc::numerics;
@@ -22,15 +36,46 @@ qc_memref1d_i8 bytes(const void *p, size_t n) {
   return {q, q, 0, {static_cast<int64_t>(n)}, {1}};
 }
 
-template <typename F> double best(F f) {
-  f();
+/// Best time of one call over 5 rounds of `calls` calls (after a warm-up).
+template <typename F> double best(int calls, F f) {
+  for (int i = 0; i < calls; ++i)
+    f(i);
   double t = 1e9;
   for (int r = 0; r < 5; ++r) {
     double t0 = now();
-    f();
-    t = std::min(t, now() - t0);
+    for (int i = 0; i < calls; ++i)
+      f(i);
+    t = std::min(t, (now() - t0) / calls);
   }
   return t;
+}
+
+/// Copies of `bytes`-sized weights whose sum exceeds 1 GiB (the same
+/// formula as bench/qmatmul.sh's for ONNX Runtime).
+int coldCopies(double bytes) {
+  return static_cast<int>(std::ceil(1073741824.0 / bytes));
+}
+
+using Key = std::tuple<int, int64_t, int64_t, int64_t, int, int>;
+
+std::map<Key, double> readOrt(const char *path) {
+  std::map<Key, double> out;
+  std::ifstream in(path);
+  int bits, level, copies;
+  int64_t m, k, n;
+  double ms;
+  while (in >> bits >> m >> k >> n >> level >> copies >> ms)
+    out[{bits, m, k, n, level, copies}] = ms;
+  return out;
+}
+
+std::string ortCell(const std::map<Key, double> &ort, Key key) {
+  auto it = ort.find(key);
+  if (it == ort.end() || std::isnan(it->second))
+    return "n/a";
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.2f", it->second);
+  return text;
 }
 
 } // namespace
@@ -38,12 +83,16 @@ template <typename F> double best(F f) {
 int main(int argc, char **argv) {
   if (argc > 1)
     omp_set_num_threads(atoi(argv[1]));
+  std::map<Key, double> ort;
+  if (argc > 2)
+    ort = readOrt(argv[2]);
   double bw = read_gbs();
   printf("kernel isa %s, %d threads; read bandwidth %.1f GB/s\n\n",
          quantc_matmul_isa(), omp_get_max_threads(), bw);
-  printf("| shape (M x K x N) | format | time (ms) | weight GB/s | of bandwidth "
-         "| f32 kernel (ms) | f32 / quantized time |\n");
-  printf("| --- | --- | --- | --- | --- | --- | --- |\n");
+  printf("| shape (M x K x N) | format | activations | weights | time (ms) | "
+         "weight GB/s | of bandwidth | f32 kernel (ms) | f32 / quantized | "
+         "ORT MatMulNBits (ms) | ORT / quantized |\n");
+  printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
   const int64_t shapes[][3] = {{1, 4096, 14336}, {2, 4096, 14336},
                                {4, 4096, 14336}, {8, 4096, 14336},
                                {1, 14336, 4096}, {8, 14336, 4096},
@@ -66,28 +115,64 @@ int main(int argc, char **argv) {
       std::vector<uint16_t> scales;
       for (float x : q.scales)
         scales.push_back(floatToHalf(x));
+      double packed =
+          q.codes.size() + scales.size() * 2.0 + q.zeroPoints.size();
       qc_memref2d_f32 va{a.data(), a.data(), 0, {m, k}, {k, 1}};
       qc_memref2d_f32 vc{c.data(), c.data(), 0, {m, n}, {n, 1}};
-      qc_memref1d_i8 vcodes = bytes(q.codes.data(), q.codes.size());
-      qc_memref1d_i8 vscales = bytes(scales.data(), scales.size() * 2);
-      qc_memref1d_i8 vzeros = bytes(q.zeroPoints.data(), q.zeroPoints.size());
-      double tq = best([&] {
-        _mlir_ciface_quantc_qmatmul_f32(&va, &vcodes, &vscales, &vzeros, &vc, k,
-                                        n, bits, 128,
-                                        QC_QMATMUL_INIT | QC_QMATMUL_SCALE_F16);
-      });
       qc_memref3d_f32 fa{a.data(), a.data(), 0, {1, m, k}, {m * k, k, 1}};
-      qc_memref3d_f32 fw{w.data(), w.data(), 0, {1, k, n}, {k * n, n, 1}};
       qc_memref3d_f32 fc{c.data(), c.data(), 0, {1, m, n}, {m * n, n, 1}};
-      double tf = best([&] {
-        _mlir_ciface_quantc_matmul_f32(&fa, &fw, &fc, QC_MATMUL_INIT);
-      });
-      double packed = q.codes.size() + scales.size() * 2.0 + q.zeroPoints.size();
-      double gbs = packed / tq / 1e9;
-      printf("| %lld x %lld x %lld | W%d g128 | %.2f | %.1f | %.0f%% | %.2f | "
-             "%.2f |\n",
-             (long long)m, (long long)k, (long long)n, bits, tq * 1e3, gbs,
-             100 * gbs / bw, tf * 1e3, tf / tq);
+
+      for (bool cold : {false, true}) {
+        if (cold && m > 8)
+          continue; // a GEMM is bound by arithmetic, not by its weights
+        int copies = cold ? coldCopies(k * n * bits / 8.0) : 1;
+        // Copies of the packed pieces (and of the f32 weight), so that a
+        // cold call finds none of them in cache.
+        std::vector<std::vector<uint8_t>> codes(copies, q.codes),
+            zeros(copies, q.zeroPoints);
+        std::vector<std::vector<uint16_t>> sc(copies, scales);
+        auto time = [&](int64_t extra) {
+          return best(copies, [&](int i) {
+            qc_memref1d_i8 vcodes = bytes(codes[i].data(), codes[i].size());
+            qc_memref1d_i8 vscales = bytes(sc[i].data(), sc[i].size() * 2);
+            qc_memref1d_i8 vzeros = bytes(zeros[i].data(), zeros[i].size());
+            _mlir_ciface_quantc_qmatmul_f32(
+                &va, &vcodes, &vscales, &vzeros, &vc, k, n, bits, 128,
+                QC_QMATMUL_INIT | QC_QMATMUL_SCALE_F16 | extra);
+          });
+        };
+        double tq = time(0);
+        double tq8 = m <= 8 ? time(QC_QMATMUL_INT8_ACT) : 0;
+        codes.clear();
+        zeros.clear();
+        sc.clear();
+        int fcopies = cold ? coldCopies(k * n * 4.0) : 1;
+        std::vector<std::vector<float>> fw(fcopies, w);
+        double tf = best(fcopies, [&](int i) {
+          qc_memref3d_f32 vw{fw[i].data(), fw[i].data(), 0, {1, k, n},
+                             {k * n, n, 1}};
+          _mlir_ciface_quantc_matmul_f32(&fa, &vw, &fc, QC_MATMUL_INIT);
+        });
+        for (int level : {0, 4}) {
+          double t = level ? tq8 : tq;
+          if (t == 0)
+            continue;
+          double gbs = packed / t / 1e9;
+          auto it = ort.find({bits, m, k, n, level, copies});
+          bool have = it != ort.end() && !std::isnan(it->second);
+          printf("| %lld x %lld x %lld | W%d g128 | %s | %s | %.2f | %.1f | "
+                 "%.0f%% | %.2f | %.2f | %s | ",
+                 (long long)m, (long long)k, (long long)n, bits,
+                 level ? "int8" : "f32", cold ? "cold" : "hot", t * 1e3, gbs,
+                 100 * gbs / bw, tf * 1e3, tf / t,
+                 ortCell(ort, {bits, m, k, n, level, copies}).c_str());
+          if (have)
+            printf("%.2f |\n", it->second / (t * 1e3));
+          else
+            printf("n/a |\n");
+        }
+        fflush(stdout);
+      }
     }
   }
   return 0;

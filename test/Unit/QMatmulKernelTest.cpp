@@ -14,7 +14,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <string>
 #include <random>
 #include <vector>
 
@@ -27,8 +29,33 @@ qc_memref1d_i8 bytes(const void *data, size_t size) {
   return {p, p, 0, {static_cast<int64_t>(size)}, {1}};
 }
 
+/// Whether the kernel quantizes activations for this call (QC_QMATMUL_INT8_ACT
+/// on a CPU with AVX-512 VNNI, 4 or 8 bits, blocks of 128 inside groups).
+bool int8Activations(int bits, int64_t group, int64_t m, int64_t k) {
+  __builtin_cpu_init();
+  return std::string(quantc_matmul_isa()) == "avx512f" &&
+         __builtin_cpu_supports("avx512vnni") &&
+         __builtin_cpu_supports("avx512bw") && (bits == 4 || bits == 8) &&
+         m <= 8 && k % 128 == 0 && (group ? group : k) % 128 == 0;
+}
+
+/// Row x as the kernel's int8 activations stand for it: per 128 elements,
+/// round(x * 127 / max|x|) * max|x| / 127.
+std::vector<float> int8Row(const float *x, int64_t k) {
+  std::vector<float> out(k);
+  for (int64_t b = 0; b < k; b += 128) {
+    float top = 0;
+    for (int64_t i = b; i < b + 128; ++i)
+      top = std::max(top, std::fabs(x[i]));
+    float inv = top > 0 ? 127.0f / top : 0.0f;
+    for (int64_t i = b; i < b + 128; ++i)
+      out[i] = std::nearbyint(x[i] * inv) * (top / 127.0f);
+  }
+  return out;
+}
+
 void check(int bits, bool symmetric, int64_t group, ScaleType scaleType,
-           int64_t m, int64_t k, int64_t n, bool init) {
+           int64_t m, int64_t k, int64_t n, bool init, bool int8Act = false) {
   Format f;
   f.bits = bits;
   f.symmetric = symmetric;
@@ -69,14 +96,22 @@ void check(int bits, bool symmetric, int64_t group, ScaleType scaleType,
   int64_t flags = (symmetric ? QC_QMATMUL_SYMMETRIC : 0) |
                   (scaleType == ScaleType::F16 ? QC_QMATMUL_SCALE_F16 : 0) |
                   (scaleType == ScaleType::BF16 ? QC_QMATMUL_SCALE_BF16 : 0) |
-                  (init ? QC_QMATMUL_INIT : 0);
+                  (init ? QC_QMATMUL_INIT : 0) |
+                  (int8Act ? QC_QMATMUL_INT8_ACT : 0);
+  // With int8 activations the product is exact for the rounded rows.
+  std::vector<float> xs = x;
+  if (int8Act && int8Activations(bits, group, m, k))
+    for (int64_t i = 0; i < m; ++i) {
+      std::vector<float> row = int8Row(&x[i * k], k);
+      std::copy(row.begin(), row.end(), xs.begin() + i * k);
+    }
   _mlir_ciface_quantc_qmatmul_f32(&va, &codes, &scales, &zeros, &vc, k, n,
                                   bits, group, flags);
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j) {
       double want = init ? 0.0 : start[i * n + j], mag = std::fabs(want);
       for (int64_t p = 0; p < k; ++p) {
-        double t = double(x[i * k + p]) * ref[p * n + j];
+        double t = double(xs[i * k + p]) * ref[p * n + j];
         want += t;
         mag += std::fabs(t);
       }
@@ -91,6 +126,55 @@ TEST(QMatmulKernel, EveryWidthBothPaths) {
     for (bool symmetric : {false, true})
       for (int64_t m : {1, 3, 30})
         check(bits, symmetric, 32, ScaleType::F32, m, 96, 70, false);
+}
+
+TEST(QMatmulKernel, Int8Activations) {
+  // Exact for the int8-rounded rows where the CPU has VNNI (else the flag
+  // is ignored and the rows stay f32): both widths, both code kinds, every
+  // row count of the dot path, per channel and grouped, f16/f32 scales.
+  for (int bits : {4, 8})
+    for (bool symmetric : {false, true})
+      for (int64_t m : {1, 2, 5, 8})
+        check(bits, symmetric, 128, ScaleType::F16, m, 512, 67, m != 5, true);
+  check(4, false, 0, ScaleType::F32, 3, 384, 40, true, true);   // per channel
+  check(4, true, 256, ScaleType::BF16, 1, 512, 16, true, true); // g256
+  check(4, false, 64, ScaleType::F16, 2, 256, 16, true, true);  // g64: f32 path
+  check(4, false, 128, ScaleType::F16, 9, 256, 16, true, true); // 9 rows: tiles
+}
+
+TEST(QMatmulKernel, Int8ActivationsStayClose) {
+  // The rounding of the activations moves a product by well under 1%.
+  const int64_t k = 1024, n = 256;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> w(k * n), x(k), y32(n), y8(n);
+  for (float &v : w)
+    v = normal(rng) * 0.02f;
+  for (float &v : x)
+    v = normal(rng);
+  Format f;
+  f.bits = 4;
+  f.symmetric = false;
+  f.granularity = Granularity::PerGroup;
+  f.groupSize = 128;
+  QuantizedMatrix q = quantizeMatrix(w.data(), k, n, f);
+  qc_memref1d_i8 codes = bytes(q.codes.data(), q.codes.size());
+  qc_memref1d_i8 scales = bytes(q.scales.data(), q.scales.size() * 4);
+  qc_memref1d_i8 zeros = bytes(q.zeroPoints.data(), q.zeroPoints.size());
+  qc_memref2d_f32 va{x.data(), x.data(), 0, {1, k}, {k, 1}};
+  double diff = 0, norm = 0;
+  for (bool int8 : {false, true}) {
+    std::vector<float> &y = int8 ? y8 : y32;
+    qc_memref2d_f32 vc{y.data(), y.data(), 0, {1, n}, {n, 1}};
+    _mlir_ciface_quantc_qmatmul_f32(
+        &va, &codes, &scales, &zeros, &vc, k, n, 4, 128,
+        QC_QMATMUL_INIT | (int8 ? QC_QMATMUL_INT8_ACT : 0));
+  }
+  for (int64_t j = 0; j < n; ++j) {
+    diff += (y8[j] - y32[j]) * double(y8[j] - y32[j]);
+    norm += y32[j] * double(y32[j]);
+  }
+  EXPECT_LT(std::sqrt(diff / norm), 0.01);
 }
 
 TEST(QMatmulKernel, GroupsScalesAndInit) {

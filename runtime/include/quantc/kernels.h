@@ -60,7 +60,13 @@ enum {
   QC_QMATMUL_SYMMETRIC = 1,
   QC_QMATMUL_SCALE_F16 = 2,
   QC_QMATMUL_SCALE_BF16 = 4,
-  QC_QMATMUL_INIT = 8 /* C = A x W, C's previous values not read */
+  QC_QMATMUL_INIT = 8, /* C = A x W, C's previous values not read */
+  /* Up to 8 rows may be quantized to int8 (per 128 elements, scale
+   * max|x|/127) and dotted in integers (AVX-512 VNNI), as ONNX Runtime's
+   * MatMulNBits accuracy_level 4 and llama.cpp do; ignored where the CPU,
+   * the bit width (4 or 8) or the group size (a multiple of 128) do not
+   * allow it. */
+  QC_QMATMUL_INT8_ACT = 16
 };
 
 /* C (+)= A x W, A [M, K] and C [M, N] row-major (unit column stride), with
