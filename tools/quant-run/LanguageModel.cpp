@@ -79,6 +79,47 @@ std::optional<size_t> logitsIndex(const Model &model) {
   return std::nullopt;
 }
 
+/// -log2 softmax(row)[next], in double.
+double bitsOf(const float *row, int64_t vocab, int64_t next) {
+  double max = row[0];
+  for (int64_t v = 1; v < vocab; ++v)
+    max = std::max<double>(max, row[v]);
+  double sum = 0;
+  for (int64_t v = 0; v < vocab; ++v)
+    sum += std::exp(row[v] - max);
+  return (std::log(sum) - (row[next] - max)) / std::log(2.0);
+}
+
+/// Bits of each next byte of `ids` (one window), fed one byte a step
+/// through a fresh session.
+std::string scoreStepwise(Model &model, const std::vector<int64_t> &ids,
+                          size_t logitsAt, double &bits, int64_t &count) {
+  std::string error;
+  auto session = Session::create(model, error);
+  if (mlir::failed(session))
+    return error;
+  for (size_t t = 0; t + 1 < ids.size(); ++t) {
+    std::vector<HostTensor> inputs;
+    std::string why =
+        makeInputs((*session)->inputs(), {ids[t]}, 1, 1, inputs, t);
+    if (!why.empty())
+      return why;
+    auto outputs = (*session)->run(inputs, error);
+    if (mlir::failed(outputs))
+      return error;
+    const HostTensor &logits = (*outputs)[logitsAt];
+    if (logits.dtype != DType::F32 || logits.shape.size() != 3 ||
+        logits.numElements() != logits.shape[2])
+      return "logits must be f32 [1, 1, vocab]";
+    if (ids[t + 1] >= logits.shape[2])
+      return "byte " + std::to_string(ids[t + 1]) +
+             " is outside the vocabulary";
+    bits += bitsOf(logits.as<float>(), logits.shape[2], ids[t + 1]);
+    ++count;
+  }
+  return "";
+}
+
 } // namespace
 
 std::string quantc::perplexity(Model &model, const std::string &textPath,
@@ -106,6 +147,19 @@ std::string quantc::perplexity(Model &model, const std::string &textPath,
     std::vector<int64_t> ids(batch * length);
     for (int64_t i = 0; i < batch * length; ++i)
       ids[i] = static_cast<unsigned char>(text[w0 * length + i]);
+    if (options.stepwise) {
+      for (int64_t b = 0; b < batch; ++b) {
+        std::string why = scoreStepwise(
+            model, {ids.begin() + b * length, ids.begin() + (b + 1) * length},
+            *logitsAt, totalBits, predictions);
+        if (!why.empty())
+          return why;
+      }
+      llvm::errs() << llvm::format(
+          "perplexity: %lld/%lld windows, %.4f bits/byte so far\n",
+          (long long)(w0 + batch), (long long)windows, totalBits / predictions);
+      continue;
+    }
     std::vector<HostTensor> outputs;
     std::string why = runTokens(model, ids, batch, length, outputs);
     if (!why.empty())
@@ -117,18 +171,11 @@ std::string quantc::perplexity(Model &model, const std::string &textPath,
     int64_t vocab = logits.shape[2];
     for (int64_t b = 0; b < batch; ++b)
       for (int64_t t = 0; t + 1 < length; ++t) {
-        // -log2 softmax(row)[next], in double.
         const float *row = logits.as<float>() + (b * length + t) * vocab;
-        double max = row[0];
-        for (int64_t v = 1; v < vocab; ++v)
-          max = std::max<double>(max, row[v]);
-        double sum = 0;
-        for (int64_t v = 0; v < vocab; ++v)
-          sum += std::exp(row[v] - max);
         int64_t next = ids[b * length + t + 1];
         if (next >= vocab)
           return "byte " + std::to_string(next) + " is outside the vocabulary";
-        totalBits += (std::log(sum) - (row[next] - max)) / std::log(2.0);
+        totalBits += bitsOf(row, vocab, next);
         ++predictions;
       }
     llvm::errs() << llvm::format("perplexity: %lld/%lld windows, %.4f bits/byte so far\n",

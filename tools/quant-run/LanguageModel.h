@@ -21,6 +21,10 @@ struct PerplexityOptions {
   int64_t windows = 256;
   int64_t windowLength = 256;
   int64_t batch = 16;
+  /// Score each window one byte at a time through a session with the KV
+  /// cache (the decode path; decoder-with-past models) instead of whole
+  /// windows in one call.
+  bool stepwise = false;
 };
 
 struct PerplexityResult {

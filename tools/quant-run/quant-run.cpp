@@ -60,6 +60,10 @@ static cl::opt<std::string> perplexityText(
              "shared/EVAL.md (256 windows of 256 bytes)"));
 static cl::opt<int64_t> windows("windows", cl::init(256),
                                 cl::desc("windows for --perplexity"));
+static cl::opt<bool> stepwise(
+    "stepwise",
+    cl::desc("--perplexity one byte per step through the KV cache (the "
+             "decode path; decoder-with-past models)"));
 static cl::opt<int64_t> batchSize("batch", cl::init(16),
                                   cl::desc("windows per model call"));
 
@@ -119,6 +123,7 @@ int main(int argc, char **argv) {
     PerplexityOptions options;
     options.windows = windows;
     options.batch = batchSize;
+    options.stepwise = stepwise;
     PerplexityResult result;
     std::string why = perplexity(*model, perplexityText, options, result);
     if (!why.empty())

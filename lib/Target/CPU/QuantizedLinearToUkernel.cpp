@@ -46,8 +46,11 @@ bool supported(const quantc::numerics::Format &f) {
 struct QuantizedLinearToUkernelPass
     : quantc::impl::QuantizedLinearToUkernelBase<
           QuantizedLinearToUkernelPass> {
+  bool int8Activations = false;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    int8Activations = module->hasAttr(quantc::kInt8ActivationsAttr);
     SmallVector<quantc::qc::LinearOp> linears;
     module.walk([&](quantc::qc::LinearOp op) {
       auto weight = op.getWeight().getDefiningOp<quantc::qc::QConstantOp>();
@@ -102,8 +105,7 @@ struct QuantizedLinearToUkernelPass
     return global;
   }
 
-  static void rewrite(OpBuilder &b, SymbolTable &symbols,
-                      quantc::qc::LinearOp op) {
+  void rewrite(OpBuilder &b, SymbolTable &symbols, quantc::qc::LinearOp op) {
     MLIRContext *ctx = b.getContext();
     Location loc = op.getLoc();
     auto weight = op.getWeight().getDefiningOp<quantc::qc::QConstantOp>();
@@ -162,7 +164,8 @@ struct QuantizedLinearToUkernelPass
                          : 0) |
                     (f.scaleType == quantc::numerics::ScaleType::BF16
                          ? QC_QMATMUL_SCALE_BF16
-                         : 0);
+                         : 0) |
+                    (int8Activations ? QC_QMATMUL_INT8_ACT : 0);
     int64_t group = f.granularity == quantc::numerics::Granularity::PerGroup
                         ? f.groupSize
                         : 0;

@@ -35,3 +35,19 @@ func.func @nf4(%x: tensor<2x64xf32>) -> tensor<2x4xf32> {
   %y = qc.linear %x, %w : tensor<2x64xf32>, !qc.qweight<64x4, nf4, group = 64, scale = f16> -> tensor<2x4xf32>
   return %y : tensor<2x4xf32>
 }
+
+// -----
+
+// The module's quantc.int8_activations adds the int8-activation flag (16):
+// init (8) | f16 scales (2) | int8 activations (16) = 26.
+// CHECK-LABEL: func.func @int8_activations
+// CHECK: call @quantc_qmatmul_f32({{.*}}, %c26_i64)
+module attributes {quantc.int8_activations} {
+  func.func @int8_activations(%x: tensor<1x256xf32>) -> tensor<1x4xf32> {
+    %w = qc.qconstant {codes = dense<17> : tensor<4x128xi8>, scales = dense<1.0> : tensor<4x2xf16>,
+                       zero_points = dense<8> : tensor<4x2xi8>}
+         : !qc.qweight<256x4, int4, affine, group = 128, scale = f16>
+    %y = qc.linear %x, %w : tensor<1x256xf32>, !qc.qweight<256x4, int4, affine, group = 128, scale = f16> -> tensor<1x4xf32>
+    return %y : tensor<1x4xf32>
+  }
+}

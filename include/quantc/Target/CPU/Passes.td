@@ -136,6 +136,9 @@ def QuantizedLinearToUkernel
     byte globals (moved to the weights blob in artifacts, as they are: the
     kernel reads qc.qconstant's channel-major layout), the activations a
     `[1, M, K]` buffer. Other formats are left to `qc-dequantize-constants`.
+    With the module's unit attribute `quantc.int8_activations` the kernel
+    may round up to 8 rows of activations to int8 (per 128 elements) and
+    multiply in integers (AVX-512 VNNI).
   }];
   let dependentDialects = ["mlir::bufferization::BufferizationDialect",
                            "mlir::func::FuncDialect",
