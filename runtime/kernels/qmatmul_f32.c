@@ -366,11 +366,14 @@ dot_vnni_rows(const qweight *w, int64_t j, const int8_t *xq, const float *xs,
   const __m512i nibble = _mm512_set1_epi8(15);
   const __m512i flip = _mm512_set1_epi8(w->bits == 4 ? (char)0x88 : (char)0x80);
   const int symmetric = (w->flags & QC_QMATMUL_SYMMETRIC) != 0;
-  __m512 acc[FEW_ROWS];
+  /* Two accumulators a row (even and odd blocks): one FMA chain would
+   * bound a channel by its latency. */
+  __m512 acc[2][FEW_ROWS];
   for (int r = 0; r < m; ++r)
-    acc[r] = _mm512_setzero_ps();
+    acc[0][r] = acc[1][r] = _mm512_setzero_ps();
   for (int64_t b = 0; b < blocks; ++b) {
     float sw = scales[b / perGroup];
+    __m512 *sums = acc[b & 1];
     __m512i c0, c1;
     /* Hardware prefetchers stop at page ends; reading ahead keeps more
      * misses in flight so that a call streams at memory speed. */
@@ -395,8 +398,9 @@ dot_vnni_rows(const qweight *w, int64_t j, const int8_t *xq, const float *xs,
       __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), c0,
                                         _mm512_loadu_si512(x));
       dot = _mm512_dpbusd_epi32(dot, c1, _mm512_loadu_si512(x + 64));
-      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot),
-                               _mm512_set1_ps(sw * xs[r * blocks + b]), acc[r]);
+      sums[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot),
+                                _mm512_set1_ps(sw * xs[r * blocks + b]),
+                                sums[r]);
     }
   }
   /* The zero points' share: sum_g s_w z sum_{b in g} s_x sum(xq_b). */
@@ -405,7 +409,7 @@ dot_vnni_rows(const qweight *w, int64_t j, const int8_t *xq, const float *xs,
     float corr = 0;
     for (int64_t g = 0; g < groups; ++g)
       corr += scales[g] * zeros[g] * zx[r * groups + g];
-    out[r] = _mm512_reduce_add_ps(acc[r]) - corr;
+    out[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc[0][r], acc[1][r])) - corr;
   }
 }
 
