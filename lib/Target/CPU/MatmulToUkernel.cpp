@@ -111,7 +111,7 @@ struct MatmulToUkernelPass
       return false;
     for (OpOperand &o : op->getOpOperands()) {
       auto t = dyn_cast<MemRefType>(o.get().getType());
-      if (!t || !t.getElementType().isF32() || !t.getLayout().isIdentity())
+      if (!t || !t.getElementType().isF32())
         return false;
     }
     unsigned loops = op.getNumLoops();
@@ -125,7 +125,35 @@ struct MatmulToUkernelPass
     auto maps = op.getIndexingMapsArray();
     if (maps[2] != loopMap(op, loops - 1, {}) || maps[0] != loopMap(op, n, {k}))
       return false;
-    return bLayout(op).has_value();
+    if (!bLayout(op))
+      return false;
+    bool linear = maps[1].getNumResults() == 2;
+    for (OpOperand &o : op->getOpOperands())
+      if (!cast<MemRefType>(o.get().getType()).getLayout().isIdentity() &&
+          (linear || !batchMergeable(o.get(), loops - 3)))
+        return false;
+    return true;
+  }
+
+  /// True if `view`'s first `batchDims` dims merge into one kernel batch
+  /// dim although its layout is not the identity: a unit-stride subview of
+  /// an identity-layout buffer that keeps dims 1..batchDims-1 whole (a KV
+  /// cache read up to its current length). Its rows and columns keep the
+  /// buffer's strides, which the kernel takes as they are.
+  static bool batchMergeable(Value view, int64_t batchDims) {
+    auto subview = view.getDefiningOp<memref::SubViewOp>();
+    if (!subview || !subview.getSourceType().getLayout().isIdentity() ||
+        !subview.hasUnitStride() ||
+        subview.getSourceType().getRank() != subview.getType().getRank())
+      return false;
+    ArrayRef<int64_t> full = subview.getSourceType().getShape(),
+                      sizes = subview.getStaticSizes(),
+                      offsets = subview.getStaticOffsets();
+    for (int64_t i = 1; i < batchDims; ++i)
+      if (ShapedType::isDynamic(full[i]) || sizes[i] != full[i] ||
+          offsets[i] != 0)
+        return false;
+    return true;
   }
 
   /// How a contraction's B is laid out: false for [.., K, N], true for

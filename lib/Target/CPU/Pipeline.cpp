@@ -30,7 +30,10 @@ static constexpr const char *kEntry =
     "qc-to-linalg,"
     "canonicalize,"
     "quantc-kv-cache-in-place,"
-    "quantc-fuse-elementwise";
+    "quantc-fuse-elementwise,"
+    "quantc-fold-repeat-kv,"
+    "resolve-shaped-type-result-dims,"
+    "canonicalize";
 // Tensors are bufferized across function boundaries with identity layouts
 // (the calling convention of the JIT and the runtime: dense row-major
 // buffers), then everything goes to LLVM. Kept as text so the pipeline a

@@ -135,3 +135,39 @@ func.func @transposed_b(%q: memref<?x4x?x32xf32>, %k: memref<?x4x?x32xf32>, %s: 
   }
   return
 }
+
+// A KV cache read up to its length (a subview keeping the heads whole)
+// merges its batch dims although its layout is strided: no copy.
+// CHECK-LABEL: func.func @cache_view
+// CHECK: %[[V:.+]] = memref.subview %arg1[0, 0, 0, 0] [%arg3, 4, %arg4, 32] [1, 1, 1, 1]
+// CHECK: memref.collapse_shape %[[V]] {{\[\[}}0, 1], [2], [3]]
+// CHECK: call @quantc_matmul_f32
+// CHECK-NOT: linalg.generic
+func.func @cache_view(%q: memref<?x4x?x32xf32>, %cache: memref<?x4x?x32xf32>, %out: memref<?x4x?x?xf32>, %b: index, %len: index) {
+  %k = memref.subview %cache[0, 0, 0, 0] [%b, 4, %len, 32] [1, 1, 1, 1] : memref<?x4x?x32xf32> to memref<?x4x?x32xf32, strided<[?, ?, 32, 1]>>
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%q, %k : memref<?x4x?x32xf32>, memref<?x4x?x32xf32, strided<[?, ?, 32, 1]>>) outs(%out : memref<?x4x?x?xf32>) {
+  ^bb0(%i: f32, %j: f32, %o: f32):
+    %p = arith.mulf %i, %j : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// A subview that slices the heads would not merge with the batch: the
+// contraction stays as it is.
+// CHECK-LABEL: func.func @sliced_heads
+// CHECK-NOT: call @quantc_matmul_f32
+// CHECK: linalg.generic
+func.func @sliced_heads(%q: memref<?x2x?x32xf32>, %cache: memref<?x4x?x32xf32>, %out: memref<?x2x?x?xf32>, %b: index, %len: index) {
+  %k = memref.subview %cache[0, 1, 0, 0] [%b, 2, %len, 32] [1, 1, 1, 1] : memref<?x4x?x32xf32> to memref<?x2x?x32xf32, strided<[?, ?, 32, 1], offset: ?>>
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%q, %k : memref<?x2x?x32xf32>, memref<?x2x?x32xf32, strided<[?, ?, 32, 1], offset: ?>>) outs(%out : memref<?x2x?x?xf32>) {
+  ^bb0(%i: f32, %j: f32, %o: f32):
+    %p = arith.mulf %i, %j : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}

@@ -91,6 +91,19 @@ def FuseElementwise : Pass<"quantc-fuse-elementwise", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def FoldRepeatKv : Pass<"quantc-fold-repeat-kv", "mlir::ModuleOp"> {
+  let summary = "Grouped-query attention without copying the repeated K/V";
+  let description = [{
+    A contraction (attention's Q K^T or P V) reading K or V through the
+    graph's head repetition (collapse of a broadcast along a unit head-group
+    dim) instead reads the unrepeated tensor, with the query heads of each
+    K/V head stacked as rows: the KV cache is no longer copied once per query
+    head at every step, and each matmul has rep times the rows.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def ApproximateMath : Pass<"quantc-approximate-math", "mlir::ModuleOp"> {
   let summary = "Inline polynomial f32 exp, so loops with it vectorize";
   let description = [{
