@@ -4,9 +4,9 @@
  * output channel). Few rows (decode): each channel's codes are decoded a
  * group at a time into a small buffer and dotted with the activations, the
  * zero point folded out through per-group sums of the activations. Many rows
- * (prefill): a panel of channels is decoded into a K x NB f32 tile in cache
- * and multiplied with the f32 microkernel; no step holds the whole matrix
- * in f32. Threads split the channels.
+ * (prefill): panels of channels are dequantized (vectorized, threads split
+ * the channels) and multiplied by the threaded f32 microkernel as a
+ * transposed B; no step holds the whole matrix in f32.
  *
  *===----------------------------------------------------------------------===*/
 
@@ -18,7 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NB 64      /* channels decoded per tile (prefill) */
+#define NB 64 /* fewest channels in a dequantized panel (prefill) */
+#define PANEL_FLOATS (2 << 20) /* most floats in one (8 MiB) */
 #define FEW_ROWS 8 /* rows up to which channels are dotted directly */
 
 typedef struct {
@@ -495,19 +496,50 @@ static void dot_rows_vnni(const qweight *w, const float *a, int64_t lda,
   free(xq);
 }
 
-/* Channels [j0, j0 + cols) decoded into tile[K x NB] (row-major, f32). */
-static void decode_tile(const qweight *w, int64_t j0, int64_t cols,
-                        float *tile, float *buf) {
-  int64_t gl = w->group ? w->group : w->k;
-  for (int64_t jj = 0; jj < cols; ++jj)
-    for (int64_t g = 0; g < w->groups; ++g) {
-      int64_t k0 = g * gl, len = w->k - k0 < gl ? w->k - k0 : gl;
-      decode_codes(w, j0 + jj, k0, len, buf);
-      float scale, zp;
-      params(w, j0 + jj, g, &scale, &zp);
-      for (int64_t p = 0; p < len; ++p)
-        tile[(k0 + p) * NB + jj] = scale * (buf[p] - zp);
-    }
+/* Channel j's K weights as f32 (scale * (code - zero)) into out[K]: 4- and
+ * 8-bit codes in loops the compiler vectorizes (built per instruction set),
+ * other widths through decode_codes. */
+#define DEFINE_DEQUANTIZE(NAME, ATTR)                                          \
+  ATTR static void NAME(const qweight *w, int64_t j, float *out, float *buf) { \
+    int64_t gl = w->group ? w->group : w->k;                                   \
+    const uint8_t *row = w->codes + j * w->rowBytes;                           \
+    int symmetric = (w->flags & QC_QMATMUL_SYMMETRIC) != 0;                    \
+    for (int64_t g = 0; g < w->groups; ++g) {                                  \
+      int64_t k0 = g * gl, len = w->k - k0 < gl ? w->k - k0 : gl;             \
+      float s, z;                                                              \
+      params(w, j, g, &s, &z);                                                 \
+      float *o = out + k0;                                                     \
+      if (w->bits == 4 && k0 % 2 == 0 && len % 2 == 0) {                       \
+        const uint8_t *b = row + k0 / 2;                                       \
+        int32_t flip = symmetric ? 8 : 0;                                      \
+        float zero = symmetric ? 8.0f : z;                                     \
+        for (int64_t i = 0; i < len / 2; ++i) {                                \
+          o[2 * i] = s * ((float)((b[i] & 15) ^ flip) - zero);                 \
+          o[2 * i + 1] = s * ((float)((b[i] >> 4) ^ flip) - zero);             \
+        }                                                                      \
+      } else if (w->bits == 8) {                                               \
+        const uint8_t *b = row + k0;                                           \
+        int32_t flip = symmetric ? 128 : 0;                                    \
+        float zero = symmetric ? 128.0f : z;                                   \
+        for (int64_t i = 0; i < len; ++i)                                      \
+          o[i] = s * ((float)(b[i] ^ flip) - zero);                            \
+      } else {                                                                 \
+        decode_codes(w, j, k0, len, buf);                                      \
+        for (int64_t p = 0; p < len; ++p)                                      \
+          o[p] = s * (buf[p] - z);                                             \
+      }                                                                        \
+    }                                                                          \
+  }
+DEFINE_DEQUANTIZE(dequantize_avx512, __attribute__((target("avx512f,avx512bw"))))
+DEFINE_DEQUANTIZE(dequantize_avx2, __attribute__((target("avx2,fma"))))
+DEFINE_DEQUANTIZE(dequantize_generic, )
+
+typedef void (*dequantize_fn)(const qweight *, int64_t, float *, float *);
+static dequantize_fn dequantize_channel(void) {
+  const char *isa = quantc_matmul_isa();
+  return strcmp(isa, "avx512f") == 0    ? dequantize_avx512
+         : strcmp(isa, "avx2+fma") == 0 ? dequantize_avx2
+                                        : dequantize_generic;
 }
 
 void _mlir_ciface_quantc_qmatmul_f32(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
@@ -533,22 +565,29 @@ void _mlir_ciface_quantc_qmatmul_f32(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
     dot_rows(&w, pa, lda, pc, ldc, m, zero);
     return;
   }
-  int64_t tiles = (n + NB - 1) / NB;
-#pragma omp parallel
-  {
-    float *tile = aligned_alloc(64, sizeof(float) * (size_t)(k * NB) + 64);
-    float *buf = malloc(sizeof(float) * (size_t)(group ? group : k));
+  /* Many rows: panels of channels dequantized (threads split the
+   * channels; each channel's codes are contiguous) into a panel x K
+   * buffer of at most PANEL_FLOATS, which the threaded f32 microkernel then
+   * reads as a transposed B. The matrix is never whole in f32. */
+  int64_t panel = PANEL_FLOATS / k;
+  panel = panel < NB ? NB : panel > n ? n : panel;
+  float *tile = aligned_alloc(64, sizeof(float) * (size_t)(k * panel) + 64);
+  dequantize_fn dequantize = dequantize_channel();
+  for (int64_t j0 = 0; j0 < n; j0 += panel) {
+    int64_t cols = n - j0 < panel ? n - j0 : panel;
+#pragma omp parallel if (cols * k > 32768)
+    {
+      float *buf = malloc(sizeof(float) * (size_t)(group ? group : k));
 #pragma omp for schedule(static)
-    for (int64_t t = 0; t < tiles; ++t) {
-      int64_t j0 = t * NB, cols = n - j0 < NB ? n - j0 : NB;
-      decode_tile(&w, j0, cols, tile, buf);
-      /* The f32 microkernel on this tile (serial: already in a thread). */
-      qc_memref3d_f32 va = {pa, pa, 0, {1, m, k}, {m * lda, lda, 1}};
-      qc_memref3d_f32 vb = {tile, tile, 0, {1, k, cols}, {k * NB, NB, 1}};
-      qc_memref3d_f32 vc = {pc, pc, j0, {1, m, cols}, {m * ldc, ldc, 1}};
-      _mlir_ciface_quantc_matmul_f32(&va, &vb, &vc, zero ? QC_MATMUL_INIT : 0);
+      for (int64_t jj = 0; jj < cols; ++jj)
+        dequantize(&w, j0 + jj, tile + jj * k, buf);
+      free(buf);
     }
-    free(buf);
-    free(tile);
+    qc_memref3d_f32 va = {pa, pa, 0, {1, m, k}, {m * lda, lda, 1}};
+    qc_memref3d_f32 vb = {tile, tile, 0, {1, cols, k}, {cols * k, k, 1}};
+    qc_memref3d_f32 vc = {pc, pc, j0, {1, m, cols}, {m * ldc, ldc, 1}};
+    _mlir_ciface_quantc_matmul_f32(
+        &va, &vb, &vc, (zero ? QC_MATMUL_INIT : 0) | QC_MATMUL_TRANSPOSED_B);
   }
+  free(tile);
 }
