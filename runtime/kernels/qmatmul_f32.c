@@ -202,31 +202,8 @@ DEFINE_DOT_Q8(dot_q8_generic, , 4, widen4, widen4s)
 typedef float (*dot_q8_fn)(const uint8_t *, const float *, int64_t, int64_t,
                            const float *, int);
 
-static dot_q8_fn dot_q8(void) {
-  static dot_q8_fn fn;
-  if (!fn) {
-    const char *isa = quantc_matmul_isa();
-    fn = strcmp(isa, "avx512f") == 0    ? dot_q8_avx512
-         : strcmp(isa, "avx2+fma") == 0 ? dot_q8_avx2
-                                        : dot_q8_generic;
-  }
-  return fn;
-}
-
 typedef float (*dot_q4_fn)(const uint8_t *, const float *, const float *,
                            int64_t, int64_t, const float *, int);
-
-static dot_q4_fn dot_q4(void) {
-  static dot_q4_fn fn;
-  if (!fn) {
-    /* The same choice (and override) as the f32 kernel's. */
-    const char *isa = quantc_matmul_isa();
-    fn = strcmp(isa, "avx512f") == 0    ? dot_q4_avx512
-         : strcmp(isa, "avx2+fma") == 0 ? dot_q4_avx2
-                                        : dot_q4_generic;
-  }
-  return fn;
-}
 
 /* The group parameters of channel j: scale and zero point. */
 static void params(const qweight *w, int64_t j, int64_t g, float *scale,
@@ -234,6 +211,70 @@ static void params(const qweight *w, int64_t j, int64_t g, float *scale,
   int64_t i = j * w->groups + g;
   *scale = scale_at(w, i);
   *zero = (w->flags & QC_QMATMUL_SYMMETRIC) ? 0.0f : (float)w->zeros[i];
+}
+
+/* Channel j's K weights as f32 (scale * (code - zero)) into out[K]: 4- and
+ * 8-bit codes in loops the compiler vectorizes (built per instruction set),
+ * other widths through decode_codes. */
+#define DEFINE_DEQUANTIZE(NAME, ATTR)                                          \
+  ATTR static void NAME(const qweight *w, int64_t j, float *out, float *buf) { \
+    int64_t gl = w->group ? w->group : w->k;                                   \
+    const uint8_t *row = w->codes + j * w->rowBytes;                           \
+    int symmetric = (w->flags & QC_QMATMUL_SYMMETRIC) != 0;                    \
+    for (int64_t g = 0; g < w->groups; ++g) {                                  \
+      int64_t k0 = g * gl, len = w->k - k0 < gl ? w->k - k0 : gl;             \
+      float s, z;                                                              \
+      params(w, j, g, &s, &z);                                                 \
+      float *o = out + k0;                                                     \
+      if (w->bits == 4 && k0 % 2 == 0 && len % 2 == 0) {                       \
+        const uint8_t *b = row + k0 / 2;                                       \
+        int32_t flip = symmetric ? 8 : 0;                                      \
+        float zero = symmetric ? 8.0f : z;                                     \
+        for (int64_t i = 0; i < len / 2; ++i) {                                \
+          o[2 * i] = s * ((float)((b[i] & 15) ^ flip) - zero);                 \
+          o[2 * i + 1] = s * ((float)((b[i] >> 4) ^ flip) - zero);             \
+        }                                                                      \
+      } else if (w->bits == 8) {                                               \
+        const uint8_t *b = row + k0;                                           \
+        int32_t flip = symmetric ? 128 : 0;                                    \
+        float zero = symmetric ? 128.0f : z;                                   \
+        for (int64_t i = 0; i < len; ++i)                                      \
+          o[i] = s * ((float)(b[i] ^ flip) - zero);                            \
+      } else {                                                                 \
+        decode_codes(w, j, k0, len, buf);                                      \
+        for (int64_t p = 0; p < len; ++p)                                      \
+          o[p] = s * (buf[p] - z);                                             \
+      }                                                                        \
+    }                                                                          \
+  }
+DEFINE_DEQUANTIZE(dequantize_avx512, __attribute__((target("avx512f,avx512bw"))))
+DEFINE_DEQUANTIZE(dequantize_avx2, __attribute__((target("avx2,fma"))))
+DEFINE_DEQUANTIZE(dequantize_generic, )
+
+typedef void (*dequantize_fn)(const qweight *, int64_t, float *, float *);
+
+/* The kernels of one instruction set, chosen as the f32 kernel's are (and
+ * with its override). */
+typedef struct {
+  dot_q4_fn dot4;
+  dot_q8_fn dot8;
+  dequantize_fn dequantize;
+} isa_kernels;
+
+static const isa_kernels *kernels_for_isa(void) {
+  static const isa_kernels k512 = {dot_q4_avx512, dot_q8_avx512,
+                                   dequantize_avx512},
+                           k2 = {dot_q4_avx2, dot_q8_avx2, dequantize_avx2},
+                           generic = {dot_q4_generic, dot_q8_generic,
+                                      dequantize_generic};
+  static const isa_kernels *chosen;
+  if (!chosen) {
+    const char *isa = quantc_matmul_isa();
+    chosen = strcmp(isa, "avx512f") == 0    ? &k512
+             : strcmp(isa, "avx2+fma") == 0 ? &k2
+                                            : &generic;
+  }
+  return chosen;
 }
 
 /* Few rows: y[r, j] = sum_g scale * (x_g . codes_g - zero * sum(x_g)).
@@ -245,8 +286,8 @@ static void dot_rows(const qweight *w, const float *a, int64_t lda,
   int64_t gl = w->group ? w->group : w->k;
   int nibbles = w->bits == 4 && w->k % 2 == 0 && gl % 2 == 0;
   int symmetric = (w->flags & QC_QMATMUL_SYMMETRIC) != 0;
-  dot_q4_fn dot = dot_q4();
-  dot_q8_fn dot8 = dot_q8();
+  dot_q4_fn dot = kernels_for_isa()->dot4;
+  dot_q8_fn dot8 = kernels_for_isa()->dot8;
   float *sums = malloc(sizeof(float) * (size_t)(m * w->groups));
   float *split = nibbles ? malloc(sizeof(float) * (size_t)(m * w->k)) : NULL;
   for (int64_t r = 0; r < m; ++r) {
@@ -496,52 +537,6 @@ static void dot_rows_vnni(const qweight *w, const float *a, int64_t lda,
   free(xq);
 }
 
-/* Channel j's K weights as f32 (scale * (code - zero)) into out[K]: 4- and
- * 8-bit codes in loops the compiler vectorizes (built per instruction set),
- * other widths through decode_codes. */
-#define DEFINE_DEQUANTIZE(NAME, ATTR)                                          \
-  ATTR static void NAME(const qweight *w, int64_t j, float *out, float *buf) { \
-    int64_t gl = w->group ? w->group : w->k;                                   \
-    const uint8_t *row = w->codes + j * w->rowBytes;                           \
-    int symmetric = (w->flags & QC_QMATMUL_SYMMETRIC) != 0;                    \
-    for (int64_t g = 0; g < w->groups; ++g) {                                  \
-      int64_t k0 = g * gl, len = w->k - k0 < gl ? w->k - k0 : gl;             \
-      float s, z;                                                              \
-      params(w, j, g, &s, &z);                                                 \
-      float *o = out + k0;                                                     \
-      if (w->bits == 4 && k0 % 2 == 0 && len % 2 == 0) {                       \
-        const uint8_t *b = row + k0 / 2;                                       \
-        int32_t flip = symmetric ? 8 : 0;                                      \
-        float zero = symmetric ? 8.0f : z;                                     \
-        for (int64_t i = 0; i < len / 2; ++i) {                                \
-          o[2 * i] = s * ((float)((b[i] & 15) ^ flip) - zero);                 \
-          o[2 * i + 1] = s * ((float)((b[i] >> 4) ^ flip) - zero);             \
-        }                                                                      \
-      } else if (w->bits == 8) {                                               \
-        const uint8_t *b = row + k0;                                           \
-        int32_t flip = symmetric ? 128 : 0;                                    \
-        float zero = symmetric ? 128.0f : z;                                   \
-        for (int64_t i = 0; i < len; ++i)                                      \
-          o[i] = s * ((float)(b[i] ^ flip) - zero);                            \
-      } else {                                                                 \
-        decode_codes(w, j, k0, len, buf);                                      \
-        for (int64_t p = 0; p < len; ++p)                                      \
-          o[p] = s * (buf[p] - z);                                             \
-      }                                                                        \
-    }                                                                          \
-  }
-DEFINE_DEQUANTIZE(dequantize_avx512, __attribute__((target("avx512f,avx512bw"))))
-DEFINE_DEQUANTIZE(dequantize_avx2, __attribute__((target("avx2,fma"))))
-DEFINE_DEQUANTIZE(dequantize_generic, )
-
-typedef void (*dequantize_fn)(const qweight *, int64_t, float *, float *);
-static dequantize_fn dequantize_channel(void) {
-  const char *isa = quantc_matmul_isa();
-  return strcmp(isa, "avx512f") == 0    ? dequantize_avx512
-         : strcmp(isa, "avx2+fma") == 0 ? dequantize_avx2
-                                        : dequantize_generic;
-}
-
 void _mlir_ciface_quantc_qmatmul_f32(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
                                      qc_memref1d_i8 *scales,
                                      qc_memref1d_i8 *zeros, qc_memref2d_f32 *c,
@@ -572,7 +567,7 @@ void _mlir_ciface_quantc_qmatmul_f32(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
   int64_t panel = PANEL_FLOATS / k;
   panel = panel < NB ? NB : panel > n ? n : panel;
   float *tile = aligned_alloc(64, sizeof(float) * (size_t)(k * panel) + 64);
-  dequantize_fn dequantize = dequantize_channel();
+  dequantize_fn dequantize = kernels_for_isa()->dequantize;
   for (int64_t j0 = 0; j0 < n; j0 += panel) {
     int64_t cols = n - j0 < panel ? n - j0 : panel;
 #pragma omp parallel if (cols * k > 32768)
