@@ -16,6 +16,7 @@
 #include "quantc/Transforms/Statistics.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringMap.h"
 
 #include <functional>
 #include <string>
@@ -54,11 +55,12 @@ struct LayerReport {
   double seconds = 0;
 };
 
-/// Replaces the f32 weight of each layer `stats` serves that `formats`
-/// quantizes with its GPTQ quantization; failure with `error`.
+/// Replaces the f32 weight of each of `layers` (by name; each has a format
+/// in `formats`) that `stats` serves with its GPTQ quantization; failure
+/// with `error`.
 mlir::FailureOr<std::vector<LayerReport>>
-gptqQuantizeLayers(mlir::ModuleOp module, const LayerStatistics &stats,
-                   const LayerFormats &formats,
+gptqQuantizeLayers(const llvm::StringMap<qc::LinearOp> &layers,
+                   const LayerStatistics &stats, const LayerFormats &formats,
                    const numerics::GptqOptions &options,
                    const std::function<void(const LayerReport &)> &progress,
                    std::string &error);

@@ -10,7 +10,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/ADT/StringSet.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -37,33 +37,24 @@ std::string formatBody(qc::FormatAttr format) {
   return body.str();
 }
 
-/// Named layers of `module` whose weight is still an f32 constant.
-llvm::StringMap<qc::LinearOp> floatLayers(ModuleOp module) {
-  llvm::StringMap<qc::LinearOp> out;
-  module.walk([&](qc::LinearOp op) {
-    if (op.getLayer() && op.getWeight().getDefiningOp<arith::ConstantOp>())
-      out[*op.getLayer()] = op;
-  });
-  return out;
-}
-
 } // namespace
 
 FailureOr<std::vector<LayerReport>> quantc::gptqQuantizeLayers(
-    ModuleOp module, const LayerStatistics &stats, const LayerFormats &formats,
-    const numerics::GptqOptions &options,
+    const llvm::StringMap<qc::LinearOp> &layers, const LayerStatistics &stats,
+    const LayerFormats &formats, const numerics::GptqOptions &options,
     const std::function<void(const LayerReport &)> &progress,
     std::string &error) {
-  llvm::StringMap<qc::LinearOp> ops = floatLayers(module);
   std::vector<LayerReport> reports;
   for (const std::string &layer : stats.layers) {
-    qc::FormatAttr format = formats.formatOf(layer);
-    auto it = ops.find(layer);
-    if (!format || it == ops.end())
+    auto it = layers.find(layer);
+    if (it == layers.end())
       continue;
-    auto start = std::chrono::steady_clock::now();
     qc::LinearOp op = it->second;
     auto constant = op.getWeight().getDefiningOp<arith::ConstantOp>();
+    if (!constant)
+      continue; // quantized already
+    qc::FormatAttr format = formats.formatOf(layer);
+    auto start = std::chrono::steady_clock::now();
     auto type = cast<RankedTensorType>(constant.getType());
     int64_t k = type.getDimSize(0), n = type.getDimSize(1);
     FailureOr<std::vector<float>> w =
@@ -95,7 +86,7 @@ FailureOr<std::vector<LayerReport>> quantc::gptqQuantizeLayers(
     r.outputError = numerics::relativeOutputError(w->data(), wq.data(), k, n,
                                                   stats.hessian.data());
     OpBuilder b(op);
-    auto qtype = qc::QWeightType::get(module.getContext(), k, n, format);
+    auto qtype = qc::QWeightType::get(op.getContext(), k, n, format);
     op.getWeightMutable().assign(
         buildQConstant(b, constant.getLoc(), qtype, q, layer));
     if (constant->use_empty())
@@ -137,12 +128,16 @@ struct GptqPass : quantc::impl::GptqBase<GptqPass> {
     options.blockSize = block;
     options.actOrder = actOrder;
 
-    // The layers to quantize, in program order.
-    SmallVector<std::string> selected;
+    // The layers to quantize (named, with an f32 weight and a format), and
+    // their names by the value they read, in program order.
+    llvm::StringMap<qc::LinearOp> selected;
+    llvm::MapVector<Value, std::vector<std::string>> byInput;
     module.walk([&](qc::LinearOp op) {
       if (op.getLayer() && formats.formatOf(*op.getLayer()) &&
-          op.getWeight().getDefiningOp<arith::ConstantOp>())
-        selected.push_back(op.getLayer()->str());
+          op.getWeight().getDefiningOp<arith::ConstantOp>()) {
+        selected[*op.getLayer()] = op;
+        byInput[op.getInput()].push_back(op.getLayer()->str());
+      }
     });
     if (selected.empty())
       return fail("no qc.linear layer with an f32 weight matches " +
@@ -161,10 +156,10 @@ struct GptqPass : quantc::impl::GptqBase<GptqPass> {
       reports.push_back(r);
     };
     std::string error;
-    if (failed(trueSequential ? runTrueSequential(formats, options, progress,
-                                                  error)
-                              : runFromFile(formats, options, selected,
-                                            progress, error)))
+    if (failed(trueSequential ? runTrueSequential(selected, byInput, formats,
+                                                  options, progress, error)
+                              : runFromFile(selected, byInput, formats,
+                                            options, progress, error)))
       return fail(error);
     if (!report.empty() && failed(writeReport(reports, error)))
       return fail(error);
@@ -172,9 +167,10 @@ struct GptqPass : quantc::impl::GptqBase<GptqPass> {
 
   /// Every layer from one statistics file, one record in memory at a time.
   LogicalResult
-  runFromFile(const LayerFormats &formats,
+  runFromFile(const llvm::StringMap<qc::LinearOp> &selected,
+              const llvm::MapVector<Value, std::vector<std::string>> &byInput,
+              const LayerFormats &formats,
               const numerics::GptqOptions &options,
-              ArrayRef<std::string> selected,
               const std::function<void(const LayerReport &)> &progress,
               std::string &error) {
     ModuleOp module = getOperation();
@@ -197,22 +193,21 @@ struct GptqPass : quantc::impl::GptqBase<GptqPass> {
               "shapes differ)";
       return failure();
     }
-    for (const std::string &layer : selected)
-      if (file.find(layer) < 0) {
-        error = "calibration statistics '" + path + "' hold nothing for "
-                "layer '" + layer + "' (calibrate it, or exclude it)";
-        return failure();
-      }
-    llvm::StringSet<> wanted;
-    wanted.insert(selected.begin(), selected.end());
+    for (auto &entry : byInput)
+      for (const std::string &layer : entry.second)
+        if (file.find(layer) < 0) {
+          error = "calibration statistics '" + path + "' hold nothing for "
+                  "layer '" + layer + "' (calibrate it, or exclude it)";
+          return failure();
+        }
     for (size_t record = 0; record < file.size(); ++record) {
       if (llvm::none_of(file.layersOf(record), [&](const std::string &l) {
-            return wanted.contains(l);
+            return selected.contains(l);
           }))
         continue;
       LayerStatistics s;
       if (!file.load(record, s, error) ||
-          failed(gptqQuantizeLayers(module, s, formats, options, progress,
+          failed(gptqQuantizeLayers(selected, s, formats, options, progress,
                                     error)))
         return failure();
     }
@@ -222,36 +217,30 @@ struct GptqPass : quantc::impl::GptqBase<GptqPass> {
   /// Stages of layers reading one value, in program order, each calibrated
   /// with the stages before it already quantized.
   LogicalResult
-  runTrueSequential(const LayerFormats &formats,
-                    const numerics::GptqOptions &options,
-                    const std::function<void(const LayerReport &)> &progress,
-                    std::string &error) {
+  runTrueSequential(
+      const llvm::StringMap<qc::LinearOp> &selected,
+      const llvm::MapVector<Value, std::vector<std::string>> &byInput,
+      const LayerFormats &formats, const numerics::GptqOptions &options,
+      const std::function<void(const LayerReport &)> &progress,
+      std::string &error) {
     ModuleOp module = getOperation();
     if (calib.empty()) {
       error = "true-sequential needs calib=TEXT";
       return failure();
     }
-    llvm::MapVector<Value, std::vector<std::string>> stages;
-    module.walk([&](qc::LinearOp op) {
-      if (op.getLayer() && formats.formatOf(*op.getLayer()) &&
-          op.getWeight().getDefiningOp<arith::ConstantOp>())
-        stages[op.getInput()].push_back(op.getLayer()->str());
-    });
-    std::vector<std::vector<std::string>> order;
-    for (auto &entry : stages)
-      order.push_back(entry.second);
-    for (auto [i, stage] : llvm::enumerate(order)) {
+    for (auto [i, entry] : llvm::enumerate(byInput)) {
+      const std::vector<std::string> &stage = entry.second;
       CalibrationOptions c;
       c.textPath = calib;
       c.windows = windows;
       c.layers = stage; // exact names: no glob characters in them
       c.progress = [&](const std::string &line) {
-        llvm::errs() << "stage " << i + 1 << "/" << order.size() << ": "
+        llvm::errs() << "stage " << i + 1 << "/" << byInput.size() << ": "
                      << line << "\n";
       };
       auto quantize = [&](LayerStatistics &s, std::string &why) {
         return succeeded(
-            gptqQuantizeLayers(module, s, formats, options, progress, why));
+            gptqQuantizeLayers(selected, s, formats, options, progress, why));
       };
       if (failed(calibrate(module, c, quantize, error)))
         return failure();
