@@ -69,12 +69,12 @@ std::map<Key, double> readOrt(const char *path) {
   return out;
 }
 
-std::string ortCell(const std::map<Key, double> &ort, Key key) {
-  auto it = ort.find(key);
-  if (it == ort.end() || std::isnan(it->second))
+/// `value` with two decimals, or n/a for NaN (no ONNX Runtime timing).
+std::string cell(double value) {
+  if (std::isnan(value))
     return "n/a";
   char text[32];
-  std::snprintf(text, sizeof(text), "%.2f", it->second);
+  std::snprintf(text, sizeof(text), "%.2f", value);
   return text;
 }
 
@@ -159,17 +159,13 @@ int main(int argc, char **argv) {
             continue;
           double gbs = packed / t / 1e9;
           auto it = ort.find({bits, m, k, n, level, copies});
-          bool have = it != ort.end() && !std::isnan(it->second);
+          double ortMs = it == ort.end() ? NAN : it->second;
           printf("| %lld x %lld x %lld | W%d g128 | %s | %s | %.2f | %.1f | "
-                 "%.0f%% | %.2f | %.2f | %s | ",
+                 "%.0f%% | %.2f | %.2f | %s | %s |\n",
                  (long long)m, (long long)k, (long long)n, bits,
                  level ? "int8" : "f32", cold ? "cold" : "hot", t * 1e3, gbs,
                  100 * gbs / bw, tf * 1e3, tf / t,
-                 ortCell(ort, {bits, m, k, n, level, copies}).c_str());
-          if (have)
-            printf("%.2f |\n", it->second / (t * 1e3));
-          else
-            printf("n/a |\n");
+                 cell(ortMs).c_str(), cell(ortMs / (t * 1e3)).c_str());
         }
         fflush(stdout);
       }
