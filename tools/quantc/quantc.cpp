@@ -116,9 +116,6 @@ static std::string requestedFormat() {
   return f + ", scale = " + scaleType;
 }
 
-/// Removes a temporary statistics file however main returns.
-static std::optional<llvm::FileRemover> temporaryStats;
-
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   cl::ParseCommandLineOptions(argc, argv,
@@ -154,6 +151,8 @@ int main(int argc, char **argv) {
       return 1;
     }
     mlir::PassManager pm(&context);
+    // A temporary statistics file, removed once the passes are done.
+    std::optional<llvm::FileRemover> temporaryStats;
     if (algo == "gptq") {
       if (calib.empty() && statsPath.empty()) {
         llvm::errs() << "quantc: error: --algo gptq needs --calib TEXT (or "
