@@ -357,9 +357,14 @@ static void dot_rows(const qweight *w, const float *a, int64_t lda,
  * flipped, i.e. zero point 2^(bits-1)) dot the row's int8 values with
  * vpdpbusd, 64 products an instruction:
  *   y = sum_blocks s_w s_x (codes . xq - z sum(xq)).
+ * Channels go in tiles of up to 16 (rows x channels <= 16 accumulators):
+ * one transposing reduction, one vector of scales and one of zero-point
+ * corrections serve a whole tile, so a small layer (K = 384: three
+ * blocks a channel) is not bound by per-channel overhead.
  *===----------------------------------------------------------------------===*/
 
 #define XBLOCK 128
+#define TILE 16 /* lanes of a vector: channels x rows of one tile */
 #ifndef PREFETCH
 #define PREFETCH 4096 /* bytes ahead of the codes being read */
 #endif
@@ -376,91 +381,169 @@ static int vnni_usable(const qweight *w, int64_t m) {
          gl % XBLOCK == 0;
 }
 
-/* Row x as int8 blocks `q`, with each block's scale and sum of values. */
-static void quantize_row(const float *x, int64_t k, int split, int8_t *q,
-                         float *scale, int32_t *sum) {
+/* Row x as int8 blocks `q`, with each block's scale and sum of values
+ * (x * 127/max|x| rounded to nearest even, as lrintf would). */
+__attribute__((target("avx512f,avx512bw"))) static void
+quantize_row(const float *x, int64_t k, int split, int8_t *q, float *scale,
+             int32_t *sum) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
+                                         20, 22, 24, 26, 28, 30),
+                odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
   for (int64_t b = 0; b < k / XBLOCK; ++b) {
-    const float *xb = x + b * XBLOCK;
-    float top = 0;
-    for (int i = 0; i < XBLOCK; ++i)
-      top = fmaxf(top, fabsf(xb[i]));
-    float inv = top > 0 ? 127.0f / top : 0.0f;
-    int32_t total = 0;
-    for (int i = 0; i < XBLOCK; ++i) {
-      int32_t v = (int32_t)lrintf(xb[i] * inv);
-      total += v;
-      q[b * XBLOCK + (split ? (i & 1) * (XBLOCK / 2) + i / 2 : i)] = (int8_t)v;
+    __m512 v[8], top = _mm512_setzero_ps();
+    for (int i = 0; i < 8; ++i) {
+      v[i] = _mm512_loadu_ps(x + b * XBLOCK + 16 * i);
+      top = _mm512_max_ps(top, _mm512_abs_ps(v[i]));
     }
-    scale[b] = top / 127.0f;
-    sum[b] = total;
+    float t = _mm512_reduce_max_ps(top);
+    __m512 inv = _mm512_set1_ps(t > 0 ? 127.0f / t : 0.0f);
+    __m512i iv[8], total = _mm512_setzero_si512();
+    for (int i = 0; i < 8; ++i) {
+      iv[i] = _mm512_cvtps_epi32(_mm512_mul_ps(v[i], inv));
+      total = _mm512_add_epi32(total, iv[i]);
+    }
+    int8_t *qb = q + b * XBLOCK;
+    for (int i = 0; i < 4; ++i) {
+      if (split) { /* elements 32i.. : evens to 16i, odds to 64 + 16i */
+        _mm_storeu_si128((__m128i *)(qb + 16 * i),
+                         _mm512_cvtepi32_epi8(_mm512_permutex2var_epi32(
+                             iv[2 * i], even, iv[2 * i + 1])));
+        _mm_storeu_si128((__m128i *)(qb + 64 + 16 * i),
+                         _mm512_cvtepi32_epi8(_mm512_permutex2var_epi32(
+                             iv[2 * i], odd, iv[2 * i + 1])));
+      } else {
+        _mm_storeu_si128((__m128i *)(qb + 32 * i), _mm512_cvtepi32_epi8(iv[2 * i]));
+        _mm_storeu_si128((__m128i *)(qb + 32 * i + 16),
+                         _mm512_cvtepi32_epi8(iv[2 * i + 1]));
+      }
+    }
+    scale[b] = t / 127.0f;
+    sum[b] = _mm512_reduce_add_epi32(total);
   }
 }
 
-/* Channel j against m rows (a constant where inlined, so that the
- * accumulators stay in registers). */
+/* Lane i of the result: the sum of v[i]'s 16 lanes. */
+__attribute__((target("avx512f"), always_inline)) static inline __m512
+reduce16(const __m512 v[TILE]) {
+  __m512 u[8], w[4], x[2];
+  for (int i = 0; i < 8; ++i) /* per 128 bits: v2i 0+2, v2i+1 0+2, 1+3, 1+3 */
+    u[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]),
+                         _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+  for (int i = 0; i < 4; ++i) /* per 128 bits: v4i .. v4i+3 */
+    w[i] = _mm512_add_ps(
+        _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(u[2 * i]),
+                                            _mm512_castps_pd(u[2 * i + 1]))),
+        _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(u[2 * i]),
+                                            _mm512_castps_pd(u[2 * i + 1]))));
+  for (int i = 0; i < 2; ++i) /* 128-bit quarters 0+1 and 2+3 */
+    x[i] = _mm512_add_ps(_mm512_shuffle_f32x4(w[2 * i], w[2 * i + 1], 0x88),
+                         _mm512_shuffle_f32x4(w[2 * i], w[2 * i + 1], 0xdd));
+  return _mm512_add_ps(_mm512_shuffle_f32x4(x[0], x[1], 0x88),
+                       _mm512_shuffle_f32x4(x[0], x[1], 0xdd));
+}
+
+/* Scales and zero points of channels j0 .. j0+T-1 as floats, [channel]
+ * [group] as stored, 16 at a time (symmetric codes: the flipped sign bit's
+ * zero point 2^(bits-1)). */
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static void
+tile_params(const qweight *w, int64_t j0, int T, float *scales, float *zeros) {
+  const int64_t count = T * w->groups, first = j0 * w->groups;
+  const int symmetric = (w->flags & QC_QMATMUL_SYMMETRIC) != 0;
+  for (int64_t i = 0; i < count; i += 16) {
+    __mmask16 lanes = count - i >= 16 ? 0xffff : (__mmask16)((1u << (count - i)) - 1);
+    __m512 s;
+    if (w->flags & QC_QMATMUL_SCALE_F16)
+      s = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(lanes, w->scales + 2 * (first + i)));
+    else if (w->flags & QC_QMATMUL_SCALE_BF16)
+      s = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(
+          _mm256_maskz_loadu_epi16(lanes, w->scales + 2 * (first + i))), 16));
+    else
+      s = _mm512_maskz_loadu_ps(lanes, w->scales + 4 * (first + i));
+    __m512 z = symmetric
+                   ? _mm512_set1_ps((float)(1 << (w->bits - 1)))
+                   : _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(
+                         _mm_maskz_loadu_epi8(lanes, w->zeros + first + i)));
+    _mm512_mask_storeu_ps(scales + i, lanes, s);
+    _mm512_mask_storeu_ps(zeros + i, lanes, z);
+  }
+}
+
+/* Channels j0 .. j0+T-1 against M rows (constants where inlined, so that
+ * the M x T accumulators stay in registers); out[r*T + t] gets row r,
+ * channel j0 + t. */
 __attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) static inline void
-dot_vnni_rows(const qweight *w, int64_t j, const int8_t *xq, const float *xs,
+dot_vnni_tile(const qweight *w, int64_t j0, const int8_t *xq, const float *xs,
               const float *zx, const float *scales, const float *zeros,
-              float *out, const int m) {
+              float *out, const int M, const int T) {
   const int64_t blocks = w->k / XBLOCK,
-                perGroup = (w->group ? w->group : w->k) / XBLOCK;
-  const uint8_t *row = w->codes + j * w->rowBytes;
+                perGroup = (w->group ? w->group : w->k) / XBLOCK,
+                step = w->bits == 4 ? 64 : 128;
   const __m512i nibble = _mm512_set1_epi8(15);
   const __m512i flip = _mm512_set1_epi8(w->bits == 4 ? (char)0x88 : (char)0x80);
   const int symmetric = (w->flags & QC_QMATMUL_SYMMETRIC) != 0;
-  /* Two accumulators a row (even and odd blocks): one FMA chain would
-   * bound a channel by its latency. */
-  __m512 acc[2][FEW_ROWS];
-  for (int r = 0; r < m; ++r)
-    acc[0][r] = acc[1][r] = _mm512_setzero_ps();
+  __m512 acc[TILE];
+#pragma GCC unroll 16
+  for (int i = 0; i < TILE; ++i)
+    acc[i] = _mm512_setzero_ps();
   for (int64_t b = 0; b < blocks; ++b) {
-    float sw = scales[b / perGroup];
-    __m512 *sums = acc[b & 1];
-    __m512i c0, c1;
-    /* Hardware prefetchers stop at page ends; reading ahead keeps more
-     * misses in flight so that a call streams at memory speed. */
-    _mm_prefetch((const char *)row + b * (w->bits == 4 ? 64 : 128) + PREFETCH,
-                 _MM_HINT_T0);
-    if (w->bits == 4) {
-      __m512i v = _mm512_loadu_si512(row + b * 64);
-      if (symmetric)
-        v = _mm512_xor_si512(v, flip);
-      c0 = _mm512_and_si512(v, nibble);
-      c1 = _mm512_and_si512(_mm512_srli_epi16(v, 4), nibble);
-    } else {
-      c0 = _mm512_loadu_si512(row + b * 128);
-      c1 = _mm512_loadu_si512(row + b * 128 + 64);
-      if (symmetric) {
-        c0 = _mm512_xor_si512(c0, flip);
-        c1 = _mm512_xor_si512(c1, flip);
+    const int64_t g = b / perGroup;
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) {
+      const uint8_t *codes = w->codes + (j0 + t) * w->rowBytes + b * step;
+      /* Hardware prefetchers stop at page ends; reading ahead keeps more
+       * misses in flight so that a call streams at memory speed. */
+      _mm_prefetch((const char *)codes + PREFETCH, _MM_HINT_T0);
+      __m512i c0, c1;
+      if (w->bits == 4) {
+        __m512i v = _mm512_loadu_si512(codes);
+        if (symmetric)
+          v = _mm512_xor_si512(v, flip);
+        c0 = _mm512_and_si512(v, nibble);
+        c1 = _mm512_and_si512(_mm512_srli_epi16(v, 4), nibble);
+      } else {
+        c0 = _mm512_loadu_si512(codes);
+        c1 = _mm512_loadu_si512(codes + 64);
+        if (symmetric) {
+          c0 = _mm512_xor_si512(c0, flip);
+          c1 = _mm512_xor_si512(c1, flip);
+        }
       }
-    }
-    for (int r = 0; r < m; ++r) {
-      const int8_t *x = xq + r * w->k + b * XBLOCK;
-      __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), c0,
-                                        _mm512_loadu_si512(x));
-      dot = _mm512_dpbusd_epi32(dot, c1, _mm512_loadu_si512(x + 64));
-      sums[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot),
-                                _mm512_set1_ps(sw * xs[r * blocks + b]),
-                                sums[r]);
+#pragma GCC unroll 8
+      for (int r = 0; r < M; ++r) {
+        const int8_t *x = xq + r * w->k + b * XBLOCK;
+        __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), c0,
+                                          _mm512_loadu_si512(x));
+        dot = _mm512_dpbusd_epi32(dot, c1, _mm512_loadu_si512(x + 64));
+        acc[r * T + t] = _mm512_fmadd_ps(
+            _mm512_cvtepi32_ps(dot),
+            _mm512_set1_ps(scales[t * w->groups + g] * xs[r * blocks + b]),
+            acc[r * T + t]);
+      }
     }
   }
   /* The zero points' share: sum_g s_w z sum_{b in g} s_x sum(xq_b). */
-  const int64_t groups = w->groups;
-  for (int r = 0; r < m; ++r) {
-    float corr = 0;
-    for (int64_t g = 0; g < groups; ++g)
-      corr += scales[g] * zeros[g] * zx[r * groups + g];
-    out[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc[0][r], acc[1][r])) - corr;
-  }
+  float sums[TILE];
+  _mm512_storeu_ps(sums, reduce16(acc));
+  for (int r = 0; r < M; ++r)
+    for (int t = 0; t < T; ++t) {
+      float corr = 0;
+      for (int64_t g = 0; g < w->groups; ++g)
+        corr += scales[t * w->groups + g] * zeros[t * w->groups + g] *
+                zx[r * w->groups + g];
+      out[r * T + t] = sums[r * T + t] - corr;
+    }
 }
 
+/* A whole tile of T = TILE / M channels, or one channel (the last few). */
 #define DOT_VNNI(M)                                                            \
   __attribute__((target("avx512f,avx512bw,avx512vnni"))) static void           \
-      dot_vnni_##M(const qweight *w, int64_t j, const int8_t *xq,              \
+      dot_vnni_##M(const qweight *w, int64_t j0, int T, const int8_t *xq,      \
                    const float *xs, const float *zx, const float *scales,      \
                    const float *zeros, float *out) {                           \
-    dot_vnni_rows(w, j, xq, xs, zx, scales, zeros, out, M);                    \
+    if (T == TILE / M)                                                         \
+      dot_vnni_tile(w, j0, xq, xs, zx, scales, zeros, out, M, TILE / M);       \
+    else                                                                       \
+      dot_vnni_tile(w, j0, xq, xs, zx, scales, zeros, out, M, 1);              \
   }
 DOT_VNNI(1)
 DOT_VNNI(2)
@@ -471,43 +554,20 @@ DOT_VNNI(6)
 DOT_VNNI(7)
 DOT_VNNI(8)
 
-/* Channel j's scales and zero points as floats, 16 groups at a time
- * (symmetric codes: the flipped sign bit's zero point 2^(bits-1)). */
-__attribute__((target("avx512f,avx512bw,avx512vl"))) static void
-channel_params(const qweight *w, int64_t j, float *scales, float *zeros) {
-  const int64_t groups = w->groups, first = j * groups;
-  const int symmetric = (w->flags & QC_QMATMUL_SYMMETRIC) != 0;
-  for (int64_t g = 0; g < groups; g += 16) {
-    __mmask16 lanes = groups - g >= 16 ? 0xffff : (__mmask16)((1u << (groups - g)) - 1);
-    __m512 s;
-    if (w->flags & QC_QMATMUL_SCALE_F16)
-      s = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(lanes, w->scales + 2 * (first + g)));
-    else if (w->flags & QC_QMATMUL_SCALE_BF16)
-      s = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(
-          _mm256_maskz_loadu_epi16(lanes, w->scales + 2 * (first + g))), 16));
-    else
-      s = _mm512_maskz_loadu_ps(lanes, w->scales + 4 * (first + g));
-    __m512 z = symmetric
-                   ? _mm512_set1_ps((float)(1 << (w->bits - 1)))
-                   : _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(
-                         _mm_maskz_loadu_epi8(lanes, w->zeros + first + g)));
-    _mm512_mask_storeu_ps(scales + g, lanes, s);
-    _mm512_mask_storeu_ps(zeros + g, lanes, z);
-  }
-}
-
 static void dot_rows_vnni(const qweight *w, const float *a, int64_t lda,
                           float *c, int64_t ldc, int64_t m, int zero) {
-  typedef void (*fn)(const qweight *, int64_t, const int8_t *, const float *,
-                     const float *, const float *, const float *, float *);
+  typedef void (*fn)(const qweight *, int64_t, int, const int8_t *,
+                     const float *, const float *, const float *,
+                     const float *, float *);
   static const fn byRows[FEW_ROWS] = {dot_vnni_1, dot_vnni_2, dot_vnni_3,
                                       dot_vnni_4, dot_vnni_5, dot_vnni_6,
                                       dot_vnni_7, dot_vnni_8};
-  const int64_t blocks = w->k / XBLOCK;
+  const int64_t blocks = w->k / XBLOCK, groups = w->groups,
+                perGroup = blocks / groups, tile = TILE / m,
+                tiles = (w->n + tile - 1) / tile;
   int8_t *xq = aligned_alloc(64, (size_t)(m * w->k));
   float *xs = malloc(sizeof(float) * (size_t)(m * blocks));
   int32_t *xsum = malloc(sizeof(int32_t) * (size_t)(m * blocks));
-  const int64_t groups = w->groups, perGroup = blocks / groups;
   float *zx = calloc((size_t)(m * groups), sizeof(float));
   for (int64_t r = 0; r < m; ++r) {
     quantize_row(a + r * lda, w->k, w->bits == 4, xq + r * w->k,
@@ -516,17 +576,25 @@ static void dot_rows_vnni(const qweight *w, const float *a, int64_t lda,
       zx[r * groups + b / perGroup] += xs[r * blocks + b] * xsum[r * blocks + b];
   }
   fn dot = byRows[m - 1];
-#pragma omp parallel if (w->n * w->k > 32768)
+#pragma omp parallel if (w->n * w->rowBytes > 65536)
   {
-    float *scales = malloc(sizeof(float) * (size_t)w->groups);
-    float *zeros = malloc(sizeof(float) * (size_t)w->groups);
-    float out[FEW_ROWS];
+    float *scales = malloc(sizeof(float) * TILE * (size_t)groups);
+    float *zeros = malloc(sizeof(float) * TILE * (size_t)groups);
+    float out[TILE];
 #pragma omp for schedule(static)
-    for (int64_t j = 0; j < w->n; ++j) {
-      channel_params(w, j, scales, zeros);
-      dot(w, j, xq, xs, zx, scales, zeros, out);
-      for (int64_t r = 0; r < m; ++r)
-        c[r * ldc + j] = zero ? out[r] : c[r * ldc + j] + out[r];
+    for (int64_t i = 0; i < tiles; ++i) {
+      int64_t j0 = i * tile;
+      int T = (int)(w->n - j0 < tile ? w->n - j0 : tile);
+      /* A short last tile goes a channel at a time. */
+      for (int64_t j = j0; j < j0 + T; j += T == tile ? tile : 1) {
+        int count = T == tile ? T : 1;
+        tile_params(w, j, count, scales, zeros);
+        dot(w, j, count, xq, xs, zx, scales, zeros, out);
+        for (int64_t r = 0; r < m; ++r)
+          for (int t = 0; t < count; ++t)
+            c[r * ldc + j + t] = zero ? out[r * count + t]
+                                      : c[r * ldc + j + t] + out[r * count + t];
+      }
     }
     free(zeros);
     free(scales);
