@@ -31,14 +31,13 @@ unsigned distributedLoops(linalg::LinalgOp op) {
   return n;
 }
 
-/// Replaces `loop` with omp.parallel(if `cond`) { omp.wsloop {
+/// Replaces `loop` with omp.parallel { omp.wsloop {
 /// omp.loop_nest(...) collapse(n) { body } } }.
-void toOpenMP(IRRewriter &rewriter, scf::ParallelOp loop, Value cond) {
+void toOpenMP(IRRewriter &rewriter, scf::ParallelOp loop) {
   Location loc = loop.getLoc();
   rewriter.setInsertionPoint(loop);
-  omp::ParallelOperands parallelOps;
-  parallelOps.ifExpr = cond;
-  auto parallel = omp::ParallelOp::create(rewriter, loc, parallelOps);
+  auto parallel =
+      omp::ParallelOp::create(rewriter, loc, omp::ParallelOperands{});
   rewriter.createBlock(&parallel.getRegion());
   auto wsloop = omp::WsloopOp::create(rewriter, loc, omp::WsloopOperands{});
   omp::TerminatorOp::create(rewriter, loc);
@@ -98,17 +97,27 @@ struct ParallelizeLinalgPass
   }
 
   LogicalResult parallelize(IRRewriter &rewriter, linalg::LinalgOp op) {
+    // Threads only pay off for large iteration spaces. Small ones stay a
+    // plain loop on the calling thread: even an OpenMP region that the
+    // runtime serializes costs about a microsecond (a decode step has
+    // hundreds of such ops).
+    std::optional<int64_t> known = 1;
+    for (int64_t size : op.getStaticLoopRanges())
+      known = known && !ShapedType::isDynamic(size)
+                  ? std::optional<int64_t>(*known * size)
+                  : std::nullopt;
+    if (known && *known < minIterations)
+      return success();
     Location loc = op.getLoc();
     rewriter.setInsertionPoint(op);
-    // Threads only pay off for large iteration spaces.
-    Value points = arith::ConstantIndexOp::create(rewriter, loc, 1);
-    for (Range r : op.createLoopRanges(rewriter, loc))
-      points = arith::MulIOp::create(
-          rewriter, loc, points,
-          getValueOrCreateConstantIndexOp(rewriter, loc, r.size));
-    Value cond = arith::CmpIOp::create(
-        rewriter, loc, arith::CmpIPredicate::sge, points,
-        arith::ConstantIndexOp::create(rewriter, loc, minIterations));
+    Value points; // the number of points, where only known when it runs
+    if (!known) {
+      points = arith::ConstantIndexOp::create(rewriter, loc, 1);
+      for (Range r : op.createLoopRanges(rewriter, loc))
+        points = arith::MulIOp::create(
+            rewriter, loc, points,
+            getValueOrCreateConstantIndexOp(rewriter, loc, r.size));
+    }
 
     SmallVector<int64_t> tiles(op.getNumLoops(), 0);
     for (unsigned i = 0, e = distributedLoops(op); i < e; ++i)
@@ -124,7 +133,19 @@ struct ParallelizeLinalgPass
     auto loop = dyn_cast<scf::ParallelOp>(tiled->loops.front());
     if (!loop)
       return success(); // nothing left to distribute (unit loops folded)
-    toOpenMP(rewriter, loop, cond);
+    if (!known) {
+      // Decided when it runs: threads, or the same loop on this thread.
+      rewriter.setInsertionPoint(loop);
+      Value big = arith::CmpIOp::create(
+          rewriter, loc, arith::CmpIPredicate::sge, points,
+          arith::ConstantIndexOp::create(rewriter, loc, minIterations));
+      auto branch = scf::IfOp::create(rewriter, loc, big,
+                                      /*withElseRegion=*/true);
+      rewriter.moveOpBefore(loop, branch.thenBlock()->getTerminator());
+      rewriter.setInsertionPoint(branch.elseBlock()->getTerminator());
+      rewriter.clone(*loop);
+    }
+    toOpenMP(rewriter, loop);
     return success();
   }
 };

@@ -1,8 +1,10 @@
 // RUN: quant-opt %s --quantc-parallelize-linalg --cse | FileCheck %s
 
 // The leading parallel loops (all but the innermost) become a collapsed
-// OpenMP loop whose items are rows; the fork happens only for at least
-// min-iterations points. The innermost loop stays whole inside each item.
+// OpenMP loop whose items are rows; with sizes known only when it runs, the
+// threads start only for at least min-iterations points, and smaller spaces
+// run the same loop on the calling thread, outside the OpenMP runtime. The
+// innermost loop stays whole inside each item.
 // CHECK-LABEL: func.func @rows(
 // CHECK-SAME: %[[X:.+]]: memref<?x?x?xf32>, %[[Y:.+]]: memref<?x?x?xf32>)
 // CHECK: %[[D0:.+]] = memref.dim %[[X]], %c0
@@ -12,12 +14,19 @@
 // CHECK: %[[P1:.+]] = arith.muli %[[P0]], %[[D1]]
 // CHECK: %[[POINTS:.+]] = arith.muli %[[P1]], %[[D2]]
 // CHECK: %[[BIG:.+]] = arith.cmpi sge, %[[POINTS]], %c32768
-// CHECK: omp.parallel if(%[[BIG]]) {
+// CHECK: scf.if %[[BIG]] {
+// CHECK-NEXT: omp.parallel {
 // CHECK: omp.wsloop {
 // CHECK: omp.loop_nest (%[[I:.+]], %[[J:.+]]) : index = (%c0, %c0) to (%[[D0]], %[[D1]]) step (%c1, %c1) collapse(2) {
 // CHECK: memref.subview %[[X]][%[[I]], %[[J]], 0] [1, 1, %[[D2]]]
 // CHECK: linalg.generic
 // CHECK: omp.yield
+// CHECK: } else {
+// CHECK-NEXT: scf.parallel (%[[I2:.+]], %[[J2:.+]]) = (%c0, %c0) to (%[[D0]], %[[D1]]) step (%c1, %c1) {
+// CHECK-NOT: omp.
+// CHECK: memref.subview %[[X]][%[[I2]], %[[J2]], 0] [1, 1, %[[D2]]]
+// CHECK: linalg.generic
+// CHECK: scf.reduce
 func.func @rows(%x: memref<?x?x?xf32>, %y: memref<?x?x?xf32>) {
   linalg.generic {indexing_maps = [affine_map<(a, b, c) -> (a, b, c)>, affine_map<(a, b, c) -> (a, b, c)>],
                   iterator_types = ["parallel", "parallel", "parallel"]}
@@ -50,5 +59,26 @@ func.func @row_max(%x: memref<?x?xf32>, %y: memref<?xf32>) {
 // CHECK: return
 func.func @vector(%x: memref<?xf32>, %y: memref<?xf32>) {
   linalg.copy ins(%x : memref<?xf32>) outs(%y : memref<?xf32>)
+  return
+}
+
+// Sizes known when compiling decide there: 64 x 1024 points get threads
+// without a test, 4 x 384 (a decode step's row) stays on this thread.
+// CHECK-LABEL: func.func @static_large(
+// CHECK-NOT: scf.if
+// CHECK: omp.parallel {
+// CHECK: omp.loop_nest (%{{.+}}) : index = (%c0) to (%c64) step (%c1) {
+func.func @static_large(%x: memref<64x1024xf32>, %y: memref<64x1024xf32>) {
+  linalg.copy ins(%x : memref<64x1024xf32>) outs(%y : memref<64x1024xf32>)
+  return
+}
+
+// CHECK-LABEL: func.func @static_small(
+// CHECK-NOT: omp.
+// CHECK-NOT: scf.
+// CHECK: linalg.copy
+// CHECK-NEXT: return
+func.func @static_small(%x: memref<4x384xf32>, %y: memref<4x384xf32>) {
+  linalg.copy ins(%x : memref<4x384xf32>) outs(%y : memref<4x384xf32>)
   return
 }
