@@ -365,9 +365,6 @@ static void dot_rows(const qweight *w, const float *a, int64_t lda,
 
 #define XBLOCK 128
 #define TILE 16 /* lanes of a vector: channels x rows of one tile */
-#ifndef PREFETCH
-#define PREFETCH 4096 /* bytes ahead of the codes being read */
-#endif
 
 static int vnni_usable(const qweight *w, int64_t m) {
   static int cpu = -1;
@@ -490,9 +487,12 @@ dot_vnni_tile(const qweight *w, int64_t j0, const int8_t *xq, const float *xs,
 #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) {
       const uint8_t *codes = w->codes + (j0 + t) * w->rowBytes + b * step;
-      /* Hardware prefetchers stop at page ends; reading ahead keeps more
-       * misses in flight so that a call streams at memory speed. */
-      _mm_prefetch((const char *)codes + PREFETCH, _MM_HINT_T0);
+      /* The same codes of the next tile: hardware prefetchers follow few
+       * of a tile's T interleaved streams and stop at page ends; reading a
+       * tile ahead keeps enough misses in flight to stream at memory speed
+       * (4 KiB ahead, right for one channel at a time, lands in this
+       * tile). */
+      _mm_prefetch((const char *)codes + T * w->rowBytes, _MM_HINT_T0);
       __m512i c0, c1;
       if (w->bits == 4) {
         __m512i v = _mm512_loadu_si512(codes);
