@@ -366,6 +366,19 @@ static void dot_rows(const qweight *w, const float *a, int64_t lda,
 #define XBLOCK 128
 #define TILE 16 /* lanes of a vector: channels x rows of one tile */
 
+/* Channels j0 .. j0+T-1 of `w` against prepared rows (their scales and
+ * zero points as tile_params gives them): out[r*T + t], row r, channel
+ * j0 + t. */
+typedef void (*tile_fn)(const qweight *w, int64_t j0, int T, const void *rows,
+                        const float *scales, const float *zeros, float *out);
+
+/* Rows as int8 blocks: codes, each block's scale, and per row and group
+ * the sum over its blocks of scale * sum(codes). */
+typedef struct {
+  const int8_t *xq;
+  const float *xs, *zx;
+} int8_rows;
+
 static int vnni_usable(const qweight *w, int64_t m) {
   static int cpu = -1;
   if (cpu < 0)
@@ -469,9 +482,11 @@ tile_params(const qweight *w, int64_t j0, int T, float *scales, float *zeros) {
  * the M x T accumulators stay in registers); out[r*T + t] gets row r,
  * channel j0 + t. */
 __attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) static inline void
-dot_vnni_tile(const qweight *w, int64_t j0, const int8_t *xq, const float *xs,
-              const float *zx, const float *scales, const float *zeros,
-              float *out, const int M, const int T) {
+dot_vnni_tile(const qweight *w, int64_t j0, const int8_rows *rows,
+              const float *scales, const float *zeros, float *out,
+              const int M, const int T) {
+  const int8_t *xq = rows->xq;
+  const float *xs = rows->xs, *zx = rows->zx;
   const int64_t blocks = w->k / XBLOCK,
                 perGroup = (w->group ? w->group : w->k) / XBLOCK,
                 step = w->bits == 4 ? 64 : 128;
@@ -537,13 +552,12 @@ dot_vnni_tile(const qweight *w, int64_t j0, const int8_t *xq, const float *xs,
 /* A whole tile of T = TILE / M channels, or one channel (the last few). */
 #define DOT_VNNI(M)                                                            \
   __attribute__((target("avx512f,avx512bw,avx512vnni"))) static void           \
-      dot_vnni_##M(const qweight *w, int64_t j0, int T, const int8_t *xq,      \
-                   const float *xs, const float *zx, const float *scales,      \
-                   const float *zeros, float *out) {                           \
+      dot_vnni_##M(const qweight *w, int64_t j0, int T, const void *rows,      \
+                   const float *scales, const float *zeros, float *out) {      \
     if (T == TILE / M)                                                         \
-      dot_vnni_tile(w, j0, xq, xs, zx, scales, zeros, out, M, TILE / M);       \
+      dot_vnni_tile(w, j0, rows, scales, zeros, out, M, TILE / M);             \
     else                                                                       \
-      dot_vnni_tile(w, j0, xq, xs, zx, scales, zeros, out, M, 1);              \
+      dot_vnni_tile(w, j0, rows, scales, zeros, out, M, 1);                    \
   }
 DOT_VNNI(1)
 DOT_VNNI(2)
@@ -554,17 +568,43 @@ DOT_VNNI(6)
 DOT_VNNI(7)
 DOT_VNNI(8)
 
+/* The channels in tiles of TILE / m (a short last tile a channel at a
+ * time), threads splitting the tiles when the codes are large enough to
+ * pay for starting them; `dot` writes a tile's products, which go to C. */
+static void over_tiles(const qweight *w, int64_t m, tile_fn dot,
+                       const void *rows, float *c, int64_t ldc, int zero) {
+  const int64_t tile = TILE / m, tiles = (w->n + tile - 1) / tile;
+#pragma omp parallel if (w->n * w->rowBytes > 65536)
+  {
+    float *scales = malloc(sizeof(float) * TILE * (size_t)w->groups);
+    float *zeros = malloc(sizeof(float) * TILE * (size_t)w->groups);
+    float out[TILE];
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < tiles; ++i) {
+      int64_t j0 = i * tile;
+      int T = (int)(w->n - j0 < tile ? w->n - j0 : tile);
+      for (int64_t j = j0; j < j0 + T; j += T == tile ? tile : 1) {
+        int count = T == tile ? T : 1;
+        tile_params(w, j, count, scales, zeros);
+        dot(w, j, count, rows, scales, zeros, out);
+        for (int64_t r = 0; r < m; ++r)
+          for (int t = 0; t < count; ++t)
+            c[r * ldc + j + t] = zero ? out[r * count + t]
+                                      : c[r * ldc + j + t] + out[r * count + t];
+      }
+    }
+    free(zeros);
+    free(scales);
+  }
+}
+
 static void dot_rows_vnni(const qweight *w, const float *a, int64_t lda,
                           float *c, int64_t ldc, int64_t m, int zero) {
-  typedef void (*fn)(const qweight *, int64_t, int, const int8_t *,
-                     const float *, const float *, const float *,
-                     const float *, float *);
-  static const fn byRows[FEW_ROWS] = {dot_vnni_1, dot_vnni_2, dot_vnni_3,
-                                      dot_vnni_4, dot_vnni_5, dot_vnni_6,
-                                      dot_vnni_7, dot_vnni_8};
+  static const tile_fn byRows[FEW_ROWS] = {dot_vnni_1, dot_vnni_2, dot_vnni_3,
+                                           dot_vnni_4, dot_vnni_5, dot_vnni_6,
+                                           dot_vnni_7, dot_vnni_8};
   const int64_t blocks = w->k / XBLOCK, groups = w->groups,
-                perGroup = blocks / groups, tile = TILE / m,
-                tiles = (w->n + tile - 1) / tile;
+                perGroup = blocks / groups;
   int8_t *xq = aligned_alloc(64, (size_t)(m * w->k));
   float *xs = malloc(sizeof(float) * (size_t)(m * blocks));
   int32_t *xsum = malloc(sizeof(int32_t) * (size_t)(m * blocks));
@@ -575,34 +615,106 @@ static void dot_rows_vnni(const qweight *w, const float *a, int64_t lda,
     for (int64_t b = 0; b < blocks; ++b)
       zx[r * groups + b / perGroup] += xs[r * blocks + b] * xsum[r * blocks + b];
   }
-  fn dot = byRows[m - 1];
-#pragma omp parallel if (w->n * w->rowBytes > 65536)
-  {
-    float *scales = malloc(sizeof(float) * TILE * (size_t)groups);
-    float *zeros = malloc(sizeof(float) * TILE * (size_t)groups);
-    float out[TILE];
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < tiles; ++i) {
-      int64_t j0 = i * tile;
-      int T = (int)(w->n - j0 < tile ? w->n - j0 : tile);
-      /* A short last tile goes a channel at a time. */
-      for (int64_t j = j0; j < j0 + T; j += T == tile ? tile : 1) {
-        int count = T == tile ? T : 1;
-        tile_params(w, j, count, scales, zeros);
-        dot(w, j, count, xq, xs, zx, scales, zeros, out);
-        for (int64_t r = 0; r < m; ++r)
-          for (int t = 0; t < count; ++t)
-            c[r * ldc + j + t] = zero ? out[r * count + t]
-                                      : c[r * ldc + j + t] + out[r * count + t];
-      }
-    }
-    free(zeros);
-    free(scales);
-  }
+  int8_rows rows = {xq, xs, zx};
+  over_tiles(w, m, byRows[m - 1], &rows, c, ldc, zero);
   free(zx);
   free(xsum);
   free(xs);
   free(xq);
+}
+
+/*===- f32 activations, 4-bit codes: AVX-512 table lookups --------------===*
+ * A group's 16 possible weights, scale * (code - zero), are one vector; the
+ * codes (widened to 32-bit lanes, vpermps reading each lane's low 4 bits)
+ * pick from it, so a weight costs no conversion and the zero point needs no
+ * correction. Rows are split into even and odd elements (the low and high
+ * nibbles of a code byte). Channels go in tiles as with int8 activations.
+ *===----------------------------------------------------------------------===*/
+
+static int lut_usable(const qweight *w, int64_t m) {
+  int64_t gl = w->group ? w->group : w->k;
+  return strcmp(quantc_matmul_isa(), "avx512f") == 0 && m <= FEW_ROWS &&
+         w->bits == 4 && w->k % 32 == 0 && gl % 32 == 0;
+}
+
+/* Channels j0 .. j0+T-1 against M split rows; out[r*T + t] gets row r,
+ * channel j0 + t. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+dot_lut_tile(const qweight *w, int64_t j0, const float *split,
+             const float *scales, const float *zeros, float *out, const int M,
+             const int T) {
+  const int64_t half = w->k / 2, groupBytes = (w->group ? w->group : w->k) / 2;
+  /* Code values: unsigned, or two's complement nibbles when symmetric
+   * (whose zero point then is none: tile_params' 8 is for flipped codes). */
+  const int symmetric = (w->flags & QC_QMATMUL_SYMMETRIC) != 0;
+  const __m512 values =
+      symmetric ? _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4,
+                                 -3, -2, -1)
+                : _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+                                 14, 15);
+  __m512 acc[TILE];
+#pragma GCC unroll 16
+  for (int i = 0; i < TILE; ++i)
+    acc[i] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < w->groups; ++g) {
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) {
+      const float zero = symmetric ? 0.0f : zeros[t * w->groups + g];
+      const __m512 lut =
+          _mm512_mul_ps(_mm512_sub_ps(values, _mm512_set1_ps(zero)),
+                        _mm512_set1_ps(scales[t * w->groups + g]));
+      const uint8_t *codes = w->codes + (j0 + t) * w->rowBytes + g * groupBytes;
+      /* The next tile's codes: see dot_vnni_tile. */
+      _mm_prefetch((const char *)codes + T * w->rowBytes, _MM_HINT_T0);
+      for (int64_t i = 0; i < groupBytes; i += 16) {
+        __m512i wide = _mm512_cvtepu8_epi32(
+            _mm_loadu_si128((const __m128i *)(codes + i)));
+        __m512 lo = _mm512_permutexvar_ps(wide, lut),
+               hi = _mm512_permutexvar_ps(_mm512_srli_epi32(wide, 4), lut);
+        const int64_t at = g * groupBytes + i;
+#pragma GCC unroll 8
+        for (int r = 0; r < M; ++r) {
+          const float *x = split + r * w->k;
+          acc[r * T + t] = _mm512_fmadd_ps(lo, _mm512_loadu_ps(x + at),
+                                           acc[r * T + t]);
+          acc[r * T + t] = _mm512_fmadd_ps(hi, _mm512_loadu_ps(x + half + at),
+                                           acc[r * T + t]);
+        }
+      }
+    }
+  }
+  _mm512_storeu_ps(out, reduce16(acc));
+}
+
+#define DOT_LUT(M)                                                             \
+  __attribute__((target("avx512f"))) static void dot_lut_##M(                  \
+      const qweight *w, int64_t j0, int T, const void *rows,                   \
+      const float *scales, const float *zeros, float *out) {                   \
+    if (T == TILE / M)                                                         \
+      dot_lut_tile(w, j0, rows, scales, zeros, out, M, TILE / M);              \
+    else                                                                       \
+      dot_lut_tile(w, j0, rows, scales, zeros, out, M, 1);                     \
+  }
+DOT_LUT(1)
+DOT_LUT(2)
+DOT_LUT(3)
+DOT_LUT(4)
+DOT_LUT(5)
+DOT_LUT(6)
+DOT_LUT(7)
+DOT_LUT(8)
+
+static void dot_rows_lut(const qweight *w, const float *a, int64_t lda,
+                         float *c, int64_t ldc, int64_t m, int zero) {
+  static const tile_fn byRows[FEW_ROWS] = {dot_lut_1, dot_lut_2, dot_lut_3,
+                                           dot_lut_4, dot_lut_5, dot_lut_6,
+                                           dot_lut_7, dot_lut_8};
+  float *split = aligned_alloc(64, sizeof(float) * (size_t)(m * w->k));
+  for (int64_t r = 0; r < m; ++r) /* k/2 even elements, then k/2 odd ones */
+    for (int64_t p = 0; p < w->k; ++p)
+      split[r * w->k + (p & 1) * (w->k / 2) + p / 2] = a[r * lda + p];
+  over_tiles(w, m, byRows[m - 1], split, c, ldc, zero);
+  free(split);
 }
 
 void _mlir_ciface_quantc_qmatmul_f32(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
@@ -622,6 +734,10 @@ void _mlir_ciface_quantc_qmatmul_f32(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
   int64_t lda = a->strides[0], ldc = c->strides[0];
   if (vnni_usable(&w, m)) {
     dot_rows_vnni(&w, pa, lda, pc, ldc, m, zero);
+    return;
+  }
+  if (lut_usable(&w, m)) {
+    dot_rows_lut(&w, pa, lda, pc, ldc, m, zero);
     return;
   }
   if (m <= FEW_ROWS) {

@@ -3,8 +3,9 @@
 // The kernel's product against float64 over the weight quantc's reference
 // numerics decode (numerics::dequantizeMatrix): every integer width, both
 // symmetric and affine codes, per channel and per group (a shorter last
-// group too), f32/f16/bf16 scales, few rows (channel dot products) and many
-// (decoded tiles), accumulating or overwriting C.
+// group too), f32/f16/bf16 scales, few rows (channel dot products, in
+// tiles of channels on AVX-512) and many (decoded panels), accumulating or
+// overwriting C.
 //
 //===----------------------------------------------------------------------===//
 
@@ -175,6 +176,17 @@ TEST(QMatmulKernel, Int8ActivationsStayClose) {
     norm += y32[j] * double(y32[j]);
   }
   EXPECT_LT(std::sqrt(diff / norm), 0.01);
+}
+
+TEST(QMatmulKernel, FourBitTiles) {
+  // 4-bit codes, f32 activations (on AVX-512: table lookups over tiles of
+  // 16/m channels, the last few a channel at a time): every row count of
+  // the dot path, both code kinds, grouped (g128, g32) and per channel.
+  for (bool symmetric : {false, true})
+    for (int64_t m : {1, 2, 3, 5, 8})
+      check(4, symmetric, 128, ScaleType::F16, m, 512, 67, m != 3);
+  check(4, false, 0, ScaleType::BF16, 4, 384, 40, true); // per channel
+  check(4, true, 32, ScaleType::F32, 1, 256, 33, false); // g32
 }
 
 TEST(QMatmulKernel, GroupsScalesAndInit) {
