@@ -1,12 +1,15 @@
 /*===- qmatmul_f32.c - f32 activations x integer-quantized weights --------===*
  *
  * The weight stays packed (qc.qconstant's layout: one row of K codes per
- * output channel). Few rows (decode): each channel's codes are decoded a
- * group at a time into a small buffer and dotted with the activations, the
- * zero point folded out through per-group sums of the activations. Many rows
- * (prefill): panels of channels are dequantized (vectorized, threads split
- * the channels) and multiplied by the threaded f32 microkernel as a
- * transposed B; no step holds the whole matrix in f32.
+ * output channel). Few rows (decode): on AVX-512, channels go in tiles of
+ * 16/m, 4-bit codes picking their weights from a per-group table (f32
+ * activations) or dotted as int8 with VNNI (QC_QMATMUL_INT8_ACT); other
+ * cases decode each channel's codes a group at a time into a small buffer
+ * dotted with the activations, the zero point folded out through per-group
+ * sums of the activations. Many rows (prefill): panels of channels are
+ * dequantized (vectorized, threads split the channels) and multiplied by
+ * the threaded f32 microkernel as a transposed B; no step holds the whole
+ * matrix in f32.
  *
  *===----------------------------------------------------------------------===*/
 
