@@ -552,24 +552,32 @@ dot_vnni_tile(const qweight *w, int64_t j0, const int8_rows *rows,
     }
 }
 
-/* A whole tile of T = TILE / M channels, or one channel (the last few). */
-#define DOT_VNNI(M)                                                            \
-  __attribute__((target("avx512f,avx512bw,avx512vnni"))) static void           \
-      dot_vnni_##M(const qweight *w, int64_t j0, int T, const void *rows,      \
-                   const float *scales, const float *zeros, float *out) {      \
+/* Per row count M (1..8): NAME_M runs a whole tile of T = TILE / M channels
+ * through BODY, or one channel (the last few); NAME_by_rows lists them. */
+#define TILE_KERNEL(NAME, BODY, ATTR, M)                                       \
+  ATTR static void NAME##_##M(const qweight *w, int64_t j0, int T,             \
+                              const void *rows, const float *scales,           \
+                              const float *zeros, float *out) {                \
     if (T == TILE / M)                                                         \
-      dot_vnni_tile(w, j0, rows, scales, zeros, out, M, TILE / M);             \
+      BODY(w, j0, rows, scales, zeros, out, M, TILE / M);                      \
     else                                                                       \
-      dot_vnni_tile(w, j0, rows, scales, zeros, out, M, 1);                    \
+      BODY(w, j0, rows, scales, zeros, out, M, 1);                             \
   }
-DOT_VNNI(1)
-DOT_VNNI(2)
-DOT_VNNI(3)
-DOT_VNNI(4)
-DOT_VNNI(5)
-DOT_VNNI(6)
-DOT_VNNI(7)
-DOT_VNNI(8)
+#define TILE_KERNELS(NAME, BODY, ATTR)                                         \
+  TILE_KERNEL(NAME, BODY, ATTR, 1)                                             \
+  TILE_KERNEL(NAME, BODY, ATTR, 2)                                             \
+  TILE_KERNEL(NAME, BODY, ATTR, 3)                                             \
+  TILE_KERNEL(NAME, BODY, ATTR, 4)                                             \
+  TILE_KERNEL(NAME, BODY, ATTR, 5)                                             \
+  TILE_KERNEL(NAME, BODY, ATTR, 6)                                             \
+  TILE_KERNEL(NAME, BODY, ATTR, 7)                                             \
+  TILE_KERNEL(NAME, BODY, ATTR, 8)                                             \
+  static const tile_fn NAME##_by_rows[FEW_ROWS] = {                            \
+      NAME##_1, NAME##_2, NAME##_3, NAME##_4,                                  \
+      NAME##_5, NAME##_6, NAME##_7, NAME##_8};
+
+TILE_KERNELS(dot_vnni, dot_vnni_tile,
+             __attribute__((target("avx512f,avx512bw,avx512vnni"))))
 
 /* The channels in tiles of TILE / m (a short last tile a channel at a
  * time), threads splitting the tiles when the codes are large enough to
@@ -603,9 +611,6 @@ static void over_tiles(const qweight *w, int64_t m, tile_fn dot,
 
 static void dot_rows_vnni(const qweight *w, const float *a, int64_t lda,
                           float *c, int64_t ldc, int64_t m, int zero) {
-  static const tile_fn byRows[FEW_ROWS] = {dot_vnni_1, dot_vnni_2, dot_vnni_3,
-                                           dot_vnni_4, dot_vnni_5, dot_vnni_6,
-                                           dot_vnni_7, dot_vnni_8};
   const int64_t blocks = w->k / XBLOCK, groups = w->groups,
                 perGroup = blocks / groups;
   int8_t *xq = aligned_alloc(64, (size_t)(m * w->k));
@@ -619,7 +624,7 @@ static void dot_rows_vnni(const qweight *w, const float *a, int64_t lda,
       zx[r * groups + b / perGroup] += xs[r * blocks + b] * xsum[r * blocks + b];
   }
   int8_rows rows = {xq, xs, zx};
-  over_tiles(w, m, byRows[m - 1], &rows, c, ldc, zero);
+  over_tiles(w, m, dot_vnni_by_rows[m - 1], &rows, c, ldc, zero);
   free(zx);
   free(xsum);
   free(xs);
@@ -689,34 +694,15 @@ dot_lut_tile(const qweight *w, int64_t j0, const float *split,
   _mm512_storeu_ps(out, reduce16(acc));
 }
 
-#define DOT_LUT(M)                                                             \
-  __attribute__((target("avx512f"))) static void dot_lut_##M(                  \
-      const qweight *w, int64_t j0, int T, const void *rows,                   \
-      const float *scales, const float *zeros, float *out) {                   \
-    if (T == TILE / M)                                                         \
-      dot_lut_tile(w, j0, rows, scales, zeros, out, M, TILE / M);              \
-    else                                                                       \
-      dot_lut_tile(w, j0, rows, scales, zeros, out, M, 1);                     \
-  }
-DOT_LUT(1)
-DOT_LUT(2)
-DOT_LUT(3)
-DOT_LUT(4)
-DOT_LUT(5)
-DOT_LUT(6)
-DOT_LUT(7)
-DOT_LUT(8)
+TILE_KERNELS(dot_lut, dot_lut_tile, __attribute__((target("avx512f"))))
 
 static void dot_rows_lut(const qweight *w, const float *a, int64_t lda,
                          float *c, int64_t ldc, int64_t m, int zero) {
-  static const tile_fn byRows[FEW_ROWS] = {dot_lut_1, dot_lut_2, dot_lut_3,
-                                           dot_lut_4, dot_lut_5, dot_lut_6,
-                                           dot_lut_7, dot_lut_8};
   float *split = aligned_alloc(64, sizeof(float) * (size_t)(m * w->k));
   for (int64_t r = 0; r < m; ++r) /* k/2 even elements, then k/2 odd ones */
     for (int64_t p = 0; p < w->k; ++p)
       split[r * w->k + (p & 1) * (w->k / 2) + p / 2] = a[r * lda + p];
-  over_tiles(w, m, byRows[m - 1], split, c, ldc, zero);
+  over_tiles(w, m, dot_lut_by_rows[m - 1], split, c, ldc, zero);
   free(split);
 }
 
