@@ -262,14 +262,15 @@ typedef struct {
   dot_q4_fn dot4;
   dot_q8_fn dot8;
   dequantize_fn dequantize;
+  int avx512; /* the tiled decode paths below may run */
 } isa_kernels;
 
 static const isa_kernels *kernels_for_isa(void) {
   static const isa_kernels k512 = {dot_q4_avx512, dot_q8_avx512,
-                                   dequantize_avx512},
-                           k2 = {dot_q4_avx2, dot_q8_avx2, dequantize_avx2},
+                                   dequantize_avx512, 1},
+                           k2 = {dot_q4_avx2, dot_q8_avx2, dequantize_avx2, 0},
                            generic = {dot_q4_generic, dot_q8_generic,
-                                      dequantize_generic};
+                                      dequantize_generic, 0};
   static const isa_kernels *chosen;
   if (!chosen) {
     const char *isa = quantc_matmul_isa();
@@ -278,6 +279,13 @@ static const isa_kernels *kernels_for_isa(void) {
                                             : &generic;
   }
   return chosen;
+}
+
+/* Row x (k elements) as its k/2 even elements, then its k/2 odd ones: the
+ * low and high nibbles of 4-bit code bytes. */
+static void split_row(const float *x, int64_t k, float *out) {
+  for (int64_t p = 0; p < k; ++p)
+    out[(p & 1) * (k / 2) + p / 2] = x[p];
 }
 
 /* Few rows: y[r, j] = sum_g scale * (x_g . codes_g - zero * sum(x_g)).
@@ -300,9 +308,8 @@ static void dot_rows(const qweight *w, const float *a, int64_t lda,
         s += a[r * lda + p];
       sums[r * w->groups + g] = s;
     }
-    if (nibbles) /* row r: k/2 even elements, then k/2 odd ones */
-      for (int64_t p = 0; p < w->k; ++p)
-        split[r * w->k + (p & 1) * (w->k / 2) + p / 2] = a[r * lda + p];
+    if (nibbles)
+      split_row(a + r * lda, w->k, split + r * w->k);
   }
 #pragma omp parallel if (w->n * w->k > 32768)
   {
@@ -385,8 +392,7 @@ typedef struct {
 static int vnni_usable(const qweight *w, int64_t m) {
   static int cpu = -1;
   if (cpu < 0)
-    cpu = strcmp(quantc_matmul_isa(), "avx512f") == 0 &&
-          __builtin_cpu_supports("avx512bw") &&
+    cpu = kernels_for_isa()->avx512 && __builtin_cpu_supports("avx512bw") &&
           __builtin_cpu_supports("avx512vnni");
   int64_t gl = w->group ? w->group : w->k;
   return cpu && (w->flags & QC_QMATMUL_INT8_ACT) && m <= FEW_ROWS &&
@@ -641,7 +647,7 @@ static void dot_rows_vnni(const qweight *w, const float *a, int64_t lda,
 
 static int lut_usable(const qweight *w, int64_t m) {
   int64_t gl = w->group ? w->group : w->k;
-  return strcmp(quantc_matmul_isa(), "avx512f") == 0 && m <= FEW_ROWS &&
+  return kernels_for_isa()->avx512 && m <= FEW_ROWS &&
          w->bits == 4 && w->k % 32 == 0 && gl % 32 == 0;
 }
 
@@ -699,9 +705,8 @@ TILE_KERNELS(dot_lut, dot_lut_tile, __attribute__((target("avx512f"))))
 static void dot_rows_lut(const qweight *w, const float *a, int64_t lda,
                          float *c, int64_t ldc, int64_t m, int zero) {
   float *split = aligned_alloc(64, sizeof(float) * (size_t)(m * w->k));
-  for (int64_t r = 0; r < m; ++r) /* k/2 even elements, then k/2 odd ones */
-    for (int64_t p = 0; p < w->k; ++p)
-      split[r * w->k + (p & 1) * (w->k / 2) + p / 2] = a[r * lda + p];
+  for (int64_t r = 0; r < m; ++r)
+    split_row(a + r * lda, w->k, split + r * w->k);
   over_tiles(w, m, dot_lut_by_rows[m - 1], split, c, ldc, zero);
   free(split);
 }
