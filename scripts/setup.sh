@@ -12,6 +12,7 @@ PACKAGES=(
   libeigen3-dev
   bc time
   nlohmann-json3-dev
+  clang-22 libclang-rt-22-dev
 )
 
 # ONNX Runtime (CPU) from npm, the reference executor of the end-to-end

@@ -132,8 +132,20 @@ bool gptqQuantize(const float *weight, int64_t k, int64_t n,
     for (int64_t i = 0; i < count; ++i) {
       int64_t column = i1 + i, original = perm[column];
       int64_t g = original / groupLen;
-      if (!options.actOrder && original % groupLen == 0)
-        setGroup(w, g, column);
+      if (!options.actOrder && original % groupLen == 0) {
+        // The group's columns past this block have not had its lazy
+        // update yet: its parameters must see what the columns quantized
+        // so far in this block owe them (as unblocked GPTQ would), else a
+        // group size that does not divide the block size gets parameters
+        // of stale weights.
+        int64_t len = std::min(groupLen, k - column);
+        Matrix current = w.block(0, column, n, len);
+        int64_t past = std::max<int64_t>(0, column + len - i2);
+        if (past > 0 && i > 0)
+          current.rightCols(past).noalias() -=
+              err.leftCols(i) * u.block(i1, i2, i, past);
+        setGroup(current, g, 0);
+      }
       double d = u(column, column);
       for (int64_t nn = 0; nn < n; ++nn) {
         IntParams p = params[nn * groups + g];

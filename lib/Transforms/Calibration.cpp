@@ -11,6 +11,8 @@
 #include "mlir/IR/IRMapping.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include "llvm/Support/FileSystem.h"
+
 #include <fstream>
 #include <iterator>
 
@@ -150,6 +152,15 @@ LogicalResult quantc::calibrate(
     error = filter.error();
     return failure();
   }
+  // A regular file only (a FIFO would block), and text: a binary file
+  // given by mistake would calibrate on noise without a word.
+  llvm::sys::fs::file_status status;
+  if (llvm::sys::fs::status(options.textPath, status) ||
+      status.type() != llvm::sys::fs::file_type::regular_file) {
+    error = "calibration text '" + options.textPath +
+            "' is not a readable regular file";
+    return failure();
+  }
   std::ifstream in(options.textPath, std::ios::binary);
   if (!in) {
     error = "cannot open calibration text '" + options.textPath + "'";
@@ -157,6 +168,14 @@ LogicalResult quantc::calibrate(
   }
   std::string text((std::istreambuf_iterator<char>(in)),
                    std::istreambuf_iterator<char>());
+  size_t control = llvm::count_if(text, [](unsigned char c) {
+    return c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f';
+  });
+  if (text.find('\0') != std::string::npos || control * 100 > text.size()) {
+    error = "calibration text '" + options.textPath +
+            "' is not text (it holds NUL or control bytes)";
+    return failure();
+  }
   if (options.windows <= 0 || options.length < 2 || options.batch <= 0 ||
       (int64_t)text.size() < options.windows * options.length) {
     error = "calibration text '" + options.textPath + "' holds " +

@@ -110,6 +110,20 @@ namespace {
 struct GptqPass : quantc::impl::GptqBase<GptqPass> {
   using Base::Base;
 
+  /// Bad options fail the pipeline before any pass runs (before a
+  /// calibration that would take minutes).
+  LogicalResult initialize(MLIRContext *ctx) override {
+    if (block <= 0 || !(damp >= 0))
+      return emitError(UnknownLoc::get(ctx))
+             << "qc-gptq: block must be positive and damp not negative";
+    LayerFormats formats(ctx, format, layerFormats,
+                         {layers.begin(), layers.end()},
+                         {exclude.begin(), exclude.end()});
+    if (!formats.error().empty())
+      return emitError(UnknownLoc::get(ctx)) << "qc-gptq: " << formats.error();
+    return success();
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     auto fail = [&](const Twine &message) {

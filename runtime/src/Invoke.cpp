@@ -9,6 +9,7 @@
 
 #include "ModelImpl.h"
 
+#include <csetjmp>
 #include <cstdarg>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -56,9 +57,26 @@ std::vector<int64_t> descriptor(void *data, int32_t rank,
   return d;
 }
 
+/// Where a failed run-time check of the running model returns to (one
+/// model call per thread at a time: the checks run on the calling thread,
+/// outside the model's parallel loops).
+thread_local jmp_buf *checkTarget = nullptr;
+thread_local const char *checkMessage = nullptr;
+
 } // namespace
 
 extern "C" {
+
+/// Called by compiled code when a run-time check fails (see the pass
+/// quantc-lower-checks): the call ends here, back in qc_invoke. Buffers the
+/// model allocated before the check are not freed.
+void quantc_check_failed(const char *message) {
+  checkMessage = message;
+  if (checkTarget)
+    longjmp(*checkTarget, 1);
+  std::fprintf(stderr, "quantc: %s (outside a model call)\n", message);
+  std::abort();
+}
 
 size_t qc_dtype_size(qc_dtype t) {
   switch (t) {
@@ -147,7 +165,16 @@ int qc_invoke(qc_entry_fn entry, const qc_tensor_info *inInfo, size_t nIn,
   pointers.push_back(results.data());
   for (auto &d : descriptors)
     pointers.push_back(d.data());
+  jmp_buf target;
+  jmp_buf *outer = checkTarget;
+  checkTarget = &target;
+  if (setjmp(target) != 0) {
+    checkTarget = outer;
+    return fail(error, errorSize, "the model cannot run on these inputs: %s",
+                checkMessage);
+  }
   entry(pointers.data());
+  checkTarget = outer;
 
   size_t at = 0;
   for (size_t i = 0; i < nOut; ++i) {

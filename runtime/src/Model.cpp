@@ -13,7 +13,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdarg>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -38,69 +41,165 @@ using quantc::runtime::fail;
 
 namespace {
 
-/// Reads a list of tensor infos into `model`'s storage; false (with `why`)
-/// if malformed.
-bool readInfos(const nlohmann::json &list, std::vector<qc_tensor_info> &out,
-               qc_model &model, std::string &why) {
-  if (!list.is_array()) {
-    why = "inputs and outputs must be lists";
+using nlohmann::json;
+
+/// Artifacts come from strangers: every field is checked for presence and
+/// type before it is read (a wrong type would otherwise throw), and fields
+/// quantc does not write are refused, so nothing is silently ignored.
+struct Schema {
+  std::string why;
+
+  bool failWith(std::string message) {
+    why = std::move(message);
     return false;
   }
-  for (const auto &item : list) {
+  bool onlyKeys(const json &object, std::initializer_list<const char *> keys,
+                const std::string &where) {
+    for (const auto &item : object.items())
+      if (std::find_if(keys.begin(), keys.end(), [&](const char *k) {
+            return item.key() == k;
+          }) == keys.end())
+        return failWith(where + ": unknown field '" + item.key() + "'");
+    return true;
+  }
+  /// `object[key]` if it has JSON type `type`, else null with `why` set.
+  const json *get(const json &object, const char *key, json::value_t type,
+                  const std::string &where, bool required = true) {
+    auto it = object.find(key);
+    if (it == object.end()) {
+      if (required)
+        failWith(where + ": missing field '" + key + "'");
+      return nullptr;
+    }
+    bool ok = it->type() == type ||
+              (type == json::value_t::number_integer &&
+               it->type() == json::value_t::number_unsigned);
+    if (!ok) {
+      failWith(where + ": field '" + key + "' must be " + typeName(type) +
+               ", not " + it->type_name());
+      return nullptr;
+    }
+    return &*it;
+  }
+  static std::string typeName(json::value_t t) {
+    switch (t) {
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::array:
+      return "a list";
+    case json::value_t::object:
+      return "an object";
+    default:
+      return "an integer";
+    }
+  }
+  /// An integer in [lo, hi].
+  bool integer(const json &v, int64_t lo, int64_t hi, const std::string &where,
+               int64_t &out) {
+    if (!v.is_number_integer())
+      return failWith(where + " must be an integer");
+    if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX))
+      return failWith(where + " is out of range");
+    out = v.get<int64_t>();
+    if (out < lo || out > hi)
+      return failWith(where + " is out of range");
+    return true;
+  }
+  /// A file of the artifact: a plain name inside its folder (no '/', so no
+  /// absolute path and no '..'), with its size and FNV-1a checksum.
+  bool file(const json &object, const char *key, std::string &name,
+            int64_t &bytes, std::string &checksum) {
+    const json *f = get(object, key, json::value_t::object, "manifest");
+    if (!f || !onlyKeys(*f, {"file", "bytes", "fnv1a64"}, key))
+      return false;
+    const json *n = get(*f, "file", json::value_t::string, key);
+    const json *b = get(*f, "bytes", json::value_t::number_integer, key);
+    const json *c = get(*f, "fnv1a64", json::value_t::string, key);
+    if (!n || !b || !c || !integer(*b, 0, INT64_MAX, std::string(key) + ".bytes",
+                                   bytes))
+      return false;
+    name = n->get<std::string>();
+    checksum = c->get<std::string>();
+    if (name.empty() || name == "." || name == ".." ||
+        name.find('/') != std::string::npos || name.find('\0') != std::string::npos)
+      return failWith(std::string(key) + ": '" + name +
+                      "' is not a file name inside the artifact folder");
+    return true;
+  }
+};
+
+/// Reads a list of tensor infos into `model`'s storage; false (with `why`)
+/// if malformed.
+bool readInfos(Schema &s, const json &list, const char *what,
+               std::vector<qc_tensor_info> &out, qc_model &model) {
+  for (size_t i = 0; i < list.size(); ++i) {
+    const json &item = list[i];
+    std::string where = std::string(what) + "[" + std::to_string(i) + "]";
+    if (!item.is_object())
+      return s.failWith(where + " must be an object");
+    if (!s.onlyKeys(item, {"name", "dtype", "shape", "role", "kv_axis",
+                           "kv_present", "size_from"},
+                    where))
+      return false;
     qc_tensor_info info{};
-    if (!item.is_object() || !item.contains("name") ||
-        !item["name"].is_string() || !item.contains("dtype") ||
-        !item["dtype"].is_string() || !item.contains("shape") ||
-        !item["shape"].is_array()) {
-      why = "a tensor entry lacks name, dtype or shape";
+    const json *name = s.get(item, "name", json::value_t::string, where);
+    const json *dtype = s.get(item, "dtype", json::value_t::string, where);
+    const json *shape = s.get(item, "shape", json::value_t::array, where);
+    if (!name || !dtype || !shape)
       return false;
-    }
-    std::string dtype = item["dtype"].get<std::string>();
-    if (qc_dtype_from_name(dtype.c_str(), &info.dtype) != 0) {
-      why = "unknown dtype '" + dtype + "'";
-      return false;
-    }
-    if (item["shape"].size() > QC_MAX_RANK) {
-      why = "a tensor has more than " + std::to_string(QC_MAX_RANK) + " dims";
-      return false;
-    }
-    info.rank = static_cast<int32_t>(item["shape"].size());
+    for (const qc_tensor_info &other : out)
+      if (name->get<std::string>() == other.name)
+        return s.failWith(where + ": a second tensor named '" +
+                          name->get<std::string>() + "'");
+    if (qc_dtype_from_name(dtype->get<std::string>().c_str(), &info.dtype) != 0)
+      return s.failWith(where + ": unknown dtype '" +
+                        dtype->get<std::string>() + "'");
+    if (shape->size() > QC_MAX_RANK)
+      return s.failWith(where + ": more than " + std::to_string(QC_MAX_RANK) +
+                        " dims");
+    info.rank = static_cast<int32_t>(shape->size());
     for (int32_t d = 0; d < info.rank; ++d) {
-      if (!item["shape"][d].is_number_integer()) {
-        why = "a shape holds something other than integers";
+      if (!s.integer((*shape)[d], -1, INT64_MAX, where + ".shape",
+                     info.shape[d]))
         return false;
-      }
-      info.shape[d] = item["shape"][d].get<int64_t>();
       info.size_input[d] = info.size_dim[d] = -1;
     }
-    info.name = model.keep(item["name"].get<std::string>().c_str());
-    std::string role = item.value("role", std::string("data"));
+    info.name = model.keep(name->get<std::string>().c_str());
+    std::string role = "data";
+    if (const json *r = s.get(item, "role", json::value_t::string, where,
+                              /*required=*/false))
+      role = r->get<std::string>();
+    else if (!s.why.empty())
+      return false;
     if (role == "kv_length") {
       info.role = QC_ROLE_KV_LENGTH;
     } else if (role == "kv_cache") {
       info.role = QC_ROLE_KV_CACHE;
-      const auto &from = item.value("size_from", nlohmann::json());
-      if (!item.contains("kv_axis") || !item["kv_axis"].is_number_integer() ||
-          !item.contains("kv_present") || !item["kv_present"].is_string() ||
-          !from.is_array() || from.size() != size_t(2 * info.rank)) {
-        why = "KV cache '" + std::string(info.name) +
-              "' lacks kv_axis, kv_present or size_from";
+      const json *axis = item.contains("kv_axis") ? &item["kv_axis"] : nullptr;
+      const json *present =
+          s.get(item, "kv_present", json::value_t::string, where, false);
+      const json *from =
+          s.get(item, "size_from", json::value_t::array, where, false);
+      if (!s.why.empty())
         return false;
-      }
-      info.kv_axis = item["kv_axis"].get<int32_t>();
-      info.kv_present = model.keep(item["kv_present"].get<std::string>().c_str());
-      for (int32_t d = 0; d < info.rank; ++d) {
-        if (!from[2 * d].is_number_integer() ||
-            !from[2 * d + 1].is_number_integer()) {
-          why = "size_from holds something other than integers";
+      if (!axis || !present || !from || from->size() != size_t(2 * info.rank))
+        return s.failWith("KV cache '" + std::string(info.name) +
+                          "' lacks kv_axis, kv_present or size_from");
+      int64_t value;
+      if (!s.integer(*axis, 0, info.rank - 1, where + ".kv_axis", value))
+        return false;
+      info.kv_axis = int32_t(value);
+      info.kv_present = model.keep(present->get<std::string>().c_str());
+      for (int32_t d = 0; d < 2 * info.rank; ++d) {
+        if (!s.integer((*from)[d], -1, INT32_MAX, where + ".size_from", value))
           return false;
-        }
-        info.size_input[d] = from[2 * d].get<int32_t>();
-        info.size_dim[d] = from[2 * d + 1].get<int32_t>();
+        (d % 2 ? info.size_dim[d / 2] : info.size_input[d / 2]) = int32_t(value);
       }
     } else if (role != "data") {
-      why = "unknown role '" + role + "'";
-      return false;
+      return s.failWith("unknown role '" + role + "'");
+    } else if (item.contains("kv_axis") || item.contains("kv_present") ||
+               item.contains("size_from")) {
+      return s.failWith(where + ": KV cache fields on a data tensor");
     }
     out.push_back(info);
   }
@@ -138,6 +237,11 @@ bool checkKvConvention(const qc_model &m, std::string &why) {
       }
     }
   }
+  for (const qc_tensor_info &info : m.outputs)
+    if (info.role != QC_ROLE_DATA) {
+      why = "output '" + std::string(info.name) + "' has a role";
+      return false;
+    }
   if ((caches > 0) != (lengths == 1) || lengths > 1) {
     why = "a model with KV caches needs exactly one KV length input";
     return false;
@@ -165,130 +269,235 @@ bool cpuHas(const std::string &f) {
   return false;
 }
 
-} // namespace
+/// A file of the artifact folder, opened without following a symbolic link
+/// (so nothing outside the folder) and only if it is a regular file (a FIFO
+/// or device would block or never end); `bytes` is its size.
+int openInFolder(int dirfd, const std::string &name, int64_t &bytes,
+                 std::string &why) {
+  int fd = openat(dirfd, name.c_str(),
+                  O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    why = "cannot open " + name + " in the artifact folder: " +
+          std::strerror(errno);
+    return -1;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    why = name + " is not a regular file";
+    return -1;
+  }
+  bytes = st.st_size;
+  return fd;
+}
 
-extern "C" {
-
-qc_model *qc_model_load(const char *dir, char *error, size_t errorSize) {
-  std::string base = std::string(dir) + "/";
-  std::ifstream in(base + "manifest.json");
-  if (!in) {
-    fail(error, errorSize, "%s: no manifest.json (not a quantc artifact)",
-           dir);
+/// Maps `fd` read-only (null for an empty file); `why` on failure.
+void *mapFile(int fd, int64_t bytes, const std::string &name,
+              std::string &why) {
+  if (bytes == 0)
+    return nullptr;
+  void *p = mmap(nullptr, size_t(bytes), PROT_READ, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED) {
+    why = "cannot map " + name;
     return nullptr;
   }
-  nlohmann::json manifest =
-      nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (manifest.is_discarded() || !manifest.is_object()) {
-    fail(error, errorSize, "%s/manifest.json is not valid JSON", dir);
+  return p;
+}
+
+/// Checks an artifact file's size and checksum against the manifest.
+bool checkFile(const std::string &name, const void *data, int64_t actualBytes,
+               int64_t bytes, const std::string &checksum, std::string &why) {
+  if (actualBytes != bytes) {
+    why = name + " has " + std::to_string(actualBytes) +
+          " bytes, the manifest says " + std::to_string(bytes);
+    return false;
+  }
+  char actual[17];
+  qc_fnv1a64_hex(qc_fnv1a64(QC_FNV1A64_INIT, data, size_t(bytes)), actual);
+  if (checksum != actual) {
+    why = name + " is corrupt or from another model (checksum " + actual +
+          ", manifest says " + checksum + ")";
+    return false;
+  }
+  return true;
+}
+
+/// The largest manifest read: far above any model's (a few KiB a layer).
+constexpr int64_t kMaxManifestBytes = 64 << 20;
+
+/// Everything qc_model_load does, with the message in `why`.
+qc_model *loadArtifact(const std::string &dir, std::string &why) {
+  int dirfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0) {
+    why = dir + ": cannot open the folder: " + std::strerror(errno);
     return nullptr;
   }
-  auto field = [&](const char *key) -> const nlohmann::json * {
-    auto it = manifest.find(key);
-    return it == manifest.end() ? nullptr : &*it;
+  struct CloseDir {
+    int fd;
+    ~CloseDir() { close(fd); }
+  } closeDir{dirfd};
+
+  // The manifest, checked whole before anything else is opened.
+  int64_t manifestBytes = 0;
+  int fd = openInFolder(dirfd, "manifest.json", manifestBytes, why);
+  if (fd < 0) {
+    if (faccessat(dirfd, "manifest.json", F_OK, AT_SYMLINK_NOFOLLOW) != 0)
+      why = dir + ": no manifest.json (not a quantc artifact)";
+    else
+      why = dir + ": " + why;
+    return nullptr;
+  }
+  if (manifestBytes > kMaxManifestBytes) {
+    close(fd);
+    why = dir + "/manifest.json is too large to be a manifest";
+    return nullptr;
+  }
+  std::string text(size_t(manifestBytes), '\0');
+  ssize_t got = pread(fd, text.data(), text.size(), 0);
+  close(fd);
+  json manifest = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (got != manifestBytes || manifest.is_discarded() || !manifest.is_object()) {
+    why = dir + "/manifest.json is not valid JSON";
+    return nullptr;
+  }
+  Schema s;
+  auto bad = [&]() -> qc_model * {
+    why = dir + "/manifest.json: " + s.why;
+    return nullptr;
   };
-  const nlohmann::json *format = field("format"), *version = field("version");
-  if (!format || *format != "quantc-artifact" || !version || *version != 1) {
-    fail(error, errorSize,
-           "%s/manifest.json: not a version 1 quantc artifact manifest", dir);
+  const json *format = s.get(manifest, "format", json::value_t::string, "manifest");
+  const json *version =
+      s.get(manifest, "version", json::value_t::number_integer, "manifest");
+  if (!format || *format != "quantc-artifact" || !version || *version != 2) {
+    why = dir + "/manifest.json: not a version 2 quantc artifact manifest";
     return nullptr;
   }
-  const nlohmann::json *library = field("library"), *weights = field("weights"),
-                       *id = field("id");
-  if (!library || !library->is_string() || !weights || !weights->is_object() ||
-      !id || !id->is_string() || !field("inputs") || !field("outputs")) {
-    fail(error, errorSize,
-           "%s/manifest.json: missing library, weights, id, inputs or outputs",
-           dir);
-    return nullptr;
-  }
-
+  if (!s.onlyKeys(manifest, {"format", "version", "id", "target", "cpu",
+                             "cpu_features", "library", "weights", "inputs",
+                             "outputs"},
+                  "manifest"))
+    return bad();
+  const json *id = s.get(manifest, "id", json::value_t::string, "manifest");
+  const json *features =
+      s.get(manifest, "cpu_features", json::value_t::array, "manifest");
+  const json *inputs = s.get(manifest, "inputs", json::value_t::array, "manifest");
+  const json *outputs =
+      s.get(manifest, "outputs", json::value_t::array, "manifest");
+  if (!id || !features || !inputs || !outputs ||
+      !s.get(manifest, "target", json::value_t::string, "manifest") ||
+      !s.get(manifest, "cpu", json::value_t::string, "manifest"))
+    return bad();
+  std::string libName, libSum, weightsName, weightsSum;
+  int64_t libBytes, weightsBytes;
+  if (!s.file(manifest, "library", libName, libBytes, libSum) ||
+      !s.file(manifest, "weights", weightsName, weightsBytes, weightsSum))
+    return bad();
   auto model = std::make_unique<qc_model>();
-  std::string why;
-  if (!readInfos(*field("inputs"), model->inputs, *model, why) ||
-      !readInfos(*field("outputs"), model->outputs, *model, why) ||
-      !checkKvConvention(*model, why)) {
-    fail(error, errorSize, "%s/manifest.json: %s", dir, why.c_str());
-    return nullptr;
-  }
+  if (!readInfos(s, *inputs, "inputs", model->inputs, *model) ||
+      !readInfos(s, *outputs, "outputs", model->outputs, *model) ||
+      !checkKvConvention(*model, s.why))
+    return bad();
+  for (const json &f : *features)
+    if (!f.is_string())
+      return s.failWith("cpu_features must be strings"), bad();
 
   // Code compiled for instructions this CPU lacks would crash: refuse it.
-  if (const nlohmann::json *features = field("cpu_features"))
-    for (const auto &f : *features)
-      if (!f.is_string() || !cpuHas(f.get<std::string>())) {
-        fail(error, errorSize,
-               "%s was compiled for a CPU with %s, which this one lacks", dir,
-               f.dump().c_str());
-        return nullptr;
-      }
+  for (const json &f : *features)
+    if (!cpuHas(f.get<std::string>())) {
+      why = dir + " was compiled for a CPU with " + f.dump() +
+            ", which this one lacks";
+      return nullptr;
+    }
 
-  // Code: the library must be the one the manifest was written with.
-  std::string libPath = base + library->get<std::string>();
+  // The library: checked byte for byte before the dynamic loader sees it
+  // (a truncated file would fault while being mapped).
+  std::string libPath = dir + "/" + libName;
+  {
+    int64_t actual = 0;
+    int lib = openInFolder(dirfd, libName, actual, why);
+    if (lib < 0)
+      return why = dir + ": " + why, nullptr;
+    void *code = actual == libBytes ? mapFile(lib, actual, libName, why)
+                                    : nullptr;
+    close(lib);
+    bool ok = (actual != libBytes || code || actual == 0) &&
+              checkFile(libPath, code, actual, libBytes, libSum, why);
+    if (code)
+      munmap(code, size_t(actual));
+    if (!ok)
+      return nullptr;
+  }
   // RTLD_NODELETE: the model's OpenMP runtime keeps worker threads; they
   // must outlive qc_model_free, so the library (and its dependencies) are
   // never unmapped under them.
   model->library =
       dlopen(libPath.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (!model->library) {
-    fail(error, errorSize, "cannot load %s: %s", libPath.c_str(), dlerror());
+    why = "cannot load " + libPath + ": " + dlerror();
     return nullptr;
   }
   model->entry =
       reinterpret_cast<qc_entry_fn>(dlsym(model->library, "quantc_main"));
-  auto *libId = static_cast<const char *>(
-      dlsym(model->library, "quantc_artifact_id"));
-  if (!model->entry || !libId) {
-    fail(error, errorSize, "%s is not a quantc model library",
-           libPath.c_str());
+  auto *embedded =
+      static_cast<const char *>(dlsym(model->library, "quantc_manifest"));
+  if (!model->entry || !embedded) {
+    why = libPath + " is not a quantc model library";
     return nullptr;
   }
-  if (id->get<std::string>() != libId) {
-    fail(error, errorSize,
-           "%s belongs to another model (id %s, manifest says %s)",
-           libPath.c_str(), libId, id->get<std::string>().c_str());
+  // The library carries the manifest it was compiled with (all but its own
+  // checksum): id, interface and weights checksum must be this one's, so
+  // code never runs with another model's weights or calling convention.
+  json own = json::parse(embedded, nullptr, /*allow_exceptions=*/false);
+  json expected = manifest;
+  expected.erase("library");
+  if (own.is_discarded() || !own.is_object() || own != expected) {
+    std::string differ;
+    for (const auto &item : expected.items())
+      if (!own.is_object() || !own.contains(item.key()) ||
+          own[item.key()] != item.value())
+        differ += (differ.empty() ? "" : ", ") + item.key();
+    why = libPath + " belongs to another model (it was compiled with " +
+          (differ.empty() ? "other fields" : "another " + differ) +
+          " than the manifest says)";
     return nullptr;
   }
 
   // Weights: mapped read-only, size and checksum as the manifest says.
-  std::string weightsPath =
-      base + weights->value("file", std::string("weights.bin"));
-  int64_t bytes = weights->value("bytes", int64_t(-1));
-  std::string checksum = weights->value("fnv1a64", std::string());
-  int fd = open(weightsPath.c_str(), O_RDONLY);
-  if (fd < 0) {
-    fail(error, errorSize, "cannot open %s", weightsPath.c_str());
-    return nullptr;
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0 || st.st_size != bytes) {
-    close(fd);
-    fail(error, errorSize, "%s has %lld bytes, the manifest says %lld",
-           weightsPath.c_str(), (long long)st.st_size, (long long)bytes);
-    return nullptr;
-  }
-  if (bytes > 0) {
-    void *p = mmap(nullptr, bytes, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      close(fd);
-      fail(error, errorSize, "cannot map %s", weightsPath.c_str());
-      return nullptr;
-    }
-    model->weights = p;
-    model->weightsBytes = bytes;
+  std::string weightsPath = dir + "/" + weightsName;
+  int64_t actual = 0;
+  fd = openInFolder(dirfd, weightsName, actual, why);
+  if (fd < 0)
+    return why = dir + ": " + why, nullptr;
+  if (actual == weightsBytes) {
+    model->weights = mapFile(fd, actual, weightsName, why);
+    model->weightsBytes = model->weights ? actual : 0;
   }
   close(fd);
-  char actual[17];
-  qc_fnv1a64_hex(qc_fnv1a64(QC_FNV1A64_INIT, model->weights,
-                            static_cast<size_t>(bytes)),
-                 actual);
-  if (checksum != actual) {
-    fail(error, errorSize,
-           "%s is corrupt or from another model (checksum %s, manifest "
-           "says %s)",
-           weightsPath.c_str(), actual, checksum.c_str());
+  if (actual == weightsBytes && actual > 0 && !model->weights)
     return nullptr;
-  }
+  if (!checkFile(weightsPath, model->weights, actual, weightsBytes, weightsSum,
+                 why))
+    return nullptr;
   return model.release();
+}
+
+} // namespace
+
+extern "C" {
+
+qc_model *qc_model_load(const char *dir, char *error, size_t errorSize) {
+  std::string why;
+  qc_model *model = nullptr;
+  try {
+    model = loadArtifact(dir ? dir : "", why);
+  } catch (const std::exception &e) {
+    // Only a bug would get here (every field is type-checked first); an
+    // embedding application still gets an error, not an abort.
+    why = std::string(dir ? dir : "") + ": cannot load the artifact: " + e.what();
+  }
+  if (!model)
+    fail(error, errorSize, "%s", why.c_str());
+  return model;
 }
 
 void qc_model_free(qc_model *model) { delete model; }

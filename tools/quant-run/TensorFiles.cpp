@@ -4,12 +4,43 @@
 
 #include "onnx/onnx_pb.h"
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <cstdlib>
 #include <fstream>
 
 using namespace quantc;
 using TP = ::onnx::TensorProto;
+
+/// The bytes a tensor of `shape` takes, checked before anything is
+/// allocated: at most QC_MAX_RANK dims, none negative, and no more than
+/// `available` bytes (what the file holds), so a header that lies about its
+/// size is refused instead of overflowing or exhausting memory.
+static std::string checkedBytes(const std::string &path,
+                                const std::vector<int64_t> &shape,
+                                size_t elementBytes, uint64_t available,
+                                size_t &bytes) {
+  if (shape.size() > QC_MAX_RANK)
+    return "'" + path + "' has " + std::to_string(shape.size()) +
+           " dims; at most " + std::to_string(QC_MAX_RANK) + " are supported";
+  uint64_t total = elementBytes;
+  bool overflow = false;
+  for (int64_t d : shape) {
+    if (d < 0)
+      return "'" + path + "' has a negative dimension (" + std::to_string(d) +
+             ")";
+    overflow |= __builtin_mul_overflow(total, uint64_t(d), &total);
+  }
+  // A zero dimension makes any product empty, overflowed or not.
+  if (std::count(shape.begin(), shape.end(), 0))
+    overflow = false, total = 0;
+  if (overflow || total > available)
+    return "'" + path + "' claims a shape larger than the " +
+           std::to_string(available) + " bytes of data it holds";
+  bytes = size_t(total);
+  return "";
+}
 
 static bool toDType(int32_t t, DType &out) {
   switch (t) {
@@ -57,13 +88,24 @@ std::string quantc::readTensorProto(const std::string &path, HostTensor &tensor,
     return "'" + path + "' refers to external data, which is not supported";
   name = proto.name();
   tensor.shape.assign(proto.dims().begin(), proto.dims().end());
-  size_t bytes = tensor.numElements() * dtypeBytes(tensor.dtype);
+  // Typed fields take at least a byte an element on the wire; raw data
+  // exactly its bytes. Either way the data is already in memory.
+  uint64_t available = proto.has_raw_data()
+                           ? proto.raw_data().size()
+                           : uint64_t(proto.ByteSizeLong()) *
+                                 dtypeBytes(tensor.dtype);
+  size_t bytes = 0;
+  if (std::string why = checkedBytes(path, tensor.shape,
+                                     dtypeBytes(tensor.dtype), available, bytes);
+      !why.empty())
+    return why;
   tensor.data.assign(bytes, 0);
   if (proto.has_raw_data()) {
     if (proto.raw_data().size() != bytes)
       return "'" + path + "' holds " + std::to_string(proto.raw_data().size()) +
              " bytes, its shape needs " + std::to_string(bytes);
-    std::memcpy(tensor.data.data(), proto.raw_data().data(), bytes);
+    if (bytes) // an empty vector's data() may be null
+      std::memcpy(tensor.data.data(), proto.raw_data().data(), bytes);
     return "";
   }
   // Typed fields: the element count must match the shape.
@@ -156,9 +198,13 @@ std::string headerField(const std::string &header, const std::string &key) {
 } // namespace
 
 std::string quantc::readNpy(const std::string &path, HostTensor &tensor) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in)
     return "cannot open '" + path + "'";
+  std::streamoff fileBytes = in.tellg();
+  in.seekg(0);
+  if (fileBytes < 0)
+    return "'" + path + "' cannot be read as a file";
   char magic[8];
   if (!in.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0)
     return "'" + path + "' is not a .npy file";
@@ -175,6 +221,8 @@ std::string quantc::readNpy(const std::string &path, HostTensor &tensor) {
     return "'" + path + "' has .npy format version " +
            std::to_string(int(magic[6])) + ", which is not supported";
   }
+  if (headerLength > uint64_t(fileBytes))
+    return "'" + path + "' is truncated in its header";
   std::string header(headerLength, '\0');
   if (!in.read(header.data(), headerLength))
     return "'" + path + "' is truncated in its header";
@@ -204,8 +252,9 @@ std::string quantc::readNpy(const std::string &path, HostTensor &tensor) {
     d.erase(0, d.find_first_not_of(" "));
     if (!d.empty()) {
       char *end = nullptr;
+      errno = 0;
       long long v = std::strtoll(d.c_str(), &end, 10);
-      if (*end != '\0' && *end != ' ')
+      if ((*end != '\0' && *end != ' ') || errno == ERANGE)
         return "'" + path + "' has a malformed shape " + shape;
       tensor.shape.push_back(v);
     }
@@ -213,7 +262,12 @@ std::string quantc::readNpy(const std::string &path, HostTensor &tensor) {
       break;
     pos = comma + 1;
   }
-  size_t bytes = tensor.numElements() * dtypeBytes(tensor.dtype);
+  uint64_t dataBytes = uint64_t(fileBytes) - uint64_t(in.tellg());
+  size_t bytes = 0;
+  if (std::string why = checkedBytes(path, tensor.shape,
+                                     dtypeBytes(tensor.dtype), dataBytes, bytes);
+      !why.empty())
+    return why;
   tensor.data.assign(bytes, 0);
   if (!in.read(tensor.data.data(), bytes))
     return "'" + path + "' holds fewer than the " + std::to_string(bytes) +

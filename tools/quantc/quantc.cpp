@@ -29,6 +29,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <memory>
 
 namespace cl = llvm::cl;
 
@@ -130,6 +131,35 @@ int main(int argc, char **argv) {
                  << "' (this build knows 'cpu')\n";
     return 1;
   }
+  // Options are checked before any work: a mistake must not cost a
+  // calibration run, nor compile an unquantized model without a word.
+  if (algo != "rtn" && algo != "gptq") {
+    llvm::errs() << "quantc: error: --algo must be rtn or gptq, not '" << algo
+                 << "'\n";
+    return 1;
+  }
+  if (requestedFormat().empty()) {
+    // (cl::list's operator& gives its vector: std::addressof the option.)
+    const cl::Option *needFormat[] = {
+        &algo,         &calib,        &statsPath,
+        std::addressof(layerFormats), &damp,  &blockSize,
+        &actOrder,     &trueSequential, &reportPath,
+        std::addressof(layers), std::addressof(exclude), &calibWindows,
+        &group,        &perChannel,   &symmetric,
+        &scaleType};
+    for (const cl::Option *o : needFormat)
+      if (o->getNumOccurrences()) {
+        llvm::errs() << "quantc: error: --" << o->ArgStr
+                     << " needs a weight format (--wbits B or "
+                        "--weight-format FORMAT)\n";
+        return 1;
+      }
+  }
+  if (algo == "gptq" && (!(damp >= 0) || blockSize <= 0 || calibWindows <= 0)) {
+    llvm::errs() << "quantc: error: --damp must be at least 0, --block and "
+                    "--calib-windows positive\n";
+    return 1;
+  }
   mlir::MLIRContext context;
   llvm::SourceMgr sourceMgr;
   mlir::SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
@@ -145,11 +175,6 @@ int main(int argc, char **argv) {
   if (!module)
     return 1;
   if (std::string format = requestedFormat(); !format.empty()) {
-    if (algo != "rtn" && algo != "gptq") {
-      llvm::errs() << "quantc: error: --algo must be rtn or gptq, not '"
-                   << algo << "'\n";
-      return 1;
-    }
     mlir::PassManager pm(&context);
     // A temporary statistics file, removed once the passes are done.
     std::optional<llvm::FileRemover> temporaryStats;

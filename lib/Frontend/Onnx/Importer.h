@@ -84,6 +84,11 @@ public:
 
   /// Attributes of the current node.
   const ::onnx::AttributeProto *attr(llvm::StringRef name) const;
+  /// Attribute `name` if it has `type`; a node whose attribute has another
+  /// type fails (reported once).
+  const ::onnx::AttributeProto *
+  typedAttr(llvm::StringRef name,
+            ::onnx::AttributeProto::AttributeType type) const;
   int64_t attrInt(llvm::StringRef name, int64_t dflt) const;
   float attrFloat(llvm::StringRef name, float dflt) const;
   std::string attrString(llvm::StringRef name, llvm::StringRef dflt) const;
@@ -117,8 +122,17 @@ private:
   const ::onnx::NodeProto *currentNode = nullptr;
   std::string currentNodeName;
   int64_t defaultOpset = 0;
+  mutable bool attributeError = false;
   llvm::StringMap<Imported> values;
 };
+
+/// The largest tensor quantc imports (256 TiB): far above any model, small
+/// enough that no size computed from it overflows 64 bits.
+constexpr int64_t kMaxTensorBytes = int64_t(1) << 48;
+/// The bytes of a tensor of `shape` (static dims), or nothing if a dim is
+/// negative or the size overflows or exceeds kMaxTensorBytes.
+std::optional<int64_t> tensorBytes(llvm::ArrayRef<int64_t> shape,
+                                   int64_t elementBytes);
 
 /// Maps the current node of `im`; defined in OnnxOps.cpp.
 mlir::LogicalResult importOp(Importer &im);

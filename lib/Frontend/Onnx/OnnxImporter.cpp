@@ -6,6 +6,7 @@
 #include "QC/IR/QC.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -198,23 +199,41 @@ const ::onnx::AttributeProto *Importer::attr(StringRef name) const {
   return nullptr;
 }
 
-int64_t Importer::attrInt(StringRef name, int64_t dflt) const {
+const ::onnx::AttributeProto *
+Importer::typedAttr(StringRef name,
+                    ::onnx::AttributeProto::AttributeType type) const {
   const auto *a = attr(name);
+  if (!a || a->type() == type)
+    return a;
+  // A mapping reads attributes as values, not results: note the error
+  // here and fail the node once its mapping returns.
+  if (!attributeError) {
+    attributeError = true;
+    const_cast<Importer *>(this)->error()
+        << "attribute '" << name << "' must be "
+        << ::onnx::AttributeProto::AttributeType_Name(type) << ", not "
+        << ::onnx::AttributeProto::AttributeType_Name(a->type());
+  }
+  return nullptr;
+}
+
+int64_t Importer::attrInt(StringRef name, int64_t dflt) const {
+  const auto *a = typedAttr(name, ::onnx::AttributeProto::INT);
   return a ? a->i() : dflt;
 }
 
 float Importer::attrFloat(StringRef name, float dflt) const {
-  const auto *a = attr(name);
+  const auto *a = typedAttr(name, ::onnx::AttributeProto::FLOAT);
   return a ? a->f() : dflt;
 }
 
 std::string Importer::attrString(StringRef name, StringRef dflt) const {
-  const auto *a = attr(name);
+  const auto *a = typedAttr(name, ::onnx::AttributeProto::STRING);
   return a ? a->s() : dflt.str();
 }
 
 std::optional<SmallVector<int64_t>> Importer::attrInts(StringRef name) const {
-  const auto *a = attr(name);
+  const auto *a = typedAttr(name, ::onnx::AttributeProto::INTS);
   if (!a)
     return std::nullopt;
   return SmallVector<int64_t>(a->ints().begin(), a->ints().end());
@@ -271,6 +290,15 @@ static size_t elementBytes(Type type) {
   return type.getIntOrFloatBitWidth() / 8;
 }
 
+std::optional<int64_t> quantc::onnx::tensorBytes(ArrayRef<int64_t> shape,
+                                                 int64_t elementBytes) {
+  int64_t total = elementBytes;
+  for (int64_t d : shape)
+    if (d < 0 || llvm::MulOverflow(total, d, total) || total > kMaxTensorBytes)
+      return std::nullopt;
+  return total;
+}
+
 /// Resource keys keep the initializer name, with characters outside
 /// [A-Za-z0-9_.] replaced so the key prints as a bare identifier.
 static std::string resourceKey(StringRef name) {
@@ -321,10 +349,14 @@ Importer::externalData(const ::onnx::TensorProto &t, size_t bytes,
     return emitError(currentLoc)
            << "initializer '" << t.name() << "': external data location '"
            << location << "' escapes the model's folder";
-  uint64_t fileSize = 0;
-  if (llvm::sys::fs::file_size(realFile, fileSize))
-    return emitError(currentLoc) << "initializer '" << t.name()
-                                 << "': cannot read '" << realFile << "'";
+  // Only a regular file: a FIFO or device would block the import forever.
+  llvm::sys::fs::file_status status;
+  if (llvm::sys::fs::status(realFile, status) ||
+      status.type() != llvm::sys::fs::file_type::regular_file)
+    return emitError(currentLoc)
+           << "initializer '" << t.name() << "': external data location '"
+           << location << "' is not a regular file";
+  uint64_t fileSize = status.getSize();
   if (hasLength && length != bytes)
     return emitError(currentLoc)
            << "initializer '" << t.name() << "': external data length "
@@ -381,15 +413,17 @@ FailureOr<ElementsAttr> Importer::tensorAttr(const ::onnx::TensorProto &t,
                                  << dataTypeName(t.data_type())
                                  << ", which quantc does not support";
   SmallVector<int64_t> shape(t.dims().begin(), t.dims().end());
-  int64_t count = 1;
-  for (int64_t d : shape) {
+  for (int64_t d : shape)
     if (d < 0)
       return emitError(currentLoc)
              << "tensor '" << t.name() << "' has a negative dimension";
-    count *= d;
-  }
+  std::optional<int64_t> size = tensorBytes(shape, elementBytes(element));
+  if (!size)
+    return emitError(currentLoc)
+           << "tensor '" << t.name() << "' is larger than quantc supports ("
+           << kMaxTensorBytes << " bytes)";
   auto type = RankedTensorType::get(shape, element);
-  size_t bytes = static_cast<size_t>(count) * elementBytes(element);
+  size_t bytes = static_cast<size_t>(*size);
   size_t alignment = std::max<size_t>(elementBytes(element), 1);
   std::string key = resourceKey(name);
 
@@ -446,6 +480,15 @@ FailureOr<Type> Importer::valueInfoType(const ::onnx::ValueInfoProto &info) {
     shape.push_back(d.has_dim_value() && d.dim_value() >= 0
                         ? d.dim_value()
                         : ShapedType::kDynamic);
+  SmallVector<int64_t> staticDims;
+  for (int64_t d : shape)
+    if (!ShapedType::isDynamic(d))
+      staticDims.push_back(d);
+  if (!tensorBytes(staticDims, elementBytes(element)))
+    return emitError(currentLoc)
+           << "graph value '" << info.name()
+           << "' is larger than quantc supports (" << kMaxTensorBytes
+           << " bytes)";
   return Type(RankedTensorType::get(shape, element));
 }
 
@@ -456,7 +499,10 @@ LogicalResult Importer::importNode(const ::onnx::NodeProto &node) {
   StringRef domain = node.domain();
   if (!domain.empty() && domain != "ai.onnx" && domain != "com.microsoft")
     return error() << "unsupported domain '" << domain << "'";
-  return importOp(*this);
+  attributeError = false;
+  if (failed(importOp(*this)) || attributeError)
+    return failure();
+  return success();
 }
 
 LogicalResult Importer::importGraph(const ::onnx::GraphProto &graph) {
@@ -467,8 +513,28 @@ LogicalResult Importer::importGraph(const ::onnx::GraphProto &graph) {
   SmallVector<Type> argTypes;
   SmallVector<const ::onnx::ValueInfoProto *> args;
   for (const auto &in : graph.input()) {
-    if (initializerNames.count(in.name()))
-      continue; // IR < 4 lists initializers as inputs too
+    if (initializerNames.count(in.name())) {
+      // IR < 4 lists initializers as inputs too; the two must agree.
+      const ::onnx::TensorProto *init = nullptr;
+      for (const auto &t : graph.initializer())
+        if (t.name() == in.name())
+          init = &t;
+      FailureOr<Type> declared = valueInfoType(in);
+      if (failed(declared))
+        return failure();
+      SmallVector<int64_t> dims(init->dims().begin(), init->dims().end());
+      auto declaredType = cast<RankedTensorType>(*declared);
+      Type initElement = elementType(init->data_type());
+      if (initElement != declaredType.getElementType() ||
+          !tensor::CastOp::areCastCompatible(
+              declaredType, RankedTensorType::get(dims, initElement)))
+        return emitError(currentLoc)
+               << "graph input '" << in.name() << "' is declared "
+               << declaredType << " but its initializer is "
+               << RankedTensorType::get(dims, initElement ? initElement
+                                                          : b.getNoneType());
+      continue;
+    }
     FailureOr<Type> type = valueInfoType(in);
     if (failed(type))
       return failure();
@@ -511,6 +577,7 @@ LogicalResult Importer::importGraph(const ::onnx::GraphProto &graph) {
       return failure();
   }
   currentNode = nullptr;
+  currentLoc = FileLineColLoc::get(context, modelPath, 0, 0);
 
   SmallVector<Value> results;
   SmallVector<Type> resultTypes;
@@ -521,13 +588,35 @@ LogicalResult Importer::importGraph(const ::onnx::GraphProto &graph) {
              << "graph output '" << out.name() << "' is never computed";
     Value v = it->second.tensor ? it->second.tensor
                                 : (it->second.tensor = materialize(it->second));
-    // Keep the declared static sizes where the import found them dynamic.
-    FailureOr<Type> declared = valueInfoType(out);
-    if (succeeded(declared) && *declared != v.getType() &&
-        cast<RankedTensorType>(*declared).getElementType() ==
-            cast<RankedTensorType>(v.getType()).getElementType() &&
-        tensor::CastOp::areCastCompatible(v.getType(), *declared))
-      v = tensor::CastOp::create(b, currentLoc, *declared, v);
+    // A declared type must agree with the computed one; declared static
+    // sizes are kept where the import found them dynamic (checked when the
+    // model runs).
+    if (out.type().has_tensor_type() &&
+        out.type().tensor_type().has_shape()) {
+      FailureOr<Type> declared = valueInfoType(out);
+      if (failed(declared))
+        return failure();
+      auto declaredType = cast<RankedTensorType>(*declared);
+      auto computed = cast<RankedTensorType>(v.getType());
+      if (declaredType.getElementType() != computed.getElementType() ||
+          !tensor::CastOp::areCastCompatible(computed, declaredType))
+        return emitError(currentLoc)
+               << "graph output '" << out.name() << "' is declared "
+               << declaredType << " but the graph computes " << computed;
+      if (declaredType != computed)
+        v = TensorBuilder(b, currentLoc).checkedCast(v, declaredType,
+                                                     "graph output '" +
+                                                         out.name() + "'");
+    } else if (out.type().has_tensor_type() &&
+               elementType(out.type().tensor_type().elem_type()) &&
+               elementType(out.type().tensor_type().elem_type()) !=
+                   cast<RankedTensorType>(v.getType()).getElementType()) {
+      return emitError(currentLoc)
+             << "graph output '" << out.name()
+             << "' is declared with another element type than the graph "
+                "computes ("
+             << cast<RankedTensorType>(v.getType()).getElementType() << ")";
+    }
     results.push_back(v);
     resultTypes.push_back(v.getType());
   }
@@ -572,7 +661,7 @@ OwningOpRef<ModuleOp> Importer::importModel(const ::onnx::ModelProto &model) {
 //===----------------------------------------------------------------------===//
 
 void quantc::registerOnnxImportDialects(DialectRegistry &registry) {
-  registry.insert<arith::ArithDialect, func::FuncDialect,
+  registry.insert<arith::ArithDialect, cf::ControlFlowDialect, func::FuncDialect,
                   linalg::LinalgDialect, math::MathDialect,
                   tensor::TensorDialect, qc::QCDialect>();
 }
@@ -592,10 +681,19 @@ OwningOpRef<ModuleOp> quantc::importOnnx(StringRef buffer, StringRef modelPath,
     text = text.drop_until([](char c) { return c == '\n'; }).ltrim();
   if (text.starts_with("<")) {
     std::string text = buffer.str();
-    ::onnx::OnnxParser parser(text.c_str());
-    auto status = parser.Parse(model);
-    if (!status.IsOK()) {
-      emitError(fileLoc) << "invalid ONNX text: " << status.ErrorMessage();
+    // ONNX's parser reports most errors in its status but lets number
+    // conversions throw (std::stoi, std::stof on malformed literals).
+    std::string why;
+    try {
+      ::onnx::OnnxParser parser(text.c_str());
+      auto status = parser.Parse(model);
+      if (!status.IsOK())
+        why = status.ErrorMessage();
+    } catch (const std::exception &e) {
+      why = std::string("malformed literal (") + e.what() + ")";
+    }
+    if (!why.empty()) {
+      emitError(fileLoc) << "invalid ONNX text: " << why;
       return {};
     }
   } else if (buffer.size() > static_cast<size_t>(INT_MAX) ||

@@ -19,6 +19,7 @@
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/StringMap.h"
 
+#include <climits>
 #include <cmath>
 
 using namespace mlir;
@@ -404,7 +405,7 @@ LogicalResult whereOp(Importer &im) {
 }
 
 LogicalResult castOp(Importer &im) {
-  const auto *to = im.attr("to");
+  const auto *to = im.typedAttr("to", ::onnx::AttributeProto::INT);
   Type target = to ? im.elementType(static_cast<int32_t>(to->i())) : Type();
   if (!target)
     return im.error() << "unsupported target type of Cast";
@@ -438,25 +439,25 @@ LogicalResult constantOp(Importer &im) {
   OpBuilder &b = im.builder();
   std::string name = im.node().output(0);
   Value result;
-  if (const auto *a = im.attr("value")) {
+  if (const auto *a = im.typedAttr("value", ::onnx::AttributeProto::TENSOR)) {
     FailureOr<ElementsAttr> attr = im.tensorAttr(a->t(), name);
     if (failed(attr))
       return failure();
     result = arith::ConstantOp::create(b, im.loc(), cast<TypedAttr>(*attr));
-  } else if (const auto *a = im.attr("value_float")) {
+  } else if (const auto *a = im.typedAttr("value_float", ::onnx::AttributeProto::FLOAT)) {
     auto type = RankedTensorType::get({}, b.getF32Type());
     result = arith::ConstantOp::create(
         b, im.loc(), DenseElementsAttr::get(type, a->f()));
-  } else if (const auto *a = im.attr("value_floats")) {
+  } else if (const auto *a = im.typedAttr("value_floats", ::onnx::AttributeProto::FLOATS)) {
     SmallVector<float> v(a->floats().begin(), a->floats().end());
     auto type = RankedTensorType::get({(int64_t)v.size()}, b.getF32Type());
     result = arith::ConstantOp::create(
         b, im.loc(), DenseElementsAttr::get(type, ArrayRef<float>(v)));
-  } else if (const auto *a = im.attr("value_int")) {
+  } else if (const auto *a = im.typedAttr("value_int", ::onnx::AttributeProto::INT)) {
     auto type = RankedTensorType::get({}, b.getI64Type());
     result = arith::ConstantOp::create(
         b, im.loc(), DenseElementsAttr::get(type, (int64_t)a->i()));
-  } else if (const auto *a = im.attr("value_ints")) {
+  } else if (const auto *a = im.typedAttr("value_ints", ::onnx::AttributeProto::INTS)) {
     SmallVector<int64_t> v(a->ints().begin(), a->ints().end());
     auto type = RankedTensorType::get({(int64_t)v.size()}, b.getI64Type());
     result = arith::ConstantOp::create(
@@ -477,7 +478,8 @@ LogicalResult shapeOp(Importer &im) {
   start = std::clamp<int64_t>(start, 0, rank);
   end = std::clamp<int64_t>(end, start, rank);
   SmallVector<Value> elements;
-  for (OpFoldResult d : ArrayRef(im.tb().dims(in)).slice(start, end - start)) {
+  SmallVector<OpFoldResult> dims = im.tb().dims(in);
+  for (OpFoldResult d : ArrayRef(dims).slice(start, end - start)) {
     if (std::optional<int64_t> c = getConstantIntValue(d))
       elements.push_back(i64(im, *c));
     else
@@ -506,7 +508,7 @@ LogicalResult constantOfShapeOp(Importer &im) {
                          "shapes";
   OpBuilder &b = im.builder();
   Attribute value = b.getZeroAttr(b.getF32Type());
-  if (const auto *a = im.attr("value")) {
+  if (const auto *a = im.typedAttr("value", ::onnx::AttributeProto::TENSOR)) {
     FailureOr<ElementsAttr> attr = im.tensorAttr(a->t(), "value");
     if (failed(attr))
       return failure();
@@ -673,12 +675,27 @@ LogicalResult concatOp(Importer &im) {
     }
   }
   SmallVector<Value> inputs;
+  TensorBuilder tb = im.tb();
+  SmallVector<OpFoldResult> first = tb.dims(im.input(0));
   for (int i = 0; i < im.numInputs(); ++i) {
     Value v = im.input(i);
     auto type = cast<RankedTensorType>(v.getType());
     if (type.getRank() != rank)
       return im.error() << "operand " << i << " has rank " << type.getRank()
                         << ", operand 0 has " << rank;
+    // Off the concatenation axis every operand has operand 0's sizes.
+    SmallVector<OpFoldResult> sizes = tb.dims(v);
+    for (int64_t d = 0; d < rank; ++d) {
+      if (d == *axis)
+        continue;
+      std::optional<int64_t> a = getConstantIntValue(first[d]),
+                             c = getConstantIntValue(sizes[d]);
+      if (a && c && *a != *c)
+        return im.error() << "operand " << i << " has size " << *c
+                          << " in dimension " << d << ", operand 0 has " << *a;
+      tb.requireEqual(first[d], sizes[d],
+                      "concatenated operands differ off the axis");
+    }
     inputs.push_back(v);
   }
   im.setResult(0, tensor::ConcatOp::create(im.builder(), im.loc(), *axis,
@@ -855,6 +872,45 @@ LogicalResult gatherOp(Importer &im) {
   Type element = elementTypeOf(table);
   Value init = im.tb().empty(outDims, element);
   Value axisSize = im.tb().index(tableDims[*axis]);
+  // ONNX allows indices in [-s, s): anything else is an error when the
+  // model runs (checked over all indices first), and the gather itself
+  // clamps so that it never reads outside the table.
+  {
+    OpBuilder &b = im.builder();
+    Location loc = im.loc();
+    Type it = idxType.getElementType();
+    Value size = arith::IndexCastOp::create(b, loc, it, axisSize);
+    Value negSize = arith::SubIOp::create(
+        b, loc, arith::ConstantOp::create(b, loc, b.getZeroAttr(it)), size);
+    auto flagType = RankedTensorType::get({}, b.getI1Type());
+    Value allOk = linalg::FillOp::create(
+                      b, loc,
+                      ValueRange{arith::ConstantOp::create(
+                          b, loc, b.getBoolAttr(true))},
+                      ValueRange{tensor::EmptyOp::create(b, loc, flagType,
+                                                         ValueRange{})})
+                      .getResult(0);
+    SmallVector<utils::IteratorType> all(ri, utils::IteratorType::reduction);
+    Value ok = linalg::GenericOp::create(
+                   b, loc, flagType, ValueRange{idx}, ValueRange{allOk},
+                   ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(ri, ctx),
+                                       AffineMap::get(ri, 0, {}, ctx)},
+                   all,
+                   [&](OpBuilder &nb, Location nloc, ValueRange a) {
+                     Value lo = arith::CmpIOp::create(
+                         nb, nloc, arith::CmpIPredicate::sge, a[0], negSize);
+                     Value hi = arith::CmpIOp::create(
+                         nb, nloc, arith::CmpIPredicate::slt, a[0], size);
+                     Value inRange = arith::AndIOp::create(nb, nloc, lo, hi);
+                     linalg::YieldOp::create(
+                         nb, nloc,
+                         arith::AndIOp::create(nb, nloc, inRange, a[1])
+                             .getResult());
+                   })
+                   .getResult(0);
+    im.tb().require(tensor::ExtractOp::create(b, loc, ok, ValueRange{}),
+                    "Gather index out of range");
+  }
   Value result =
       linalg::GenericOp::create(
           im.builder(), im.loc(), init.getType(), ValueRange{idx},
@@ -872,6 +928,10 @@ LogicalResult gatherOp(Importer &im) {
                                               zero);
             i = arith::SelectOp::create(
                 nb, nloc, neg, arith::AddIOp::create(nb, nloc, i, axisSize), i);
+            Value last = arith::SubIOp::create(
+                nb, nloc, axisSize, arith::ConstantIndexOp::create(nb, nloc, 1));
+            i = arith::MaxSIOp::create(
+                nb, nloc, zero, arith::MinSIOp::create(nb, nloc, i, last));
             SmallVector<Value> coords;
             for (int64_t d = 0; d < *axis; ++d)
               coords.push_back(linalg::IndexOp::create(nb, nloc, d));
@@ -1379,7 +1439,19 @@ LogicalResult einsumOp(Importer &im) {
   if ((int)terms.size() != im.numInputs())
     return im.error() << "equation has " << terms.size() << " operands, node "
                       << im.numInputs();
+  for (char c : equation)
+    if (!llvm::isAlpha(c) && c != ',' && c != '-' && c != '>')
+      return im.error() << "equation '" << equation
+                        << "' holds a character other than letters";
   std::string letters(out);
+  for (auto [k, c] : llvm::enumerate(out))
+    if (out.find(c, k + 1) != StringRef::npos)
+      return im.error() << "repeated letter '" << c << "' in the output '"
+                        << out << "'";
+  for (char c : out)
+    if (llvm::none_of(terms, [&](StringRef t) { return t.contains(c); }))
+      return im.error() << "output letter '" << c
+                        << "' is in no operand's term";
   for (StringRef t : terms)
     for (char c : t)
       if (letters.find(c) == std::string::npos)
@@ -1401,8 +1473,20 @@ LogicalResult einsumOp(Importer &im) {
       if (t.count(c) > 1)
         return im.error() << "repeated letter '" << c << "' in term '" << t
                           << "' is not supported";
-      if (!sizes[loopOf(c)] || getConstantIntValue(dims[k]))
-        sizes[loopOf(c)] = dims[k];
+      OpFoldResult &size = sizes[loopOf(c)];
+      if (size) {
+        // A letter's operands agree on its size (checked when it runs
+        // where it is dynamic).
+        std::optional<int64_t> a = getConstantIntValue(size),
+                               b = getConstantIntValue(dims[k]);
+        if (a && b && *a != *b)
+          return im.error() << "letter '" << c << "' has size " << *a
+                            << " and " << *b;
+        im.tb().requireEqual(size, dims[k],
+                             "einsum operands differ in a letter's size");
+      }
+      if (!size || getConstantIntValue(dims[k]))
+        size = dims[k];
       exprs.push_back(getAffineDimExpr(loopOf(c), ctx));
     }
     inputs.push_back(v);
@@ -1576,6 +1660,13 @@ FailureOr<Value> integerMatmul(Importer &im, int a, int aZero, int bOp,
                                int bZero) {
   TensorBuilder tb = im.tb();
   Type i32 = im.builder().getI32Type();
+  // ONNX defines these on 8-bit integers only (their zero points too);
+  // anything else would be silently truncated.
+  for (int operand : {a, aZero, bOp, bZero})
+    if (operand >= 0 && im.hasInput(operand) &&
+        !im.inputEntry(operand).elementType.isInteger(8))
+      return im.error() << "operand " << operand << " must be int8 or uint8, not "
+                        << im.inputEntry(operand).elementType;
   auto widen = [&](int operand, int zero) -> FailureOr<Value> {
     Value v = im.input(operand);
     bool isUnsigned = im.inputEntry(operand).isUnsigned;
@@ -1826,16 +1917,109 @@ const llvm::StringMap<Mapping> &mappings() {
 
 } // namespace
 
+/// What a node must give before its mapping runs: operand counts over every
+/// form opsets 13-21 define (e.g. Squeeze's axes as attribute or operand),
+/// and ranks where an operand of too low a rank has no meaning.
+struct Operands {
+  int min, max;          // operands given, trailing empty ones dropped
+  bool variadic = false; // every operand must be given (no empty names)
+  int minRank = 0;       // of every operand in [0, rankedOperands)
+  int maxRank = INT_MAX;
+  int rankedOperands = 0;
+};
+
+const llvm::StringMap<Operands> &operandRules() {
+  constexpr int any = INT_MAX;
+  static const llvm::StringMap<Operands> table = [] {
+    llvm::StringMap<Operands> t;
+    for (const char *op :
+         {"Add", "Sub", "Mul", "Div", "Pow", "Mod", "And", "Or", "Xor",
+          "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual",
+          "Reshape", "Expand"})
+      t[op] = {2, 2};
+    for (const char *op :
+         {"Neg", "Sqrt", "Exp", "Log", "Tanh", "Erf", "Relu", "Sigmoid",
+          "Abs", "Reciprocal", "Not", "Floor", "Ceil", "Sin", "Cos",
+          "Identity", "Cast", "Shape", "ConstantOfShape", "Flatten",
+          "Transpose", "Gelu", "DynamicQuantizeLinear"})
+      t[op] = {1, 1};
+    for (const char *op : {"Max", "Min", "Sum", "Einsum"})
+      t[op] = {1, any, true};
+    for (const char *op : {"Unsqueeze", "Squeeze", "ReduceSum", "ReduceMean",
+                           "ReduceMax", "ReduceMin"})
+      t[op] = {1, 2};
+    t["Where"] = {3, 3};
+    t["Range"] = {3, 3};
+    t["Constant"] = {0, 0};
+    t["Concat"] = {1, any, true, 1, any, any};
+    t["Gather"] = {2, 2, false, 1, any, 1};
+    t["Slice"] = {1, 5, false, 1, any, 1};
+    t["Split"] = {1, 2, false, 1, any, 1};
+    t["Softmax"] = {1, 1, false, 1, any, 1};
+    t["LayerNormalization"] = {2, 3, false, 1, any, 1};
+    t["Trilu"] = {1, 2, false, 2, any, 1};
+    t["MatMul"] = {2, 2, false, 1, any, 2};
+    t["Gemm"] = {2, 3, false, 2, 2, 2};
+    t["DequantizeLinear"] = {2, 3};
+    t["QuantizeLinear"] = {2, 3};
+    t["MatMulInteger"] = {2, 4, false, 1, any, 2};
+    t["QLinearMatMul"] = {8, 8};
+    t["MatMulNBits"] = {3, 6, false, 2, any, 1};
+    return t;
+  }();
+  return table;
+}
+
+/// Checks the current node's operands and outputs against `rules`.
+LogicalResult checkOperands(Importer &im, const Operands &rules) {
+  const ::onnx::NodeProto &node = im.node();
+  int n = im.numInputs();
+  if (n < rules.min || n > rules.max) {
+    InFlightDiagnostic d = im.error() << "expects ";
+    if (rules.min == rules.max)
+      d << rules.min;
+    else if (rules.max == INT_MAX)
+      d << "at least " << rules.min;
+    else
+      d << rules.min << " to " << rules.max;
+    return d << " operands, got " << n;
+  }
+  for (int i = 0; i < n; ++i)
+    if (!im.hasInput(i) && (rules.variadic || i < rules.min))
+      return im.error() << "operand " << i << " has no name (it is required)";
+  if (node.output_size() == 0 || node.output(0).empty())
+    return im.error() << "has no output";
+  for (int i = 0; i < std::min(n, rules.rankedOperands); ++i) {
+    if (!im.hasInput(i))
+      continue;
+    int64_t rank = im.inputRank(i);
+    if (rank < rules.minRank || rank > rules.maxRank) {
+      InFlightDiagnostic d = im.error() << "operand " << i << " has rank "
+                                        << rank << "; it needs ";
+      if (rules.minRank == rules.maxRank)
+        d << "rank " << rules.minRank;
+      else
+        d << "at least rank " << rules.minRank;
+      return d;
+    }
+  }
+  return success();
+}
+
 LogicalResult quantc::onnx::importOp(Importer &im) {
   const ::onnx::NodeProto &node = im.node();
   bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
-  if (node.domain() == "com.microsoft" && node.op_type() == "MatMulNBits")
-    return matmulNBitsOp(im);
+  bool nbits = node.domain() == "com.microsoft" && node.op_type() == "MatMulNBits";
   const auto &table = mappings();
   auto it = table.find(node.op_type());
-  if (!defaultDomain || it == table.end())
+  if (!nbits && (!defaultDomain || it == table.end()))
     return im.error() << "unsupported operator "
                       << (defaultDomain ? "" : node.domain() + ".")
                       << node.op_type() << " (opset " << im.opset() << ")";
-  return it->second(im);
+  auto rules = operandRules().find(node.op_type());
+  if (rules == operandRules().end())
+    return im.error() << "has no operand rules (a quantc bug)";
+  if (failed(checkOperands(im, rules->second)))
+    return failure();
+  return nbits ? matmulNBitsOp(im) : it->second(im);
 }

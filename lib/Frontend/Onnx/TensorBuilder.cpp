@@ -6,6 +6,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -103,6 +104,62 @@ Value TensorBuilder::scalar(Type type, double value) {
       b, loc, type, b.getIntegerAttr(type, static_cast<int64_t>(value)));
 }
 
+/// "node 'NAME': " for a node's location (the importer's NameLoc).
+static std::string nodePrefix(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return "node '" + name.getName().str() + "': ";
+  return "";
+}
+
+void TensorBuilder::require(Value cond, StringRef what) {
+  if (std::optional<int64_t> c = getConstantIntValue(cond); c && *c)
+    return;
+  cf::AssertOp::create(b, loc, cond, nodePrefix(loc) + what.str());
+}
+
+void TensorBuilder::requireEqual(OpFoldResult a, OpFoldResult c,
+                                 StringRef what) {
+  bool ca = getConstantIntValue(a).has_value(),
+       cc = getConstantIntValue(c).has_value();
+  if ((ca && cc) || (!ca && !cc && sameSize(a, c)))
+    return;
+  require(b.createOrFold<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
+                                        index(a), index(c)),
+          what);
+}
+
+OpFoldResult TensorBuilder::product(ArrayRef<OpFoldResult> dims) {
+  int64_t known = 1;
+  Value dynamic;
+  for (OpFoldResult d : dims) {
+    if (std::optional<int64_t> c = getConstantIntValue(d)) {
+      known *= *c;
+      continue;
+    }
+    Value v = index(d);
+    dynamic = dynamic ? b.createOrFold<arith::MulIOp>(loc, dynamic, v) : v;
+  }
+  if (!dynamic)
+    return b.getIndexAttr(known);
+  if (known == 1)
+    return dynamic;
+  return b.createOrFold<arith::MulIOp>(
+      loc, dynamic, arith::ConstantIndexOp::create(b, loc, known));
+}
+
+Value TensorBuilder::checkedCast(Value v, RankedTensorType type,
+                                 StringRef what) {
+  auto from = cast<RankedTensorType>(v.getType());
+  SmallVector<OpFoldResult> have = dims(v);
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    if (from.isDynamicDim(i) && !type.isDynamicDim(i))
+      requireEqual(have[i], b.getIndexAttr(type.getDimSize(i)),
+                   (what + " dimension " + std::to_string(i) + " must be " +
+                    std::to_string(type.getDimSize(i)))
+                       .str());
+  return tensor::CastOp::create(b, loc, type, v);
+}
+
 SmallVector<OpFoldResult> TensorBuilder::broadcastDims(ValueRange inputs) {
   int64_t rank = 0;
   for (Value v : inputs)
@@ -127,6 +184,15 @@ SmallVector<OpFoldResult> TensorBuilder::broadcastDims(ValueRange inputs) {
     }
     if (!found && dynamicFrom)
       out[j] = dims(dynamicFrom->first)[dynamicFrom->second];
+    // A dynamic size must equal the result's at run time: quantc broadcasts
+    // only static 1s, so anything else would be read out of bounds.
+    for (Value v : inputs) {
+      auto type = cast<RankedTensorType>(v.getType());
+      int64_t k = j - (rank - type.getRank());
+      if (k >= 0 && type.isDynamicDim(k))
+        requireEqual(dims(v)[k], out[j],
+                     "operand sizes differ along a broadcast axis");
+    }
   }
   return out;
 }
@@ -234,9 +300,13 @@ Value TensorBuilder::matmul(Value a, Value bMat) {
       OpFoldResult da = ka >= 0 ? aDims[ka] : b.getIndexAttr(1);
       OpFoldResult db = kb >= 0 ? bDims[kb] : b.getIndexAttr(1);
       outDims.push_back(isConstant(da, 1) ? db : da);
+      if (!isConstant(da, 1) && !isConstant(db, 1))
+        requireEqual(da, db, "matmul batch sizes differ");
     }
     outDims.push_back(aDims[ra - 2]);
     outDims.push_back(bDims[rb - 1]);
+    requireEqual(aDims[ra - 1], bDims[rb - 2],
+                 "matmul operands differ in their contracted size");
   }
   auto operandMap = [&](RankedTensorType type, bool isA) {
     SmallVector<AffineExpr> exprs;
@@ -381,6 +451,8 @@ Value TensorBuilder::reshape(Value input, ArrayRef<OpFoldResult> dims) {
   if (resultType == type)
     return input;
   SmallVector<OpFoldResult> inDims = this->dims(input);
+  requireEqual(product(inDims), product(dims),
+               "reshape to a shape of another element count");
   SmallVector<ReassociationIndices> inGroups, outGroups;
   if (!inDims.empty() && !dims.empty() &&
       matchGroups(inDims, dims, inGroups, outGroups)) {

@@ -44,6 +44,18 @@ public:
   /// A scalar constant of `type` (integer, index or float).
   mlir::Value scalar(mlir::Type type, double value);
 
+  /// Checks at run time that `a == c` where either is dynamic (a failed
+  /// check stops the model with `what` in its error); nothing when both
+  /// are constants (the caller has compared them).
+  void requireEqual(mlir::OpFoldResult a, mlir::OpFoldResult c,
+                    llvm::StringRef what);
+  /// Checks at run time that `cond` holds (see requireEqual).
+  void require(mlir::Value cond, llvm::StringRef what);
+  /// The product of `dims` (a constant where all are).
+  mlir::OpFoldResult product(llvm::ArrayRef<mlir::OpFoldResult> dims);
+  /// tensor.cast of `v` to `type`, with the sizes it makes static checked.
+  mlir::Value checkedCast(mlir::Value v, mlir::RankedTensorType type,
+                          llvm::StringRef what);
   /// The numpy-broadcast dimensions of `inputs`. A dynamic dimension is
   /// taken to match the other operands' (ONNX shape inference does the
   /// same); only a static 1 broadcasts.

@@ -23,6 +23,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
@@ -98,6 +99,52 @@ llvm::json::Array requiredFeatures(StringRef featureString) {
   return out;
 }
 
+/// The files an artifact folder holds, and nothing else.
+const char *const kArtifactFiles[] = {"manifest.json", "model.so",
+                                      "weights.bin"};
+
+/// True if `dir` is a folder that an earlier compile wrote: a manifest with
+/// the artifact format marker, and no entry but the artifact's own files
+/// (so replacing it loses nothing of the user's); else `why` says what.
+bool isEarlierArtifact(const std::string &dir, std::string &why) {
+  if (!llvm::sys::fs::is_directory(dir)) {
+    why = "not a folder";
+    return false;
+  }
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it(dir, ec, /*follow=*/false), end;
+       it != end && !ec; it.increment(ec)) {
+    StringRef name = llvm::sys::path::filename(it->path());
+    if (!llvm::is_contained(kArtifactFiles, name) ||
+        it->type() != llvm::sys::fs::file_type::regular_file) {
+      why = "it holds '" + name.str() + "'";
+      return false;
+    }
+  }
+  if (ec) {
+    why = ec.message();
+    return false;
+  }
+  auto text = llvm::MemoryBuffer::getFile(dir + "/manifest.json");
+  if (!text) {
+    why = "no manifest.json";
+    return false;
+  }
+  llvm::Expected<llvm::json::Value> manifest =
+      llvm::json::parse((*text)->getBuffer());
+  if (!manifest) {
+    llvm::consumeError(manifest.takeError());
+    why = "manifest.json is not JSON";
+    return false;
+  }
+  const llvm::json::Object *object = manifest->getAsObject();
+  if (!object || object->getString("format") != "quantc-artifact") {
+    why = "manifest.json is not an artifact manifest";
+    return false;
+  }
+  return true;
+}
+
 LogicalResult fail(Location loc, const llvm::Twine &message) {
   return emitError(loc) << message;
 }
@@ -113,11 +160,10 @@ LogicalResult quantc::writeArtifact(OwningOpRef<ModuleOp> module,
       options.progress(line);
   };
   const std::string &out = options.outputDir;
-  if (llvm::sys::fs::exists(out) &&
-      !llvm::sys::fs::exists(out + "/manifest.json"))
-    return fail(loc, "'" + out +
-                         "' exists and is not a quantc artifact; not "
-                         "overwriting it");
+  std::string notArtifact;
+  if (llvm::sys::fs::exists(out) && !isEarlierArtifact(out, notArtifact))
+    return fail(loc, "'" + out + "' exists and is not a quantc artifact (" +
+                         notArtifact + "); not overwriting it");
 
   progress("lowering to LLVM (weights to the blob)");
   std::vector<TensorSignature> inputs, outputs;
@@ -126,10 +172,13 @@ LogicalResult quantc::writeArtifact(OwningOpRef<ModuleOp> module,
     return failure();
 
   // Everything goes to a temporary folder first.
-  std::string tmp = out + ".tmp." + std::to_string(::getpid());
-  llvm::sys::fs::remove_directories(tmp);
-  if (std::error_code ec = llvm::sys::fs::create_directories(tmp))
-    return fail(loc, "cannot create '" + tmp + "': " + ec.message());
+  // A folder of its own beside the output (never one that already exists).
+  SmallString<128> tmpPath;
+  if (std::error_code ec = llvm::sys::fs::createUniqueDirectory(
+          out + ".tmp", tmpPath))
+    return fail(loc, "cannot create a folder beside '" + out +
+                         "': " + ec.message());
+  std::string tmp = tmpPath.str().str();
   llvm::scope_exit cleanup([&] {
     if (!tmp.empty())
       llvm::sys::fs::remove_directories(tmp);
@@ -162,8 +211,7 @@ LogicalResult quantc::writeArtifact(OwningOpRef<ModuleOp> module,
     module->getOperation()->removeAttr("quantc.weights_bytes");
   }
 
-  // A fresh id per compilation ties this code to this manifest (and so to
-  // these weights): parts of two artifacts never load together.
+  // A fresh id per compilation names this build.
   std::string weightsHex = weightsHash.hex();
   Fnv1a idHash;
   std::random_device random;
@@ -173,21 +221,40 @@ LogicalResult quantc::writeArtifact(OwningOpRef<ModuleOp> module,
   }
   idHash.add(weightsHex.data(), weightsHex.size());
   std::string id = idHash.hex();
-  {
-    OpBuilder b(ctx);
-    b.setInsertionPointToEnd(module->getBody());
-    std::string value = id + '\0';
-    auto type = LLVM::LLVMArrayType::get(b.getI8Type(), value.size());
-    LLVM::GlobalOp::create(b, loc, type, /*isConstant=*/true,
-                           LLVM::Linkage::External, "quantc_artifact_id",
-                           b.getStringAttr(value));
-  }
 
-  progress("generating code for the host CPU");
   auto tm = createHostTargetMachine(/*positionIndependent=*/true);
   if (!tm)
     return fail(loc, "cannot create a target machine for this CPU: " +
                          llvm::toString(tm.takeError()));
+  llvm::json::Object manifest{
+      {"format", "quantc-artifact"},
+      {"version", 2},
+      {"id", id},
+      {"target", (*tm)->getTargetTriple().str()},
+      {"cpu", (*tm)->getTargetCPU().str()},
+      {"cpu_features", requiredFeatures((*tm)->getTargetFeatureString())},
+      {"weights", llvm::json::Object{{"file", "weights.bin"},
+                                     {"bytes", weightsBytes},
+                                     {"fnv1a64", weightsHex}}},
+      {"inputs", tensorsJson(inputs)},
+      {"outputs", tensorsJson(outputs)}};
+  // The code carries its manifest (all but the library's own checksum): the
+  // runtime runs it only with the weights, interface and id it was built
+  // for.
+  {
+    OpBuilder b(ctx);
+    b.setInsertionPointToEnd(module->getBody());
+    std::string value;
+    llvm::raw_string_ostream(value)
+        << llvm::json::Value(llvm::json::Object(manifest));
+    value += '\0';
+    auto type = LLVM::LLVMArrayType::get(b.getI8Type(), value.size());
+    LLVM::GlobalOp::create(b, loc, type, /*isConstant=*/true,
+                           LLVM::Linkage::External, "quantc_manifest",
+                           b.getStringAttr(value));
+  }
+
+  progress("generating code for the host CPU");
   llvm::LLVMContext llvmContext;
   std::string why;
   std::unique_ptr<llvm::Module> llvmModule =
@@ -226,19 +293,15 @@ LogicalResult quantc::writeArtifact(OwningOpRef<ModuleOp> module,
 
   progress("writing manifest.json");
   {
-    llvm::json::Object manifest{
-        {"format", "quantc-artifact"},
-        {"version", 1},
-        {"id", id},
-        {"target", (*tm)->getTargetTriple().str()},
-        {"cpu", (*tm)->getTargetCPU().str()},
-        {"cpu_features", requiredFeatures((*tm)->getTargetFeatureString())},
-        {"library", "model.so"},
-        {"weights", llvm::json::Object{{"file", "weights.bin"},
-                                       {"bytes", weightsBytes},
-                                       {"fnv1a64", weightsHex}}},
-        {"inputs", tensorsJson(inputs)},
-        {"outputs", tensorsJson(outputs)}};
+    auto code = llvm::MemoryBuffer::getFile(library);
+    if (!code)
+      return fail(loc, "cannot read back model.so: " + code.getError().message());
+    Fnv1a codeHash;
+    codeHash.add((*code)->getBufferStart(), (*code)->getBufferSize());
+    manifest["library"] = llvm::json::Object{
+        {"file", "model.so"},
+        {"bytes", int64_t((*code)->getBufferSize())},
+        {"fnv1a64", codeHash.hex()}};
     std::error_code ec;
     llvm::raw_fd_ostream os(tmp + "/manifest.json", ec);
     if (ec)
@@ -247,10 +310,18 @@ LogicalResult quantc::writeArtifact(OwningOpRef<ModuleOp> module,
        << "\n";
   }
 
-  // Replace an earlier artifact only now that the new one is complete.
-  if (llvm::sys::fs::exists(out))
-    if (std::error_code ec = llvm::sys::fs::remove_directories(out))
+  // Replace an earlier artifact only now that the new one is complete, and
+  // only if it still is one (checked again: it may have changed meanwhile).
+  if (llvm::sys::fs::exists(out)) {
+    if (!isEarlierArtifact(out, notArtifact))
+      return fail(loc, "'" + out + "' is no longer a quantc artifact (" +
+                           notArtifact + "); not overwriting it");
+    for (const char *name : kArtifactFiles)
+      if (std::error_code ec = llvm::sys::fs::remove(out + "/" + name))
+        return fail(loc, "cannot replace '" + out + "': " + ec.message());
+    if (std::error_code ec = llvm::sys::fs::remove(out))
       return fail(loc, "cannot replace '" + out + "': " + ec.message());
+  }
   if (std::error_code ec = llvm::sys::fs::rename(tmp, out))
     return fail(loc, "cannot move the artifact to '" + out +
                          "': " + ec.message());

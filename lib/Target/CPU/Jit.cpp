@@ -180,6 +180,7 @@ JitModel::compile(OwningOpRef<ModuleOp> module) {
     add("_mlir_ciface_quantc_matmul_f32", &_mlir_ciface_quantc_matmul_f32);
     add("_mlir_ciface_quantc_qmatmul_f32", &_mlir_ciface_quantc_qmatmul_f32);
     add("memrefCopy", &memrefCopy);
+    add("quantc_check_failed", &quantc_check_failed);
     return symbols;
   });
   // Generate the code now (ORC would do it on the first call).

@@ -48,6 +48,7 @@ static constexpr const char *kExternalize = "quantc-externalize-weights,";
 static constexpr const char *kToLLVM =
     "buffer-deallocation-pipeline,"
     "convert-bufferization-to-memref,"
+    "quantc-lower-checks,"
     "quantc-parallelize-linalg,"
     "quantc-lower-row-reductions,"
     "func.func(convert-linalg-to-loops),"

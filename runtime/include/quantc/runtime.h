@@ -108,6 +108,11 @@ int qc_invoke(qc_entry_fn entry, const qc_tensor_info *in_info, size_t n_in,
               size_t n_out, qc_tensor *outputs, const void *weights,
               int64_t weights_bytes, char *error, size_t error_size);
 
+/* Called by compiled code when a run-time check (an index range, sizes
+ * that must agree) fails: ends the model call, which returns `message` as
+ * its error. Not for applications; compiled models import it from here. */
+void quantc_check_failed(const char *message);
+
 typedef struct qc_model qc_model;
 
 /* Loads an artifact folder; NULL with a message in `error` if the manifest,

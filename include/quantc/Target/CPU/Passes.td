@@ -36,6 +36,21 @@ def ExternalizeWeights : Pass<"quantc-externalize-weights", "mlir::ModuleOp"> {
                            "mlir::memref::MemRefDialect"];
 }
 
+def LowerChecks : Pass<"quantc-lower-checks", "mlir::ModuleOp"> {
+  let summary = "Turn run-time checks (cf.assert) into calls that stop the model";
+  let description = [{
+    The importer guards what compiled code would otherwise read out of
+    bounds (index ranges, sizes that must agree at run time) with
+    `cf.assert`. Upstream lowers a failed assert to `abort()`, which would
+    take the embedding process down; here each becomes
+    `scf.if (!cond) { quantc_check_failed("message") }`. That runtime
+    function ends the call (`qc_invoke` returns the message as its error)
+    and never returns into the model, so nothing after a failed check runs.
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect", "mlir::scf::SCFDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 def MarkEntry : Pass<"quantc-mark-entry", "mlir::ModuleOp"> {
   let summary = "Ask for the C interface of `main` (see quantc-emit-entry)";
   let description = [{

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The sanitizer job: builds build-sanitize/ (ASan + UBSan) and runs, under
+# the sanitizers, the unit tests, the runtime's C programs and the lit tests
+# that exercise hostile input (importer errors, artifact and runtime
+# checks, tensor files, run-time bounds checks), then every fuzz target for
+# a few seconds. Any sanitizer report fails the job.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/build-sanitize.sh
+# LLVM/MLIR keep some global state alive to exit: leaks are not reported.
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allow_user_segv_handler=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+status=0
+echo "== sanitizers: unit tests"
+ctest --test-dir build-sanitize --output-on-failure || status=1
+echo "== sanitizers: lit subset"
+/usr/lib/llvm-22/bin/lit -sv \
+  build-sanitize/test/Dialect \
+  build-sanitize/test/Frontend/Onnx/errors.onnxtxt \
+  build-sanitize/test/Frontend/Onnx/binary-errors.test \
+  build-sanitize/test/Frontend/Onnx/hostile.test \
+  build-sanitize/test/Frontend/Onnx/external-data.test \
+  build-sanitize/test/Frontend/Onnx/shapes.onnxtxt \
+  build-sanitize/test/Runtime/artifact.test \
+  build-sanitize/test/Runtime/artifact-errors.test \
+  build-sanitize/test/Runtime/session.test \
+  build-sanitize/test/Runtime/quantc-errors.test \
+  build-sanitize/test/E2E/bounds.test \
+  build-sanitize/test/E2E/npy.test \
+  build-sanitize/test/E2E/quant-run-errors.test \
+  build-sanitize/test/Transforms/quantize-weights-errors.test || status=1
+echo "== sanitizers: fuzz targets, 10 s each"
+scripts/fuzz.sh 10 || status=1
+exit $status
