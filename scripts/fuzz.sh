@@ -4,6 +4,8 @@
 # (seeded from test/fuzz/corpus/ and the importer's test inputs, so a
 # campaign grows it run after run). Inputs that crash are written to
 # build-sanitize/findings/TARGET/; the exit status is non-zero if any did.
+# With FUZZ_KEEP_GOING=1 (campaigns) a target goes on after a crash (libFuzzer's
+# fork mode), collecting every finding.
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,14 +22,23 @@ for t in "${targets[@]}"; do
   echo "== fuzz $t for ${seconds} s"
   # -rss_limit_mb: the importer may build large IR for large declared
   # shapes; a clean refusal must stay within this.
-  if ! build-sanitize/bin/"$t" -max_total_time="$seconds" -timeout=20 \
-      -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 \
+  keep_going=()
+  [ "${FUZZ_KEEP_GOING:-0}" = 1 ] &&
+    keep_going=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+  build-sanitize/bin/"$t" -max_total_time="$seconds" -timeout=20 \
+      -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 "${keep_going[@]}" \
       -artifact_prefix="build-sanitize/findings/$t/" \
-      "build-sanitize/corpus/$t" 2> "build-sanitize/findings/$t.log"; then
+      "build-sanitize/corpus/$t" 2> "build-sanitize/findings/$t.log" || true
+  if [ -n "$(ls -A "build-sanitize/findings/$t")" ]; then
     status=1
-    tail -40 "build-sanitize/findings/$t.log"
+    echo "fuzz: $t found inputs that fail: build-sanitize/findings/$t/"
+    grep -E "ERROR|SUMMARY" "build-sanitize/findings/$t.log" | sort | uniq -c | head -20
   fi
-  grep -E "stat::number_of_executed_units|stat::new_units_added|Done [0-9]+ runs" \
-    "build-sanitize/findings/$t.log" || true
+  if ! grep -E "stat::number_of_executed_units|stat::new_units_added|Done [0-9]+ runs|INFO: exiting|crash: [0-9]+ time" \
+      "build-sanitize/findings/$t.log"; then
+    status=1
+    echo "fuzz: $t did not run:"
+    tail -20 "build-sanitize/findings/$t.log"
+  fi
 done
 exit $status
