@@ -29,7 +29,8 @@ for t in "${targets[@]}"; do
       -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 "${keep_going[@]}" \
       -artifact_prefix="build-sanitize/findings/$t/" \
       "build-sanitize/corpus/$t" 2> "build-sanitize/findings/$t.log" || true
-  if [ -n "$(ls -A "build-sanitize/findings/$t")" ]; then
+  # crash-, leak-, timeout-, oom- files fail; slow-unit- files are noted.
+  if ls "build-sanitize/findings/$t" | grep -qv '^slow-unit-'; then
     status=1
     echo "fuzz: $t found inputs that fail: build-sanitize/findings/$t/"
     grep -E "ERROR|SUMMARY" "build-sanitize/findings/$t.log" | sort | uniq -c | head -20
