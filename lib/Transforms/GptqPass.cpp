@@ -135,8 +135,7 @@ struct GptqPass : quantc::impl::GptqBase<GptqPass> {
                          {exclude.begin(), exclude.end()});
     if (!formats.error().empty())
       return fail(formats.error());
-    if (block <= 0 || damp < 0)
-      return fail("block must be positive and damp not negative");
+    // block and damp were checked in initialize().
     numerics::GptqOptions options;
     options.damping = damp;
     options.blockSize = block;

@@ -291,32 +291,44 @@ int openInFolder(int dirfd, const std::string &name, int64_t &bytes,
   return fd;
 }
 
-/// Maps `fd` read-only (null for an empty file); `why` on failure.
-void *mapFile(int fd, int64_t bytes, const std::string &name,
-              std::string &why) {
-  if (bytes == 0)
-    return nullptr;
-  void *p = mmap(nullptr, size_t(bytes), PROT_READ, MAP_PRIVATE, fd, 0);
-  if (p == MAP_FAILED) {
-    why = "cannot map " + name;
-    return nullptr;
+/// Maps artifact file `name` read-only into `data` (null when empty) if its
+/// size and FNV-1a checksum are the manifest's; false with `why` otherwise
+/// (nothing left mapped).
+bool mapVerified(int dirfd, const std::string &dir, const std::string &name,
+                 int64_t bytes, const std::string &checksum, void *&data,
+                 std::string &why) {
+  data = nullptr;
+  int64_t actual = 0;
+  int fd = openInFolder(dirfd, name, actual, why);
+  if (fd < 0) {
+    why = dir + ": " + why;
+    return false;
   }
-  return p;
-}
-
-/// Checks an artifact file's size and checksum against the manifest.
-bool checkFile(const std::string &name, const void *data, int64_t actualBytes,
-               int64_t bytes, const std::string &checksum, std::string &why) {
-  if (actualBytes != bytes) {
-    why = name + " has " + std::to_string(actualBytes) +
+  std::string path = dir + "/" + name;
+  if (actual != bytes) {
+    close(fd);
+    why = path + " has " + std::to_string(actual) +
           " bytes, the manifest says " + std::to_string(bytes);
     return false;
   }
-  char actual[17];
-  qc_fnv1a64_hex(qc_fnv1a64(QC_FNV1A64_INIT, data, size_t(bytes)), actual);
-  if (checksum != actual) {
-    why = name + " is corrupt or from another model (checksum " + actual +
+  if (bytes > 0) {
+    void *p = mmap(nullptr, size_t(bytes), PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      close(fd);
+      why = "cannot map " + name;
+      return false;
+    }
+    data = p;
+  }
+  close(fd);
+  char hash[17];
+  qc_fnv1a64_hex(qc_fnv1a64(QC_FNV1A64_INIT, data, size_t(bytes)), hash);
+  if (checksum != hash) {
+    why = path + " is corrupt or from another model (checksum " + hash +
           ", manifest says " + checksum + ")";
+    if (data)
+      munmap(data, size_t(bytes));
+    data = nullptr;
     return false;
   }
   return true;
@@ -398,8 +410,10 @@ qc_model *loadArtifact(const std::string &dir, std::string &why) {
       !checkKvConvention(*model, s.why))
     return bad();
   for (const json &f : *features)
-    if (!f.is_string())
-      return s.failWith("cpu_features must be strings"), bad();
+    if (!f.is_string()) {
+      s.failWith("cpu_features must be strings");
+      return bad();
+    }
 
   // Code compiled for instructions this CPU lacks would crash: refuse it.
   for (const json &f : *features)
@@ -412,21 +426,11 @@ qc_model *loadArtifact(const std::string &dir, std::string &why) {
   // The library: checked byte for byte before the dynamic loader sees it
   // (a truncated file would fault while being mapped).
   std::string libPath = dir + "/" + libName;
-  {
-    int64_t actual = 0;
-    int lib = openInFolder(dirfd, libName, actual, why);
-    if (lib < 0)
-      return why = dir + ": " + why, nullptr;
-    void *code = actual == libBytes ? mapFile(lib, actual, libName, why)
-                                    : nullptr;
-    close(lib);
-    bool ok = (actual != libBytes || code || actual == 0) &&
-              checkFile(libPath, code, actual, libBytes, libSum, why);
-    if (code)
-      munmap(code, size_t(actual));
-    if (!ok)
-      return nullptr;
-  }
+  void *code = nullptr;
+  if (!mapVerified(dirfd, dir, libName, libBytes, libSum, code, why))
+    return nullptr;
+  if (code)
+    munmap(code, size_t(libBytes));
   // RTLD_NODELETE: the model's OpenMP runtime keeps worker threads; they
   // must outlive qc_model_free, so the library (and its dependencies) are
   // never unmapped under them.
@@ -463,21 +467,10 @@ qc_model *loadArtifact(const std::string &dir, std::string &why) {
   }
 
   // Weights: mapped read-only, size and checksum as the manifest says.
-  std::string weightsPath = dir + "/" + weightsName;
-  int64_t actual = 0;
-  fd = openInFolder(dirfd, weightsName, actual, why);
-  if (fd < 0)
-    return why = dir + ": " + why, nullptr;
-  if (actual == weightsBytes) {
-    model->weights = mapFile(fd, actual, weightsName, why);
-    model->weightsBytes = model->weights ? actual : 0;
-  }
-  close(fd);
-  if (actual == weightsBytes && actual > 0 && !model->weights)
+  if (!mapVerified(dirfd, dir, weightsName, weightsBytes, weightsSum,
+                   model->weights, why))
     return nullptr;
-  if (!checkFile(weightsPath, model->weights, actual, weightsBytes, weightsSum,
-                 why))
-    return nullptr;
+  model->weightsBytes = model->weights ? weightsBytes : 0;
   return model.release();
 }
 
