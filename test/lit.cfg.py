@@ -7,7 +7,7 @@ from lit.llvm import llvm_config
 config.name = "quantc"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".onnxtxt", ".test"]
-config.excludes = ["Inputs", "Unit", "node_conformance.py", "compare_ort.py", "ort_run.js", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.excludes = ["Inputs", "Unit", "node_conformance.py", "compare_ort.py", "zoo.py", "ort_run.js", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.quantc_obj_root, "test")
 
@@ -35,3 +35,9 @@ if os.path.isdir(os.path.join(ort_modules, "onnxruntime-node")):
     config.substitutions.append(("%ort_node_modules", ort_modules))
 config.substitutions.append(("%quantc_obj", config.quantc_obj_root))
 config.substitutions.append(("%quantc_src", config.quantc_src_root))
+
+# PyTorch (Debian's python3-torch), which exports the model zoo (test/Zoo).
+import subprocess
+if subprocess.run([config.python_executable, "-c", "import torch"],
+                  capture_output=True).returncode == 0:
+    config.available_features.add("torch")

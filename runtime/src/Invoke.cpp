@@ -68,8 +68,8 @@ thread_local const char *checkMessage = nullptr;
 extern "C" {
 
 /// Called by compiled code when a run-time check fails (see the pass
-/// quantc-lower-checks): the call ends here, back in qc_invoke. Buffers the
-/// model allocated before the check are not freed.
+/// quantc-lower-checks): the call ends here, back in qc_invoke, which frees
+/// the buffers the model had allocated.
 void quantc_check_failed(const char *message) {
   checkMessage = message;
   if (checkTarget)
@@ -122,7 +122,7 @@ int64_t qc_tensor_num_elements(const qc_tensor *t) {
 
 void qc_tensor_release(qc_tensor *t) {
   if (t && t->owner) {
-    std::free(t->owner);
+    quantc::runtime::release(t->owner);
     t->owner = nullptr;
     t->data = nullptr;
   }
@@ -168,13 +168,16 @@ int qc_invoke(qc_entry_fn entry, const qc_tensor_info *inInfo, size_t nIn,
   jmp_buf target;
   jmp_buf *outer = checkTarget;
   checkTarget = &target;
+  quantc::runtime::CallMemory *memory = quantc::runtime::beginCallMemory();
   if (setjmp(target) != 0) {
     checkTarget = outer;
+    quantc::runtime::endCallMemory(memory, /*keepBlocks=*/false);
     return fail(error, errorSize, "the model cannot run on these inputs: %s",
                 checkMessage);
   }
   entry(pointers.data());
   checkTarget = outer;
+  quantc::runtime::endCallMemory(memory, /*keepBlocks=*/true);
 
   size_t at = 0;
   for (size_t i = 0; i < nOut; ++i) {
@@ -201,7 +204,7 @@ int qc_invoke(qc_entry_fn entry, const qc_tensor_info *inInfo, size_t nIn,
       t.owner = allocated;
     } else {
       int64_t n = qc_tensor_num_elements(&t);
-      char *copy = static_cast<char *>(std::malloc(n * bytes + 1));
+      char *copy = static_cast<char *>(quantc::runtime::allocate(n * bytes + 1));
       std::vector<int64_t> index(rank, 0);
       for (int64_t e = 0; e < n; ++e) {
         int64_t linear = offset;
@@ -214,7 +217,7 @@ int qc_invoke(qc_entry_fn entry, const qc_tensor_info *inInfo, size_t nIn,
           index[d] = 0;
         }
       }
-      std::free(allocated);
+      quantc::runtime::release(allocated);
       t.data = copy;
       t.owner = copy;
     }

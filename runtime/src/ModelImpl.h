@@ -38,6 +38,19 @@ inline int fail(char *error, size_t size, const char *format, ...) {
   return -1;
 }
 
+/// The memory of model calls and their outputs (Memory.cpp): every block
+/// compiled code allocates on the calling thread between beginCallMemory
+/// and endCallMemory belongs to that call. endCallMemory hands the blocks
+/// still held to their new owner (`keepBlocks`: a call's outputs) or frees
+/// them (a call a check stopped).
+struct CallMemory;
+CallMemory *beginCallMemory();
+void endCallMemory(CallMemory *call, bool keepBlocks);
+/// Blocks that release() frees, as compiled code's are: outputs the
+/// runtime copies, KV-cache snapshots.
+void *allocate(size_t bytes);
+void release(void *p);
+
 /// Calls `m`'s code (with its weights blob, for artifacts).
 int invokeModel(const qc_model &m, const qc_tensor *inputs,
                 qc_tensor *outputs, char *error, size_t errorSize);

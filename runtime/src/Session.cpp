@@ -262,7 +262,7 @@ int qc_session_get_cache(const qc_session *s, size_t i, qc_tensor *present,
     t.shape[d] = s->shaped ? c.shape[d] : std::max<int64_t>(c.info->shape[d], 0);
   t.shape[c.info->kv_axis] = s->length;
   size_t bytes = qc_tensor_num_elements(&t) * c.elementBytes();
-  char *copy = static_cast<char *>(std::malloc(bytes + 1));
+  char *copy = static_cast<char *>(quantc::runtime::allocate(bytes + 1));
   if (!copy)
     return fail(error, errorSize, "out of memory");
   if (s->length > 0)

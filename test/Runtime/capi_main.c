@@ -1,10 +1,21 @@
 /* A C program using the runtime's C API only (no MLIR, no LLVM): loads an
  * artifact, checks its signature, runs it on token ids and prints the
- * logits' shape and a checksum of the values. */
+ * logits' shape and a checksum of the values; then checks that calls a
+ * run-time check refuses give their memory back. */
 #include "quantc/runtime.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+/* Bytes the heap holds for the program (glibc; 0 elsewhere). */
+static size_t heapInUse(void) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+  return mallinfo2().uordblks;
+#else
+  return 0;
+#endif
+}
 
 int main(int argc, char **argv) {
   if (argc != 2) {
@@ -43,6 +54,27 @@ int main(int argc, char **argv) {
   qc_tensor bad = {QC_F32, 2, {2, 5}, ids, NULL};
   if (qc_model_run(m, &bad, 1, &output, 1, error, sizeof error) != 0)
     printf("bad input: %s\n", error);
+
+  /* Longer than the position tables: the model allocates its embeddings
+   * (megabytes at this length) before a check stops the call. Twenty such
+   * calls must leave the heap as one left it. */
+  enum { kLong = 20000, kCalls = 20 };
+  int64_t *many = calloc(kLong, sizeof(int64_t));
+  qc_tensor tooLong = {QC_I64, 2, {1, kLong}, many, NULL};
+  size_t before = 0;
+  for (int i = 0; i <= kCalls; ++i) {
+    if (qc_model_run(m, &tooLong, 1, &output, 1, error, sizeof error) == 0) {
+      printf("a sequence of %d ran\n", kLong);
+      return 1;
+    }
+    if (i == 0)
+      before = heapInUse();
+  }
+  size_t after = heapInUse();
+  printf("refused calls: %s\n", error);
+  printf("heap after %d refused calls: %s (%zu -> %zu bytes)\n", kCalls,
+         after <= before + 65536 ? "kept" : "grew", before, after);
+  free(many);
   qc_model_free(m);
   return 0;
 }

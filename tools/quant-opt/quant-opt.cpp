@@ -17,6 +17,7 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
+  quantc::registerCpuExtensions(registry);
   registry.insert<quantc::qc::QCDialect>();
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "quantc optimizer driver\n", registry));

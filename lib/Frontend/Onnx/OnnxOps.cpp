@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -829,6 +830,78 @@ LogicalResult expandOp(Importer &im) {
   return success();
 }
 
+/// ONNX allows indices in [-s, s): anything else is an error when the
+/// model runs, checked over all of `idx` before the gather (which clamps as
+/// well, so that it never reads outside the table). `sizes` holds s: one
+/// size for every index, or one per position of the last dimension
+/// (GatherND's index tuples).
+void requireIndicesInRange(Importer &im, Value idx, ArrayRef<Value> sizes,
+                           StringRef message) {
+  OpBuilder &b = im.builder();
+  Location loc = im.loc();
+  MLIRContext *ctx = b.getContext();
+  auto idxType = cast<RankedTensorType>(idx.getType());
+  int64_t ri = idxType.getRank();
+  Type it = idxType.getElementType();
+  SmallVector<Value> limits;
+  for (Value size : sizes)
+    limits.push_back(arith::IndexCastOp::create(b, loc, it, size));
+  auto flagType = RankedTensorType::get({}, b.getI1Type());
+  Value allOk =
+      linalg::FillOp::create(
+          b, loc,
+          ValueRange{arith::ConstantOp::create(b, loc, b.getBoolAttr(true))},
+          ValueRange{tensor::EmptyOp::create(b, loc, flagType, ValueRange{})})
+          .getResult(0);
+  SmallVector<utils::IteratorType> all(ri, utils::IteratorType::reduction);
+  Value ok =
+      linalg::GenericOp::create(
+          b, loc, flagType, ValueRange{idx}, ValueRange{allOk},
+          ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(ri, ctx),
+                              AffineMap::get(ri, 0, {}, ctx)},
+          all,
+          [&](OpBuilder &nb, Location nloc, ValueRange a) {
+            Value size = limits[0];
+            if (limits.size() > 1) {
+              Value pos = linalg::IndexOp::create(nb, nloc, ri - 1);
+              for (size_t j = 1; j < limits.size(); ++j)
+                size = arith::SelectOp::create(
+                    nb, nloc,
+                    arith::CmpIOp::create(
+                        nb, nloc, arith::CmpIPredicate::eq, pos,
+                        arith::ConstantIndexOp::create(nb, nloc, j)),
+                    limits[j], size);
+            }
+            Value negSize = arith::SubIOp::create(
+                nb, nloc,
+                arith::ConstantOp::create(nb, nloc, nb.getZeroAttr(it)), size);
+            Value lo = arith::CmpIOp::create(nb, nloc, arith::CmpIPredicate::sge,
+                                             a[0], negSize);
+            Value hi = arith::CmpIOp::create(nb, nloc, arith::CmpIPredicate::slt,
+                                             a[0], size);
+            Value inRange = arith::AndIOp::create(nb, nloc, lo, hi);
+            linalg::YieldOp::create(
+                nb, nloc,
+                arith::AndIOp::create(nb, nloc, inRange, a[1]).getResult());
+          })
+          .getResult(0);
+  im.tb().require(tensor::ExtractOp::create(b, loc, ok, ValueRange{}), message);
+}
+
+/// Index `raw` (an integer) into a dimension of `size`: negative values
+/// count from the end, then clamped into [0, size).
+Value wrapAndClampIndex(OpBuilder &b, Location loc, Value raw, Value size) {
+  Value i = arith::IndexCastOp::create(b, loc, b.getIndexType(), raw);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, i, zero);
+  i = arith::SelectOp::create(b, loc, neg,
+                              arith::AddIOp::create(b, loc, i, size), i);
+  Value last = arith::SubIOp::create(b, loc, size,
+                                     arith::ConstantIndexOp::create(b, loc, 1));
+  return arith::MaxSIOp::create(b, loc, zero,
+                                arith::MinSIOp::create(b, loc, i, last));
+}
+
 LogicalResult gatherOp(Importer &im) {
   int64_t rank = im.inputRank(0);
   FailureOr<int64_t> axis = axisAttr(im, 0, rank);
@@ -872,45 +945,7 @@ LogicalResult gatherOp(Importer &im) {
   Type element = elementTypeOf(table);
   Value init = im.tb().empty(outDims, element);
   Value axisSize = im.tb().index(tableDims[*axis]);
-  // ONNX allows indices in [-s, s): anything else is an error when the
-  // model runs (checked over all indices first), and the gather itself
-  // clamps so that it never reads outside the table.
-  {
-    OpBuilder &b = im.builder();
-    Location loc = im.loc();
-    Type it = idxType.getElementType();
-    Value size = arith::IndexCastOp::create(b, loc, it, axisSize);
-    Value negSize = arith::SubIOp::create(
-        b, loc, arith::ConstantOp::create(b, loc, b.getZeroAttr(it)), size);
-    auto flagType = RankedTensorType::get({}, b.getI1Type());
-    Value allOk = linalg::FillOp::create(
-                      b, loc,
-                      ValueRange{arith::ConstantOp::create(
-                          b, loc, b.getBoolAttr(true))},
-                      ValueRange{tensor::EmptyOp::create(b, loc, flagType,
-                                                         ValueRange{})})
-                      .getResult(0);
-    SmallVector<utils::IteratorType> all(ri, utils::IteratorType::reduction);
-    Value ok = linalg::GenericOp::create(
-                   b, loc, flagType, ValueRange{idx}, ValueRange{allOk},
-                   ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(ri, ctx),
-                                       AffineMap::get(ri, 0, {}, ctx)},
-                   all,
-                   [&](OpBuilder &nb, Location nloc, ValueRange a) {
-                     Value lo = arith::CmpIOp::create(
-                         nb, nloc, arith::CmpIPredicate::sge, a[0], negSize);
-                     Value hi = arith::CmpIOp::create(
-                         nb, nloc, arith::CmpIPredicate::slt, a[0], size);
-                     Value inRange = arith::AndIOp::create(nb, nloc, lo, hi);
-                     linalg::YieldOp::create(
-                         nb, nloc,
-                         arith::AndIOp::create(nb, nloc, inRange, a[1])
-                             .getResult());
-                   })
-                   .getResult(0);
-    im.tb().require(tensor::ExtractOp::create(b, loc, ok, ValueRange{}),
-                    "Gather index out of range");
-  }
+  requireIndicesInRange(im, idx, {axisSize}, "Gather index out of range");
   Value result =
       linalg::GenericOp::create(
           im.builder(), im.loc(), init.getType(), ValueRange{idx},
@@ -919,19 +954,7 @@ LogicalResult gatherOp(Importer &im) {
                               AffineMap::getMultiDimIdentityMap(ro, ctx)},
           SmallVector<utils::IteratorType>(ro, utils::IteratorType::parallel),
           [&](OpBuilder &nb, Location nloc, ValueRange a) {
-            // Negative indices count from the end.
-            Value i = arith::IndexCastOp::create(nb, nloc, nb.getIndexType(),
-                                                 a[0]);
-            Value zero = arith::ConstantIndexOp::create(nb, nloc, 0);
-            Value neg = arith::CmpIOp::create(nb, nloc,
-                                              arith::CmpIPredicate::slt, i,
-                                              zero);
-            i = arith::SelectOp::create(
-                nb, nloc, neg, arith::AddIOp::create(nb, nloc, i, axisSize), i);
-            Value last = arith::SubIOp::create(
-                nb, nloc, axisSize, arith::ConstantIndexOp::create(nb, nloc, 1));
-            i = arith::MaxSIOp::create(
-                nb, nloc, zero, arith::MinSIOp::create(nb, nloc, i, last));
+            Value i = wrapAndClampIndex(nb, nloc, a[0], axisSize);
             SmallVector<Value> coords;
             for (int64_t d = 0; d < *axis; ++d)
               coords.push_back(linalg::IndexOp::create(nb, nloc, d));
@@ -944,6 +967,148 @@ LogicalResult gatherOp(Importer &im) {
           })
           .getResult(0);
   im.setResult(0, result, im.inputEntry(0).isUnsigned);
+  return success();
+}
+
+/// GatherND: for data of rank r and indices [..., k], each index tuple
+/// (the last dimension) picks a slice of rank r - batch_dims - k; the first
+/// batch_dims dimensions of both walk together.
+LogicalResult gatherNDOp(Importer &im) {
+  Value data = im.input(0), idx = im.input(1);
+  auto dataType = cast<RankedTensorType>(data.getType());
+  auto idxType = cast<RankedTensorType>(idx.getType());
+  if (!isa<IntegerType>(idxType.getElementType()))
+    return im.error() << "indices must be integers";
+  int64_t r = dataType.getRank(), q = idxType.getRank();
+  int64_t batch = im.attrInt("batch_dims", 0);
+  if (batch < 0 || batch >= std::min(r, q))
+    return im.error() << "batch_dims " << batch << " must be in [0, "
+                      << std::min(r, q) << ")";
+  int64_t k = idxType.getDimSize(q - 1);
+  if (ShapedType::isDynamic(k) || k < 1 || k > r - batch)
+    return im.error() << "the last dimension of indices must be a constant "
+                         "in [1, "
+                      << r - batch << "]";
+  SmallVector<OpFoldResult> dataDims = im.tb().dims(data);
+  SmallVector<OpFoldResult> idxDims = im.tb().dims(idx);
+  for (int64_t d = 0; d < batch; ++d)
+    im.tb().requireEqual(dataDims[d], idxDims[d],
+                         "GatherND batch dimensions differ");
+  SmallVector<OpFoldResult> outDims(idxDims.begin(), idxDims.end() - 1);
+  outDims.append(dataDims.begin() + batch + k, dataDims.end());
+  SmallVector<Value> sizes;
+  for (int64_t j = 0; j < k; ++j)
+    sizes.push_back(im.tb().index(dataDims[batch + j]));
+  requireIndicesInRange(im, idx, sizes, "GatherND index out of range");
+  int64_t ro = outDims.size();
+  MLIRContext *ctx = im.builder().getContext();
+  Value init = im.tb().empty(outDims, elementTypeOf(data));
+  Value result =
+      linalg::GenericOp::create(
+          im.builder(), im.loc(), init.getType(), ValueRange{}, ValueRange{init},
+          ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(ro, ctx)},
+          SmallVector<utils::IteratorType>(ro, utils::IteratorType::parallel),
+          [&](OpBuilder &nb, Location nloc, ValueRange) {
+            // Output dims: batch, then indices' other dims, then the slice.
+            SmallVector<Value> tuple;
+            for (int64_t d = 0; d < q - 1; ++d)
+              tuple.push_back(linalg::IndexOp::create(nb, nloc, d));
+            SmallVector<Value> coords(tuple.begin(), tuple.begin() + batch);
+            for (int64_t j = 0; j < k; ++j) {
+              SmallVector<Value> at = tuple;
+              at.push_back(arith::ConstantIndexOp::create(nb, nloc, j));
+              Value raw = tensor::ExtractOp::create(nb, nloc, idx, at);
+              coords.push_back(wrapAndClampIndex(nb, nloc, raw, sizes[j]));
+            }
+            for (int64_t d = q - 1; d < ro; ++d)
+              coords.push_back(linalg::IndexOp::create(nb, nloc, d));
+            linalg::YieldOp::create(
+                nb, nloc,
+                tensor::ExtractOp::create(nb, nloc, data, coords).getResult());
+          })
+          .getResult(0);
+  im.setResult(0, result, im.inputEntry(0).isUnsigned);
+  return success();
+}
+
+/// ScatterND: the data with the slices `updates` holds written (or combined
+/// by `reduction`) at the index tuples of `indices` [..., k], in order.
+/// A loop nest over the updates, inserting into the copy of the data.
+LogicalResult scatterNDOp(Importer &im) {
+  Value data = im.input(0), idx = im.input(1), updates = im.input(2);
+  auto dataType = cast<RankedTensorType>(data.getType());
+  auto idxType = cast<RankedTensorType>(idx.getType());
+  auto updType = cast<RankedTensorType>(updates.getType());
+  if (!isa<IntegerType>(idxType.getElementType()))
+    return im.error() << "indices must be integers";
+  if (updType.getElementType() != dataType.getElementType())
+    return im.error() << "updates must have the data's element type";
+  int64_t r = dataType.getRank(), q = idxType.getRank();
+  int64_t k = idxType.getDimSize(q - 1);
+  if (ShapedType::isDynamic(k) || k < 1 || k > r)
+    return im.error() << "the last dimension of indices must be a constant "
+                         "in [1, "
+                      << r << "]";
+  int64_t u = q - 1 + r - k;
+  if (updType.getRank() != u)
+    return im.error() << "updates must have rank " << u << ", not "
+                      << updType.getRank();
+  std::string reduction = im.attrString("reduction", "none");
+  Type element = dataType.getElementType();
+  bool isFloat = isa<FloatType>(element);
+  if (reduction != "none" && reduction != "add" && reduction != "mul" &&
+      reduction != "max" && reduction != "min")
+    return im.error() << "unsupported reduction '" << reduction << "'";
+  SmallVector<OpFoldResult> dataDims = im.tb().dims(data);
+  SmallVector<OpFoldResult> idxDims = im.tb().dims(idx);
+  SmallVector<OpFoldResult> updDims = im.tb().dims(updates);
+  for (int64_t d = 0; d < u; ++d)
+    im.tb().requireEqual(updDims[d],
+                         d < q - 1 ? idxDims[d] : dataDims[k + d - (q - 1)],
+                         "ScatterND updates do not match indices and data");
+  SmallVector<Value> sizes;
+  for (int64_t j = 0; j < k; ++j)
+    sizes.push_back(im.tb().index(dataDims[j]));
+  requireIndicesInRange(im, idx, sizes, "ScatterND index out of range");
+  OpBuilder &b = im.builder();
+  Location loc = im.loc();
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  SmallVector<Value> lbs(u, zero), steps(u, one), ubs;
+  for (OpFoldResult d : updDims)
+    ubs.push_back(im.tb().index(d));
+  scf::LoopNest nest = scf::buildLoopNest(
+      b, loc, lbs, ubs, steps, ValueRange{data},
+      [&](OpBuilder &nb, Location nloc, ValueRange ivs, ValueRange acc) {
+        SmallVector<Value> tuple(ivs.begin(), ivs.begin() + (q - 1));
+        SmallVector<Value> coords;
+        for (int64_t j = 0; j < k; ++j) {
+          SmallVector<Value> at = tuple;
+          at.push_back(arith::ConstantIndexOp::create(nb, nloc, j));
+          Value raw = tensor::ExtractOp::create(nb, nloc, idx, at);
+          coords.push_back(wrapAndClampIndex(nb, nloc, raw, sizes[j]));
+        }
+        coords.append(ivs.begin() + (q - 1), ivs.end());
+        Value v = tensor::ExtractOp::create(nb, nloc, updates, ivs);
+        if (reduction != "none") {
+          Value old = tensor::ExtractOp::create(nb, nloc, acc[0], coords);
+          if (reduction == "add")
+            v = isFloat ? arith::AddFOp::create(nb, nloc, old, v).getResult()
+                        : arith::AddIOp::create(nb, nloc, old, v).getResult();
+          else if (reduction == "mul")
+            v = isFloat ? arith::MulFOp::create(nb, nloc, old, v).getResult()
+                        : arith::MulIOp::create(nb, nloc, old, v).getResult();
+          else if (reduction == "max")
+            v = isFloat ? arith::MaximumFOp::create(nb, nloc, old, v).getResult()
+                        : arith::MaxSIOp::create(nb, nloc, old, v).getResult();
+          else
+            v = isFloat ? arith::MinimumFOp::create(nb, nloc, old, v).getResult()
+                        : arith::MinSIOp::create(nb, nloc, old, v).getResult();
+        }
+        return SmallVector<Value>{
+            tensor::InsertOp::create(nb, nloc, v, acc[0], coords).getResult()};
+      });
+  im.setResult(0, nest.results.front(), im.inputEntry(0).isUnsigned);
   return success();
 }
 
@@ -1022,6 +1187,10 @@ LogicalResult splitOp(Importer &im) {
   Location loc = im.loc();
   SmallVector<OpFoldResult> dims = im.tb().dims(input);
   int outputs = im.node().output_size();
+  // Opset 18's num_outputs names the count the outputs already give.
+  if (int64_t n = im.attrInt("num_outputs", outputs); n != outputs)
+    return im.error() << "num_outputs is " << n << " but the node has "
+                      << outputs << " outputs";
   SmallVector<OpFoldResult> sizes;
   std::optional<SmallVector<int64_t>> split = im.attrInts("split");
   if (im.hasInput(1)) {
@@ -1892,6 +2061,8 @@ const llvm::StringMap<Mapping> &mappings() {
       {"Flatten", flattenOp},
       {"Expand", expandOp},
       {"Gather", gatherOp},
+      {"GatherND", gatherNDOp},
+      {"ScatterND", scatterNDOp},
       {"Slice", sliceOp},
       {"Split", splitOp},
       {"Transpose", transposeOp},
@@ -1953,6 +2124,8 @@ const llvm::StringMap<Operands> &operandRules() {
     t["Constant"] = {0, 0};
     t["Concat"] = {1, any, true, 1, any, any};
     t["Gather"] = {2, 2, false, 1, any, 1};
+    t["GatherND"] = {2, 2, false, 1, any, 2};
+    t["ScatterND"] = {3, 3, false, 1, any, 2};
     t["Slice"] = {1, 5, false, 1, any, 1};
     t["Split"] = {1, 2, false, 1, any, 1};
     t["Softmax"] = {1, 1, false, 1, any, 1};

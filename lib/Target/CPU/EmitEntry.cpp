@@ -65,6 +65,26 @@ struct EmitEntryPass : quantc::impl::EmitEntryBase<EmitEntryPass> {
     }
     LLVM::CallOp::create(b, loc, target, args);
     LLVM::ReturnOp::create(b, loc, ValueRange{});
+
+    // MLIR's generic allocation functions become the runtime's, which
+    // track a call's buffers (runtime/src/Memory.cpp).
+    for (auto [generic, runtime] :
+         {std::pair{"_mlir_memref_to_llvm_alloc", "quantc_model_alloc"},
+          std::pair{"_mlir_memref_to_llvm_free", "quantc_model_free"}}) {
+      auto fn = module.lookupSymbol<LLVM::LLVMFuncOp>(generic);
+      if (!fn)
+        continue;
+      auto name = StringAttr::get(&getContext(), runtime);
+      if (failed(SymbolTable::replaceAllSymbolUses(fn, name, module)))
+        return signalPassFailure();
+      fn.setSymName(runtime);
+    }
+    if (auto aligned = module.lookupSymbol<LLVM::LLVMFuncOp>(
+            "_mlir_memref_to_llvm_aligned_alloc")) {
+      aligned.emitError("aligned allocations have no runtime function: "
+                        "lower memref.alloc without use-aligned-alloc");
+      return signalPassFailure();
+    }
   }
 };
 } // namespace

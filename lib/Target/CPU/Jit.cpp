@@ -181,6 +181,8 @@ JitModel::compile(OwningOpRef<ModuleOp> module) {
     add("_mlir_ciface_quantc_qmatmul_f32", &_mlir_ciface_quantc_qmatmul_f32);
     add("memrefCopy", &memrefCopy);
     add("quantc_check_failed", &quantc_check_failed);
+    add("quantc_model_alloc", &quantc_model_alloc);
+    add("quantc_model_free", &quantc_model_free);
     return symbols;
   });
   // Generate the code now (ORC would do it on the first call).

@@ -59,9 +59,11 @@ static constexpr const char *kToLLVM =
     "convert-math-to-libm,"
     "lower-affine,"
     "convert-scf-to-cf,"
+    "quantc-lower-dynamic-expand-shape,"
     "expand-strided-metadata,"
     "lower-affine,"
-    "finalize-memref-to-llvm,"
+    // Buffers through the runtime's allocator (renamed by emit-entry).
+    "finalize-memref-to-llvm{use-generic-functions},"
     "convert-arith-to-llvm,"
     "convert-index-to-llvm,"
     "convert-func-to-llvm,"
@@ -91,6 +93,7 @@ void quantc::prepareCpuContext(MLIRContext *context) {
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);
+  registerCpuExtensions(registry);
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
   registerOpenMPDialectTranslation(registry);

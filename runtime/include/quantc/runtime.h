@@ -113,6 +113,11 @@ int qc_invoke(qc_entry_fn entry, const qc_tensor_info *in_info, size_t n_in,
  * its error. Not for applications; compiled models import it from here. */
 void quantc_check_failed(const char *message);
 
+/* The allocator of compiled code (malloc and free for its buffers, which
+ * the runtime tracks per call). Not for applications. */
+void *quantc_model_alloc(size_t bytes);
+void quantc_model_free(void *p);
+
 typedef struct qc_model qc_model;
 
 /* Loads an artifact folder; NULL with a message in `error` if the manifest,

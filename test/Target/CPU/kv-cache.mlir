@@ -57,3 +57,28 @@ func.func @main(%n: tensor<index>, %past: tensor<?x4xf32>) -> tensor<?x4xf32> {
   %present = tensor.concat dim(0) %past, %e : (tensor<?x4xf32>, tensor<?x4xf32>) -> tensor<?x4xf32>
   return %present : tensor<?x4xf32>
 }
+
+// -----
+
+// The appended keys come from a concat along the head dimension (Phi's
+// rotated and kept halves): their batch and sequence sizes are still the
+// ids' (a concat's other sizes are its first operand's), so the cache is
+// sized from them.
+// CHECK-LABEL: func.func @main(
+// CHECK-SAME: quantc.kv_cache = {axis = 2 : i64, present = "present.key", size_from = array<i64: 0, 0, -1, -1, 0, 1, -1, -1>}
+func.func @main(%ids: tensor<?x?xi64>, %past: tensor<?x2x?x4xf32> {onnx.name = "past.key"})
+    -> (tensor<?x2x?x4xf32> {onnx.name = "present.key"}) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %b = tensor.dim %ids, %c0 : tensor<?x?xi64>
+  %s = tensor.dim %ids, %c1 : tensor<?x?xi64>
+  %e = tensor.empty(%b, %s) : tensor<?x2x?x2xf32>
+  %one = arith.constant 1.0 : f32
+  %half = linalg.fill ins(%one : f32) outs(%e : tensor<?x2x?x2xf32>) -> tensor<?x2x?x2xf32>
+  %rot = tensor.concat dim(3) %half, %half : (tensor<?x2x?x2xf32>, tensor<?x2x?x2xf32>) -> tensor<?x2x?x4xf32>
+  %b2 = tensor.dim %rot, %c0 : tensor<?x2x?x4xf32>
+  %e2 = tensor.empty(%b2, %s) : tensor<?x2x?x4xf32>
+  %new = linalg.copy ins(%rot : tensor<?x2x?x4xf32>) outs(%e2 : tensor<?x2x?x4xf32>) -> tensor<?x2x?x4xf32>
+  %present = tensor.concat dim(2) %past, %new : (tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32>) -> tensor<?x2x?x4xf32>
+  return %present : tensor<?x2x?x4xf32>
+}

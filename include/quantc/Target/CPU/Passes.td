@@ -51,6 +51,21 @@ def LowerChecks : Pass<"quantc-lower-checks", "mlir::ModuleOp"> {
                            "mlir::arith::ArithDialect"];
 }
 
+def LowerDynamicExpandShape : Pass<"quantc-lower-dynamic-expand-shape", "mlir::ModuleOp"> {
+  let summary = "Write expand_shape ops upstream cannot lower as reinterpret_cast";
+  let description = [{
+    `memref.expand_shape` with more than one dynamic size in one
+    reassociation group crashes LLVM 22's `expand-strided-metadata`
+    (llvm/llvm-project#186830). Each such op becomes
+    `memref.reinterpret_cast` of its source's base buffer with the source's
+    offset, the op's output shape and row-major strides within each group
+    (the group's innermost stride is the source dimension's). Runs before
+    `expand-strided-metadata`; other expands are left to it.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
 def MarkEntry : Pass<"quantc-mark-entry", "mlir::ModuleOp"> {
   let summary = "Ask for the C interface of `main` (see quantc-emit-entry)";
   let description = [{
@@ -69,7 +84,10 @@ def EmitEntry : Pass<"quantc-emit-entry", "mlir::ModuleOp"> {
     loads one pointer per parameter of `_mlir_ciface_main` from the array
     and calls it: the result descriptors first (when `main` has results),
     then one descriptor per argument. The JIT and the runtime call every
-    model through this single signature.
+    model through this single signature. MLIR's generic allocation
+    functions (`finalize-memref-to-llvm{use-generic-functions}`) are renamed
+    to the runtime's `quantc_model_alloc`/`quantc_model_free`, which track
+    each call's buffers.
   }];
 }
 
