@@ -3,7 +3,7 @@ same random inputs and reports, per output, the largest difference relative
 to the largest magnitude of ONNX Runtime's output.
 
 compare_ort.py QUANT_RUN NODE_MODULES MODEL --batch B --seq S [--past P]
-               [--seed N] [--tolerance T]
+               [--seed N] [--tolerance T] [--artifact DIR]
 Exit 1 if any output differs by more than the tolerance (default 1e-4)."""
 import argparse
 import json
@@ -25,6 +25,8 @@ p.add_argument("--seq", type=int, default=8)
 p.add_argument("--past", type=int, default=0)
 p.add_argument("--seed", type=int, default=0)
 p.add_argument("--tolerance", type=float, default=1e-4)
+p.add_argument("--artifact", help="run this compiled artifact of MODEL instead "
+               "of compiling MODEL (one compile for many comparisons)")
 a = p.parse_args()
 
 model = onnx.load(a.model, load_external_data=False)
@@ -46,7 +48,8 @@ for vi in model.graph.input:
 
 dtypes = {np.dtype(np.int64): "int64", np.dtype(np.float32): "float32"}
 with tempfile.TemporaryDirectory() as tmp:
-    spec, cmd = [], [a.quant_run, a.model, "-o", os.path.join(tmp, "quantc")]
+    spec, cmd = [], [a.quant_run, a.artifact or a.model, "-o",
+                     os.path.join(tmp, "quantc")]
     for name, arr in inputs.items():
         raw = os.path.join(tmp, name + ".bin")
         arr.tofile(raw)

@@ -3,7 +3,7 @@
 families users bring, written in PyTorch the way their reference
 implementations are, with random weights, exported to ONNX.
 
-zoo.py OUT --family F [--size tiny|bench] [--opset N] [--kv] [--dynamo]
+zoo.py OUT --family F [--size micro|tiny|bench] [--opset N] [--kv] [--dynamo]
        [--seed S]
 writes OUT (an .onnx file). Families: gpt2, opt, phi, llama (MHA), mistral
 (GQA), qwen (MQA, biased q/k/v, tied head), bert (bidirectional encoder).
@@ -29,6 +29,7 @@ import torch.nn.functional as F
 VOCAB = 256
 SIZES = {
     # d, layers, heads, ffn, max_positions
+    "micro": (32, 2, 4, 64, 256),  # committed exports (test/Zoo/Inputs)
     "tiny": (64, 2, 4, 128, 256),
     "bench": (384, 5, 6, 1536, 512),
 }

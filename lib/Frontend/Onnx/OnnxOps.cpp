@@ -380,6 +380,36 @@ LogicalResult unary(Importer &im, Un kind) {
   return success();
 }
 
+/// IsNaN, IsInf: float tests with a bool result.
+LogicalResult isNaNOrInfOp(Importer &im, bool nan) {
+  Type element = im.inputEntry(0).elementType;
+  if (!isa<FloatType>(element))
+    return im.error() << "expects a floating-point operand, not " << element;
+  bool negative = im.attrInt("detect_negative", 1),
+       positive = im.attrInt("detect_positive", 1);
+  auto fe = cast<FloatType>(element);
+  Value result = im.tb().map(
+      {im.input(0)}, im.builder().getI1Type(),
+      [&](OpBuilder &nb, Location nloc, ValueRange a) -> Value {
+        if (nan)
+          return arith::CmpFOp::create(nb, nloc, arith::CmpFPredicate::UNO,
+                                       a[0], a[0]);
+        auto inf = [&](bool neg) {
+          return arith::ConstantOp::create(
+              nb, nloc, nb.getFloatAttr(fe, APFloat::getInf(fe.getFloatSemantics(), neg)));
+        };
+        Value isPos = arith::CmpFOp::create(nb, nloc, arith::CmpFPredicate::OEQ,
+                                            a[0], inf(false));
+        Value isNeg = arith::CmpFOp::create(nb, nloc, arith::CmpFPredicate::OEQ,
+                                            a[0], inf(true));
+        Value no = arith::ConstantOp::create(nb, nloc, nb.getBoolAttr(false));
+        return arith::OrIOp::create(nb, nloc, positive ? isPos : no,
+                                    negative ? isNeg : no);
+      });
+  im.setResult(0, result);
+  return success();
+}
+
 LogicalResult whereOp(Importer &im) {
   if (im.numInputs() != 3)
     return im.error() << "expects 3 operands, got " << im.numInputs();
@@ -1112,6 +1142,59 @@ LogicalResult scatterNDOp(Importer &im) {
   return success();
 }
 
+/// CumSum along a constant axis: out[.., i, ..] sums in[.., j, ..] over
+/// j <= i (j < i when exclusive; j >= i, j > i reversed), as a reduction
+/// over a second copy of the axis. Quadratic in the axis' length: the
+/// exporters' CumSum runs over attention masks and positions (a few
+/// thousand at most), where that is cheap and stays one parallel loop.
+LogicalResult cumSumOp(Importer &im) {
+  Value input = im.input(0);
+  auto type = cast<RankedTensorType>(input.getType());
+  int64_t rank = type.getRank();
+  FailureOr<SmallVector<int64_t>> axes = im.constantInts(1, "axis");
+  if (failed(axes))
+    return failure();
+  if (axes->size() != 1)
+    return im.error() << "axis must be one value";
+  FailureOr<int64_t> axis = axisOf(im, (*axes)[0], rank);
+  if (failed(axis))
+    return failure();
+  bool exclusive = im.attrInt("exclusive", 0), reverse = im.attrInt("reverse", 0);
+  Type element = type.getElementType();
+  MLIRContext *ctx = im.builder().getContext();
+  // Loops: the output's dims, then j (the summed position along the axis).
+  SmallVector<AffineExpr> inExprs;
+  for (int64_t d = 0; d < rank; ++d)
+    inExprs.push_back(getAffineDimExpr(d == *axis ? rank : d, ctx));
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  iterators.push_back(utils::IteratorType::reduction);
+  Value init = im.tb().filled(im.tb().dims(input), im.tb().scalar(element, 0));
+  arith::CmpIPredicate keep =
+      reverse ? (exclusive ? arith::CmpIPredicate::sgt : arith::CmpIPredicate::sge)
+              : (exclusive ? arith::CmpIPredicate::slt : arith::CmpIPredicate::sle);
+  Value result =
+      linalg::GenericOp::create(
+          im.builder(), im.loc(), init.getType(), ValueRange{input},
+          ValueRange{init},
+          ArrayRef<AffineMap>{AffineMap::get(rank + 1, 0, inExprs, ctx),
+                              AffineMap::getMultiDimIdentityMap(rank + 1, ctx)
+                                  .getMajorSubMap(rank)},
+          iterators,
+          [&](OpBuilder &nb, Location nloc, ValueRange a) {
+            Value j = linalg::IndexOp::create(nb, nloc, rank);
+            Value i = linalg::IndexOp::create(nb, nloc, *axis);
+            Value in = arith::CmpIOp::create(nb, nloc, keep, j, i);
+            Value sum = isa<FloatType>(element)
+                            ? arith::AddFOp::create(nb, nloc, a[1], a[0]).getResult()
+                            : arith::AddIOp::create(nb, nloc, a[1], a[0]).getResult();
+            linalg::YieldOp::create(
+                nb, nloc, arith::SelectOp::create(nb, nloc, in, sum, a[1]).getResult());
+          })
+          .getResult(0);
+  im.setResult(0, result, im.inputEntry(0).isUnsigned);
+  return success();
+}
+
 LogicalResult sliceOp(Importer &im) {
   auto starts = im.inputElements(1), ends = im.inputElements(2);
   if (!starts || !ends)
@@ -1137,6 +1220,26 @@ LogicalResult sliceOp(Importer &im) {
   if (axes.size() != starts->size() || ends->size() != starts->size() ||
       steps.size() != starts->size())
     return im.error() << "starts, ends, axes and steps differ in length";
+  // A slice of a shape (today's exporter takes dims as shape[-2:-1]) stays
+  // known elementwise, so the Reshape it feeds has a computable target.
+  const Imported &entry = im.inputEntry(0);
+  if (entry.elements && rank == 1 && axes.size() == 1 && steps[0] > 0) {
+    std::optional<int64_t> first = getConstantIntValue((*starts)[0]),
+                           last = getConstantIntValue((*ends)[0]);
+    if (first && last) {
+      auto n = static_cast<int64_t>(entry.elements->size());
+      auto clamp = [&](int64_t v) {
+        if (v < 0)
+          v = v < -n ? 0 : v + n;
+        return std::min(v, n);
+      };
+      SmallVector<Value> picked;
+      for (int64_t i = clamp(*first); i < clamp(*last); i += steps[0])
+        picked.push_back((*entry.elements)[i]);
+      im.setResultElements(0, picked, false, entry.elementType);
+      return success();
+    }
+  }
   Value input = im.input(0);
   OpBuilder &b = im.builder();
   Location loc = im.loc();
@@ -2043,6 +2146,8 @@ const llvm::StringMap<Mapping> &mappings() {
       {"Abs", [](Importer &im) { return unary(im, Un::Abs); }},
       {"Reciprocal", [](Importer &im) { return unary(im, Un::Reciprocal); }},
       {"Not", [](Importer &im) { return unary(im, Un::Not); }},
+      {"IsNaN", [](Importer &im) { return isNaNOrInfOp(im, true); }},
+      {"IsInf", [](Importer &im) { return isNaNOrInfOp(im, false); }},
       {"Floor", [](Importer &im) { return unary(im, Un::Floor); }},
       {"Ceil", [](Importer &im) { return unary(im, Un::Ceil); }},
       {"Sin", [](Importer &im) { return unary(im, Un::Sin); }},
@@ -2062,6 +2167,7 @@ const llvm::StringMap<Mapping> &mappings() {
       {"Expand", expandOp},
       {"Gather", gatherOp},
       {"GatherND", gatherNDOp},
+      {"CumSum", cumSumOp},
       {"ScatterND", scatterNDOp},
       {"Slice", sliceOp},
       {"Split", splitOp},
@@ -2112,7 +2218,7 @@ const llvm::StringMap<Operands> &operandRules() {
          {"Neg", "Sqrt", "Exp", "Log", "Tanh", "Erf", "Relu", "Sigmoid",
           "Abs", "Reciprocal", "Not", "Floor", "Ceil", "Sin", "Cos",
           "Identity", "Cast", "Shape", "ConstantOfShape", "Flatten",
-          "Transpose", "Gelu", "DynamicQuantizeLinear"})
+          "Transpose", "Gelu", "DynamicQuantizeLinear", "IsNaN", "IsInf"})
       t[op] = {1, 1};
     for (const char *op : {"Max", "Min", "Sum", "Einsum"})
       t[op] = {1, any, true};
@@ -2125,6 +2231,7 @@ const llvm::StringMap<Operands> &operandRules() {
     t["Concat"] = {1, any, true, 1, any, any};
     t["Gather"] = {2, 2, false, 1, any, 1};
     t["GatherND"] = {2, 2, false, 1, any, 2};
+    t["CumSum"] = {2, 2, false, 1, any, 1};
     t["ScatterND"] = {3, 3, false, 1, any, 2};
     t["Slice"] = {1, 5, false, 1, any, 1};
     t["Split"] = {1, 2, false, 1, any, 1};

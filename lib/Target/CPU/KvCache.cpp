@@ -5,10 +5,12 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Interfaces/ValueBoundsOpInterface.h"
+#include "llvm/ADT/EquivalenceClasses.h"
 
 namespace quantc {
 #define GEN_PASS_DEF_KVCACHEINPLACE
@@ -41,8 +43,12 @@ struct KvCacheInPlacePass
     // Sizes of the appended tensors are proven equal to input sizes before
     // any rewrite (the runtime must know them before a call).
     SmallVector<DictionaryAttr> infos;
+    llvm::DenseSet<unsigned> cacheArgs;
+    for (const CachePair &p : pairs)
+      cacheArgs.insert(p.arg);
+    AssertedEqual asserted = assertedEqualSizes(main);
     for (const CachePair &p : pairs) {
-      FailureOr<DictionaryAttr> info = describe(main, p);
+      FailureOr<DictionaryAttr> info = describe(main, p, cacheArgs, asserted);
       if (failed(info))
         return signalPassFailure();
       infos.push_back(*info);
@@ -155,10 +161,40 @@ struct KvCacheInPlacePass
     return pairs;
   }
 
+  /// Sizes of main's arguments, (argument, dimension), that the model
+  /// asserts equal (cf.assert of `tensor.dim == tensor.dim`: the importer's
+  /// broadcast checks, run on every call before the values meet).
+  using ArgDim = std::pair<unsigned, int64_t>;
+  using AssertedEqual = llvm::EquivalenceClasses<ArgDim>;
+  static std::optional<ArgDim> argDimOf(func::FuncOp main, Value v) {
+    auto dim = v.getDefiningOp<tensor::DimOp>();
+    auto arg = dim ? dyn_cast<BlockArgument>(dim.getSource()) : BlockArgument();
+    std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
+    if (!arg || arg.getOwner() != &main.getBody().front() || !index)
+      return std::nullopt;
+    return ArgDim{arg.getArgNumber(), *index};
+  }
+  static AssertedEqual assertedEqualSizes(func::FuncOp main) {
+    AssertedEqual classes;
+    main.walk([&](cf::AssertOp op) {
+      auto eq = op.getArg().getDefiningOp<arith::CmpIOp>();
+      if (!eq || eq.getPredicate() != arith::CmpIPredicate::eq)
+        return;
+      std::optional<ArgDim> a = argDimOf(main, eq.getLhs()),
+                            b = argDimOf(main, eq.getRhs());
+      if (a && b)
+        classes.unionSets(*a, *b);
+    });
+    return classes;
+  }
+
   /// {axis, present, size_from} for pair `p`; fails (with an error) when a
-  /// dynamic size of the appended tensor is not an input's size.
-  static FailureOr<DictionaryAttr> describe(func::FuncOp main,
-                                            CachePair p) {
+  /// dynamic size of the appended tensor is not a data input's size. A size
+  /// that is a cache's (the runtime's) counts when the model asserts it
+  /// equal to a data input's.
+  static FailureOr<DictionaryAttr> describe(func::FuncOp main, CachePair p,
+                                            const llvm::DenseSet<unsigned> &caches,
+                                            const AssertedEqual &asserted) {
     MLIRContext *ctx = main.getContext();
     Value appended = p.concat.getOperand(1);
     auto type = cast<RankedTensorType>(appended.getType());
@@ -168,7 +204,7 @@ struct KvCacheInPlacePass
         sizeFrom.append({-1, -1});
         continue;
       }
-      std::optional<std::pair<int64_t, int64_t>> found;
+      std::optional<ArgDim> found;
       for (BlockArgument arg : main.getArguments()) {
         auto argType = dyn_cast<RankedTensorType>(arg.getType());
         if (!argType || arg.getArgNumber() == p.arg)
@@ -183,6 +219,25 @@ struct KvCacheInPlacePass
         }
         if (found)
           break;
+      }
+      if (!found || caches.count(found->first)) {
+        // The size of a cache (its own included): take a data input's size
+        // asserted equal to it.
+        std::optional<ArgDim> data;
+        auto tryClass = [&](ArgDim start) {
+          if (!asserted.contains(start))
+            return;
+          for (const ArgDim &m : asserted.members(start))
+            if (!data && !caches.count(m.first))
+              data = m;
+        };
+        if (found)
+          tryClass(*found);
+        FailureOr<bool> own = ValueBoundsConstraintSet::areEqual(
+            {appended, d}, {main.getArgument(p.arg), d});
+        if (!data && succeeded(own) && *own)
+          tryClass({p.arg, d});
+        found = data;
       }
       if (!found)
         return p.concat.emitError()
