@@ -6,6 +6,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -82,7 +83,7 @@ struct MatmulToUkernelPass
     MLIRContext *ctx = &getContext();
     SmallVector<linalg::GenericOp> matches;
     module.walk([&](linalg::GenericOp op) {
-      if (matchContraction(op))
+      if (matchContraction(op) || loopRoles(op))
         matches.push_back(op);
     });
     if (matches.empty())
@@ -97,8 +98,12 @@ struct MatmulToUkernelPass
       decl.setPrivate();
       decl->setAttr("llvm.emit_c_interface", b.getUnitAttr());
     }
-    for (linalg::GenericOp op : matches)
-      rewrite(b, op);
+    for (linalg::GenericOp op : matches) {
+      if (matchContraction(op))
+        rewrite(b, op);
+      else
+        rewriteStrided(b, op, *loopRoles(op));
+    }
   }
 
   /// Loops are (p0, ..., pn, k): C = (p0..pn), A = (p0..p(n-1), k) and B is
@@ -212,6 +217,138 @@ struct MatmulToUkernelPass
     Value a3 = kernelView(b, loc, a, batchDims);
     Value w3 = kernelView(b, loc, w, batchDims);
     Value c3 = kernelView(b, loc, c, batchDims);
+    Value flags = arith::ConstantIntOp::create(
+        b, loc, (fill ? kInit : 0) | (transposed ? kTransposedB : 0), 64);
+    func::CallOp::create(b, loc, kKernel, TypeRange{},
+                         ValueRange{a3, w3, c3, flags});
+    op.erase();
+    if (fill)
+      fill.erase();
+  }
+  /// What each loop of a contraction `C += A * B` is to the kernel, told by
+  /// the operands it indexes: batch (A, B, C), row (A, C), the column (B, C)
+  /// and the reduction (A, B). The last batch and the last row loop become
+  /// the kernel's batch and rows; the other batch and row loops are run
+  /// around the call.
+  struct LoopRoles {
+    SmallVector<int64_t> batch, rows;
+    int64_t col, k;
+  };
+
+  /// The roles of a contraction the views of matchContraction do not fit
+  /// (operands strided in ways that do not merge: heads split out of a
+  /// fused projection, a transposed view of a cache); nothing if some loop
+  /// has none of the roles or an operand is no strided f32 buffer.
+  static std::optional<LoopRoles> loopRoles(linalg::GenericOp op) {
+    if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+        op.getNumDpsInits() != 1 || !isMulAdd(op))
+      return std::nullopt;
+    for (OpOperand &o : op->getOpOperands()) {
+      auto t = dyn_cast<MemRefType>(o.get().getType());
+      if (!t || !t.getElementType().isF32() || !t.isStrided())
+        return std::nullopt;
+    }
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    for (AffineMap m : maps)
+      if (!m.isProjectedPermutation(/*allowZeroInResults=*/true))
+        return std::nullopt;
+    LoopRoles roles;
+    int64_t cols = 0, reductions = 0;
+    auto iterators = op.getIteratorTypesArray();
+    for (int64_t d = 0, e = op.getNumLoops(); d < e; ++d) {
+      bool inA = position(maps[0], d).has_value(),
+           inB = position(maps[1], d).has_value(),
+           inC = position(maps[2], d).has_value();
+      bool reduction = iterators[d] == utils::IteratorType::reduction;
+      if (reduction != (inA && inB && !inC))
+        return std::nullopt;
+      if (reduction) {
+        roles.k = d;
+        ++reductions;
+      } else if (inA && inB) {
+        roles.batch.push_back(d);
+      } else if (inA) {
+        roles.rows.push_back(d);
+      } else if (inB) {
+        roles.col = d;
+        ++cols;
+      } else {
+        return std::nullopt;
+      }
+    }
+    if (reductions != 1 || cols != 1)
+      return std::nullopt;
+    return roles;
+  }
+
+  /// Where loop `d` indexes an operand of map `map`.
+  static std::optional<unsigned> position(AffineMap map, int64_t d) {
+    return map.getResultPosition(getAffineDimExpr(d, map.getContext()));
+  }
+
+  /// Calls the kernel on views of the operands' own strides (any layout),
+  /// inside loops over the batch and row loops the call does not take.
+  static void rewriteStrided(OpBuilder &b, linalg::GenericOp op,
+                             const LoopRoles &roles) {
+    b.setInsertionPoint(op);
+    Location loc = op.getLoc();
+    Value c = op.getDpsInits()[0];
+    linalg::FillOp fill = zeroFillBefore(op, c);
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    SmallVector<memref::ExtractStridedMetadataOp> metadata;
+    for (OpOperand &o : op->getOpOperands())
+      metadata.push_back(memref::ExtractStridedMetadataOp::create(b, loc, o.get()));
+    // The loops around the call: every batch and row loop but the last.
+    SmallVector<int64_t> outer(roles.batch.begin(), roles.batch.end());
+    if (!outer.empty())
+      outer.pop_back();
+    outer.append(roles.rows.begin(), roles.rows.end());
+    if (!roles.rows.empty())
+      outer.pop_back();
+    std::optional<int64_t> kernelBatch, kernelRows;
+    if (!roles.batch.empty())
+      kernelBatch = roles.batch.back();
+    if (!roles.rows.empty())
+      kernelRows = roles.rows.back();
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0),
+          one = arith::ConstantIndexOp::create(b, loc, 1);
+    SmallVector<Value> ivs;
+    for (int64_t d : outer) {
+      Value size = metadata[2].getSizes()[*position(maps[2], d)];
+      auto loop = scf::ForOp::create(b, loc, zero, size, one);
+      b.setInsertionPointToStart(loop.getBody());
+      ivs.push_back(loop.getInductionVar());
+    }
+    // One operand as [d0, d1, d2] (loops, or none for a unit dim) at the
+    // loop indices.
+    auto view = [&](unsigned operand, std::optional<int64_t> d0,
+                    std::optional<int64_t> d1,
+                    std::optional<int64_t> d2) -> Value {
+      memref::ExtractStridedMetadataOp md = metadata[operand];
+      AffineMap map = maps[operand];
+      Value offset = md.getOffset();
+      for (auto [d, iv] : llvm::zip(outer, ivs))
+        if (std::optional<unsigned> p = position(map, d))
+          offset = arith::AddIOp::create(
+              b, loc, offset,
+              arith::MulIOp::create(b, loc, iv, md.getStrides()[*p]));
+      SmallVector<OpFoldResult> sizes, strides;
+      for (std::optional<int64_t> d : {d0, d1, d2}) {
+        std::optional<unsigned> p = d ? position(map, *d) : std::nullopt;
+        sizes.push_back(p ? OpFoldResult(md.getSizes()[*p]) : b.getIndexAttr(1));
+        strides.push_back(p ? OpFoldResult(md.getStrides()[*p])
+                            : b.getIndexAttr(0));
+      }
+      return memref::ReinterpretCastOp::create(
+          b, loc, kernelArgType(b.getContext()), md.getBaseBuffer(), offset,
+          sizes, strides);
+    };
+    // B goes transposed ([batch, N, K]) when K is its innermost dim.
+    bool transposed = *position(maps[1], roles.k) == maps[1].getNumResults() - 1;
+    Value a3 = view(0, kernelBatch, kernelRows, roles.k);
+    Value w3 = transposed ? view(1, kernelBatch, roles.col, roles.k)
+                          : view(1, kernelBatch, roles.k, roles.col);
+    Value c3 = view(2, kernelBatch, kernelRows, roles.col);
     Value flags = arith::ConstantIntOp::create(
         b, loc, (fill ? kInit : 0) | (transposed ? kTransposedB : 0), 64);
     func::CallOp::create(b, loc, kKernel, TypeRange{},

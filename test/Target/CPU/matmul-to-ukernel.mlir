@@ -155,15 +155,88 @@ func.func @cache_view(%q: memref<?x4x?x32xf32>, %cache: memref<?x4x?x32xf32>, %o
   return
 }
 
-// A subview that slices the heads would not merge with the batch: the
-// contraction stays as it is.
+// A subview that slices the heads does not merge with the batch: the
+// kernel reads every operand through its own strides, one call per batch
+// entry, the heads as the call's batch.
 // CHECK-LABEL: func.func @sliced_heads
-// CHECK-NOT: call @quantc_matmul_f32
-// CHECK: linalg.generic
+// CHECK: %[[K:.+]] = memref.subview
+// CHECK-DAG: %[[QB:[^,]+]], %[[QOFF:[^,]+]], %[[QSIZES:[^,]+]]:4, %[[QSTRIDES:[^ ]+]]:4 = memref.extract_strided_metadata %arg0
+// CHECK-DAG: %[[KB:[^,]+]], %[[KOFF:[^,]+]], %[[KSIZES:[^,]+]]:4, %[[KSTRIDES:[^ ]+]]:4 = memref.extract_strided_metadata %[[K]]
+// CHECK-DAG: %[[CB:[^,]+]], %[[COFF:[^,]+]], %[[CSIZES:[^,]+]]:4, %[[CSTRIDES:[^ ]+]]:4 = memref.extract_strided_metadata %arg2
+// CHECK: scf.for %[[I:.+]] = %{{.+}} to %[[CSIZES]]#0
+// CHECK: %[[KSTEP:.+]] = arith.muli %[[I]], %[[KSTRIDES]]#0
+// CHECK: %[[KAT:.+]] = arith.addi %[[KOFF]], %[[KSTEP]]
+// CHECK: memref.reinterpret_cast %[[KB]] to offset: [%[[KAT]]], sizes: [%[[KSIZES]]#1, %[[KSIZES]]#2, %[[KSIZES]]#3], strides: [%[[KSTRIDES]]#1, %[[KSTRIDES]]#2, %[[KSTRIDES]]#3]
+// CHECK: call @quantc_matmul_f32({{.*}}, %c0_i64)
+// CHECK-NOT: linalg.generic
 func.func @sliced_heads(%q: memref<?x2x?x32xf32>, %cache: memref<?x4x?x32xf32>, %out: memref<?x2x?x?xf32>, %b: index, %len: index) {
   %k = memref.subview %cache[0, 1, 0, 0] [%b, 2, %len, 32] [1, 1, 1, 1] : memref<?x4x?x32xf32> to memref<?x2x?x32xf32, strided<[?, ?, 32, 1], offset: ?>>
   linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
       ins(%q, %k : memref<?x2x?x32xf32>, memref<?x2x?x32xf32, strided<[?, ?, 32, 1], offset: ?>>) outs(%out : memref<?x2x?x?xf32>) {
+  ^bb0(%i: f32, %j: f32, %o: f32):
+    %p = arith.mulf %i, %j : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// GPT-2's scores: q and k are heads of one fused projection [b, s, h, hd]
+// and of a cache [b, h, t, hd], transposed by the maps alone. The kernel
+// takes q as [h, s, hd] with its row stride, k transposed (hd innermost),
+// the zero fill as its init flag.
+// CHECK-LABEL: func.func @split_heads
+// CHECK-NOT: linalg.fill
+// CHECK: scf.for
+// CHECK: memref.reinterpret_cast %{{.+}} to offset: [%{{.+}}], sizes: [%{{.+}}#2, %{{.+}}#1, %{{.+}}#3], strides: [%{{.+}}#2, %{{.+}}#1, %{{.+}}#3]
+// CHECK: %[[FLAGS:.+]] = arith.constant 3 : i64
+// CHECK: call @quantc_matmul_f32({{.*}}, %[[FLAGS]])
+// CHECK-NOT: linalg.generic
+func.func @split_heads(%qkv: memref<?x?x6x64xf32, strided<[?, 1152, 64, 1]>>, %k: memref<?x6x?x64xf32>, %s: memref<?x6x?x?xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%s : memref<?x6x?x?xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (d0, d2, d1, d4)>,
+                                   affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d3, d4)>, #c],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%qkv, %k : memref<?x?x6x64xf32, strided<[?, 1152, 64, 1]>>, memref<?x6x?x64xf32>) outs(%s : memref<?x6x?x?xf32>) {
+  ^bb0(%i: f32, %j: f32, %o: f32):
+    %p = arith.mulf %i, %j : f32
+    %r = arith.addf %p, %o : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// One K head read by every query head (multi-query attention, the head
+// indexed as 0): the heads are rows of A and C only, run around the call.
+// CHECK-LABEL: func.func @shared_head
+// CHECK: %[[KB:[^,]+]], %[[KOFF:[^,]+]], %{{.+}} = memref.extract_strided_metadata %arg1
+// CHECK: %[[CB:[^,]+]], %[[COFF:[^,]+]], %[[CSIZES:[^,]+]]:4, %{{.+}} = memref.extract_strided_metadata %arg2
+// CHECK: scf.for %{{.+}} = %{{.+}} to %[[CSIZES]]#1
+// CHECK-NOT: scf.for
+// CHECK: memref.reinterpret_cast %[[KB]] to offset: [%[[KOFF]]]
+// CHECK: call @quantc_matmul_f32
+// CHECK-NOT: linalg.generic
+func.func @shared_head(%q: memref<?x4x?x32xf32, strided<[?, 32, 128, 1]>>, %k: memref<?x1x?x32xf32>, %s: memref<?x4x?x?xf32>) {
+  linalg.generic {indexing_maps = [#a, affine_map<(d0, d1, d2, d3, d4) -> (d0, 0, d3, d4)>, #c],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%q, %k : memref<?x4x?x32xf32, strided<[?, 32, 128, 1]>>, memref<?x1x?x32xf32>) outs(%s : memref<?x4x?x?xf32>) {
+  ^bb0(%i: f32, %j: f32, %o: f32):
+    %p = arith.mulf %i, %j : f32
+    %r = arith.addf %p, %o : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// A loop that indexes only one operand is no product the kernel takes.
+// CHECK-LABEL: func.func @not_a_product
+// CHECK-NOT: call
+// CHECK: linalg.generic
+func.func @not_a_product(%x: memref<?x8xf32>, %w: memref<8x4x3xf32>, %out: memref<?x4xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d2)>, affine_map<(d0, d1, d2, d3) -> (d2, d1, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %w : memref<?x8xf32>, memref<8x4x3xf32>) outs(%out : memref<?x4xf32>) {
   ^bb0(%i: f32, %j: f32, %o: f32):
     %p = arith.mulf %i, %j : f32
     %s = arith.addf %o, %p : f32

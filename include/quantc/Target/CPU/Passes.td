@@ -12,10 +12,16 @@ def MatmulToUkernel : Pass<"quantc-matmul-to-ukernel", "mlir::ModuleOp"> {
     product (`C[..., m, n] += A[..., m, k] * B[..., k, n]`, or a linear layer
     `C[..., n] += A[..., k] * W[k, n]`) over identity-layout buffers with a
     call to `quantc_matmul_f32` (runtime/kernels), on 3-D views
-    `[batch, M, K] x [batch or 1, K, N] -> [batch, M, N]`.
+    `[batch, M, K] x [batch or 1, K, N] -> [batch, M, N]`. Operands whose
+    dims do not merge into such views (heads split out of a fused q/k/v
+    projection and transposed by the indexing maps, a strided cache view)
+    are read through their own strides, with the batch and row loops the
+    views cannot hold run as `scf.for` loops around the call.
   }];
-  let dependentDialects = ["mlir::func::FuncDialect",
-                           "mlir::memref::MemRefDialect"];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::func::FuncDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect"];
 }
 
 def ExternalizeWeights : Pass<"quantc-externalize-weights", "mlir::ModuleOp"> {
@@ -138,12 +144,13 @@ def FoldRepeatKv : Pass<"quantc-fold-repeat-kv", "mlir::ModuleOp"> {
 }
 
 def ApproximateMath : Pass<"quantc-approximate-math", "mlir::ModuleOp"> {
-  let summary = "Inline polynomial f32 exp, so loops with it vectorize";
+  let summary = "Inline polynomial f32 exp, tanh and erf, so loops with them vectorize";
   let description = [{
-    Replaces `math.exp` on f32 with upstream MLIR's polynomial approximation
-    (range reduction + polynomial, a few ulp) made of arith ops: unlike a
-    call to libm's `expf`, it vectorizes with the loop around it (softmax,
-    SiLU).
+    Replaces `math.exp`, `math.tanh` and `math.erf` on f32 with upstream
+    MLIR's polynomial approximations made of arith ops: unlike calls to
+    libm's `expf`/`tanhf`/`erff`, they vectorize with the loop around them
+    (softmax, SiLU, GELU in its erf and tanh forms). Their accuracy against
+    float64 is tested in `test/E2E/math-accuracy.test`.
   }];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::vector::VectorDialect"];
