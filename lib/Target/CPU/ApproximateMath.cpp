@@ -1,4 +1,4 @@
-//===- ApproximateMath.cpp - inline polynomial exp -----------------------===//
+//===- ApproximateMath.cpp - inline polynomial exp, tanh, erf -------------===//
 
 #include "quantc/Target/CPU/Passes.h"
 
@@ -20,8 +20,11 @@ struct ApproximateMathPass
     : quantc::impl::ApproximateMathBase<ApproximateMathPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    populateMathPolynomialApproximationPatterns(
-        patterns, [](StringRef name) { return name == "math.exp"; });
+    // The functions of softmax, SiLU/sigmoid and both GELUs; f64 and the
+    // rest keep their libm calls.
+    populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
+      return name == "math.exp" || name == "math.tanh" || name == "math.erf";
+    });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }
