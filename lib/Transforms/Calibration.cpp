@@ -147,7 +147,7 @@ LogicalResult quantc::calibrate(
     ModuleOp module, const CalibrationOptions &options,
     const std::function<bool(LayerStatistics &, std::string &)> &sink,
     std::string &error) {
-  LayerSelection filter(options.layers, options.exclude);
+  LayerSelection filter(options.layers, options.exclude, outputHeads(module));
   if (!filter.error().empty()) {
     error = filter.error();
     return failure();

@@ -28,7 +28,8 @@ struct CalibrationOptions {
   std::string textPath;
   /// Windows of `length` bytes from the start of the text, `batch` at a time.
   int64_t windows = 256, length = 256, batch = 16;
-  /// Glob patterns of layer names (default *.blocks.*), and ones to skip.
+  /// Glob patterns of layer names (default: all but the output head), and
+  /// ones to skip.
   std::vector<std::string> layers, exclude;
   /// Bytes of accumulators and observed activations held at once: values
   /// beyond it are observed in further runs over the text.

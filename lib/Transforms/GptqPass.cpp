@@ -132,7 +132,7 @@ struct GptqPass : quantc::impl::GptqBase<GptqPass> {
     };
     LayerFormats formats(&getContext(), format, layerFormats,
                          {layers.begin(), layers.end()},
-                         {exclude.begin(), exclude.end()});
+                         {exclude.begin(), exclude.end()}, outputHeads(module));
     if (!formats.error().empty())
       return fail(formats.error());
     // block and damp were checked in initialize().

@@ -1,7 +1,9 @@
 //===- LayerSelection.h - which qc.linear layers a pass rewrites -*- C++ -*-===//
 //
 // Layers are picked by name (their `layer` attribute) with glob patterns:
-// `include` (default `*.blocks.*`, the transformer blocks) minus `exclude`.
+// `include` minus `exclude`. Without `include`, every layer but the model's
+// output heads (outputHeads: the LM head) is picked, whatever the exporter
+// named the layers.
 // Shared by round-to-nearest and calibration/GPTQ. LayerFormats adds mixed
 // precision: rules "GLOB=FORMAT; ..." give matching layers their own format.
 //
@@ -13,7 +15,9 @@
 #include "QC/IR/QC.h"
 
 #include "mlir/AsmParser/AsmParser.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/GlobPattern.h"
 
 #include <string>
@@ -21,13 +25,19 @@
 
 namespace quantc {
 
+/// The layers whose results are a function's results (the model's outputs),
+/// up to reshapes, slices and elementwise ops with constants (a bias): the
+/// LM head, which stays in floating point unless asked for.
+llvm::StringSet<> outputHeads(mlir::ModuleOp module);
+
 class LayerSelection {
 public:
+  /// `heads`: the layers an empty `include` leaves out (outputHeads).
   LayerSelection(std::vector<std::string> include,
-                 std::vector<std::string> exclude)
-      : include(std::move(include)), exclude(std::move(exclude)) {
-    if (this->include.empty())
-      this->include.push_back("*.blocks.*");
+                 std::vector<std::string> exclude,
+                 llvm::StringSet<> heads = {})
+      : include(std::move(include)), exclude(std::move(exclude)),
+        heads(std::move(heads)) {
     // Globs point into the pattern text: compiled from the members.
     compile(this->include, in);
     compile(this->exclude, out);
@@ -35,11 +45,15 @@ public:
   /// Why a pattern is malformed, or "".
   const std::string &error() const { return why; }
   bool selects(llvm::StringRef name) const {
-    return matchesAny(in, name) && !matchesAny(out, name);
+    bool included = include.empty() ? !heads.contains(name)
+                                    : matchesAny(in, name);
+    return included && !matchesAny(out, name);
   }
   /// "A, B minus C" for messages.
   std::string describe() const {
-    return llvm::join(include, ", ") + (exclude.empty() ? "" : " minus ") +
+    std::string what = include.empty() ? "every layer but the output head"
+                                       : llvm::join(include, ", ");
+    return what + (exclude.empty() ? "" : " minus ") +
            llvm::join(exclude, ", ");
   }
 
@@ -67,6 +81,7 @@ private:
     return false;
   }
   std::vector<std::string> include, exclude;
+  llvm::StringSet<> heads;
   std::vector<llvm::GlobPattern> in, out;
   std::string why;
 };
@@ -79,8 +94,8 @@ public:
   /// serves the selected layers no rule matches.
   LayerFormats(mlir::MLIRContext *ctx, llvm::StringRef format,
                llvm::StringRef rules, std::vector<std::string> include,
-               std::vector<std::string> exclude)
-      : selection(std::move(include), std::move(exclude)) {
+               std::vector<std::string> exclude, llvm::StringSet<> heads = {})
+      : selection(std::move(include), std::move(exclude), std::move(heads)) {
     why = selection.error();
     defaultFormat = parse(ctx, format);
     llvm::SmallVector<llvm::StringRef> parts;

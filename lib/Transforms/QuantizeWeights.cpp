@@ -26,7 +26,7 @@ struct QuantizeWeightsPass
     MLIRContext *ctx = &getContext();
     LayerFormats formats(ctx, format, layerFormats,
                          {layers.begin(), layers.end()},
-                         {exclude.begin(), exclude.end()});
+                         {exclude.begin(), exclude.end()}, outputHeads(module));
     if (!formats.error().empty()) {
       emitError(module.getLoc()) << "qc-quantize-weights: " << formats.error();
       return signalPassFailure();

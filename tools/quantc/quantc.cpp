@@ -64,7 +64,8 @@ static cl::opt<std::string> weightFormat(
 static cl::list<std::string> layers("layers", cl::CommaSeparated,
                                     cl::cat(quantization),
                                     cl::desc("layer name globs to quantize "
-                                             "(default: *.blocks.*)"));
+                                             "(default: all but the output "
+                                             "head)"));
 static cl::list<std::string> exclude("exclude", cl::CommaSeparated,
                                      cl::cat(quantization),
                                      cl::desc("layer name globs to keep f32"));

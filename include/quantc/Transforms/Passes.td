@@ -24,8 +24,9 @@ def QuantizeWeights : Pass<"qc-quantize-weights", "mlir::ModuleOp"> {
            /*default=*/"\"int4, affine, group = 128, scale = f16\"",
            "The #qc.format<...> body of the quantized weights">,
     ListOption<"layers", "layers", "std::string",
-               "Glob patterns of layer names to quantize (default: the "
-               "transformer blocks, '*.blocks.*')">,
+               "Glob patterns of layer names to quantize (default: every "
+               "layer but the output head, whose result is the model's "
+               "output)">,
     ListOption<"exclude", "exclude", "std::string",
                "Glob patterns of layer names to keep in floating point">,
     Option<"layerFormats", "layer-formats", "std::string", /*default=*/"",
@@ -59,8 +60,8 @@ def Calibrate : Pass<"qc-calibrate", "mlir::ModuleOp"> {
     Option<"length", "length", "int64_t", /*default=*/"256",
            "Bytes per window">,
     ListOption<"layers", "layers", "std::string",
-               "Glob patterns of layer names to observe (default: "
-               "'*.blocks.*')">,
+               "Glob patterns of layer names to observe (default: every "
+               "layer but the output head)">,
     ListOption<"exclude", "exclude", "std::string",
                "Glob patterns of layer names not to observe">,
     Option<"memoryMb", "memory-mb", "int64_t", /*default=*/"4096",
@@ -91,8 +92,8 @@ def Gptq : Pass<"qc-gptq", "mlir::ModuleOp"> {
     Option<"layerFormats", "layer-formats", "std::string", /*default=*/"",
            "Per-layer formats: 'GLOB=FORMAT; ...' (FORMAT 'f32' keeps it)">,
     ListOption<"layers", "layers", "std::string",
-               "Glob patterns of layer names to quantize (default: "
-               "'*.blocks.*')">,
+               "Glob patterns of layer names to quantize (default: every "
+               "layer but the output head)">,
     ListOption<"exclude", "exclude", "std::string",
                "Glob patterns of layer names to keep in floating point">,
     Option<"stats", "stats", "std::string", /*default=*/"",
