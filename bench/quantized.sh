@@ -3,7 +3,9 @@
 # same run: weights size, greedy decode tokens/s (128 bytes after a 256-byte
 # prompt, KV cache; quant-run --generate, best of 3) and prefill tokens/s
 # (bench/prefill_bench.c, 16 x 256), for smallllama as fp32, W4 g128 (RTN,
-# f16 scales) and W4 g128 with --int8-activations.
+# f16 scales) and W4 g128 with --int8-activations. MODEL is a shared model
+# (tinyllama, smallllama) or a family of the model zoo (gpt2, opt, phi,
+# llama, mistral, qwen: test/Zoo/zoo.py --size bench --kv, exported here).
 # Usage: bench/quantized.sh [threads] [model]   (after scripts/build.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +17,10 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 prompt=$(head -c 256 "$shared/data/brown-eval.txt")
 onnx=$shared/models/$model/model_kv.onnx
+if [ ! -f "$onnx" ]; then
+  onnx=$tmp/$model.onnx
+  /usr/bin/python3 test/Zoo/zoo.py "$onnx" --family "$model" --size bench --opset 17 --kv 2>/dev/null
+fi
 build/bin/quantc compile "$onnx" -o "$tmp/fp32" 2>/dev/null
 build/bin/quantc compile "$onnx" -o "$tmp/w4" --wbits 4 --group 128 2>/dev/null
 build/bin/quantc compile "$onnx" -o "$tmp/w4i8" --wbits 4 --group 128 --int8-activations 2>/dev/null
