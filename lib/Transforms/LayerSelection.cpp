@@ -1,4 +1,4 @@
-//===- LayerSelection.cpp - the output heads a default selection leaves out ===//
+//===- LayerSelection.cpp - the heads a default selection leaves out -----===//
 
 #include "LayerSelection.h"
 
@@ -9,60 +9,61 @@
 
 using namespace mlir;
 
-/// True if `v` is computed from constants alone (a bias, a broadcast of
-/// one), not from the model's inputs.
-static bool isConstantDerived(Value v, llvm::DenseMap<Value, bool> &memo) {
-  if (auto it = memo.find(v); it != memo.end())
-    return it->second;
-  Operation *def = v.getDefiningOp();
-  bool constant = def != nullptr;
-  memo[v] = constant; // a cycle (there is none in a graph) ends here
-  // A destination-style op's inits only give the result its shape.
-  SmallVector<Value> read;
-  if (auto dps = dyn_cast_or_null<DestinationStyleOpInterface>(def))
-    read = dps.getDpsInputs();
-  else if (def)
-    read = def->getOperands();
-  if (def)
-    for (Value operand : read)
-      if (!isConstantDerived(operand, memo)) {
-        constant = false;
-        break;
-      }
-  return memo[v] = constant;
+/// The values of `func` computed from its arguments (the model's inputs);
+/// the others come from constants alone (a bias, a broadcast of one). One
+/// walk in program order, no recursion: graphs from strangers can be deep.
+static llvm::DenseSet<Value> inputDerived(func::FuncOp func) {
+  llvm::DenseSet<Value> derived(func.getArguments().begin(),
+                                func.getArguments().end());
+  func.walk<WalkOrder::PreOrder>([&](Operation *op) {
+    // A destination-style op's inits only give the result its shape.
+    SmallVector<Value> read;
+    if (auto dps = dyn_cast<DestinationStyleOpInterface>(op))
+      read = dps.getDpsInputs();
+    else
+      read = op->getOperands();
+    if (llvm::any_of(read, [&](Value v) { return derived.contains(v); }))
+      derived.insert(op->getResults().begin(), op->getResults().end());
+  });
+  return derived;
+}
+
+/// The layer `v` is the result of, up to what keeps the values: reshapes,
+/// slices, elementwise ops whose other operands are constants (`derived`:
+/// the values computed from the inputs).
+static std::optional<StringRef>
+producingLayer(Value v, const llvm::DenseSet<Value> &derived) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (auto linear = dyn_cast<quantc::qc::LinearOp>(def))
+      return linear.getLayer();
+    if (isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp, tensor::ReshapeOp,
+            tensor::CastOp, tensor::ExtractSliceOp>(def)) {
+      v = def->getOperand(0);
+      continue;
+    }
+    auto generic = dyn_cast<linalg::GenericOp>(def);
+    if (!generic || generic.getNumParallelLoops() != generic.getNumLoops())
+      return std::nullopt;
+    SmallVector<Value> fromInputs;
+    for (Value in : generic.getDpsInputs())
+      if (derived.contains(in))
+        fromInputs.push_back(in);
+    if (fromInputs.size() != 1)
+      return std::nullopt;
+    v = fromInputs.front();
+  }
+  return std::nullopt;
 }
 
 llvm::StringSet<> quantc::outputHeads(ModuleOp module) {
   llvm::StringSet<> heads;
-  llvm::DenseMap<Value, bool> memo;
-  module.walk([&](func::ReturnOp ret) {
-    for (Value v : ret.getOperands()) {
-      // Back through what keeps the values: reshapes, slices, elementwise
-      // ops whose other operands are constants.
-      while (Operation *def = v.getDefiningOp()) {
-        if (auto linear = dyn_cast<qc::LinearOp>(def)) {
-          if (linear.getLayer())
-            heads.insert(*linear.getLayer());
-          break;
-        }
-        if (isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp,
-                tensor::ReshapeOp, tensor::CastOp, tensor::ExtractSliceOp>(
-                def)) {
-          v = def->getOperand(0);
-          continue;
-        }
-        auto generic = dyn_cast<linalg::GenericOp>(def);
-        if (!generic || generic.getNumParallelLoops() != generic.getNumLoops())
-          break;
-        SmallVector<Value> fromInputs;
-        for (Value in : generic.getDpsInputs())
-          if (!isConstantDerived(in, memo))
-            fromInputs.push_back(in);
-        if (fromInputs.size() != 1)
-          break;
-        v = fromInputs.front();
-      }
-    }
+  module.walk([&](func::FuncOp func) {
+    llvm::DenseSet<Value> derived = inputDerived(func);
+    func.walk([&](func::ReturnOp ret) {
+      for (Value v : ret.getOperands())
+        if (std::optional<StringRef> layer = producingLayer(v, derived))
+          heads.insert(*layer);
+    });
   });
   return heads;
 }

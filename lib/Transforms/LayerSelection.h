@@ -34,8 +34,7 @@ class LayerSelection {
 public:
   /// `heads`: the layers an empty `include` leaves out (outputHeads).
   LayerSelection(std::vector<std::string> include,
-                 std::vector<std::string> exclude,
-                 llvm::StringSet<> heads = {})
+                 std::vector<std::string> exclude, llvm::StringSet<> heads = {})
       : include(std::move(include)), exclude(std::move(exclude)),
         heads(std::move(heads)) {
     // Globs point into the pattern text: compiled from the members.
@@ -45,8 +44,8 @@ public:
   /// Why a pattern is malformed, or "".
   const std::string &error() const { return why; }
   bool selects(llvm::StringRef name) const {
-    bool included = include.empty() ? !heads.contains(name)
-                                    : matchesAny(in, name);
+    bool included =
+        include.empty() ? !heads.contains(name) : matchesAny(in, name);
     return included && !matchesAny(out, name);
   }
   /// "A, B minus C" for messages.
