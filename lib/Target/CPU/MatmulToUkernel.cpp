@@ -217,13 +217,20 @@ struct MatmulToUkernelPass
     Value a3 = kernelView(b, loc, a, batchDims);
     Value w3 = kernelView(b, loc, w, batchDims);
     Value c3 = kernelView(b, loc, c, batchDims);
+    callKernel(b, loc, a3, w3, c3, fill, transposed);
+    op.erase();
+    if (fill)
+      fill.erase();
+  }
+
+  /// The kernel call on 3-D views; `fill` (if any) is the zero fill the
+  /// kernel does instead.
+  static void callKernel(OpBuilder &b, Location loc, Value a3, Value w3,
+                         Value c3, linalg::FillOp fill, bool transposed) {
     Value flags = arith::ConstantIntOp::create(
         b, loc, (fill ? kInit : 0) | (transposed ? kTransposedB : 0), 64);
     func::CallOp::create(b, loc, kKernel, TypeRange{},
                          ValueRange{a3, w3, c3, flags});
-    op.erase();
-    if (fill)
-      fill.erase();
   }
   /// What each loop of a contraction `C += A * B` is to the kernel, told by
   /// the operands it indexes: batch (A, B, C), row (A, C), the column (B, C)
@@ -349,10 +356,7 @@ struct MatmulToUkernelPass
     Value w3 = transposed ? view(1, kernelBatch, roles.col, roles.k)
                           : view(1, kernelBatch, roles.k, roles.col);
     Value c3 = view(2, kernelBatch, kernelRows, roles.col);
-    Value flags = arith::ConstantIntOp::create(
-        b, loc, (fill ? kInit : 0) | (transposed ? kTransposedB : 0), 64);
-    func::CallOp::create(b, loc, kKernel, TypeRange{},
-                         ValueRange{a3, w3, c3, flags});
+    callKernel(b, loc, a3, w3, c3, fill, transposed);
     op.erase();
     if (fill)
       fill.erase();
