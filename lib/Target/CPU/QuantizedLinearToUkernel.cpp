@@ -10,6 +10,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -54,7 +55,7 @@ struct QuantizedLinearToUkernelPass
     SmallVector<quantc::qc::LinearOp> linears;
     module.walk([&](quantc::qc::LinearOp op) {
       auto weight = op.getWeight().getDefiningOp<quantc::qc::QConstantOp>();
-      if (!weight || op.getBias() ||
+      if (!weight ||
           !cast<ShapedType>(op.getInput().getType()).getElementType().isF32())
         return;
       auto type = cast<quantc::qc::QWeightType>(weight.getType());
@@ -178,10 +179,33 @@ struct QuantizedLinearToUkernelPass
     Value y = bufferization::ToTensorOp::create(
         b, loc, RankedTensorType::get(yShape, b.getF32Type()), yFull,
         /*restrict=*/true, /*writable=*/true);
+    if (Value bias = op.getBias())
+      y = addBias(b, loc, y, bias);
     if (y.getType() != resultType)
       y = tensor::CastOp::create(b, loc, resultType, y);
     op.getResult().replaceAllUsesWith(y);
     op.erase();
+  }
+
+  /// y[..., n] + bias[n], written into y: an elementwise op, so it fuses
+  /// into what reads y instead of a pass of its own.
+  static Value addBias(OpBuilder &b, Location loc, Value y, Value bias) {
+    auto type = cast<RankedTensorType>(y.getType());
+    int64_t rank = type.getRank();
+    MLIRContext *ctx = b.getContext();
+    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+    AffineMap column =
+        AffineMap::get(rank, 0, {getAffineDimExpr(rank - 1, ctx)}, ctx);
+    return linalg::GenericOp::create(
+               b, loc, type, ValueRange{bias}, ValueRange{y},
+               ArrayRef<AffineMap>{column, id},
+               SmallVector<utils::IteratorType>(rank,
+                                                utils::IteratorType::parallel),
+               [](OpBuilder &nb, Location l, ValueRange a) {
+                 linalg::YieldOp::create(
+                     nb, l, arith::AddFOp::create(nb, l, a[1], a[0]).getResult());
+               })
+        .getResult(0);
   }
 };
 

@@ -51,3 +51,21 @@ module attributes {quantc.int8_activations} {
     return %y : tensor<1x4xf32>
   }
 }
+
+// -----
+
+// A layer with a bias (ONNX Gemm) calls the kernel too; the bias is added
+// to the kernel's result by an elementwise op (broadcast along the rows).
+// CHECK-LABEL: func.func @biased
+// CHECK-NOT: qc.linear
+// CHECK: call @quantc_qmatmul_f32
+// CHECK: %[[Y:.+]] = bufferization.to_tensor
+// CHECK: linalg.generic {indexing_maps = [#{{.+}}, #{{.+}}], iterator_types = ["parallel", "parallel"]} ins(%arg1 : tensor<4xf32>) outs(%[[Y]] : tensor<2x4xf32>)
+// CHECK: arith.addf
+func.func @biased(%x: tensor<2x256xf32>, %b: tensor<4xf32>) -> tensor<2x4xf32> {
+  %w = qc.qconstant {codes = dense<17> : tensor<4x128xi8>, scales = dense<1.0> : tensor<4x2xf16>,
+                     zero_points = dense<8> : tensor<4x2xi8>}
+       : !qc.qweight<256x4, int4, affine, group = 128, scale = f16>
+  %y = qc.linear %x, %w, %b : tensor<2x256xf32>, !qc.qweight<256x4, int4, affine, group = 128, scale = f16>, tensor<4xf32> -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}

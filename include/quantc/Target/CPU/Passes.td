@@ -184,17 +184,20 @@ def QuantizedLinearToUkernel
   let description = [{
     Replaces each `qc.linear` whose weight is a `qc.qconstant` in an integer
     format (2 to 8 bits, symmetric or affine, per channel or per group, f32,
-    f16 or bf16 scales, no double quantization or outliers, no bias) with a
-    call to `quantc_qmatmul_f32` (runtime/kernels): the stored pieces become
-    byte globals (moved to the weights blob in artifacts, as they are: the
-    kernel reads qc.qconstant's channel-major layout), the activations a
-    `[1, M, K]` buffer. Other formats are left to `qc-dequantize-constants`.
+    f16 or bf16 scales, no double quantization or outliers) with a call to
+    `quantc_qmatmul_f32` (runtime/kernels): the stored pieces become byte
+    globals (moved to the weights blob in artifacts, as they are: the kernel
+    reads qc.qconstant's channel-major layout), the activations a `[M, K]`
+    view; a bias is added by an elementwise op on the result. Other formats
+    are left to `qc-dequantize-constants`.
     With the module's unit attribute `quantc.int8_activations` the kernel
     may round up to 8 rows of activations to int8 (per 128 elements) and
     multiply in integers (AVX-512 VNNI).
   }];
-  let dependentDialects = ["mlir::bufferization::BufferizationDialect",
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::bufferization::BufferizationDialect",
                            "mlir::func::FuncDialect",
+                           "mlir::linalg::LinalgDialect",
                            "mlir::memref::MemRefDialect",
                            "mlir::tensor::TensorDialect"];
 }
