@@ -1,6 +1,7 @@
 //===- QcToLinalg.cpp - float qc ops to upstream linalg -------------------===//
 
 #include "quantc/Conversion/Passes.h"
+#include "quantc/Conversion/QcToLinalg.h"
 
 #include "QC/IR/QC.h"
 
@@ -17,6 +18,26 @@ namespace quantc {
 
 using namespace mlir;
 using namespace quantc;
+
+Value quantc::buildBiasAdd(OpBuilder &b, Location loc, Value y, Value bias,
+                           Value init) {
+  auto type = cast<RankedTensorType>(y.getType());
+  int64_t rank = type.getRank();
+  MLIRContext *ctx = b.getContext();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  AffineMap column =
+      AffineMap::get(rank, 0, {getAffineDimExpr(rank - 1, ctx)}, ctx);
+  return linalg::GenericOp::create(
+             b, loc, type, ValueRange{y, bias}, ValueRange{init},
+             ArrayRef<AffineMap>{id, column, id},
+             SmallVector<utils::IteratorType>(rank,
+                                              utils::IteratorType::parallel),
+             [](OpBuilder &nb, Location l, ValueRange a) {
+               linalg::YieldOp::create(
+                   nb, l, arith::AddFOp::create(nb, l, a[0], a[1]).getResult());
+             })
+      .getResult(0);
+}
 
 namespace {
 
@@ -74,21 +95,8 @@ struct LinearToContraction : OpRewritePattern<qc::LinearOp> {
                         b, l, arith::AddFOp::create(b, l, a[2], p).getResult());
                   })
                   .getResult(0);
-    if (Value bias = op.getBias()) {
-      int64_t rank = lead + 1;
-      AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
-      AffineMap col = AffineMap::get(rank, 0, {getAffineDimExpr(lead, ctx)}, ctx);
-      y = linalg::GenericOp::create(
-              rewriter, loc, y.getType(), ValueRange{y, bias}, ValueRange{init},
-              ArrayRef<AffineMap>{id, col, id},
-              SmallVector<utils::IteratorType>(rank,
-                                               utils::IteratorType::parallel),
-              [](OpBuilder &b, Location l, ValueRange a) {
-                linalg::YieldOp::create(
-                    b, l, arith::AddFOp::create(b, l, a[0], a[1]).getResult());
-              })
-              .getResult(0);
-    }
+    if (Value bias = op.getBias())
+      y = buildBiasAdd(rewriter, loc, y, bias, init);
     if (y.getType() != resultType)
       y = tensor::CastOp::create(rewriter, loc, resultType, y);
     rewriter.replaceOp(op, y);

@@ -1,6 +1,7 @@
 //===- QuantizedLinearToUkernel.cpp - quantized qc.linear to the kernel ---===//
 
 #include "quantc/Target/CPU/Passes.h"
+#include "quantc/Conversion/QcToLinalg.h"
 #include "quantc/kernels.h"
 
 #include "QC/IR/QC.h"
@@ -179,34 +180,15 @@ struct QuantizedLinearToUkernelPass
     Value y = bufferization::ToTensorOp::create(
         b, loc, RankedTensorType::get(yShape, b.getF32Type()), yFull,
         /*restrict=*/true, /*writable=*/true);
+    // Written into y: an elementwise op that fuses into y's readers.
     if (Value bias = op.getBias())
-      y = addBias(b, loc, y, bias);
+      y = quantc::buildBiasAdd(b, loc, y, bias, /*init=*/y);
     if (y.getType() != resultType)
       y = tensor::CastOp::create(b, loc, resultType, y);
     op.getResult().replaceAllUsesWith(y);
     op.erase();
   }
 
-  /// y[..., n] + bias[n], written into y: an elementwise op, so it fuses
-  /// into what reads y instead of a pass of its own.
-  static Value addBias(OpBuilder &b, Location loc, Value y, Value bias) {
-    auto type = cast<RankedTensorType>(y.getType());
-    int64_t rank = type.getRank();
-    MLIRContext *ctx = b.getContext();
-    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
-    AffineMap column =
-        AffineMap::get(rank, 0, {getAffineDimExpr(rank - 1, ctx)}, ctx);
-    return linalg::GenericOp::create(
-               b, loc, type, ValueRange{bias}, ValueRange{y},
-               ArrayRef<AffineMap>{column, id},
-               SmallVector<utils::IteratorType>(rank,
-                                                utils::IteratorType::parallel),
-               [](OpBuilder &nb, Location l, ValueRange a) {
-                 linalg::YieldOp::create(
-                     nb, l, arith::AddFOp::create(nb, l, a[1], a[0]).getResult());
-               })
-        .getResult(0);
-  }
 };
 
 } // namespace

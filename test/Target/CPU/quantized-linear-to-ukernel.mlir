@@ -60,7 +60,7 @@ module attributes {quantc.int8_activations} {
 // CHECK-NOT: qc.linear
 // CHECK: call @quantc_qmatmul_f32
 // CHECK: %[[Y:.+]] = bufferization.to_tensor
-// CHECK: linalg.generic {indexing_maps = [#{{.+}}, #{{.+}}], iterator_types = ["parallel", "parallel"]} ins(%arg1 : tensor<4xf32>) outs(%[[Y]] : tensor<2x4xf32>)
+// CHECK: linalg.generic {indexing_maps = [#{{.+}}, #{{.+}}, #{{.+}}], iterator_types = ["parallel", "parallel"]} ins(%[[Y]], %arg1 : tensor<2x4xf32>, tensor<4xf32>) outs(%[[Y]] : tensor<2x4xf32>)
 // CHECK: arith.addf
 func.func @biased(%x: tensor<2x256xf32>, %b: tensor<4xf32>) -> tensor<2x4xf32> {
   %w = qc.qconstant {codes = dense<17> : tensor<4x128xi8>, scales = dense<1.0> : tensor<4x2xf16>,
