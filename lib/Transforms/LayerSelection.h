@@ -44,8 +44,10 @@ public:
   /// Why a pattern is malformed, or "".
   const std::string &error() const { return why; }
   bool selects(llvm::StringRef name) const {
-    bool included =
-        include.empty() ? !heads.contains(name) : matchesAny(in, name);
+    // By default a layer without a name is left alone: it cannot be told
+    // from an unnamed head.
+    bool included = include.empty() ? !name.empty() && !heads.contains(name)
+                                    : matchesAny(in, name);
     return included && !matchesAny(out, name);
   }
   /// "A, B minus C" for messages.
