@@ -232,6 +232,7 @@ struct MatmulToUkernelPass
     func::CallOp::create(b, loc, kKernel, TypeRange{},
                          ValueRange{a3, w3, c3, flags});
   }
+
   /// What each loop of a contraction `C += A * B` is to the kernel, told by
   /// the operands it indexes: batch (A, B, C), row (A, C), the column (B, C)
   /// and the reduction (A, B). The last batch and the last row loop become
