@@ -81,10 +81,14 @@ struct MatmulToUkernelPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
-    SmallVector<linalg::GenericOp> matches;
+    // Each match with its loop roles when it needs the strided path.
+    SmallVector<std::pair<linalg::GenericOp, std::optional<LoopRoles>>>
+        matches;
     module.walk([&](linalg::GenericOp op) {
-      if (matchContraction(op) || loopRoles(op))
-        matches.push_back(op);
+      if (matchContraction(op))
+        matches.push_back({op, std::nullopt});
+      else if (std::optional<LoopRoles> roles = loopRoles(op))
+        matches.push_back({op, roles});
     });
     if (matches.empty())
       return;
@@ -98,11 +102,11 @@ struct MatmulToUkernelPass
       decl.setPrivate();
       decl->setAttr("llvm.emit_c_interface", b.getUnitAttr());
     }
-    for (linalg::GenericOp op : matches) {
-      if (matchContraction(op))
-        rewrite(b, op);
+    for (auto &[op, roles] : matches) {
+      if (roles)
+        rewriteStrided(b, op, *roles);
       else
-        rewriteStrided(b, op, *loopRoles(op));
+        rewrite(b, op);
     }
   }
 
