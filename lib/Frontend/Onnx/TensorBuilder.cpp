@@ -50,6 +50,16 @@ static Value producerSize(Value tensor, int64_t i) {
       tensor = castOp.getSource();
       continue;
     }
+    // Off the axis a concatenation has its operands' sizes (the importer
+    // checks they agree): a KV cache's batch is the new tokens' batch.
+    if (auto concat = dyn_cast<tensor::ConcatOp>(op)) {
+      if (static_cast<int64_t>(concat.getDim()) == i)
+        return {};
+      for (Value input : llvm::reverse(concat.getInputs()))
+        if (Value v = producerSize(input, i))
+          return v;
+      return {};
+    }
     return {};
   }
   return {};
@@ -392,39 +402,119 @@ bool TensorBuilder::sameSize(OpFoldResult a, OpFoldResult b) {
   return da && db && ia && ia == ib && da.getSource() == db.getSource();
 }
 
+namespace {
+/// A size as a constant times dynamic factors, read through the index casts
+/// and multiplications a Reshape's shape computation is made of (Shape,
+/// Gather, Mul, Concat): `batch * 4` from an exporter's head split, and
+/// through the sizes of collapsed dimensions (attention scores of `batch *
+/// heads` matrices).
+struct SymbolicSize {
+  TensorBuilder &tb;
+  int64_t constant = 1;
+  SmallVector<Value> factors;
+
+  explicit SymbolicSize(TensorBuilder &tb) : tb(tb) {}
+
+  void multiply(OpFoldResult d) {
+    if (std::optional<int64_t> c = getConstantIntValue(d)) {
+      constant *= *c;
+      return;
+    }
+    Value v = cast<Value>(d);
+    while (isa_and_nonnull<arith::IndexCastOp, arith::IndexCastUIOp>(
+        v.getDefiningOp()))
+      v = v.getDefiningOp()->getOperand(0);
+    if (std::optional<int64_t> c = getConstantIntValue(v)) {
+      constant *= *c;
+    } else if (auto mul = v.getDefiningOp<arith::MulIOp>()) {
+      multiply(mul.getLhs());
+      multiply(mul.getRhs());
+    } else if (auto collapsed = collapsedDim(v)) {
+      SmallVector<OpFoldResult> sizes = tb.dims(collapsed->first.getSrc());
+      for (int64_t i : collapsed->second)
+        multiply(sizes[i]);
+    } else {
+      factors.push_back(v);
+    }
+  }
+
+  /// `tensor.dim` of a collapse_shape result: the op and the source
+  /// dimensions that dimension collapses.
+  static std::optional<std::pair<tensor::CollapseShapeOp, ReassociationIndices>>
+  collapsedDim(Value v) {
+    auto dim = v.getDefiningOp<tensor::DimOp>();
+    auto collapse =
+        dim ? dim.getSource().getDefiningOp<tensor::CollapseShapeOp>() : nullptr;
+    std::optional<int64_t> index =
+        dim ? getConstantIntValue(dim.getIndex()) : std::nullopt;
+    if (!collapse || !index)
+      return std::nullopt;
+    return std::make_pair(collapse, collapse.getReassociationIndices()[*index]);
+  }
+
+  /// Whether our dynamic factors are among `other`'s (each used once).
+  bool factorsWithin(const SymbolicSize &other) const {
+    SmallVector<Value> left = other.factors;
+    for (Value f : factors) {
+      auto *it = llvm::find_if(
+          left, [&](Value g) { return TensorBuilder::sameSize(f, g); });
+      if (it == left.end())
+        return false;
+      left.erase(it);
+    }
+    return true;
+  }
+};
+} // namespace
+
 /// Pairs runs of input and output dimensions with equal sizes: equal
-/// dimensions pair one to one, static ones group until their products
-/// match; unit dimensions join their neighbours. Fails where dynamic sizes
-/// would have to be split or merged.
-static bool matchGroups(ArrayRef<OpFoldResult> in, ArrayRef<OpFoldResult> out,
+/// dimensions pair one to one, else a run grows on the side whose product
+/// is the smaller (fewer dynamic factors, or the same ones and a smaller
+/// constant) until the products match; unit dimensions join their
+/// neighbours. One pair of dimensions that cannot be compared (a K and a V
+/// cache's lengths) is taken as equal and returned in `assumed`: with the
+/// element counts equal and every other run matched, it is, unless the
+/// tensor is empty; the caller checks it at run time. Fails where a dynamic
+/// size would have to be split.
+static bool matchGroups(TensorBuilder &tb, ArrayRef<OpFoldResult> in,
+                        ArrayRef<OpFoldResult> out,
                         SmallVector<ReassociationIndices> &inGroups,
-                        SmallVector<ReassociationIndices> &outGroups) {
+                        SmallVector<ReassociationIndices> &outGroups,
+                        std::optional<std::pair<size_t, size_t>> &assumed) {
   size_t i = 0, j = 0;
   auto isOne = [](OpFoldResult d) { return isConstant(d, 1); };
   while (i < in.size() && j < out.size()) {
     ReassociationIndices gi{static_cast<int64_t>(i)},
         go{static_cast<int64_t>(j)};
     if (!TensorBuilder::sameSize(in[i], out[j])) {
-      std::optional<int64_t> a = getConstantIntValue(in[i]),
-                             c = getConstantIntValue(out[j]);
-      if (!a || !c)
-        return false;
-      int64_t pin = *a, pout = *c;
-      // Takes the next static dimension of one side into its run.
-      auto grow = [](ArrayRef<OpFoldResult> dims, size_t &k, int64_t &product,
-                     ReassociationIndices &group) {
+      SymbolicSize pin(tb), pout(tb);
+      pin.multiply(in[i]);
+      pout.multiply(out[j]);
+      // Takes the next dimension of one side into its run.
+      auto grow = [](ArrayRef<OpFoldResult> dims, size_t &k,
+                     SymbolicSize &product, ReassociationIndices &group) {
         if (++k >= dims.size())
           return false;
-        std::optional<int64_t> n = getConstantIntValue(dims[k]);
-        if (!n)
-          return false;
-        product *= *n;
+        product.multiply(dims[k]);
         group.push_back(k);
         return true;
       };
-      while (pin != pout)
-        if (!(pin < pout ? grow(in, i, pin, gi) : grow(out, j, pout, go)))
+      while (true) {
+        bool inWithin = pin.factorsWithin(pout),
+             outWithin = pout.factorsWithin(pin);
+        if (inWithin && outWithin && pin.constant == pout.constant)
+          break;
+        bool growIn = inWithin && (!outWithin || pin.constant < pout.constant);
+        bool growOut = outWithin && !growIn;
+        if (!growIn && !growOut && !assumed && gi.size() == 1 &&
+            go.size() == 1) {
+          assumed = {i, j};
+          break;
+        }
+        if (!(growIn ? grow(in, i, pin, gi)
+                     : growOut && grow(out, j, pout, go)))
           return false;
+      }
     }
     ++i;
     ++j;
@@ -454,8 +544,12 @@ Value TensorBuilder::reshape(Value input, ArrayRef<OpFoldResult> dims) {
   requireEqual(product(inDims), product(dims),
                "reshape to a shape of another element count");
   SmallVector<ReassociationIndices> inGroups, outGroups;
+  std::optional<std::pair<size_t, size_t>> assumed;
   if (!inDims.empty() && !dims.empty() &&
-      matchGroups(inDims, dims, inGroups, outGroups)) {
+      matchGroups(*this, inDims, dims, inGroups, outGroups, assumed)) {
+    if (assumed)
+      requireEqual(inDims[assumed->first], dims[assumed->second],
+                   "reshape of an empty tensor that changes its sizes");
     // Collapse each input run to one dimension, then expand it into its
     // output run: two views, one of them usually the identity.
     Value mid = input;
@@ -470,12 +564,9 @@ Value TensorBuilder::reshape(Value input, ArrayRef<OpFoldResult> dims) {
         midDims.push_back(dims[go[0]]);
       else if (gi.size() == 1)
         midDims.push_back(inDims[gi[0]]);
-      else {
-        int64_t product = 1;
-        for (int64_t i : gi)
-          product *= *getConstantIntValue(inDims[i]);
-        midDims.push_back(b.getIndexAttr(product));
-      }
+      else
+        midDims.push_back(product(llvm::map_to_vector(
+            gi, [&](int64_t i) { return inDims[i]; })));
     }
     if (collapse)
       mid = tensor::CollapseShapeOp::create(
