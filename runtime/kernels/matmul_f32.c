@@ -144,16 +144,18 @@ static void edge_block(const float *a, int64_t lda, const float *b,
       *(VEC *)(c + r * ldc + LANES) = acc[r][1];                               \
     }                                                                          \
   }                                                                            \
-  /* C[m x n] += A[m x k] x B, B packed (k x n, all its panels). */           \
+  /* C[m x n] += A[m x k] x B, B packed (k x n, all its panels). Panels     \
+   * outside, row tiles inside: a panel (KC x NR, 32 KiB) stays in L1 while   \
+   * the tiles read A from L2 (6 floats a step, against the panel's 32). */   \
   ATTR static void NAME##_packed(const float *a, int64_t lda, const float *bp, \
                                  float *c, int64_t ldc, int64_t m, int64_t n,  \
                                  int64_t k, int zero) {                        \
     enum { NR = NAME##_NR };                                                   \
     int64_t panels = (n + NR - 1) / NR;                                        \
-    for (int64_t i = 0; i < m; i += MR) {                                      \
-      int rows = m - i < MR ? (int)(m - i) : MR;                               \
-      for (int64_t q = 0; q < panels; ++q) {                                   \
-        const float *panel = bp + q * k * NR;                                  \
+    for (int64_t q = 0; q < panels; ++q) {                                     \
+      const float *panel = bp + q * k * NR;                                    \
+      for (int64_t i = 0; i < m; i += MR) {                                    \
+        int rows = m - i < MR ? (int)(m - i) : MR;                             \
         float *ci = c + i * ldc + q * NR;                                      \
         int64_t cols = n - q * NR < NR ? n - q * NR : NR;                      \
         if (cols == NR && rows == MR) {                                        \
