@@ -47,7 +47,7 @@ static void edge_block(const float *a, int64_t lda, const float *b,
  * rows and vecs for full tiles). A full block, NR = two vectors wide, keeps
  * 12 independent accumulators. */
 #define DEFINE_MATRIX_KERNEL(NAME, ATTR, VEC, LANES)                           \
-  enum { NAME##_NR = 2 * LANES };                                              \
+  enum { NAME##_NR = 2 * LANES, NAME##_ROW_VECS = LANES == 16 ? 16 : 8 };      \
   ATTR static inline __attribute__((always_inline)) void NAME##_block(         \
       const float *a, int64_t lda, const float *b, int64_t ldb, float *c,      \
       int64_t ldc, int64_t k, int rows, int vecs, int zero) {                  \
@@ -69,10 +69,73 @@ static void edge_block(const float *a, int64_t lda, const float *b,
       for (int v = 0; v < vecs; ++v)                                           \
         *(VEC *)(c + r * ldc + v * LANES) = acc[r][v];                         \
   }                                                                            \
+  /* C[1 x VECS*LANES] (+)= a[1 x k] B: the row of C in registers for all   \
+   * of k, B read a whole row segment (VECS vectors, contiguous) at a time,   \
+   * which the hardware prefetchers stream better than the block kernel's   \
+   * two vectors per row (decode: weights read once). */                     \
+  ATTR static inline __attribute__((always_inline)) void NAME##_row_block(    \
+      const float *a, const float *b, int64_t ldb, float *c, int64_t k,        \
+      int vecs, int zero) {                                                    \
+    VEC acc[NAME##_ROW_VECS];                                                  \
+    for (int v = 0; v < vecs; ++v)                                             \
+      acc[v] = zero ? (VEC){0} : *(const VEC *)(c + v * LANES);                \
+    for (int64_t p = 0; p < k; ++p) {                                          \
+      VEC av = a[p] - (VEC){0};                                                \
+      for (int v = 0; v < vecs; ++v)                                           \
+        acc[v] += av * *(const VEC *)(b + p * ldb + v * LANES);                \
+    }                                                                          \
+    for (int v = 0; v < vecs; ++v)                                             \
+      *(VEC *)(c + v * LANES) = acc[v];                                        \
+  }                                                                            \
+  ATTR static void NAME##_row(const float *a, const float *b, int64_t ldb,     \
+                              float *c, int64_t n, int64_t k, int zero) {      \
+    enum { W = NAME##_ROW_VECS * LANES };                                      \
+    int64_t j = 0;                                                             \
+    for (; j + W <= n; j += W)                                                 \
+      NAME##_row_block(a, b + j, ldb, c + j, k, NAME##_ROW_VECS, zero);        \
+    for (; j + LANES <= n; j += LANES)                                         \
+      NAME##_row_block(a, b + j, ldb, c + j, k, 1, zero);                      \
+    if (j < n)                                                                 \
+      edge_block(a, k, b + j, ldb, c + j, n, 1, n - j, k, zero);               \
+  }                                                                            \
+  /* out[0:n] = a[0:k] x B[0:k, 0:n], B read row after row, four rows at a  \
+   * time, each from start to end: plain sequential streams (one thread's    \
+   * share of the rows of a single-row product). out stays in L1/L2. */       \
+  ATTR static void NAME##_rows(const float *a, const float *b, int64_t ldb,    \
+                               float *out, int64_t n, int64_t k) {             \
+    int64_t nVec = n - n % LANES;                                              \
+    memset(out, 0, (size_t)n * sizeof(float));                                 \
+    int64_t p = 0;                                                             \
+    for (; p + 4 <= k; p += 4) {                                               \
+      const float *b0 = b + p * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb,           \
+                  *b3 = b2 + ldb;                                              \
+      VEC a0 = a[p] - (VEC){0}, a1 = a[p + 1] - (VEC){0},                      \
+          a2 = a[p + 2] - (VEC){0}, a3 = a[p + 3] - (VEC){0};                  \
+      for (int64_t j = 0; j < nVec; j += LANES)                                \
+        *(VEC *)(out + j) += a0 * *(const VEC *)(b0 + j) +                     \
+                             a1 * *(const VEC *)(b1 + j) +                     \
+                             a2 * *(const VEC *)(b2 + j) +                     \
+                             a3 * *(const VEC *)(b3 + j);                      \
+      for (int64_t j = nVec; j < n; ++j)                                       \
+        out[j] += a[p] * b0[j] + a[p + 1] * b1[j] + a[p + 2] * b2[j] +         \
+                  a[p + 3] * b3[j];                                            \
+    }                                                                          \
+    for (; p < k; ++p) {                                                       \
+      VEC ap = a[p] - (VEC){0};                                                \
+      for (int64_t j = 0; j < nVec; j += LANES)                                \
+        *(VEC *)(out + j) += ap * *(const VEC *)(b + p * ldb + j);             \
+      for (int64_t j = nVec; j < n; ++j)                                       \
+        out[j] += a[p] * b[p * ldb + j];                                       \
+    }                                                                          \
+  }                                                                            \
   ATTR static void NAME(const float *a, int64_t lda, const float *b,           \
                         int64_t ldb, float *c, int64_t ldc, int64_t m,         \
                         int64_t n, int64_t k, int zeroC) {                     \
     enum { NR = NAME##_NR };                                                   \
+    if (m == 1) {                                                              \
+      NAME##_row(a, b, ldb, c, n, k, zeroC);                                   \
+      return;                                                                  \
+    }                                                                          \
     for (int64_t pc = 0; pc < k; pc += KC) {                                   \
       int64_t kc = k - pc < KC ? k - pc : KC;                                  \
       int zero = zeroC && pc == 0;                                             \
@@ -224,12 +287,14 @@ typedef struct {
                  int64_t, int64_t, int64_t, int);
   void (*dot)(const float *, int64_t, const float *, int64_t, float *, int64_t,
               int64_t, int64_t, int64_t, int);
+  void (*rows)(const float *, const float *, int64_t, float *, int64_t,
+               int64_t);
   int64_t nr;
   const char *isa;
 } kernels;
 
 #define KERNELS(NAME, ISA)                                                     \
-  {NAME, NAME##_pack, NAME##_packed, NAME##_dot, NAME##_NR, ISA}
+  {NAME, NAME##_pack, NAME##_packed, NAME##_dot, NAME##_rows, NAME##_NR, ISA}
 
 static kernels select_kernels(void) {
   static const kernels k512 = KERNELS(matmul_avx512, "avx512f"),
@@ -308,20 +373,25 @@ static void strided_matmul(const qc_memref3d_f32 *a, const bview *b,
 }
 
 /* Few rows: B read in place (dot products for a transposed B), tasks of
- * MB x NB blocks of C. */
+ * MB x nb blocks of C, nb at most NB and chosen so that every thread gets
+ * as many columns of one batch (a 384-wide decode layer: 2 x 192, not
+ * 256 + 128). */
 static void in_place_matmul(const kernels *kn, const qc_memref3d_f32 *a,
                             const bview *b, qc_memref3d_f32 *c, int zero) {
   int64_t batch = c->sizes[0], m = c->sizes[1], n = c->sizes[2];
-  int64_t k = a->sizes[2];
-  int64_t rowBlocks = (m + MB - 1) / MB, colBlocks = (n + NB - 1) / NB;
+  int64_t k = a->sizes[2], threads = omp_get_max_threads();
+  int64_t perThread = (n + threads * NB - 1) / (threads * NB);
+  int64_t nb = (n + threads * perThread - 1) / (threads * perThread);
+  nb = (nb + 31) / 32 * 32; /* whole panels of every kernel */
+  int64_t rowBlocks = (m + MB - 1) / MB, colBlocks = (n + nb - 1) / nb;
   int64_t tasks = batch * rowBlocks * colBlocks;
 #pragma omp parallel for schedule(static) if (tasks > 1 && m * n * k > 32768)
   for (int64_t task = 0; task < tasks; ++task) {
     int64_t bi = task / (rowBlocks * colBlocks);
     int64_t i0 = (task / colBlocks) % rowBlocks * MB;
-    int64_t j0 = task % colBlocks * NB;
+    int64_t j0 = task % colBlocks * nb;
     int64_t rows = m - i0 < MB ? m - i0 : MB;
-    int64_t cols = n - j0 < NB ? n - j0 : NB;
+    int64_t cols = n - j0 < nb ? n - j0 : nb;
     const float *pa =
         a->aligned + a->offset + bi * a->strides[0] + i0 * a->strides[1];
     float *pc = c->aligned + c->offset + bi * c->strides[0] +
@@ -334,6 +404,42 @@ static void in_place_matmul(const kernels *kn, const qc_memref3d_f32 *a,
       kn->inPlace(pa, a->strides[1], pb + j0, b->rowStride, pc, c->strides[1],
                   rows, cols, k, zero);
   }
+}
+
+/* One row of A against one row-major B (decode through a linear layer):
+ * each thread takes a contiguous share of B's rows and streams it start to
+ * end into a partial row of C, then the partials are summed. Splitting the
+ * columns instead has every thread read a short piece of every row, which
+ * prefetchers follow worse (2-core Xeon, 1 x 4096 x 14336: 83% of the
+ * measured read bandwidth with column blocks, see docs/BENCHMARKS.md).
+ * Returns 0 (nothing done) where the partials cannot be allocated. */
+static int split_k_row(const kernels *kn, const float *a, const bview *b,
+                       float *c, int64_t n, int64_t k, int zero) {
+  int64_t threads = omp_get_max_threads();
+  if (threads > k)
+    threads = k > 0 ? k : 1;
+  int64_t stride = (n + 15) / 16 * 16; /* each partial on its own lines */
+  float *partial =
+      aligned_alloc(64, (size_t)(threads * stride) * sizeof(float));
+  if (!partial)
+    return 0;
+#pragma omp parallel num_threads(threads) if (n * k > 32768)
+  {
+    int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    int64_t k0 = k * t / nt, k1 = k * (t + 1) / nt;
+    kn->rows(a + k0, b->base + k0 * b->rowStride, b->rowStride,
+             partial + t * stride, n, k1 - k0);
+#pragma omp barrier
+#pragma omp for schedule(static)
+    for (int64_t j = 0; j < n; ++j) {
+      float sum = zero ? 0.0f : c[j];
+      for (int64_t u = 0; u < nt; ++u)
+        sum += partial[u * stride + j];
+      c[j] = sum;
+    }
+  }
+  free(partial);
+  return 1;
 }
 
 /* Panels [q0, q1) of the k x n block of B at (p0, j0) into bp. */
@@ -427,6 +533,10 @@ void _mlir_ciface_quantc_matmul_f32(qc_memref3d_f32 *a, qc_memref3d_f32 *b,
     strided_matmul(a, &bv, c, zero);
     return;
   }
+  if (batch == 1 && m == 1 && !bv.transposed &&
+      split_k_row(kn, a->aligned + a->offset, &bv, c->aligned + c->offset, n,
+                  k, zero))
+    return;
   if (m < PACK_ROWS) {
     in_place_matmul(kn, a, &bv, c, zero);
     return;

@@ -11,6 +11,7 @@
 #include "quantc/kernels.h"
 
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <random>
@@ -94,6 +95,22 @@ TEST(MatmulKernel, EveryBlockEdge) {
 TEST(MatmulKernel, KAcrossCacheBlocks) {
   for (int64_t k : {1, 255, 256, 257, 700})
     check({1, 9, k, 40, true, 0, 0});
+}
+
+// One row against one B (decode): the threads split K, each streaming its
+// rows of B into a partial row, then sum; K not a multiple of four or of
+// the thread count, N with a tail, accumulate and init, one thread and more.
+TEST(MatmulKernel, SingleRowSplitsK) {
+  int before = omp_get_max_threads();
+  for (int threads : {1, 2, 3}) {
+    omp_set_num_threads(threads);
+    for (int64_t k : {5, 1001})
+      for (int64_t n : {70, 333}) {
+        check({1, 1, k, n, true, 0, 0});
+        check({1, 1, k, n, true, 0, 0}, /*init=*/true);
+      }
+  }
+  omp_set_num_threads(before);
 }
 
 TEST(MatmulKernel, BatchesAndStrides) {
