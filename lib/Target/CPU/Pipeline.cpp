@@ -32,6 +32,7 @@ static constexpr const char *kEntry =
     "quantc-kv-cache-in-place,"
     "quantc-fuse-elementwise,"
     "quantc-fold-repeat-kv,"
+    "quantc-fold-batch-reshapes,"
     "resolve-shaped-type-result-dims,"
     "canonicalize";
 // Tensors are bufferized across function boundaries with identity layouts

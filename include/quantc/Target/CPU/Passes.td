@@ -143,6 +143,22 @@ def FoldRepeatKv : Pass<"quantc-fold-repeat-kv", "mlir::ModuleOp"> {
                            "mlir::tensor::TensorDialect"];
 }
 
+def FoldBatchReshapes : Pass<"quantc-fold-batch-reshapes", "mlir::ModuleOp"> {
+  let summary = "Run contractions over merged batch dimensions unmerged";
+  let description = [{
+    A contraction reading a `tensor.collapse_shape` (or producing the source
+    of a `tensor.expand_shape`) that merges only its batch loops, such as
+    attention's batch x heads, runs over the unmerged loops instead
+    (upstream's fold of reshapes by expansion, restricted to batch merges):
+    a KV-cache view is then read in place through its strides instead of
+    copied to be merged. Rows and the reduction stay merged (one long kernel
+    call). Runs after transposes are folded into indexing maps and after
+    `quantc-fold-repeat-kv` (whose head repetition is also a batch merge).
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def ApproximateMath : Pass<"quantc-approximate-math", "mlir::ModuleOp"> {
   let summary = "Inline polynomial f32 exp, tanh and erf, so loops with them vectorize";
   let description = [{
