@@ -6,7 +6,10 @@
  * (prefill), B is first packed, a KC x NC block at a time, into panels of
  * two vectors' width laid out k-major, so the block kernel reads B
  * sequentially from cache (unpacked rows a power of two apart fall into few
- * cache sets); the threads pack a block together, then split the rows.
+ * cache sets); the threads pack a block together, then split the rows. That
+ * path also packs A, 48 rows at a time, into tiles read k-major from one
+ * pointer, and its tiles are 12 rows where registers allow (AVX-512: 24
+ * accumulators of 32), so a step of k costs 14 loads for 24 FMAs.
  * With few rows (decode) packing would cost as much as the product, so B is
  * read in place, K split into blocks. One body, built per instruction set
  * with GCC vector extensions and target attributes, chosen once at run
@@ -25,6 +28,7 @@
 #define KC 256
 #define NC 1024       /* columns of a packed block: KC x NC floats = 1 MiB */
 #define PACK_ROWS 24  /* fewer rows than this: B is read in place */
+#define PACK_GROUP 48 /* rows of A packed at once: 48 x KC floats = 48 KiB */
 
 typedef float v16 __attribute__((vector_size(64), aligned(4)));
 typedef float v8 __attribute__((vector_size(32), aligned(4)));
@@ -46,7 +50,7 @@ static void edge_block(const float *a, int64_t lda, const float *b,
  * rows <= MR and vecs <= 2, the block in registers (inlined with constant
  * rows and vecs for full tiles). A full block, NR = two vectors wide, keeps
  * 12 independent accumulators. */
-#define DEFINE_MATRIX_KERNEL(NAME, ATTR, VEC, LANES)                           \
+#define DEFINE_MATRIX_KERNEL(NAME, ATTR, VEC, LANES, PMR)                      \
   enum { NAME##_NR = 2 * LANES, NAME##_ROW_VECS = LANES == 16 ? 16 : 8 };      \
   ATTR static inline __attribute__((always_inline)) void NAME##_block(         \
       const float *a, int64_t lda, const float *b, int64_t ldb, float *c,      \
@@ -184,57 +188,78 @@ static void edge_block(const float *a, int64_t lda, const float *b,
       }                                                                        \
     }                                                                          \
   }                                                                            \
-  /* C[rows x NR] += A[rows x k] x one packed panel. */                       \
+  /* Rows [0, rows) of A (row stride lda), k columns, into ap: tiles of   \
+   * PMR rows, each k-major (PMR floats a step; rows past `rows` zero), so  \
+   * the panel kernel broadcasts A from one pointer at constant offsets.    */ \
+  ATTR static void NAME##_pack_a(const float *a, int64_t lda, float *ap,      \
+                                 int64_t rows, int64_t k) {                   \
+    for (int64_t i = 0; i < rows; i += PMR) {                                 \
+      float *dst = ap + i * k;                                                \
+      for (int r = 0; r < PMR; ++r) {                                         \
+        const float *src = a + (i + r) * lda;                                 \
+        for (int64_t p = 0; p < k; ++p)                                       \
+          dst[p * PMR + r] = i + r < rows ? src[p] : 0.0f;                    \
+      }                                                                       \
+    }                                                                         \
+  }                                                                           \
+  /* C[PMR x NR] += one packed tile of A x one packed panel of B: the tile  \
+   * in 2 * PMR vector registers (AVX-512: 24 of 32) while k runs.          */ \
   ATTR static inline __attribute__((always_inline)) void NAME##_panel(        \
-      const float *a, int64_t lda, const float *bp, float *c, int64_t ldc,     \
-      int64_t k, int rows, int zero) {                                         \
-    VEC acc[MR][2];                                                            \
-    for (int r = 0; r < rows; ++r) {                                           \
-      acc[r][0] = zero ? (VEC){0} : *(const VEC *)(c + r * ldc);               \
-      acc[r][1] = zero ? (VEC){0} : *(const VEC *)(c + r * ldc + LANES);       \
-    }                                                                          \
-    for (int64_t p = 0; p < k; ++p) {                                          \
-      VEC b0 = *(const VEC *)(bp + p * 2 * LANES);                             \
-      VEC b1 = *(const VEC *)(bp + p * 2 * LANES + LANES);                     \
-      for (int r = 0; r < rows; ++r) {                                         \
-        VEC av = a[r * lda + p] - (VEC){0};                                    \
-        acc[r][0] += av * b0;                                                  \
-        acc[r][1] += av * b1;                                                  \
-      }                                                                        \
-    }                                                                          \
-    for (int r = 0; r < rows; ++r) {                                           \
-      *(VEC *)(c + r * ldc) = acc[r][0];                                       \
-      *(VEC *)(c + r * ldc + LANES) = acc[r][1];                               \
-    }                                                                          \
-  }                                                                            \
-  /* C[m x n] += A[m x k] x B, B packed (k x n, all its panels). Panels     \
-   * outside, row tiles inside: a panel (KC x NR, 32 KiB) stays in L1 while   \
-   * the tiles read A from L2 (6 floats a step, against the panel's 32). */   \
+      const float *ap, const float *bp, float *c, int64_t ldc, int64_t k,     \
+      int zero) {                                                             \
+    VEC acc[PMR][2];                                                          \
+    for (int r = 0; r < PMR; ++r) {                                           \
+      acc[r][0] = zero ? (VEC){0} : *(const VEC *)(c + r * ldc);              \
+      acc[r][1] = zero ? (VEC){0} : *(const VEC *)(c + r * ldc + LANES);      \
+    }                                                                         \
+    for (int64_t p = 0; p < k; ++p) {                                         \
+      VEC b0 = *(const VEC *)(bp + p * 2 * LANES);                            \
+      VEC b1 = *(const VEC *)(bp + p * 2 * LANES + LANES);                    \
+      for (int r = 0; r < PMR; ++r) {                                         \
+        VEC av = ap[p * PMR + r] - (VEC){0};                                  \
+        acc[r][0] += av * b0;                                                 \
+        acc[r][1] += av * b1;                                                 \
+      }                                                                       \
+    }                                                                         \
+    for (int r = 0; r < PMR; ++r) {                                           \
+      *(VEC *)(c + r * ldc) = acc[r][0];                                      \
+      *(VEC *)(c + r * ldc + LANES) = acc[r][1];                              \
+    }                                                                         \
+  }                                                                           \
+  /* C[m x n] += A[m x k] x B, B packed (k x n, all its panels; k <= KC).   \
+   * A is packed PACK_GROUP rows at a time (on the stack, L1/L2-resident);  \
+   * for each group, panels outside, row tiles inside: a panel (KC x NR,    \
+   * 32 KiB) stays in L1 while the group's tiles stream past it.            */ \
   ATTR static void NAME##_packed(const float *a, int64_t lda, const float *bp, \
                                  float *c, int64_t ldc, int64_t m, int64_t n,  \
                                  int64_t k, int zero) {                        \
     enum { NR = NAME##_NR };                                                   \
+    float ap[PACK_GROUP * KC] __attribute__((aligned(64)));                    \
     int64_t panels = (n + NR - 1) / NR;                                        \
-    for (int64_t q = 0; q < panels; ++q) {                                     \
-      const float *panel = bp + q * k * NR;                                    \
-      for (int64_t i = 0; i < m; i += MR) {                                    \
-        int rows = m - i < MR ? (int)(m - i) : MR;                             \
-        float *ci = c + i * ldc + q * NR;                                      \
+    for (int64_t i0 = 0; i0 < m; i0 += PACK_GROUP) {                           \
+      int64_t rows = m - i0 < PACK_GROUP ? m - i0 : PACK_GROUP;                \
+      NAME##_pack_a(a + i0 * lda, lda, ap, rows, k);                           \
+      for (int64_t q = 0; q < panels; ++q) {                                   \
+        const float *panel = bp + q * k * NR;                                  \
         int64_t cols = n - q * NR < NR ? n - q * NR : NR;                      \
-        if (cols == NR && rows == MR) {                                        \
-          NAME##_panel(a + i * lda, lda, panel, ci, ldc, k, MR, zero);         \
-          continue;                                                            \
+        for (int64_t i = 0; i < rows; i += PMR) {                              \
+          int64_t tileRows = rows - i < PMR ? rows - i : PMR;                  \
+          float *ci = c + (i0 + i) * ldc + q * NR;                             \
+          if (cols == NR && tileRows == PMR) {                                 \
+            NAME##_panel(ap + i * k, panel, ci, ldc, k, zero);                 \
+            continue;                                                          \
+          }                                                                    \
+          /* An edge: through a full tile on the stack. */                    \
+          float tile[PMR * NR] __attribute__((aligned(64)));                   \
+          for (int r = 0; r < PMR; ++r)                                        \
+            for (int j = 0; j < NR; ++j)                                       \
+              tile[r * NR + j] =                                               \
+                  !zero && r < tileRows && j < cols ? ci[r * ldc + j] : 0.0f;  \
+          NAME##_panel(ap + i * k, panel, tile, NR, k, 0);                     \
+          for (int r = 0; r < tileRows; ++r)                                   \
+            for (int j = 0; j < cols; ++j)                                     \
+              ci[r * ldc + j] = tile[r * NR + j];                              \
         }                                                                      \
-        /* An edge: through a full tile on the stack. */                      \
-        float tile[MR * NR] __attribute__((aligned(64)));                      \
-        for (int r = 0; r < MR; ++r)                                           \
-          for (int j = 0; j < NR; ++j)                                         \
-            tile[r * NR + j] =                                                 \
-                !zero && r < rows && j < cols ? ci[r * ldc + j] : 0.0f;        \
-        NAME##_panel(a + i * lda, lda, panel, tile, NR, k, rows, 0);           \
-        for (int r = 0; r < rows; ++r)                                         \
-          for (int j = 0; j < cols; ++j)                                       \
-            ci[r * ldc + j] = tile[r * NR + j];                                \
       }                                                                        \
     }                                                                          \
   }                                                                            \
@@ -273,9 +298,10 @@ static void edge_block(const float *a, int64_t lda, const float *b,
  * would cost an add and a shuffle on the FMA ports per row. */
 #pragma GCC optimize("fp-contract=fast")
 DEFINE_MATRIX_KERNEL(matmul_avx512, __attribute__((target("avx512f"))), v16,
-                     16)
-DEFINE_MATRIX_KERNEL(matmul_avx2, __attribute__((target("avx2,fma"))), v8, 8)
-DEFINE_MATRIX_KERNEL(matmul_generic, , v8, 8)
+                     16, 12)
+DEFINE_MATRIX_KERNEL(matmul_avx2, __attribute__((target("avx2,fma"))), v8, 8,
+                     6)
+DEFINE_MATRIX_KERNEL(matmul_generic, , v8, 8, 6)
 
 /* One instruction set's kernels. */
 typedef struct {

@@ -1,6 +1,6 @@
 //===- MatmulKernelTest.cpp - the f32 matmul microkernel vs float64 -------===//
 //
-// Every edge of the register blocking (rows below 6, column tails below one
+// Every edge of the register blocking (rows below a tile, column tails below one
 // vector, between one and two vectors), K across its cache blocks, batches
 // with shared or per-batch B, strided rows, both ways of reading B (in
 // place for few rows, packed for many), against a float64
@@ -128,6 +128,7 @@ TEST(MatmulKernel, PackedPanels) {
   check({1, 40, 300, 1030, true, 0, 0}); // K and N beyond one block
   check({3, 31, 257, 45, false, 2, 3});  // B per batch, padded rows
   check({2, 26, 64, 40, true, 1, 0});    // shared B, two batches
+  check({2, 110, 300, 45, false, 3, 1}); // A packed in groups of 48 rows
 }
 
 // C = A x B never reads C, on every path (in place, packed, strided).
