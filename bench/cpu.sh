@@ -9,12 +9,16 @@
 # (test/Zoo/zoo.py --size bench: d 384, 5 layers, 6 heads, ffn 1536,
 # random weights), exported here with Debian's PyTorch at opset 17 as
 # decoder-with-past graphs (BERT: the plain encoder, prefill only).
-# Usage: bench/cpu.sh [threads] [all|shared|zoo|FAMILY,...]   (default 2
-# all; after scripts/build.sh, ORT from setup, python3-torch for the zoo)
+# Each model runs ROUNDS (default 3) rounds of quantc then ORT; the table
+# gives the median throughputs and the median of the rounds' ratios.
+# Usage: [ROUNDS=3] bench/cpu.sh [threads] [all|shared|zoo|FAMILY,...]
+# (default 2 all; after scripts/build.sh, ORT from setup, python3-torch for
+# the zoo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=${1:-2}
 which=${2:-all}
+ROUNDS=${ROUNDS:-3}
 export OMP_NUM_THREADS=$threads
 shared=../shared
 tmp=$(mktemp -d)
@@ -52,23 +56,34 @@ past = [i for i in g.input if i.name.startswith('past_key_values')]
 d = [x.dim_value for x in past[0].type.tensor_type.shape.dim] if past else [0, 0, 0, 0]
 print(d[1], d[3])" "$model")
   build/bin/quantc compile "$model" -o "$tmp/art" 2>/dev/null
-  q_prefill=$(build/bin/prefill_bench "$tmp/art" 16 256 3 |
-              /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['prefill'])")
-  q_decode=0
-  if [ "$heads" != 0 ]; then
-    q_decode=$(build/bin/quant-run "$tmp/art" --generate "$prompt" -n 129 |
-               sed -nE 's/.*decode ([0-9.]+) tokens\/s.*/\1/p')
-  fi
-  read -r o_prefill o_decode < <(NODE_PATH=build/ort/node_modules node bench/ort_bench.js \
-      "$model" 16 256 128 "$threads" "$heads" "$dim" |
-      /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print(d['prefill'], d['decode'])")
-  if [ "$heads" != 0 ]; then
-    printf '| %s | %.0f | %.0f | %.2f | %.0f | %.0f | %.2f |\n' "$name" "$q_prefill" "$o_prefill" \
-      "$(echo "$q_prefill / $o_prefill" | bc -l)" "$q_decode" "$o_decode" \
-      "$(echo "$q_decode / $o_decode" | bc -l)"
-  else
-    printf '| %s | %.0f | %.0f | %.2f | (no cache) | | |\n' "$name" "$q_prefill" "$o_prefill" \
-      "$(echo "$q_prefill / $o_prefill" | bc -l)"
-  fi
+  # Rounds alternate quantc and ORT, so a drift of the machine's speed
+  # (25% within minutes on shared machines) hits both sides of a ratio.
+  rounds=()
+  for _ in $(seq "$ROUNDS"); do
+    q_prefill=$(build/bin/prefill_bench "$tmp/art" 16 256 3 |
+                /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['prefill'])")
+    q_decode=0
+    if [ "$heads" != 0 ]; then
+      q_decode=$(build/bin/quant-run "$tmp/art" --generate "$prompt" -n 129 |
+                 sed -nE 's/.*decode ([0-9.]+) tokens\/s.*/\1/p')
+    fi
+    rounds+=("$q_prefill $q_decode $(NODE_PATH=build/ort/node_modules node bench/ort_bench.js \
+        "$model" 16 256 128 "$threads" "$heads" "$dim" |
+        /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print(d['prefill'], d['decode'])")")
+  done
+  # Medians over the rounds: of each throughput, and of each round's ratio.
+  printf '%s\n' "${rounds[@]}" | /usr/bin/python3 -c "
+import statistics as st, sys
+r = [list(map(float, l.split())) for l in sys.stdin]
+med = lambda xs: st.median(xs)
+qp, qd, op, od = (med([x[i] for x in r]) for i in range(4))
+pr = med([x[0] / x[2] for x in r])
+row = f'| $name | {qp:.0f} | {op:.0f} | {pr:.2f} |'
+if qd > 0:
+    dr = med([x[1] / x[3] for x in r])
+    row += f' {qd:.0f} | {od:.0f} | {dr:.2f} |'
+else:
+    row += ' (no cache) | | |'
+print(row)"
   rm -rf "$tmp/art"
 done
