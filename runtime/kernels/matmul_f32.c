@@ -3,7 +3,7 @@
  * Register-blocked C += A x B on row-major operands: a 6 x (2 vectors)
  * block of C stays in vector registers while k runs, reading two vectors of
  * a row of B and broadcasting one element of A per row. With enough rows
- * (prefill), B is first packed, a KC x NC block at a time, into panels of
+ * (prefill), B is first packed, a block of K x NC at a time, into panels of
  * two vectors' width laid out k-major, so the block kernel reads B
  * sequentially from cache (unpacked rows a power of two apart fall into few
  * cache sets); the threads pack a block together, then split the rows. That
@@ -25,10 +25,11 @@
 #include <string.h>
 
 #define MR 6
-#define KC 256
-#define NC 1024       /* columns of a packed block: KC x NC floats = 1 MiB */
+#define KC 256        /* K blocks where B is read in place */
+#define PACK_KC 512   /* packed: K in equal blocks of at most this many */
+#define NC 1024       /* columns of a packed block: PACK_KC x NC = 2 MiB */
 #define PACK_ROWS 24  /* fewer rows than this: B is read in place */
-#define PACK_GROUP 48 /* rows of A packed at once: 48 x KC floats = 48 KiB */
+#define PACK_GROUP 48 /* rows of A packed at once: 48 x PACK_KC = 96 KiB */
 
 typedef float v16 __attribute__((vector_size(64), aligned(4)));
 typedef float v8 __attribute__((vector_size(32), aligned(4)));
@@ -226,15 +227,14 @@ static void edge_block(const float *a, int64_t lda, const float *b,
       *(VEC *)(c + r * ldc + LANES) = acc[r][1];                              \
     }                                                                         \
   }                                                                           \
-  /* C[m x n] += A[m x k] x B, B packed (k x n, all its panels; k <= KC).   \
-   * A is packed PACK_GROUP rows at a time (on the stack, L1/L2-resident);  \
-   * for each group, panels outside, row tiles inside: a panel (KC x NR,    \
-   * 32 KiB) stays in L1 while the group's tiles stream past it.            */ \
+  /* C[m x n] += A[m x k] x B, B packed (k x n, all its panels; k <=       \
+   * PACK_KC). A is packed PACK_GROUP rows at a time into `ap` (L2-resident); \
+   * for each group, panels outside, row tiles inside: a panel (k x NR)      \
+   * is read by the group's tiles one after another.                        */ \
   ATTR static void NAME##_packed(const float *a, int64_t lda, const float *bp, \
-                                 float *c, int64_t ldc, int64_t m, int64_t n,  \
-                                 int64_t k, int zero) {                        \
+                                 float *ap, float *c, int64_t ldc, int64_t m,  \
+                                 int64_t n, int64_t k, int zero) {             \
     enum { NR = NAME##_NR };                                                   \
-    float ap[PACK_GROUP * KC] __attribute__((aligned(64)));                    \
     int64_t panels = (n + NR - 1) / NR;                                        \
     for (int64_t i0 = 0; i0 < m; i0 += PACK_GROUP) {                           \
       int64_t rows = m - i0 < PACK_GROUP ? m - i0 : PACK_GROUP;                \
@@ -309,8 +309,8 @@ typedef struct {
                   int64_t, int64_t, int64_t, int64_t, int);
   void (*pack)(const float *, int64_t, float *, int64_t, int64_t, int64_t,
                int64_t);
-  void (*packed)(const float *, int64_t, const float *, float *, int64_t,
-                 int64_t, int64_t, int64_t, int);
+  void (*packed)(const float *, int64_t, const float *, float *, float *,
+                 int64_t, int64_t, int64_t, int64_t, int);
   void (*dot)(const float *, int64_t, const float *, int64_t, float *, int64_t,
               int64_t, int64_t, int64_t, int);
   void (*rows)(const float *, const float *, int64_t, float *, int64_t,
@@ -489,29 +489,47 @@ static void pack_block(const kernels *kn, const bview *b, const float *pb,
   }
 }
 
-/* Many rows, one B for all of them: the threads pack each KC x NC block of
- * B together, then split the rows (of every batch) between them. */
+/* The packed path's buffers for one call: packed B (one block, or one a
+ * thread where each batch has its own B) and a packed A group a thread. */
+typedef struct {
+  float *b, *a;
+  int64_t bFloats; /* one block of B: PACK_KC x NC, whole panels */
+} scratch;
+
+static float *a_group_of(const scratch *s) {
+  return s->a + (int64_t)omp_get_thread_num() * PACK_GROUP * PACK_KC;
+}
+
+/* K in equal blocks of at most PACK_KC (384 stays one block, not 256 +
+ * 128: fewer passes over C and fewer packing rounds): the block length. */
+static int64_t k_block(int64_t k) {
+  int64_t blocks = (k + PACK_KC - 1) / PACK_KC;
+  return (k + blocks - 1) / blocks;
+}
+
+/* Many rows, one B for all of them: the threads pack each block of B
+ * together, then split the rows (of every batch) between them. */
 static void shared_packed_matmul(const kernels *kn, const qc_memref3d_f32 *a,
-                                 const bview *b, qc_memref3d_f32 *c, float *bp,
-                                 int zero) {
+                                 const bview *b, qc_memref3d_f32 *c,
+                                 const scratch *s, int zero) {
   int64_t batch = c->sizes[0], m = c->sizes[1], n = c->sizes[2];
-  int64_t k = a->sizes[2], nr = kn->nr;
+  int64_t k = a->sizes[2], nr = kn->nr, kb = k_block(k);
   int64_t rowBlocks = (m + MB - 1) / MB, tasks = batch * rowBlocks;
 #pragma omp parallel if (m * n * k > 32768)
   for (int64_t jc = 0; jc < n; jc += NC) {
     int64_t nc = n - jc < NC ? n - jc : NC, panels = (nc + nr - 1) / nr;
-    for (int64_t pc = 0; pc < k; pc += KC) {
-      int64_t kc = k - pc < KC ? k - pc : KC;
+    for (int64_t pc = 0; pc < k; pc += kb) {
+      int64_t kc = k - pc < kb ? k - pc : kb;
 #pragma omp for schedule(static)
       for (int64_t q = 0; q < panels; ++q)
-        pack_block(kn, b, b->base, pc, jc, bp, kc, nc, q, q + 1);
+        pack_block(kn, b, b->base, pc, jc, s->b, kc, nc, q, q + 1);
 #pragma omp for schedule(static)
       for (int64_t task = 0; task < tasks; ++task) {
         int64_t bi = task / rowBlocks, i0 = task % rowBlocks * MB;
         int64_t rows = m - i0 < MB ? m - i0 : MB;
         kn->packed(a->aligned + a->offset + bi * a->strides[0] +
                        i0 * a->strides[1] + pc,
-                   a->strides[1], bp,
+                   a->strides[1], s->b, a_group_of(s),
                    c->aligned + c->offset + bi * c->strides[0] +
                        i0 * c->strides[1] + jc,
                    c->strides[1], rows, nc, kc, zero && pc == 0);
@@ -521,22 +539,22 @@ static void shared_packed_matmul(const kernels *kn, const qc_memref3d_f32 *a,
 }
 
 /* Many rows, a B per batch (attention): each thread packs and multiplies
- * whole batches; `bp` holds one KC x NC block per thread. */
+ * whole batches into its own block of B. */
 static void batched_packed_matmul(const kernels *kn, const qc_memref3d_f32 *a,
                                   const bview *b, qc_memref3d_f32 *c,
-                                  float *bp, int64_t blockFloats, int zero) {
+                                  const scratch *s, int zero) {
   int64_t batch = c->sizes[0], m = c->sizes[1], n = c->sizes[2];
-  int64_t k = a->sizes[2], nr = kn->nr;
+  int64_t k = a->sizes[2], nr = kn->nr, kb = k_block(k);
 #pragma omp parallel for schedule(static) if (batch * m * n * k > 32768)
   for (int64_t bi = 0; bi < batch; ++bi) {
-    float *mine = bp + (int64_t)omp_get_thread_num() * blockFloats;
+    float *mine = s->b + (int64_t)omp_get_thread_num() * s->bFloats;
     for (int64_t jc = 0; jc < n; jc += NC) {
       int64_t nc = n - jc < NC ? n - jc : NC, panels = (nc + nr - 1) / nr;
-      for (int64_t pc = 0; pc < k; pc += KC) {
-        int64_t kc = k - pc < KC ? k - pc : KC;
+      for (int64_t pc = 0; pc < k; pc += kb) {
+        int64_t kc = k - pc < kb ? k - pc : kb;
         pack_block(kn, b, batch_of(b, bi), pc, jc, mine, kc, nc, 0, panels);
         kn->packed(a->aligned + a->offset + bi * a->strides[0] + pc,
-                   a->strides[1], mine,
+                   a->strides[1], mine, a_group_of(s),
                    c->aligned + c->offset + bi * c->strides[0] + jc,
                    c->strides[1], m, nc, kc, zero && pc == 0);
       }
@@ -567,17 +585,19 @@ void _mlir_ciface_quantc_matmul_f32(qc_memref3d_f32 *a, qc_memref3d_f32 *b,
     in_place_matmul(kn, a, &bv, c, zero);
     return;
   }
-  /* A block: KC rows of NC columns rounded up to whole panels. */
-  int64_t blockFloats = KC * ((NC + kn->nr - 1) / kn->nr * kn->nr);
-  int64_t buffers = bv.shared ? 1 : omp_get_max_threads();
-  float *bp = aligned_alloc(64, (size_t)(buffers * blockFloats) * sizeof(float));
-  if (!bp) {
+  int64_t threads = omp_get_max_threads();
+  scratch s = {NULL, NULL, PACK_KC * ((NC + kn->nr - 1) / kn->nr * kn->nr)};
+  int64_t bFloats = (bv.shared ? 1 : threads) * s.bFloats;
+  s.b = aligned_alloc(
+      64, (size_t)(bFloats + threads * PACK_GROUP * PACK_KC) * sizeof(float));
+  if (!s.b) {
     in_place_matmul(kn, a, &bv, c, zero);
     return;
   }
+  s.a = s.b + bFloats;
   if (bv.shared)
-    shared_packed_matmul(kn, a, &bv, c, bp, zero);
+    shared_packed_matmul(kn, a, &bv, c, &s, zero);
   else
-    batched_packed_matmul(kn, a, &bv, c, bp, blockFloats, zero);
-  free(bp);
+    batched_packed_matmul(kn, a, &bv, c, &s, zero);
+  free(s.b);
 }

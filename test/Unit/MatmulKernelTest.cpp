@@ -95,6 +95,12 @@ TEST(MatmulKernel, EveryBlockEdge) {
 TEST(MatmulKernel, KAcrossCacheBlocks) {
   for (int64_t k : {1, 255, 256, 257, 700})
     check({1, 9, k, 40, true, 0, 0});
+  // Packed (30 rows, B shared or per batch): K in equal blocks of at most
+  // 512, the last one ragged for 1100 (367 + 367 + 366).
+  for (int64_t k : {384, 512, 513, 1100}) {
+    check({1, 30, k, 40, true, 0, 0});
+    check({2, 30, k, 40, false, 0, 0}, true);
+  }
 }
 
 // One row against one B (decode): the threads split K, each streaming its
