@@ -75,12 +75,11 @@ print(d[1], d[3])" "$model")
   printf '%s\n' "${rounds[@]}" | /usr/bin/python3 -c "
 import statistics as st, sys
 r = [list(map(float, l.split())) for l in sys.stdin]
-med = lambda xs: st.median(xs)
-qp, qd, op, od = (med([x[i] for x in r]) for i in range(4))
-pr = med([x[0] / x[2] for x in r])
+qp, qd, op, od = (st.median([x[i] for x in r]) for i in range(4))
+pr = st.median([x[0] / x[2] for x in r])
 row = f'| $name | {qp:.0f} | {op:.0f} | {pr:.2f} |'
 if qd > 0:
-    dr = med([x[1] / x[3] for x in r])
+    dr = st.median([x[1] / x[3] for x in r])
     row += f' {qd:.0f} | {od:.0f} | {dr:.2f} |'
 else:
     row += ' (no cache) | | |'
