@@ -6,7 +6,9 @@
  * (prefill), B is first packed, a block of K x NC at a time, into panels of
  * two vectors' width laid out k-major, so the block kernel reads B
  * sequentially from cache (unpacked rows a power of two apart fall into few
- * cache sets); the threads pack a block together, then split the rows. That
+ * cache sets); the threads pack a block together, then take blocks of rows
+ * as they finish the last (a dynamic schedule: on a shared machine one core
+ * may run slower, and an equal split would wait for it). That
  * path also packs A, 48 rows at a time, into tiles read k-major from one
  * pointer, and its tiles are 12 rows where registers allow (AVX-512: 24
  * accumulators of 32), so a step of k costs 14 loads for 24 FMAs.
@@ -520,10 +522,10 @@ static void shared_packed_matmul(const kernels *kn, const qc_memref3d_f32 *a,
     int64_t nc = n - jc < NC ? n - jc : NC, panels = (nc + nr - 1) / nr;
     for (int64_t pc = 0; pc < k; pc += kb) {
       int64_t kc = k - pc < kb ? k - pc : kb;
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic)
       for (int64_t q = 0; q < panels; ++q)
         pack_block(kn, b, b->base, pc, jc, s->b, kc, nc, q, q + 1);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic)
       for (int64_t task = 0; task < tasks; ++task) {
         int64_t bi = task / rowBlocks, i0 = task % rowBlocks * MB;
         int64_t rows = m - i0 < MB ? m - i0 : MB;
@@ -545,7 +547,7 @@ static void batched_packed_matmul(const kernels *kn, const qc_memref3d_f32 *a,
                                   const scratch *s, int zero) {
   int64_t batch = c->sizes[0], m = c->sizes[1], n = c->sizes[2];
   int64_t k = a->sizes[2], nr = kn->nr, kb = k_block(k);
-#pragma omp parallel for schedule(static) if (batch * m * n * k > 32768)
+#pragma omp parallel for schedule(dynamic) if (batch * m * n * k > 32768)
   for (int64_t bi = 0; bi < batch; ++bi) {
     float *mine = s->b + (int64_t)omp_get_thread_num() * s->bFloats;
     for (int64_t jc = 0; jc < n; jc += NC) {

@@ -9,6 +9,8 @@
 
 #include "quantc/Target/CPU/Passes.h"
 
+#include "BatchLoops.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -23,25 +25,16 @@ using namespace mlir;
 
 namespace {
 
-/// Whether loop `d` of a contraction is a batch loop: parallel and
-/// indexing every operand.
-bool isBatchLoop(linalg::GenericOp op, AffineExpr d) {
-  auto dim = dyn_cast<AffineDimExpr>(d);
-  if (!dim || !linalg::isParallelIterator(
-                  op.getIteratorTypesArray()[dim.getPosition()]))
-    return false;
-  return llvm::all_of(op.getIndexingMapsArray(), [&](AffineMap map) {
-    return map.isFunctionOfDim(dim.getPosition());
-  });
-}
-
 /// Whether every dimension that `reassociation` merges is read by `map` as
 /// a batch loop of the contraction `op`.
 bool mergesOnlyBatches(linalg::GenericOp op, AffineMap map,
                        ArrayRef<ReassociationIndices> reassociation) {
   for (auto [i, group] : llvm::enumerate(reassociation))
-    if (group.size() > 1 && !isBatchLoop(op, map.getResult(i)))
-      return false;
+    if (group.size() > 1) {
+      auto dim = dyn_cast<AffineDimExpr>(map.getResult(i));
+      if (!dim || !quantc::isBatchLoop(op, dim.getPosition()))
+        return false;
+    }
   return true;
 }
 

@@ -9,6 +9,8 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/OpenMP/OpenMPDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Transforms/RegionUtils.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace quantc {
@@ -39,7 +41,12 @@ void toOpenMP(IRRewriter &rewriter, scf::ParallelOp loop) {
   auto parallel =
       omp::ParallelOp::create(rewriter, loc, omp::ParallelOperands{});
   rewriter.createBlock(&parallel.getRegion());
-  auto wsloop = omp::WsloopOp::create(rewriter, loc, omp::WsloopOperands{});
+  // Guided: a thread that runs slower (a busy core of a shared machine)
+  // takes fewer chunks instead of holding the others at the barrier.
+  omp::WsloopOperands wsOps;
+  wsOps.scheduleKind = omp::ClauseScheduleKindAttr::get(
+      rewriter.getContext(), omp::ClauseScheduleKind::Guided);
+  auto wsloop = omp::WsloopOp::create(rewriter, loc, wsOps);
   omp::TerminatorOp::create(rewriter, loc);
   rewriter.createBlock(&wsloop.getRegion());
   omp::LoopNestOperands nestOps;
@@ -77,6 +84,15 @@ struct ParallelizeLinalgPass
       rewriter.replaceOpWithNewOp<linalg::CopyOp>(copy, copy.getSource(),
                                                   copy.getTarget());
     });
+    // Loops made on tensors (attention by batch and head) first.
+    SmallVector<scf::ForallOp> foralls;
+    getOperation().walk([&](scf::ForallOp loop) {
+      if (!insideLoop(loop))
+        foralls.push_back(loop);
+    });
+    for (scf::ForallOp loop : foralls)
+      if (failed(parallelize(rewriter, loop)))
+        return signalPassFailure();
     SmallVector<linalg::LinalgOp> ops;
     getOperation().walk([&](linalg::LinalgOp op) {
       if (op.hasPureBufferSemantics() && distributedLoops(op) > 0 &&
@@ -133,8 +149,44 @@ struct ParallelizeLinalgPass
     auto loop = dyn_cast<scf::ParallelOp>(tiled->loops.front());
     if (!loop)
       return success(); // nothing left to distribute (unit loops folded)
-    if (!known) {
-      // Decided when it runs: threads, or the same loop on this thread.
+    distribute(rewriter, loop, points);
+    return success();
+  }
+
+  /// An scf.forall on buffers: threads when the buffers it works on, the
+  /// largest of those defined outside it, have at least `minIterations`
+  /// elements (attention's Q and scores in prefill; a decode step's
+  /// few-head products stay on the calling thread).
+  LogicalResult parallelize(IRRewriter &rewriter, scf::ForallOp forall) {
+    Location loc = forall.getLoc();
+    rewriter.setInsertionPoint(forall);
+    Value points = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    llvm::SetVector<Value> used;
+    getUsedValuesDefinedAbove(forall.getRegion(), used);
+    for (Value v : used) {
+      if (!isa<MemRefType>(v.getType()))
+        continue;
+      Value elements = arith::ConstantIndexOp::create(rewriter, loc, 1);
+      for (int64_t d = 0, e = cast<MemRefType>(v.getType()).getRank(); d < e;
+           ++d)
+        elements = arith::MulIOp::create(
+            rewriter, loc, elements,
+            getValueOrCreateConstantIndexOp(
+                rewriter, loc, memref::getMixedSize(rewriter, loc, v, d)));
+      points = arith::MaxUIOp::create(rewriter, loc, points, elements);
+    }
+    scf::ParallelOp loop;
+    if (failed(scf::forallToParallelLoop(rewriter, forall, &loop)))
+      return forall.emitError("cannot run this loop on threads");
+    distribute(rewriter, loop, points);
+    return success();
+  }
+
+  /// Runs `loop` on the threads; where `points` is given, only when it is
+  /// at least `minIterations` when it runs (else on the calling thread).
+  void distribute(IRRewriter &rewriter, scf::ParallelOp loop, Value points) {
+    if (points) {
+      Location loc = loop.getLoc();
       rewriter.setInsertionPoint(loop);
       Value big = arith::CmpIOp::create(
           rewriter, loc, arith::CmpIPredicate::sge, points,
@@ -146,7 +198,6 @@ struct ParallelizeLinalgPass
       rewriter.clone(*loop);
     }
     toOpenMP(rewriter, loop);
-    return success();
   }
 };
 

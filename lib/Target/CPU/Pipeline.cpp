@@ -33,6 +33,7 @@ static constexpr const char *kEntry =
     "quantc-fuse-elementwise,"
     "quantc-fold-repeat-kv,"
     "quantc-fold-batch-reshapes,"
+    "quantc-fuse-attention,"
     "resolve-shaped-type-result-dims,"
     "canonicalize";
 // Tensors are bufferized across function boundaries with identity layouts

@@ -16,7 +16,7 @@
 // CHECK: %[[BIG:.+]] = arith.cmpi sge, %[[POINTS]], %c32768
 // CHECK: scf.if %[[BIG]] {
 // CHECK-NEXT: omp.parallel {
-// CHECK: omp.wsloop {
+// CHECK: omp.wsloop schedule(guided) {
 // CHECK: omp.loop_nest (%[[I:.+]], %[[J:.+]]) : index = (%c0, %c0) to (%[[D0]], %[[D1]]) step (%c1, %c1) collapse(2) {
 // CHECK: memref.subview %[[X]][%[[I]], %[[J]], 0] [1, 1, %[[D2]]]
 // CHECK: linalg.generic
@@ -80,5 +80,50 @@ func.func @static_large(%x: memref<64x1024xf32>, %y: memref<64x1024xf32>) {
 // CHECK-NEXT: return
 func.func @static_small(%x: memref<4x384xf32>, %y: memref<4x384xf32>) {
   linalg.copy ins(%x : memref<4x384xf32>) outs(%y : memref<4x384xf32>)
+  return
+}
+
+// An scf.forall (attention by batch and head, from quantc-fuse-attention)
+// runs on the threads when the largest buffer it uses from outside has at
+// least min-iterations elements, else on this thread; the ops inside stay
+// serial (each is a thread's work item already).
+// CHECK-LABEL: func.func @forall(
+// CHECK-SAME: %[[X:.+]]: memref<?x6x?xf32>, %[[S:.+]]: memref<?xf32>, %[[Y:.+]]: memref<?x6x?xf32>)
+// CHECK: %[[X0:.+]] = memref.dim %[[X]], %c0
+// CHECK: arith.maxui %c0, %{{.+}}
+// CHECK: memref.dim %[[Y]], %c0
+// CHECK: arith.maxui
+// CHECK: memref.dim %[[S]], %c0
+// CHECK: %[[MOST:.+]] = arith.maxui
+// CHECK: %[[BIG:.+]] = arith.cmpi sge, %[[MOST]], %c32768
+// CHECK: scf.if %[[BIG]] {
+// CHECK-NEXT: omp.parallel {
+// CHECK: omp.wsloop schedule(guided) {
+// CHECK: omp.loop_nest (%[[B:.+]], %[[H:.+]]) : index = (%c0, %c0) to (%[[X0]], %c6) step (%c1, %c1) collapse(2) {
+// CHECK-NOT: omp.
+// CHECK: memref.subview %[[X]][%[[B]], %[[H]], 0]
+// CHECK: linalg.generic
+// CHECK: omp.yield
+// CHECK: } else {
+// CHECK-NEXT: scf.parallel
+// CHECK-NOT: omp.
+// CHECK: linalg.generic
+// CHECK: scf.reduce
+func.func @forall(%x: memref<?x6x?xf32>, %s: memref<?xf32>, %y: memref<?x6x?xf32>) {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %b = memref.dim %x, %c0 : memref<?x6x?xf32>
+  %n = memref.dim %x, %c2 : memref<?x6x?xf32>
+  scf.forall (%i, %h) in (%b, 6) {
+    %xs = memref.subview %x[%i, %h, 0] [1, 1, %n] [1, 1, 1] : memref<?x6x?xf32> to memref<1x1x?xf32, strided<[?, ?, 1], offset: ?>>
+    %ys = memref.subview %y[%i, %h, 0] [1, 1, %n] [1, 1, 1] : memref<?x6x?xf32> to memref<1x1x?xf32, strided<[?, ?, 1], offset: ?>>
+    linalg.generic {indexing_maps = [affine_map<(a, b, c) -> (a, b, c)>, affine_map<(a, b, c) -> (c)>, affine_map<(a, b, c) -> (a, b, c)>],
+                    iterator_types = ["parallel", "parallel", "parallel"]}
+        ins(%xs, %s : memref<1x1x?xf32, strided<[?, ?, 1], offset: ?>>, memref<?xf32>) outs(%ys : memref<1x1x?xf32, strided<[?, ?, 1], offset: ?>>) {
+    ^bb0(%in: f32, %sc: f32, %out: f32):
+      %m = arith.mulf %in, %sc : f32
+      linalg.yield %m : f32
+    }
+  }
   return
 }

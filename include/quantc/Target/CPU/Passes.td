@@ -107,6 +107,9 @@ def ParallelizeLinalg : Pass<"quantc-parallelize-linalg", "mlir::ModuleOp"> {
     `if` clause holds only when the op's iteration space has at least
     `min-iterations` points, so small ops (decoding) do not pay for a fork.
     `memref.copy` ops (from bufferization) become `linalg.copy` first.
+    An `scf.forall` made on tensors (`quantc-fuse-attention`) runs on the
+    threads the same way, when the largest buffer it uses from outside has
+    at least `min-iterations` elements; the ops inside it stay serial.
   }];
   let options = [
     Option<"minIterations", "min-iterations", "int64_t", /*default=*/"32768",
@@ -156,6 +159,27 @@ def FoldBatchReshapes : Pass<"quantc-fold-batch-reshapes", "mlir::ModuleOp"> {
     `quantc-fold-repeat-kv` (whose head repetition is also a batch merge).
   }];
   let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
+def FuseAttention : Pass<"quantc-fuse-attention", "mlir::ModuleOp"> {
+  let summary = "Run attention one (batch, head) at a time, its scores in cache";
+  let description = [{
+    A batched contraction whose operand is computed from another batched
+    contraction, through ops that feed nothing else (P V of
+    softmax(Q K^T)), is tiled by 1 along its batch loops into an
+    `scf.forall` with that whole chain fused in (upstream's
+    tile-and-fuse): Q K^T, the softmax's maximum, exponentials, sum and
+    division of one head run back to back while its scores are in cache,
+    instead of each op making a pass over every head's scores in memory.
+    First, `tensor.expand_shape`s that only add unit dimensions read at
+    index 0 (a reduction's [b, h, s] seen as [b, h, s, 1]) are folded into
+    the reading op's indexing map, so the softmax's reductions reach their
+    readers directly and are fused too. `quantc-parallelize-linalg` runs
+    the loop on the threads.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::scf::SCFDialect",
                            "mlir::tensor::TensorDialect"];
 }
 
