@@ -155,8 +155,9 @@ struct ParallelizeLinalgPass
 
   /// An scf.forall on buffers: threads when the buffers it works on, the
   /// largest of those defined outside it, have at least `minIterations`
-  /// elements (attention's Q and scores in prefill; a decode step's
-  /// few-head products stay on the calling thread).
+  /// elements (attention in prefill, and in decode once the cached keys of
+  /// all heads reach that size; a short context stays on the calling
+  /// thread).
   LogicalResult parallelize(IRRewriter &rewriter, scf::ForallOp forall) {
     Location loc = forall.getLoc();
     rewriter.setInsertionPoint(forall);
