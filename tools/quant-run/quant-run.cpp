@@ -18,6 +18,7 @@
 #include "quantc/Frontend/OnnxImporter.h"
 #include "quantc/Target/CPU/Jit.h"
 #include "quantc/Target/CPU/Pipeline.h"
+#include "quantc/ToolOptions.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
@@ -35,46 +36,60 @@ using namespace mlir;
 using namespace quantc;
 namespace cl = llvm::cl;
 
+// --help lists these only; LLVM's own options stay usable and are
+// listed by --help-hidden.
+static cl::OptionCategory options("quant-run options");
 static cl::opt<std::string>
     modelPath(cl::Positional, cl::Required,
-              cl::desc("<artifact folder | model.onnx | model.mlir>"));
+              cl::desc("<artifact folder | model.onnx | model.mlir>"),
+              cl::cat(options));
 static cl::list<std::string>
     inputFiles("input",
                cl::desc("an input tensor: NAME=FILE.npy, FILE.npy (by "
                         "position) or FILE.pb (onnx.TensorProto, by its name)"),
-               cl::value_desc("file"));
+               cl::value_desc("file"), cl::cat(options));
 static cl::opt<std::string> outputFormat(
     "output-format", cl::init("pb"),
-    cl::desc("format of the output files: pb (onnx.TensorProto) or npy"));
+    cl::desc("format of the output files: pb (onnx.TensorProto) or npy"),
+    cl::cat(options));
 static cl::opt<std::string> outputDir("o", cl::desc("folder for the outputs"),
-                                      cl::value_desc("dir"));
+                                      cl::value_desc("dir"), cl::cat(options));
 
 static cl::opt<bool> timing("timing",
-                            cl::desc("print compile and run times (stderr)"));
+                            cl::desc("print compile and run times (stderr)"),
+                            cl::cat(options));
 static cl::opt<unsigned> repeat("repeat", cl::init(1),
-                                cl::desc("run the model this many times"));
+                                cl::desc("run the model this many times"),
+                                cl::cat(options));
 
-static cl::opt<std::string> perplexityText(
-    "perplexity", cl::value_desc("text file"),
-    cl::desc("bits per byte on the text, with the protocol of "
-             "shared/EVAL.md (256 windows of 256 bytes)"));
+static cl::opt<std::string>
+    perplexityText("perplexity", cl::value_desc("text file"),
+                   cl::desc("bits per byte on the text, with the protocol of "
+                            "shared/EVAL.md (256 windows of 256 bytes)"),
+                   cl::cat(options));
 static cl::opt<int64_t> windows("windows", cl::init(256),
-                                cl::desc("windows for --perplexity"));
+                                cl::desc("windows for --perplexity"),
+                                cl::cat(options));
 static cl::opt<bool> stepwise(
     "stepwise",
     cl::desc("--perplexity one byte per step through the KV cache (the "
-             "decode path; decoder-with-past models)"));
+             "decode path; decoder-with-past models)"),
+    cl::cat(options));
 static cl::opt<int64_t> batchSize("batch", cl::init(16),
-                                  cl::desc("windows per model call"));
+                                  cl::desc("windows per model call"),
+                                  cl::cat(options));
 
 static cl::opt<std::string> generatePrompt(
     "generate", cl::value_desc("prompt"),
     cl::desc("greedy-decode bytes after the prompt (with the KV cache of a "
-             "decoder-with-past model)"));
+             "decoder-with-past model)"),
+    cl::cat(options));
 static cl::opt<int64_t> generateCount("n", cl::init(32),
-                                      cl::desc("bytes to generate"));
-static cl::opt<bool> noCache(
-    "no-cache", cl::desc("recompute the whole sequence at every step"));
+                                      cl::desc("bytes to generate"),
+                                      cl::cat(options));
+static cl::opt<bool>
+    noCache("no-cache", cl::desc("recompute the whole sequence at every step"),
+            cl::cat(options));
 
 static int fail(const llvm::Twine &message) {
   llvm::errs() << "quant-run: error: " << message << "\n";
@@ -83,6 +98,7 @@ static int fail(const llvm::Twine &message) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  quantc::hideOtherOptions({&options});
   cl::ParseCommandLineOptions(argc, argv, "quantc: run a model on the CPU\n");
 
   // Options are checked before any model is compiled or loaded.

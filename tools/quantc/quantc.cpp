@@ -13,6 +13,7 @@
 #include "quantc/Frontend/OnnxImporter.h"
 #include "quantc/Target/CPU/Artifact.h"
 #include "quantc/Target/CPU/Passes.h"
+#include "quantc/ToolOptions.h"
 #include "quantc/Transforms/Passes.h"
 
 #include "mlir/Pass/PassManager.h"
@@ -33,15 +34,20 @@
 
 namespace cl = llvm::cl;
 
+// --help lists these categories only; LLVM's own options stay usable and
+// are listed by --help-hidden.
+static cl::OptionCategory general("Compiling");
 static cl::opt<std::string> command(cl::Positional, cl::Required,
-                                    cl::desc("<command: compile>"));
+                                    cl::desc("<command: compile>"),
+                                    cl::cat(general));
 static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
-                                      cl::desc("<model.onnx>"));
+                                      cl::desc("<model.onnx>"),
+                                      cl::cat(general));
 static cl::opt<std::string> outputDir("o", cl::Required,
                                       cl::desc("artifact folder to write"),
-                                      cl::value_desc("dir"));
+                                      cl::value_desc("dir"), cl::cat(general));
 static cl::opt<std::string> target("target", cl::init("cpu"),
-                                   cl::desc("target (cpu)"));
+                                   cl::desc("target (cpu)"), cl::cat(general));
 
 static cl::OptionCategory quantization("Weight quantization");
 static cl::opt<unsigned> wbits("wbits", cl::init(0), cl::cat(quantization),
@@ -120,6 +126,7 @@ static std::string requestedFormat() {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  quantc::hideOtherOptions({&general, &quantization});
   cl::ParseCommandLineOptions(argc, argv,
                               "quantc: compile an ONNX model to an artifact\n");
   if (command != "compile") {
