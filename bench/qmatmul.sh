@@ -4,11 +4,17 @@
 # bench/ort_matmulnbits.js), the f32 kernel and the read bandwidth, all in
 # this run (bench/qmatmul_bench.cpp). ORT's models hold one node ("hot") or
 # as many weight copies as quantc's cold rows (more than 1 GiB in all).
-# Usage: bench/qmatmul.sh [threads]   (after scripts/build.sh; ORT from setup)
+# Then the non-integer formats against their integer peers (NF4 vs int4
+# g128, FP8 vs int8; qmatmul_bench --formats), calls alternating.
+# Usage: bench/qmatmul.sh [threads] [--formats: only that table]
+# (after scripts/build.sh; ORT from setup)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=${1:-2}
 export OMP_NUM_THREADS=$threads
+if [ "${2:-}" = --formats ]; then
+  exec build/bin/qmatmul_bench "$threads" --formats
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for bits in 4 8; do
@@ -27,3 +33,5 @@ for bits in 4 8; do
   done
 done
 build/bin/qmatmul_bench "$threads" "$tmp/ort.txt"
+echo
+build/bin/qmatmul_bench "$threads" --formats

@@ -14,6 +14,13 @@
 //
 //   qmatmul_bench [threads [ORT_TIMINGS]]
 // ORT_TIMINGS: lines "bits m k n accuracy_level copies ms" (bench/qmatmul.sh).
+//
+//   qmatmul_bench threads --formats
+// The non-integer formats against their integer peers, alternating calls of
+// the two in one loop (so a drift of the machine's speed hits both): NF4
+// (g64, bf16 scales double-quantized to int8 in blocks of 256, as QLoRA
+// stores them; and g128 with f16 scales) against int4 g128, FP8 E4M3 per
+// channel against int8 per channel; f32 activations, hot and cold.
 #include "limits.h"
 #include "quantc/Numerics/Matrix.h"
 #include "quantc/Numerics/Scalar.h"
@@ -24,6 +31,7 @@
 #include <cstdint>
 #include <fstream>
 #include <map>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -78,9 +86,148 @@ std::string cell(double value) {
   return text;
 }
 
+/// One format's quantized weight and the kernel arguments that read it.
+struct Stored {
+  QuantizedMatrix q;
+  std::vector<uint8_t> scales; // as stored: f32/f16/bf16 bytes or codes
+  std::vector<float> table;    // NF4/FP4 values
+  int64_t flags = 0;
+
+  Stored(const std::vector<float> &w, int64_t k, int64_t n, const Format &f)
+      : q(quantizeMatrix(w.data(), k, n, f)) {
+    scales = q.scaleCodes;
+    for (float x : q.scales) {
+      if (f.scaleType == ScaleType::F32) {
+        const auto *b = reinterpret_cast<const uint8_t *>(&x);
+        scales.insert(scales.end(), b, b + 4);
+        continue;
+      }
+      uint16_t h =
+          f.scaleType == ScaleType::F16 ? floatToHalf(x) : floatToBF16(x);
+      scales.push_back(h & 255);
+      scales.push_back(h >> 8);
+    }
+    bool codebook =
+        f.code == ElementCode::NF4 || f.code == ElementCode::FP4E2M1;
+    for (unsigned c = 0; codebook && c < 16; ++c)
+      table.push_back(decodeFloatCode(f.code, c));
+    flags = QC_QMATMUL_INIT | (f.symmetric ? QC_QMATMUL_SYMMETRIC : 0) |
+            (f.scaleType == ScaleType::F16 ? QC_QMATMUL_SCALE_F16 : 0) |
+            (f.scaleType == ScaleType::BF16 ? QC_QMATMUL_SCALE_BF16 : 0) |
+            (codebook ? QC_QMATMUL_CODEBOOK : 0) |
+            (f.code == ElementCode::FP8E4M3 ? QC_QMATMUL_FP8_E4M3 : 0) |
+            (f.code == ElementCode::FP8E5M2 ? QC_QMATMUL_FP8_E5M2 : 0) |
+            (f.scaleBits ? QC_QMATMUL_DOUBLE_QUANT : 0);
+  }
+  double bytes() const {
+    return q.codes.size() + scales.size() + q.zeroPoints.size() +
+           q.scaleParams.size() * 4.0;
+  }
+  void call(qc_memref2d_f32 *a, qc_memref2d_f32 *c) const {
+    qc_memref1d_i8 codes = bytes_of(q.codes), sc = bytes_of(scales),
+                   zeros = bytes_of(q.zeroPoints),
+                   tab = ::bytes(table.data(), table.size() * 4),
+                   params = ::bytes(q.scaleParams.data(),
+                                    q.scaleParams.size() * 4);
+    const Format &f = q.format;
+    _mlir_ciface_quantc_qmatmul_f32(
+        a, &codes, &sc, &zeros, &tab, &params, c, q.k, q.n, f.bits,
+        f.granularity == Granularity::PerGroup ? f.groupSize : 0,
+        f.scaleBlock, flags);
+  }
+  static qc_memref1d_i8 bytes_of(const std::vector<uint8_t> &v) {
+    return ::bytes(v.data(), v.size());
+  }
+};
+
+Format format(ElementCode code, int bits, bool symmetric, int64_t group,
+              ScaleType scale, int scaleBits = 0, int64_t scaleBlock = 0) {
+  Format f;
+  f.code = code;
+  f.bits = bits;
+  f.symmetric = symmetric;
+  f.granularity = group ? Granularity::PerGroup : Granularity::PerChannel;
+  f.groupSize = group;
+  f.scaleType = scale;
+  f.scaleBits = scaleBits;
+  f.scaleBlock = scaleBlock;
+  return f;
+}
+
+/// The --formats table: each format and its integer peer on one shape,
+/// their calls alternating; `copies` weights of each (cold: > 1 GiB).
+void compareFormats() {
+  const int64_t shapes[][3] = {{1, 4096, 14336}, {1, 14336, 4096},
+                               {8, 4096, 14336}};
+  struct Pair {
+    const char *name, *peerName;
+    Format f, peer;
+  } pairs[] = {
+      {"NF4 g64 bf16, scales int8/256", "int4 g128 affine f16",
+       format(ElementCode::NF4, 4, true, 64, ScaleType::BF16, 8, 256),
+       format(ElementCode::Int, 4, false, 128, ScaleType::F16)},
+      {"NF4 g128 f16", "int4 g128 affine f16",
+       format(ElementCode::NF4, 4, true, 128, ScaleType::F16),
+       format(ElementCode::Int, 4, false, 128, ScaleType::F16)},
+      {"FP8 E4M3 per channel f32", "int8 sym per channel f32",
+       format(ElementCode::FP8E4M3, 8, true, 0, ScaleType::F32),
+       format(ElementCode::Int, 8, true, 0, ScaleType::F32)},
+  };
+  printf("| shape (M x K x N) | format | peer | weights | format (ms) | "
+         "peer (ms) | format / peer |\n");
+  printf("| --- | --- | --- | --- | --- | --- | --- |\n");
+  for (const auto &s : shapes) {
+    int64_t m = s[0], k = s[1], n = s[2];
+    std::vector<float> w(k * n), a(m * k), c(m * n);
+    for (int64_t i = 0; i < k * n; ++i)
+      w[i] = static_cast<float>((i * 7919) % 201 - 100) * 0.01f;
+    for (int64_t i = 0; i < m * k; ++i)
+      a[i] = static_cast<float>(i % 7) * 0.1f;
+    qc_memref2d_f32 va{a.data(), a.data(), 0, {m, k}, {k, 1}};
+    qc_memref2d_f32 vc{c.data(), c.data(), 0, {m, n}, {n, 1}};
+    for (const Pair &p : pairs) {
+      for (bool cold : {false, true}) {
+        std::vector<Stored> mine, peers;
+        mine.emplace_back(w, k, n, p.f);
+        peers.emplace_back(w, k, n, p.peer);
+        int copies = cold ? coldCopies(mine[0].bytes() + peers[0].bytes()) : 1;
+        for (int i = 1; i < copies; ++i) {
+          mine.push_back(mine[0]);
+          peers.push_back(peers[0]);
+        }
+        double tMine = 1e9, tPeer = 1e9;
+        for (int round = 0; round < 6; ++round) {
+          double t0 = now();
+          for (int i = 0; i < copies; ++i)
+            mine[i].call(&va, &vc);
+          double t1 = now();
+          for (int i = 0; i < copies; ++i)
+            peers[i].call(&va, &vc);
+          double t2 = now();
+          if (round == 0)
+            continue; // warm-up
+          tMine = std::min(tMine, (t1 - t0) / copies);
+          tPeer = std::min(tPeer, (t2 - t1) / copies);
+        }
+        printf("| %lld x %lld x %lld | %s | %s | %s | %.3f | %.3f | %.2f |\n",
+               (long long)m, (long long)k, (long long)n, p.name, p.peerName,
+               cold ? "cold" : "hot", tMine * 1e3, tPeer * 1e3, tMine / tPeer);
+        fflush(stdout);
+      }
+    }
+  }
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
+  if (argc > 2 && std::string(argv[2]) == "--formats") {
+    omp_set_num_threads(atoi(argv[1]));
+    printf("kernel isa %s, %d threads\n\n", quantc_matmul_isa(),
+           omp_get_max_threads());
+    compareFormats();
+    return 0;
+  }
   if (argc > 1)
     omp_set_num_threads(atoi(argv[1]));
   std::map<Key, double> ort;
@@ -137,8 +284,8 @@ int main(int argc, char **argv) {
             qc_memref1d_i8 vscales = bytes(sc[i].data(), sc[i].size() * 2);
             qc_memref1d_i8 vzeros = bytes(zeros[i].data(), zeros[i].size());
             _mlir_ciface_quantc_qmatmul_f32(
-                &va, &vcodes, &vscales, &vzeros, &vc, k, n, bits, 128,
-                QC_QMATMUL_INIT | QC_QMATMUL_SCALE_F16 | extra);
+                &va, &vcodes, &vscales, &vzeros, nullptr, nullptr, &vc, k, n,
+                bits, 128, 0, QC_QMATMUL_INIT | QC_QMATMUL_SCALE_F16 | extra);
           });
         };
         double tq = time(0);

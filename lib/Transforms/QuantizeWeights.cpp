@@ -34,8 +34,8 @@ struct QuantizeWeightsPass
     for (qc::FormatAttr f : formats.all())
       if (qc::toNumericsFormat(f).outliers) {
         emitError(module.getLoc())
-            << "qc-quantize-weights: outliers are split off by "
-               "qc-split-outliers, not by round-to-nearest";
+            << "qc-quantize-weights: round-to-nearest does not choose "
+               "outliers, and no quantc pass chooses them yet";
         return signalPassFailure();
       }
     bool selected = false;

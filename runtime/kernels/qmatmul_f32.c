@@ -27,10 +27,68 @@
 
 typedef struct {
   const uint8_t *codes, *scales, *zeros;
-  int64_t k, n, bits, group, groups, rowBytes, flags;
+  const float *table;       /* QC_QMATMUL_CODEBOOK: 2^bits values */
+  const float *scaleParams; /* QC_QMATMUL_DOUBLE_QUANT: (step, offset) */
+  int64_t k, n, bits, group, groups, rowBytes, scaleBlock, flags;
 } qweight;
 
+/* Codes that are integers (the int8 and nibble paths read them as such). */
+static int integer_codes(const qweight *w) {
+  return !(w->flags & (QC_QMATMUL_CODEBOOK | QC_QMATMUL_FP8_E4M3 |
+                       QC_QMATMUL_FP8_E5M2));
+}
+
+/* Mantissa bits of FP8 codes (3 for E4M3, 2 for E5M2), 0 for others. */
+static int fp8_mantissa(const qweight *w) {
+  return (w->flags & QC_QMATMUL_FP8_E4M3)   ? 3
+         : (w->flags & QC_QMATMUL_FP8_E5M2) ? 2
+                                            : 0;
+}
+
+/* FP8 code -> f32: the 7 magnitude bits placed under f32's exponent (E4M3:
+ * shifted by 20, E5M2 by 21) read 2^(bias - 127) times the value, for
+ * subnormal codes too (f32 subnormals then); the caller multiplies by
+ * fp8_unit. */
+static inline float fp8_scaled(uint32_t code, int mantissa) {
+  uint32_t bits = ((code & 0x7F) << (23 - mantissa)) | ((code & 0x80) << 24);
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
+}
+static float fp8_unit(int mantissa) {
+  return mantissa == 3 ? 0x1p120f : 0x1p112f; /* 2^(127 - bias) */
+}
+
+/* x rounded to a half (ties to even), saturated at +-65504 as the
+ * reference numerics round stored scales. */
+static float round_to_half(float x) {
+  if (fabsf(x) >= 65504.0f)
+    return copysignf(65504.0f, x);
+  int e;
+  frexpf(x, &e); /* |x| in [2^(e-1), 2^e) */
+  if (e < -13)
+    e = -13; /* subnormal halves: a fixed step of 2^-24 */
+  float step = ldexpf(1.0f, e - 11);
+  return nearbyintf(x / step) * step; /* exact: step is a power of two */
+}
+
+/* x rounded to a bf16 (ties to even). */
+static float round_to_bf16(float x) {
+  uint32_t u;
+  memcpy(&u, &x, 4);
+  u = (u + 0x7FFF + ((u >> 16) & 1)) & 0xFFFF0000u;
+  memcpy(&x, &u, 4);
+  return x;
+}
+
 static float scale_at(const qweight *w, int64_t i) {
+  if (w->flags & QC_QMATMUL_DOUBLE_QUANT) {
+    const float *p = w->scaleParams + 2 * (i / w->scaleBlock);
+    float s = p[1] + (float)w->scales[i] * p[0];
+    return (w->flags & QC_QMATMUL_SCALE_F16)    ? round_to_half(s)
+           : (w->flags & QC_QMATMUL_SCALE_BF16) ? round_to_bf16(s)
+                                                : s;
+  }
   if (w->flags & (QC_QMATMUL_SCALE_F16 | QC_QMATMUL_SCALE_BF16)) {
     uint16_t h;
     memcpy(&h, w->scales + 2 * i, 2);
@@ -56,13 +114,31 @@ static float scale_at(const qweight *w, int64_t i) {
   return f;
 }
 
-/* Codes [k0, k0 + len) of channel j as floats (signed for symmetric). */
+/* Codes [k0, k0 + len) of channel j as floats (signed for symmetric; the
+ * values table and FP8 codes stand for). */
 static void decode_codes(const qweight *w, int64_t j, int64_t k0, int64_t len,
                          float *out) {
   const uint8_t *row = w->codes + j * w->rowBytes;
   int64_t bits = w->bits;
   int symmetric = (w->flags & QC_QMATMUL_SYMMETRIC) != 0;
   uint32_t mask = (1u << bits) - 1, sign = 1u << (bits - 1);
+  int mantissa = fp8_mantissa(w);
+  if (mantissa) {
+    float unit = fp8_unit(mantissa);
+    for (int64_t i = 0; i < len; ++i)
+      out[i] = fp8_scaled(row[k0 + i], mantissa) * unit;
+    return;
+  }
+  if (w->flags & QC_QMATMUL_CODEBOOK) {
+    for (int64_t i = 0; i < len; ++i) {
+      int64_t bit = (k0 + i) * bits;
+      uint32_t word = row[bit >> 3];
+      if ((bit & 7) + bits > 8)
+        word |= (uint32_t)row[(bit >> 3) + 1] << 8;
+      out[i] = w->table[(word >> (bit & 7)) & mask];
+    }
+    return;
+  }
   if (bits == 4 && k0 % 2 == 0) {
     for (int64_t i = 0; i < len; ++i) {
       uint32_t byte = row[(k0 + i) >> 1];
@@ -156,29 +232,49 @@ DEFINE_DOT_Q4(dot_q4_avx2, __attribute__((target("avx2,fma"))), 8, widen8_avx2)
 DEFINE_DOT_Q4(dot_q4_generic, , 4, widen4)
 
 /* One channel of 8-bit codes against one row: sum over groups of
- * scale_g * sum_i x[i] code[i] (codes unsigned, or signed when symmetric). */
+ * scale_g * sum_i x[i] code[i] (codes unsigned, or signed when symmetric;
+ * FP8 bit patterns when `mantissa` (their bits) is not 0: read as
+ * fp8_scaled values, the scale then carries fp8_unit). */
 #define DEFINE_DOT_Q8(NAME, ATTR, LANES, WIDEN_U, WIDEN_S)                     \
   typedef float NAME##_vf __attribute__((vector_size(4 * LANES)));             \
+  typedef int32_t NAME##_vi __attribute__((vector_size(4 * LANES)));           \
   ATTR static float NAME(const uint8_t *b, const float *x, int64_t k,          \
-                         int64_t group, const float *scales, int symmetric) {  \
+                         int64_t group, const float *scales, int symmetric,    \
+                         int mantissa) {                                       \
     NAME##_vf total = {0};                                                     \
-    float tail = 0;                                                            \
+    float tail = 0, unit = mantissa ? fp8_unit(mantissa) : 1.0f;               \
+    const int32_t magnitudeMask =                                              \
+        (int32_t)(0x80000000u | (0x7Fu << (23 - (mantissa ? mantissa : 3))));  \
     for (int64_t g0 = 0, g = 0; g0 < k; g0 += group, ++g) {                    \
       int64_t end = g0 + group < k ? g0 + group : k, i = g0;                   \
       NAME##_vf acc = {0};                                                     \
-      for (; i + LANES <= end; i += LANES) {                                   \
-        NAME##_vf xv, cv = symmetric                                           \
-                               ? __builtin_convertvector(WIDEN_S(b + i),       \
-                                                         NAME##_vf)            \
-                               : __builtin_convertvector(WIDEN_U(b + i),       \
-                                                         NAME##_vf);           \
-        memcpy(&xv, x + i, sizeof xv);                                         \
-        acc += xv * cv;                                                        \
+      if (mantissa) {                                                          \
+        for (; i + LANES <= end; i += LANES) {                                 \
+          /* The sign to bit 31, the magnitude to 20 + ...: fp8_scaled. */   \
+          NAME##_vi c = (NAME##_vi)WIDEN_U(b + i) << 24;                       \
+          NAME##_vi bitsV = (c >> (mantissa == 3 ? 4 : 3)) & magnitudeMask;    \
+          NAME##_vf xv, cv;                                                    \
+          memcpy(&cv, &bitsV, sizeof cv);                                      \
+          memcpy(&xv, x + i, sizeof xv);                                       \
+          acc += xv * cv;                                                      \
+        }                                                                      \
+      } else {                                                                 \
+        for (; i + LANES <= end; i += LANES) {                                 \
+          NAME##_vf xv, cv = symmetric                                         \
+                                 ? __builtin_convertvector(WIDEN_S(b + i),     \
+                                                           NAME##_vf)          \
+                                 : __builtin_convertvector(WIDEN_U(b + i),     \
+                                                           NAME##_vf);         \
+          memcpy(&xv, x + i, sizeof xv);                                       \
+          acc += xv * cv;                                                      \
+        }                                                                      \
       }                                                                        \
-      total += acc * scales[g];                                                \
+      total += acc * (scales[g] * unit);                                       \
       for (; i < end; ++i)                                                     \
         tail += scales[g] * x[i] *                                             \
-                (symmetric ? (float)(int8_t)b[i] : (float)b[i]);               \
+                (mantissa    ? fp8_scaled(b[i], mantissa) * unit               \
+                 : symmetric ? (float)(int8_t)b[i]                             \
+                             : (float)b[i]);                                   \
     }                                                                          \
     float sum = tail;                                                          \
     for (int l = 0; l < LANES; ++l)                                            \
@@ -203,7 +299,7 @@ DEFINE_DOT_Q8(dot_q8_avx2, __attribute__((target("avx2,fma"))), 8, widen8_avx2,
 DEFINE_DOT_Q8(dot_q8_generic, , 4, widen4, widen4s)
 
 typedef float (*dot_q8_fn)(const uint8_t *, const float *, int64_t, int64_t,
-                           const float *, int);
+                           const float *, int, int);
 
 typedef float (*dot_q4_fn)(const uint8_t *, const float *, const float *,
                            int64_t, int64_t, const float *, int);
@@ -229,7 +325,7 @@ static void params(const qweight *w, int64_t j, int64_t g, float *scale,
       float s, z;                                                              \
       params(w, j, g, &s, &z);                                                 \
       float *o = out + k0;                                                     \
-      if (w->bits == 4 && k0 % 2 == 0 && len % 2 == 0) {                       \
+      if (integer_codes(w) && w->bits == 4 && k0 % 2 == 0 && len % 2 == 0) {   \
         const uint8_t *b = row + k0 / 2;                                       \
         int32_t flip = symmetric ? 8 : 0;                                      \
         float zero = symmetric ? 8.0f : z;                                     \
@@ -237,7 +333,7 @@ static void params(const qweight *w, int64_t j, int64_t g, float *scale,
           o[2 * i] = s * ((float)((b[i] & 15) ^ flip) - zero);                 \
           o[2 * i + 1] = s * ((float)((b[i] >> 4) ^ flip) - zero);             \
         }                                                                      \
-      } else if (w->bits == 8) {                                               \
+      } else if (integer_codes(w) && w->bits == 8) {                           \
         const uint8_t *b = row + k0;                                           \
         int32_t flip = symmetric ? 128 : 0;                                    \
         float zero = symmetric ? 128.0f : z;                                   \
@@ -295,8 +391,10 @@ static void split_row(const float *x, int64_t k, float *out) {
 static void dot_rows(const qweight *w, const float *a, int64_t lda,
                      float *c, int64_t ldc, int64_t m, int zero) {
   int64_t gl = w->group ? w->group : w->k;
-  int nibbles = w->bits == 4 && w->k % 2 == 0 && gl % 2 == 0;
+  int nibbles =
+      integer_codes(w) && w->bits == 4 && w->k % 2 == 0 && gl % 2 == 0;
   int symmetric = (w->flags & QC_QMATMUL_SYMMETRIC) != 0;
+  int bytes = w->bits == 8 && !(w->flags & QC_QMATMUL_CODEBOOK);
   dot_q4_fn dot = kernels_for_isa()->dot4;
   dot_q8_fn dot8 = kernels_for_isa()->dot8;
   float *sums = malloc(sizeof(float) * (size_t)(m * w->groups));
@@ -332,9 +430,10 @@ static void dot_rows(const qweight *w, const float *a, int64_t lda,
           acc[r] += dot(row, xe, xe + w->k / 2, w->k / 2, gl / 2, scales,
                         symmetric);
         }
-      } else if (w->bits == 8) {
+      } else if (bytes) {
         for (int64_t r = 0; r < m; ++r)
-          acc[r] += dot8(row, a + r * lda, w->k, gl, scales, symmetric);
+          acc[r] += dot8(row, a + r * lda, w->k, gl, scales, symmetric,
+                         fp8_mantissa(w));
       } else {
         for (int64_t g = 0; g < w->groups; ++g) {
           int64_t k0 = g * gl, len = w->k - k0 < gl ? w->k - k0 : gl;
@@ -395,8 +494,9 @@ static int vnni_usable(const qweight *w, int64_t m) {
     cpu = kernels_for_isa()->avx512 && __builtin_cpu_supports("avx512bw") &&
           __builtin_cpu_supports("avx512vnni");
   int64_t gl = w->group ? w->group : w->k;
-  return cpu && (w->flags & QC_QMATMUL_INT8_ACT) && m <= FEW_ROWS &&
-         (w->bits == 4 || w->bits == 8) && w->k % XBLOCK == 0 &&
+  return cpu && (w->flags & QC_QMATMUL_INT8_ACT) && integer_codes(w) &&
+         m <= FEW_ROWS && (w->bits == 4 || w->bits == 8) &&
+         w->k % XBLOCK == 0 &&
          gl % XBLOCK == 0;
 }
 
@@ -461,6 +561,45 @@ reduce16(const __m512 v[TILE]) {
                        _mm512_shuffle_f32x4(x[0], x[1], 0xdd));
 }
 
+/* Double-quantized scales [i0, i0 + 16) (lanes past the end zero), as
+ * scale_at decodes them; one (step, offset) pair where the 16 share a block
+ * (the usual case), else per lane. */
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static __m512
+decode_scales16(const qweight *w, int64_t i0, __mmask16 lanes) {
+  int64_t b0 = i0 / w->scaleBlock,
+          b1 = (i0 + __builtin_popcount(lanes) - 1) / w->scaleBlock;
+  __m512 codes = _mm512_cvtepi32_ps(
+      _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(lanes, w->scales + i0)));
+  __m512 step, offset;
+  if (b0 == b1) {
+    step = _mm512_set1_ps(w->scaleParams[2 * b0]);
+    offset = _mm512_set1_ps(w->scaleParams[2 * b0 + 1]);
+  } else {
+    float st[16], of[16];
+    for (int l = 0; l < 16; ++l) {
+      int64_t b = (i0 + l) / w->scaleBlock;
+      b = b < b1 ? b : b1; /* lanes past the end: the last block's */
+      st[l] = w->scaleParams[2 * b];
+      of[l] = w->scaleParams[2 * b + 1];
+    }
+    step = _mm512_loadu_ps(st);
+    offset = _mm512_loadu_ps(of);
+  }
+  /* offset + code * step: two roundings, as the reference (no FMA). */
+  __m512 s = _mm512_add_ps(offset, _mm512_mul_ps(codes, step));
+  if (w->flags & QC_QMATMUL_SCALE_F16) {
+    s = _mm512_min_ps(_mm512_max_ps(s, _mm512_set1_ps(-65504.0f)),
+                      _mm512_set1_ps(65504.0f));
+    s = _mm512_cvtph_ps(_mm512_cvtps_ph(s, _MM_FROUND_TO_NEAREST_INT));
+  } else if (w->flags & QC_QMATMUL_SCALE_BF16) {
+    __m512i u = _mm512_castps_si512(s);
+    __m512i odd = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+    u = _mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7FFF)), odd);
+    s = _mm512_castsi512_ps(_mm512_and_si512(u, _mm512_set1_epi32((int)0xFFFF0000u)));
+  }
+  return _mm512_maskz_mov_ps(lanes, s);
+}
+
 /* Scales and zero points of channels j0 .. j0+T-1 as floats, [channel]
  * [group] as stored, 16 at a time (symmetric codes: the flipped sign bit's
  * zero point 2^(bits-1)). */
@@ -471,7 +610,9 @@ tile_params(const qweight *w, int64_t j0, int T, float *scales, float *zeros) {
   for (int64_t i = 0; i < count; i += 16) {
     __mmask16 lanes = count - i >= 16 ? 0xffff : (__mmask16)((1u << (count - i)) - 1);
     __m512 s;
-    if (w->flags & QC_QMATMUL_SCALE_F16)
+    if (w->flags & QC_QMATMUL_DOUBLE_QUANT)
+      s = decode_scales16(w, first + i, lanes);
+    else if (w->flags & QC_QMATMUL_SCALE_F16)
       s = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(lanes, w->scales + 2 * (first + i)));
     else if (w->flags & QC_QMATMUL_SCALE_BF16)
       s = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(
@@ -638,7 +779,8 @@ static void dot_rows_vnni(const qweight *w, const float *a, int64_t lda,
 }
 
 /*===- f32 activations, 4-bit codes: AVX-512 table lookups --------------===*
- * A group's 16 possible weights, scale * (code - zero), are one vector; the
+ * A group's 16 possible weights, scale * (code - zero) or scale * table[code]
+ * (NF4, FP4), are one vector; the
  * codes (widened to 32-bit lanes, vpermps reading each lane's low 4 bits)
  * pick from it, so a weight costs no conversion and the zero point needs no
  * correction. Rows are split into even and odd elements (the low and high
@@ -647,8 +789,25 @@ static void dot_rows_vnni(const qweight *w, const float *a, int64_t lda,
 
 static int lut_usable(const qweight *w, int64_t m) {
   int64_t gl = w->group ? w->group : w->k;
-  return kernels_for_isa()->avx512 && m <= FEW_ROWS &&
-         w->bits == 4 && w->k % 32 == 0 && gl % 32 == 0;
+  /* Integer codes have a vectorized path for every K (dot_q4), which is
+   * faster where the tiles' last group is short; table codes have none. */
+  int64_t multiple = integer_codes(w) ? 32 : 2;
+  return kernels_for_isa()->avx512 && m <= FEW_ROWS && w->bits == 4 &&
+         w->k % multiple == 0 && gl % multiple == 0;
+}
+
+/* The weights of a short group's last `left` (< 16) code bytes, low and
+ * high nibbles (read through a zeroed copy; out of line, so that the
+ * tiles' accumulators stay in registers), and the lanes they fill. */
+__attribute__((target("avx512f"), noinline)) static __mmask16
+lut_tail(const uint8_t *codes, int64_t left, __m512 lut, __m512 *lo,
+         __m512 *hi) {
+  uint8_t tail[16] = {0};
+  memcpy(tail, codes, (size_t)left);
+  __m512i wide = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)tail));
+  *lo = _mm512_permutexvar_ps(wide, lut);
+  *hi = _mm512_permutexvar_ps(_mm512_srli_epi32(wide, 4), lut);
+  return (__mmask16)((1u << left) - 1);
 }
 
 /* Channels j0 .. j0+T-1 against M split rows; out[r*T + t] gets row r,
@@ -662,10 +821,12 @@ dot_lut_tile(const qweight *w, int64_t j0, const float *split,
    * (whose zero point then is none: tile_params' 8 is for flipped codes). */
   const int symmetric = (w->flags & QC_QMATMUL_SYMMETRIC) != 0;
   const __m512 values =
-      symmetric ? _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4,
-                                 -3, -2, -1)
-                : _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
-                                 14, 15);
+      (w->flags & QC_QMATMUL_CODEBOOK)
+          ? _mm512_loadu_ps(w->table)
+      : symmetric ? _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4,
+                                   -3, -2, -1)
+                  : _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+                                   13, 14, 15);
   __m512 acc[TILE];
 #pragma GCC unroll 16
   for (int i = 0; i < TILE; ++i)
@@ -680,7 +841,13 @@ dot_lut_tile(const qweight *w, int64_t j0, const float *split,
       const uint8_t *codes = w->codes + (j0 + t) * w->rowBytes + g * groupBytes;
       /* The next tile's codes: see dot_vnni_tile. */
       _mm_prefetch((const char *)codes + T * w->rowBytes, _MM_HINT_T0);
-      for (int64_t i = 0; i < groupBytes; i += 16) {
+      /* The last group may be shorter, and not a multiple of 16 bytes:
+       * its tail through a zeroed copy, the rows' lanes past it masked. */
+      const int64_t bytes =
+          half - g * groupBytes < groupBytes ? half - g * groupBytes
+                                             : groupBytes;
+      int64_t i = 0;
+      for (; i + 16 <= bytes; i += 16) {
         __m512i wide = _mm512_cvtepu8_epi32(
             _mm_loadu_si128((const __m128i *)(codes + i)));
         __m512 lo = _mm512_permutexvar_ps(wide, lut),
@@ -693,6 +860,18 @@ dot_lut_tile(const qweight *w, int64_t j0, const float *split,
                                            acc[r * T + t]);
           acc[r * T + t] = _mm512_fmadd_ps(hi, _mm512_loadu_ps(x + half + at),
                                            acc[r * T + t]);
+        }
+      }
+      if (i < bytes) {
+        __m512 lo, hi;
+        __mmask16 lanes = lut_tail(codes + i, bytes - i, lut, &lo, &hi);
+        const int64_t at = g * groupBytes + i;
+        for (int r = 0; r < M; ++r) {
+          const float *x = split + r * w->k;
+          acc[r * T + t] = _mm512_fmadd_ps(
+              lo, _mm512_maskz_loadu_ps(lanes, x + at), acc[r * T + t]);
+          acc[r * T + t] = _mm512_fmadd_ps(
+              hi, _mm512_maskz_loadu_ps(lanes, x + half + at), acc[r * T + t]);
         }
       }
     }
@@ -711,17 +890,115 @@ static void dot_rows_lut(const qweight *w, const float *a, int64_t lda,
   free(split);
 }
 
-void _mlir_ciface_quantc_qmatmul_f32(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
-                                     qc_memref1d_i8 *scales,
-                                     qc_memref1d_i8 *zeros, qc_memref2d_f32 *c,
-                                     int64_t k, int64_t n, int64_t bits,
-                                     int64_t group, int64_t flags) {
-  qweight w = {(const uint8_t *)codes->aligned + codes->offset,
-               (const uint8_t *)scales->aligned + scales->offset,
-               zeros ? (const uint8_t *)zeros->aligned + zeros->offset : NULL,
-               k, n, bits, group,
+static const void *bytes_of(const qc_memref1d_i8 *m) {
+  return m ? (const void *)(m->aligned + m->offset) : NULL;
+}
+
+/*===- f32 activations, FP8 codes: AVX-512 tiles ------------------------===*
+ * Codes widened to 32-bit lanes become f32 bit patterns in three integer
+ * operations (fp8_scaled: shift the byte to the top, shift the magnitude
+ * down arithmetically so the sign stays, mask); a group's products are
+ * summed unscaled, then scaled once. Channels go in tiles as above.
+ *===----------------------------------------------------------------------===*/
+
+static int fp8_tiles_usable(const qweight *w, int64_t m) {
+  return kernels_for_isa()->avx512 && m <= FEW_ROWS && fp8_mantissa(w);
+}
+
+/* A group's last `left` (< 16) codes as fp8_scaled values (zero past them;
+ * out of line, so that the tiles' accumulators stay in registers). */
+__attribute__((target("avx512f"), noinline)) static __m512
+fp8_tail(const uint8_t *codes, int64_t left, int shift, __m512i mask) {
+  uint8_t tail[16] = {0};
+  memcpy(tail, codes, (size_t)left);
+  __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)tail));
+  v = _mm512_and_si512(_mm512_srai_epi32(_mm512_slli_epi32(v, 24), shift),
+                       mask);
+  return _mm512_castsi512_ps(v);
+}
+
+/* Channels j0 .. j0+T-1 against M rows (contiguous, K apart); out[r*T + t]
+ * gets row r, channel j0 + t. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+dot_fp8_tile(const qweight *w, int64_t j0, const float *x,
+             const float *scales, const float *zeros, float *out, const int M,
+             const int T) {
+  (void)zeros;
+  const int64_t gl = w->group ? w->group : w->k;
+  const int mantissa = fp8_mantissa(w), shift = mantissa == 3 ? 4 : 3;
+  const __m512i mask =
+      _mm512_set1_epi32((int)(0x80000000u | (0x7Fu << (23 - mantissa))));
+  const float unit = fp8_unit(mantissa);
+  __m512 acc[TILE];
+#pragma GCC unroll 16
+  for (int i = 0; i < TILE; ++i)
+    acc[i] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < w->groups; ++g) {
+    const int64_t k0 = g * gl, len = w->k - k0 < gl ? w->k - k0 : gl;
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) {
+      const uint8_t *codes = w->codes + (j0 + t) * w->rowBytes + k0;
+      _mm_prefetch((const char *)codes + T * w->rowBytes, _MM_HINT_T0);
+      __m512 part[FEW_ROWS];
+#pragma GCC unroll 8
+      for (int r = 0; r < M; ++r)
+        part[r] = _mm512_setzero_ps();
+      int64_t i = 0;
+      for (; i + 16 <= len; i += 16) {
+        __m512i v = _mm512_cvtepu8_epi32(
+            _mm_loadu_si128((const __m128i *)(codes + i)));
+        __m512 wv = _mm512_castsi512_ps(_mm512_and_si512(
+            _mm512_srai_epi32(_mm512_slli_epi32(v, 24), shift), mask));
+#pragma GCC unroll 8
+        for (int r = 0; r < M; ++r)
+          part[r] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + r * w->k + k0 + i),
+                                    part[r]);
+      }
+      if (i < len) {
+        __mmask16 lanes = (__mmask16)((1u << (len - i)) - 1);
+        __m512 wv = fp8_tail(codes + i, len - i, shift, mask);
+        for (int r = 0; r < M; ++r)
+          part[r] = _mm512_fmadd_ps(
+              wv, _mm512_maskz_loadu_ps(lanes, x + r * w->k + k0 + i), part[r]);
+      }
+      const __m512 scale = _mm512_set1_ps(scales[t * w->groups + g] * unit);
+#pragma GCC unroll 8
+      for (int r = 0; r < M; ++r)
+        acc[r * T + t] = _mm512_fmadd_ps(part[r], scale, acc[r * T + t]);
+    }
+  }
+  _mm512_storeu_ps(out, reduce16(acc));
+}
+
+TILE_KERNELS(dot_fp8, dot_fp8_tile, __attribute__((target("avx512f"))))
+
+static void dot_rows_fp8(const qweight *w, const float *a, int64_t lda,
+                         float *c, int64_t ldc, int64_t m, int zero) {
+  float *rows = aligned_alloc(64, sizeof(float) * (size_t)(m * w->k) + 64);
+  for (int64_t r = 0; r < m; ++r)
+    memcpy(rows + r * w->k, a + r * lda, sizeof(float) * (size_t)w->k);
+  over_tiles(w, m, dot_fp8_by_rows[m - 1], rows, c, ldc, zero);
+  free(rows);
+}
+
+void _mlir_ciface_quantc_qmatmul_f32(
+    qc_memref2d_f32 *a, qc_memref1d_i8 *codes, qc_memref1d_i8 *scales,
+    qc_memref1d_i8 *zeros, qc_memref1d_i8 *table, qc_memref1d_i8 *scaleParams,
+    qc_memref2d_f32 *c, int64_t k, int64_t n, int64_t bits, int64_t group,
+    int64_t scaleBlock, int64_t flags) {
+  qweight w = {bytes_of(codes),
+               bytes_of(scales),
+               bytes_of(zeros),
+               bytes_of(table),
+               bytes_of(scaleParams),
+               k,
+               n,
+               bits,
+               group,
                group ? (k + group - 1) / group : 1,
-               (k * bits + 7) / 8, flags};
+               (k * bits + 7) / 8,
+               scaleBlock,
+               flags};
   int zero = (flags & QC_QMATMUL_INIT) != 0;
   int64_t m = c->sizes[0];
   float *pa = a->aligned + a->offset, *pc = c->aligned + c->offset;
@@ -732,6 +1009,10 @@ void _mlir_ciface_quantc_qmatmul_f32(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
   }
   if (lut_usable(&w, m)) {
     dot_rows_lut(&w, pa, lda, pc, ldc, m, zero);
+    return;
+  }
+  if (fp8_tiles_usable(&w, m)) {
+    dot_rows_fp8(&w, pa, lda, pc, ldc, m, zero);
     return;
   }
   if (m <= FEW_ROWS) {

@@ -2,7 +2,8 @@
 //
 // The kernel's product against float64 over the weight quantc's reference
 // numerics decode (numerics::dequantizeMatrix): every integer width, both
-// symmetric and affine codes, per channel and per group (a shorter last
+// symmetric and affine codes, NF4/FP4 (a table of values) and FP8 codes,
+// double-quantized scales, per channel and per group (a shorter last
 // group too), f32/f16/bf16 scales, few rows (channel dot products, in
 // tiles of channels on AVX-512) and many (decoded panels), accumulating or
 // overwriting C.
@@ -55,16 +56,24 @@ std::vector<float> int8Row(const float *x, int64_t k) {
   return out;
 }
 
-void check(int bits, bool symmetric, int64_t group, ScaleType scaleType,
-           int64_t m, int64_t k, int64_t n, bool init, bool int8Act = false) {
+Format intFormat(int bits, bool symmetric, int64_t group, ScaleType scaleType) {
   Format f;
   f.bits = bits;
   f.symmetric = symmetric;
   f.granularity = group ? Granularity::PerGroup : Granularity::PerChannel;
   f.groupSize = group;
   f.scaleType = scaleType;
+  return f;
+}
+
+void check(const Format &f, int64_t m, int64_t k, int64_t n, bool init,
+           bool int8Act = false) {
   ASSERT_EQ(f.validate(), "");
-  std::mt19937 rng(bits * 1000 + m * 10 + group);
+  const int bits = f.bits;
+  const bool symmetric = f.symmetric;
+  const int64_t group = f.granularity == Granularity::PerGroup ? f.groupSize : 0;
+  const ScaleType scaleType = f.scaleType;
+  std::mt19937 rng(bits * 1000 + m * 10 + group + int(f.code) * 7);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   std::vector<float> w(k * n), x(m * k), out(m * n);
   for (float &v : w)
@@ -77,8 +86,8 @@ void check(int bits, bool symmetric, int64_t group, ScaleType scaleType,
   QuantizedMatrix q = quantizeMatrix(w.data(), k, n, f);
   std::vector<float> ref = dequantizeMatrix(q);
 
-  // Scales as stored (the reference holds them as float).
-  std::vector<uint8_t> stored;
+  // Scales as stored (the reference holds them as float), or their codes.
+  std::vector<uint8_t> stored = q.scaleCodes;
   for (float s : q.scales) {
     if (scaleType == ScaleType::F32) {
       const auto *p = reinterpret_cast<const uint8_t *>(&s);
@@ -94,11 +103,23 @@ void check(int bits, bool symmetric, int64_t group, ScaleType scaleType,
   qc_memref1d_i8 codes = bytes(q.codes.data(), q.codes.size());
   qc_memref1d_i8 scales = bytes(stored.data(), stored.size());
   qc_memref1d_i8 zeros = bytes(q.zeroPoints.data(), q.zeroPoints.size());
+  // NF4/FP4 codes index the table of their values.
+  std::vector<float> values;
+  bool codebook = f.code == ElementCode::NF4 || f.code == ElementCode::FP4E2M1;
+  for (unsigned c = 0; codebook && c < 16; ++c)
+    values.push_back(decodeFloatCode(f.code, c));
+  qc_memref1d_i8 table = bytes(values.data(), values.size() * 4);
+  qc_memref1d_i8 params =
+      bytes(q.scaleParams.data(), q.scaleParams.size() * 4);
   int64_t flags = (symmetric ? QC_QMATMUL_SYMMETRIC : 0) |
                   (scaleType == ScaleType::F16 ? QC_QMATMUL_SCALE_F16 : 0) |
                   (scaleType == ScaleType::BF16 ? QC_QMATMUL_SCALE_BF16 : 0) |
                   (init ? QC_QMATMUL_INIT : 0) |
-                  (int8Act ? QC_QMATMUL_INT8_ACT : 0);
+                  (int8Act ? QC_QMATMUL_INT8_ACT : 0) |
+                  (codebook ? QC_QMATMUL_CODEBOOK : 0) |
+                  (f.code == ElementCode::FP8E4M3 ? QC_QMATMUL_FP8_E4M3 : 0) |
+                  (f.code == ElementCode::FP8E5M2 ? QC_QMATMUL_FP8_E5M2 : 0) |
+                  (f.scaleBits ? QC_QMATMUL_DOUBLE_QUANT : 0);
   // With int8 activations the product is exact for the rounded rows.
   std::vector<float> xs = x;
   if (int8Act && int8Activations(bits, group, m, k))
@@ -106,8 +127,9 @@ void check(int bits, bool symmetric, int64_t group, ScaleType scaleType,
       std::vector<float> row = int8Row(&x[i * k], k);
       std::copy(row.begin(), row.end(), xs.begin() + i * k);
     }
-  _mlir_ciface_quantc_qmatmul_f32(&va, &codes, &scales, &zeros, &vc, k, n,
-                                  bits, group, flags);
+  _mlir_ciface_quantc_qmatmul_f32(&va, &codes, &scales, &zeros, &table,
+                                  &params, &vc, k, n, bits, group,
+                                  f.scaleBlock, flags);
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j) {
       double want = init ? 0.0 : start[i * n + j], mag = std::fabs(want);
@@ -117,9 +139,28 @@ void check(int bits, bool symmetric, int64_t group, ScaleType scaleType,
         mag += std::fabs(t);
       }
       ASSERT_LE(std::fabs(out[i * n + j] - want), 1e-5 * mag + 1e-6)
-          << "int" << bits << (symmetric ? " sym" : " affine") << " group "
-          << group << " m " << m << " at " << i << "," << j;
+          << codeName(f.code, bits) << (symmetric ? " sym" : " affine")
+          << " group " << group << " dq " << f.scaleBits << " m " << m
+          << " at " << i << "," << j;
     }
+}
+
+void check(int bits, bool symmetric, int64_t group, ScaleType scaleType,
+           int64_t m, int64_t k, int64_t n, bool init, bool int8Act = false) {
+  check(intFormat(bits, symmetric, group, scaleType), m, k, n, init, int8Act);
+}
+
+Format floatFormat(ElementCode code, int64_t group, ScaleType scaleType,
+                   int scaleBits = 0, int64_t scaleBlock = 0) {
+  Format f = intFormat(code == ElementCode::FP8E4M3 ||
+                               code == ElementCode::FP8E5M2
+                           ? 8
+                           : 4,
+                       true, group, scaleType);
+  f.code = code;
+  f.scaleBits = scaleBits;
+  f.scaleBlock = scaleBlock;
+  return f;
 }
 
 TEST(QMatmulKernel, EveryWidthBothPaths) {
@@ -162,13 +203,14 @@ TEST(QMatmulKernel, Int8ActivationsStayClose) {
   qc_memref1d_i8 codes = bytes(q.codes.data(), q.codes.size());
   qc_memref1d_i8 scales = bytes(q.scales.data(), q.scales.size() * 4);
   qc_memref1d_i8 zeros = bytes(q.zeroPoints.data(), q.zeroPoints.size());
+  qc_memref1d_i8 none = bytes(nullptr, 0);
   qc_memref2d_f32 va{x.data(), x.data(), 0, {1, k}, {k, 1}};
   double diff = 0, norm = 0;
   for (bool int8 : {false, true}) {
     std::vector<float> &y = int8 ? y8 : y32;
     qc_memref2d_f32 vc{y.data(), y.data(), 0, {1, n}, {n, 1}};
     _mlir_ciface_quantc_qmatmul_f32(
-        &va, &codes, &scales, &zeros, &vc, k, n, 4, 128,
+        &va, &codes, &scales, &zeros, &none, &none, &vc, k, n, 4, 128, 0,
         QC_QMATMUL_INIT | (int8 ? QC_QMATMUL_INT8_ACT : 0));
   }
   for (int64_t j = 0; j < n; ++j) {
@@ -187,6 +229,14 @@ TEST(QMatmulKernel, FourBitTiles) {
       check(4, symmetric, 128, ScaleType::F16, m, 512, 67, m != 3);
   check(4, false, 0, ScaleType::BF16, 4, 384, 40, true); // per channel
   check(4, true, 32, ScaleType::F32, 1, 256, 33, false); // g32
+  // A last group that is short and not a multiple of 32 elements (the
+  // tiles read its tail through a zeroed copy): 688 = 5 x 128 + 48 (tiny-
+  // llama's down projection), 200 = 3 x 64 + 8, 100 per channel.
+  for (int64_t m : {1, 3, 8}) {
+    check(4, false, 128, ScaleType::F16, m, 688, 35, true);
+    check(4, true, 64, ScaleType::BF16, m, 200, 17, false);
+    check(4, true, 0, ScaleType::F32, m, 100, 20, true);
+  }
 }
 
 TEST(QMatmulKernel, GroupsScalesAndInit) {
@@ -199,3 +249,37 @@ TEST(QMatmulKernel, GroupsScalesAndInit) {
 }
 
 } // namespace
+
+TEST(QMatmulKernel, FloatCodes) {
+  // NF4 and FP4 (table lookups: in tiles on AVX-512 where K and the group
+  // allow, else decoded a group at a time) and FP8 (bit patterns widened in
+  // vectors): few rows and many, grouped and per channel, K that the tile
+  // path takes (512) and that it does not (200).
+  for (int64_t m : {1, 3, 8, 30}) {
+    check(floatFormat(ElementCode::NF4, 64, ScaleType::BF16), m, 512, 67,
+          m != 3);
+    check(floatFormat(ElementCode::FP4E2M1, 32, ScaleType::F16), m, 200, 33,
+          true);
+    check(floatFormat(ElementCode::FP8E4M3, 0, ScaleType::F32), m, 200, 70,
+          m != 8);
+    check(floatFormat(ElementCode::FP8E5M2, 128, ScaleType::F16), m, 512, 19,
+          true);
+  }
+  check(floatFormat(ElementCode::NF4, 0, ScaleType::F16), 2, 200, 40, true);
+}
+
+TEST(QMatmulKernel, DoubleQuantizedScales) {
+  // Scales stored as codes with a (step, offset) per block, rounded to the
+  // scale type: QLoRA's NF4 (int8 codes, block 256; here 6 blocks with the
+  // last one short), an FP8 and an integer format with small blocks.
+  for (int64_t m : {1, 5, 30})
+    check(floatFormat(ElementCode::NF4, 64, ScaleType::BF16, 8, 256), m, 512,
+          190, true);
+  check(floatFormat(ElementCode::FP8E4M3, 32, ScaleType::F16, 4, 8), 2, 200,
+        33, true);
+  Format affine = intFormat(4, false, 32, ScaleType::F16);
+  affine.scaleBits = 8;
+  affine.scaleBlock = 16;
+  check(affine, 1, 512, 40, false);
+  check(affine, 20, 512, 40, true);
+}

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "quantc/Conversion/Passes.h"
 #include "quantc/Frontend/OnnxImporter.h"
 #include "quantc/Target/CPU/Artifact.h"
 #include "quantc/Target/CPU/Passes.h"
@@ -107,6 +108,11 @@ static cl::opt<bool> int8Activations(
     cl::desc("quantized layers may round the activations of decode steps (up "
              "to 8 rows) to int8 per 128 elements and multiply in integers "
              "(AVX-512 VNNI CPUs): faster, slightly less exact"));
+static cl::opt<bool> referenceWeights(
+    "reference-weights", cl::Hidden, cl::cat(quantization),
+    cl::desc("store quantized layers as the f32 matrices they stand for (the "
+             "reference lowering, qc-dequantize-constants: for checking "
+             "what the quantized lowerings compute)"));
 static cl::list<std::string> layerFormats(
     "layer-format", cl::cat(quantization),
     cl::desc("GLOB=FORMAT: layers matching GLOB get FORMAT (a #qc.format "
@@ -238,6 +244,8 @@ int main(int argc, char **argv) {
       q.exclude.assign(exclude.begin(), exclude.end());
       pm.addPass(quantc::createQuantizeWeights(q));
     }
+    if (referenceWeights)
+      pm.addPass(quantc::createDequantizeConstants());
     if (mlir::failed(pm.run(*module)))
       return 1;
   }

@@ -2,11 +2,13 @@
 
 #include "quantc/Conversion/Passes.h"
 #include "quantc/Conversion/QcToLinalg.h"
+#include "QcToLinalgPatterns.h"
 
 #include "QC/IR/QC.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/WalkPatternRewriteDriver.h"
@@ -39,6 +41,68 @@ Value quantc::buildBiasAdd(OpBuilder &b, Location loc, Value y, Value bias,
       .getResult(0);
 }
 
+Value quantc::buildLinearContraction(OpBuilder &b, Location loc, Value x,
+                                    int64_t n, Value weight,
+                                    const WeightAt &weightAt) {
+  MLIRContext *ctx = b.getContext();
+  auto xType = cast<RankedTensorType>(x.getType());
+  Type element = xType.getElementType();
+  int64_t lead = xType.getRank() - 1; // loops: lead..., n, k
+  int64_t loops = lead + 2;
+
+  SmallVector<OpFoldResult> dims;
+  for (int64_t i = 0; i < lead; ++i)
+    dims.push_back(tensor::getMixedSize(b, loc, x, i));
+  dims.push_back(b.getIndexAttr(n));
+  Value zero =
+      arith::ConstantOp::create(b, loc, element, b.getZeroAttr(element));
+  Value init = tensor::EmptyOp::create(b, loc, dims, element);
+  Value acc = linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{init})
+                  .getResult(0);
+
+  SmallVector<AffineExpr> xExprs, outExprs;
+  for (int64_t i = 0; i < lead; ++i) {
+    xExprs.push_back(getAffineDimExpr(i, ctx));
+    outExprs.push_back(getAffineDimExpr(i, ctx));
+  }
+  AffineExpr nDim = getAffineDimExpr(lead, ctx),
+             kDim = getAffineDimExpr(lead + 1, ctx);
+  xExprs.push_back(kDim);
+  outExprs.push_back(nDim);
+  SmallVector<Value> inputs = {x};
+  SmallVector<AffineMap> maps = {AffineMap::get(loops, 0, xExprs, ctx)};
+  if (weight) {
+    inputs.push_back(weight);
+    maps.push_back(AffineMap::get(loops, 0, {kDim, nDim}, ctx));
+  }
+  maps.push_back(AffineMap::get(loops, 0, outExprs, ctx));
+  SmallVector<utils::IteratorType> iterators(loops,
+                                             utils::IteratorType::parallel);
+  iterators.back() = utils::IteratorType::reduction;
+  return linalg::GenericOp::create(
+             b, loc, acc.getType(), inputs, ValueRange{acc}, maps, iterators,
+             [&](OpBuilder &nb, Location l, ValueRange a) {
+               Value w = weight ? a[1]
+                                : weightAt(nb, l,
+                                           linalg::IndexOp::create(nb, l, lead + 1),
+                                           linalg::IndexOp::create(nb, l, lead));
+               Value p = arith::MulFOp::create(nb, l, a[0], w);
+               linalg::YieldOp::create(
+                   nb, l, arith::AddFOp::create(nb, l, a.back(), p).getResult());
+             })
+      .getResult(0);
+}
+
+Value quantc::finishLinear(OpBuilder &b, Location loc, qc::LinearOp op,
+                           Value y) {
+  if (Value bias = op.getBias())
+    y = buildBiasAdd(b, loc, y, bias, /*init=*/y);
+  Type resultType = op.getResult().getType();
+  if (y.getType() != resultType)
+    y = tensor::CastOp::create(b, loc, resultType, y);
+  return y;
+}
+
 namespace {
 
 /// x[..., K] · W[K, N] + b as one linalg contraction over the leading
@@ -52,54 +116,9 @@ struct LinearToContraction : OpRewritePattern<qc::LinearOp> {
                                 PatternRewriter &rewriter) const override {
     if (!isa<RankedTensorType>(op.getWeight().getType()))
       return rewriter.notifyMatchFailure(op, "quantized weight");
-    Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    Value x = op.getInput();
-    auto xType = cast<RankedTensorType>(x.getType());
-    auto resultType = op.getResult().getType();
-    Type element = xType.getElementType();
-    int64_t lead = xType.getRank() - 1; // loops: lead..., n, k
-    int64_t loops = lead + 2;
-
-    SmallVector<OpFoldResult> dims;
-    for (int64_t i = 0; i < lead; ++i)
-      dims.push_back(tensor::getMixedSize(rewriter, loc, x, i));
-    dims.push_back(rewriter.getIndexAttr(resultType.getShape().back()));
-    Value zero = arith::ConstantOp::create(rewriter, loc, element,
-                                           rewriter.getZeroAttr(element));
-    Value init = tensor::EmptyOp::create(rewriter, loc, dims, element);
-    Value acc =
-        linalg::FillOp::create(rewriter, loc, ValueRange{zero}, ValueRange{init})
-            .getResult(0);
-
-    SmallVector<AffineExpr> xExprs, outExprs;
-    for (int64_t i = 0; i < lead; ++i) {
-      xExprs.push_back(getAffineDimExpr(i, ctx));
-      outExprs.push_back(getAffineDimExpr(i, ctx));
-    }
-    AffineExpr n = getAffineDimExpr(lead, ctx), k = getAffineDimExpr(lead + 1, ctx);
-    xExprs.push_back(k);
-    outExprs.push_back(n);
-    SmallVector<AffineMap> maps = {AffineMap::get(loops, 0, xExprs, ctx),
-                                   AffineMap::get(loops, 0, {k, n}, ctx),
-                                   AffineMap::get(loops, 0, outExprs, ctx)};
-    SmallVector<utils::IteratorType> iterators(loops,
-                                               utils::IteratorType::parallel);
-    iterators.back() = utils::IteratorType::reduction;
-    Value y = linalg::GenericOp::create(
-                  rewriter, loc, acc.getType(), ValueRange{x, op.getWeight()},
-                  ValueRange{acc}, maps, iterators,
-                  [](OpBuilder &b, Location l, ValueRange a) {
-                    Value p = arith::MulFOp::create(b, l, a[0], a[1]);
-                    linalg::YieldOp::create(
-                        b, l, arith::AddFOp::create(b, l, a[2], p).getResult());
-                  })
-                  .getResult(0);
-    if (Value bias = op.getBias())
-      y = buildBiasAdd(rewriter, loc, y, bias, init);
-    if (y.getType() != resultType)
-      y = tensor::CastOp::create(rewriter, loc, resultType, y);
-    rewriter.replaceOp(op, y);
+    Value y = buildLinearContraction(rewriter, op.getLoc(), op.getInput(),
+                                     op.getOutputDim(), op.getWeight(), {});
+    rewriter.replaceOp(op, finishLinear(rewriter, op.getLoc(), op, y));
     return success();
   }
 };
@@ -117,16 +136,13 @@ struct QcToLinalgPass : quantc::impl::QcToLinalgBase<QcToLinalgPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<LinearToContraction, EraseObserve>(&getContext());
+    populateQuantizedLinearPatterns(patterns);
     walkAndApplyPatterns(getOperation(), std::move(patterns));
     // What is left of qc has no float lowering.
     WalkResult r = getOperation()->walk([](Operation *op) {
-      // A quantized constant is reported through the linear layer using it.
-      if (isa<qc::QConstantOp>(op))
-        return WalkResult::advance();
       if (isa<qc::QCDialect>(op->getDialect())) {
         op->emitError() << "'" << op->getName()
-                        << "' has no CPU lowering yet (quantized weights and "
-                           "activations arrive with the quantization passes)";
+                        << "' has no lowering to linalg yet";
         return WalkResult::interrupt();
       }
       return WalkResult::advance();

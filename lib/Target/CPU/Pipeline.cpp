@@ -26,7 +26,6 @@ using namespace mlir;
 static constexpr const char *kEntry =
     "quantc-mark-entry,"
     "quantc-quantized-linear-to-ukernel,"
-    "qc-dequantize-constants,"
     "qc-to-linalg,"
     "canonicalize,"
     "quantc-kv-cache-in-place,"

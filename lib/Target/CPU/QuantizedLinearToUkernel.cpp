@@ -7,6 +7,7 @@
 #include "QC/IR/QC.h"
 #include "QC/IR/QConstant.h"
 #include "quantc/Numerics/Format.h"
+#include "quantc/Numerics/Scalar.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -38,10 +39,10 @@ MemRefType bytesType(MLIRContext *ctx) {
   return MemRefType::get({ShapedType::kDynamic}, IntegerType::get(ctx, 8));
 }
 
-/// True if the kernel implements `f`.
+/// True if the kernel implements `f`: every code (integers, NF4/FP4 through
+/// their table, FP8) and scale kind, per channel or group, without outliers.
 bool supported(const quantc::numerics::Format &f) {
-  return f.code == quantc::numerics::ElementCode::Int && f.scaleBits == 0 &&
-         !f.outliers &&
+  return !f.outliers &&
          f.granularity != quantc::numerics::Granularity::PerTensor;
 }
 
@@ -73,8 +74,10 @@ struct QuantizedLinearToUkernelPass
       MemRefType m = matrixType(ctx), bytes = bytesType(ctx);
       auto decl = func::FuncOp::create(
           b, module.getLoc(), kKernel,
-          b.getFunctionType({m, bytes, bytes, bytes, m, i64, i64, i64, i64, i64},
-                            {}));
+          b.getFunctionType(
+              {m, bytes, bytes, bytes, bytes, bytes, m, i64, i64, i64, i64, i64,
+               i64},
+              {}));
       decl.setPrivate();
       decl->setAttr("llvm.emit_c_interface", b.getUnitAttr());
     }
@@ -124,8 +127,24 @@ struct QuantizedLinearToUkernelPass
     };
     Value codes = read(weight.getCodes(), "_codes");
     Value scales = read(weight.getScales(), "_scales");
+    // Pieces a format does not have are passed as `scales`, never read.
     Value zeros = weight.getZeroPoints() ? read(*weight.getZeroPoints(), "_zeros")
-                                         : scales; // unread when symmetric
+                                         : scales;
+    bool codebook = f.code == quantc::numerics::ElementCode::NF4 ||
+                    f.code == quantc::numerics::ElementCode::FP4E2M1;
+    Value table = scales;
+    if (codebook) {
+      SmallVector<float> values;
+      for (unsigned c = 0; c < (1u << f.bits); ++c)
+        values.push_back(quantc::numerics::decodeFloatCode(f.code, c));
+      table = read(DenseElementsAttr::get(
+                       RankedTensorType::get({int64_t(values.size())},
+                                             b.getF32Type()),
+                       ArrayRef<float>(values)),
+                   "_table");
+    }
+    Value scaleParams =
+        f.scaleBits ? read(*weight.getScaleParams(), "_scale_params") : scales;
 
     // Activations as [M, K]: the leading dimensions are rows.
     Value x = op.getInput();
@@ -167,16 +186,25 @@ struct QuantizedLinearToUkernelPass
                     (f.scaleType == quantc::numerics::ScaleType::BF16
                          ? QC_QMATMUL_SCALE_BF16
                          : 0) |
-                    (int8Activations ? QC_QMATMUL_INT8_ACT : 0);
+                    (int8Activations ? QC_QMATMUL_INT8_ACT : 0) |
+                    (codebook ? QC_QMATMUL_CODEBOOK : 0) |
+                    (f.code == quantc::numerics::ElementCode::FP8E4M3
+                         ? QC_QMATMUL_FP8_E4M3
+                         : 0) |
+                    (f.code == quantc::numerics::ElementCode::FP8E5M2
+                         ? QC_QMATMUL_FP8_E5M2
+                         : 0) |
+                    (f.scaleBits ? QC_QMATMUL_DOUBLE_QUANT : 0);
     int64_t group = f.granularity == quantc::numerics::Granularity::PerGroup
                         ? f.groupSize
                         : 0;
     func::CallOp::create(
         b, loc, kKernel, TypeRange{},
         ValueRange{memref::CastOp::create(b, loc, matrixType(ctx), xb),
-                   codes, scales, zeros,
+                   codes, scales, zeros, table, scaleParams,
                    memref::CastOp::create(b, loc, matrixType(ctx), yb),
-                   i64(k), i64(n), i64(f.bits), i64(group), i64(flags)});
+                   i64(k), i64(n), i64(f.bits), i64(group), i64(f.scaleBlock),
+                   i64(flags)});
     Value y = bufferization::ToTensorOp::create(
         b, loc, RankedTensorType::get(yShape, b.getF32Type()), yFull,
         /*restrict=*/true, /*writable=*/true);

@@ -55,7 +55,7 @@ typedef struct {
   int64_t strides[1];
 } qc_memref1d_i8;
 
-/* Flags of quantc_qmatmul_f32: symmetric codes, and the scale type. */
+/* Flags of quantc_qmatmul_f32: the kind of codes and of scales. */
 enum {
   QC_QMATMUL_SYMMETRIC = 1,
   QC_QMATMUL_SCALE_F16 = 2,
@@ -66,21 +66,33 @@ enum {
    * MatMulNBits accuracy_level 4 and llama.cpp do; ignored where the CPU,
    * the bit width (4 or 8) or the group size (a multiple of 128) do not
    * allow it. */
-  QC_QMATMUL_INT8_ACT = 16
+  QC_QMATMUL_INT8_ACT = 16,
+  /* Codes index `table` (2^bits f32 values: NF4, FP4); always symmetric. */
+  QC_QMATMUL_CODEBOOK = 32,
+  /* 8-bit codes are FP8 bit patterns (E4M3 without infinities, E5M2). */
+  QC_QMATMUL_FP8_E4M3 = 64,
+  QC_QMATMUL_FP8_E5M2 = 128,
+  /* Scales are double-quantized: `scales` holds C x G unsigned 8-bit codes,
+   * `scaleParams` an f32 (step, offset) pair for each `scaleBlock`
+   * consecutive scales; a scale is offset + code * step, rounded to the
+   * scale type. */
+  QC_QMATMUL_DOUBLE_QUANT = 256
 };
 
 /* C (+)= A x W, A [M, K] and C [M, N] row-major (unit column stride), with
- * W a K x N integer-quantized weight in the layout
- * of qc.qconstant (N rows of K codes packed little-endian at `bits` bits;
- * C x G scales (f32, f16 or bf16 bit patterns); affine: C x G unsigned zero
+ * W a K x N quantized weight in the layout of qc.qconstant (N rows of K
+ * codes packed little-endian at `bits` bits: integers, FP8 bit patterns or
+ * indices into `table`; C x G scales (f32, f16 or bf16 bit patterns, or
+ * double-quantized codes with `scaleParams`); affine: C x G unsigned zero
  * points, one byte each), `group` input elements per scale (0: one per
- * channel). W is never materialized: panels of it are decoded into cache
- * as the product needs them. */
-void _mlir_ciface_quantc_qmatmul_f32(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
-                                     qc_memref1d_i8 *scales,
-                                     qc_memref1d_i8 *zeros, qc_memref2d_f32 *c,
-                                     int64_t k, int64_t n, int64_t bits,
-                                     int64_t group, int64_t flags);
+ * channel). `table` and `scaleParams` are read only with their flags.
+ * W is never materialized: panels of it are decoded into cache as the
+ * product needs them. */
+void _mlir_ciface_quantc_qmatmul_f32(
+    qc_memref2d_f32 *a, qc_memref1d_i8 *codes, qc_memref1d_i8 *scales,
+    qc_memref1d_i8 *zeros, qc_memref1d_i8 *table, qc_memref1d_i8 *scaleParams,
+    qc_memref2d_f32 *c, int64_t k, int64_t n, int64_t bits, int64_t group,
+    int64_t scaleBlock, int64_t flags);
 
 /* An unranked memref: the rank and a pointer to a ranked descriptor. */
 typedef struct {

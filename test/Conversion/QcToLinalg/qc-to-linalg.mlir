@@ -31,11 +31,9 @@ func.func @observe(%x: tensor<4x8xf32>) {
 
 // -----
 
-// Quantized weights have no lowering here yet: a located error.
-func.func @quantized(%x: tensor<2x32xf32>) -> tensor<2x8xf32> {
-  %w = qc.qconstant {codes = dense<0> : tensor<8x16xi8>, scales = dense<1.0> : tensor<8x1xf32>}
-       : !qc.qweight<32x8, int4, per_channel>
-  // expected-error @+1 {{'qc.linear' has no CPU lowering yet}}
-  %y = qc.linear %x, %w : tensor<2x32xf32>, !qc.qweight<32x8, int4, per_channel> -> tensor<2x8xf32>
-  return %y : tensor<2x8xf32>
+// Activation quantization has no lowering here yet: a located error.
+func.func @quantize(%x: tensor<2x32xf32>) -> tensor<2x32x!quant.uniform<i8:f32, 0.05>> {
+  // expected-error @+1 {{'qc.quantize' has no lowering to linalg yet}}
+  %q = qc.quantize %x : tensor<2x32xf32> -> tensor<2x32x!quant.uniform<i8:f32, 0.05>>
+  return %q : tensor<2x32x!quant.uniform<i8:f32, 0.05>>
 }

@@ -9,11 +9,15 @@
 // CHECK-DAG: memref.global "private" constant @m.blocks.0.q_q_zeros : memref<8xi8>
 // CHECK-LABEL: func.func @main(
 // CHECK-NOT: qc.
+// CHECK: %[[S:.+]] = memref.cast %{{.+}} : memref<16xi8> to memref<?xi8>
 // CHECK: %[[X:.+]] = bufferization.to_buffer %arg0 read_only : tensor<?x?x256xf32> to memref<?x?x256xf32>
 // CHECK: memref.collapse_shape %[[X]] {{\[\[}}0, 1], [2]]
 // CHECK: %[[Y:.+]] = memref.alloc(%{{.+}}, %{{.+}}) {alignment = 64 : i64} : memref<?x?x4xf32>
 // CHECK: memref.collapse_shape %[[Y]] {{\[\[}}0, 1], [2]]
-// CHECK: call @quantc_qmatmul_f32({{.*}}, %c256_i64, %c4_i64, %c4_i64{{.*}}, %c128_i64, %c10_i64)
+// Arguments: x, codes, scales, zero points, table and scale parameters
+// (the scales stand for those a format does not have), y, K, N, bits,
+// group, scale block, flags.
+// CHECK: call @quantc_qmatmul_f32(%{{.+}}, %{{.+}}, %[[S]], %{{.+}}, %[[S]], %[[S]], %{{.+}}, %c256_i64, %c4_i64, %c4_i64{{.*}}, %c128_i64, %c0_i64, %c10_i64)
 // CHECK: bufferization.to_tensor %[[Y]] restrict writable
 func.func @main(%x: tensor<?x?x256xf32>) -> tensor<?x?x4xf32> {
   %w = qc.qconstant {codes = dense<17> : tensor<4x128xi8>, scales = dense<1.0> : tensor<4x2xf16>,
@@ -25,15 +29,54 @@ func.func @main(%x: tensor<?x?x256xf32>) -> tensor<?x?x4xf32> {
 
 // -----
 
-// NF4 (no fused kernel yet) is left to the reference lowering.
+// QLoRA's NF4 (bf16 scales double-quantized to int8 codes in blocks of 256)
+// calls the kernel with the table of the 16 NF4 values (64 bytes) and the
+// scales' (step, offset) pairs. Flags: symmetric (1) | bf16 (4) | init (8) |
+// table (32) | double-quantized scales (256) = 301.
+// CHECK-DAG: memref.global "private" constant @w_q_table : memref<64xi8>
+// CHECK-DAG: memref.global "private" constant @w_q_scale_params : memref<8xi8>
 // CHECK-LABEL: func.func @nf4
-// CHECK: qc.qconstant
-// CHECK: qc.linear
+// CHECK-NOT: qc.qconstant
+// CHECK: call @quantc_qmatmul_f32({{.*}}, %c64_i64, %c4_i64, %c4_i64{{.*}}, %c64_i64{{.*}}, %c256_i64, %c301_i64)
+// The table runs from -1.0 (bytes 00 00 80 BF) to 1.0 (00 00 80 3F).
+// CHECK: w_q_table: "0x{{[0-9A-F]+}}000080BF{{[0-9A-F]+}}0000803F"
 func.func @nf4(%x: tensor<2x64xf32>) -> tensor<2x4xf32> {
-  %w = qc.qconstant {codes = dense<0> : tensor<4x32xi8>, scales = dense<1.0> : tensor<4x1xf16>}
-       : !qc.qweight<64x4, nf4, group = 64, scale = f16>
-  %y = qc.linear %x, %w : tensor<2x64xf32>, !qc.qweight<64x4, nf4, group = 64, scale = f16> -> tensor<2x4xf32>
+  %w = qc.qconstant {codes = dense<0> : tensor<4x32xi8>, scales = dense<3> : tensor<4x1xi8>,
+                     scale_params = dense<[[0.5, 0.0]]> : tensor<1x2xf32>}
+       : !qc.qweight<64x4, nf4, group = 64, scale = bf16, double_quant = <int8, block = 256>>
+  %y = qc.linear %x, %w : tensor<2x64xf32>, !qc.qweight<64x4, nf4, group = 64, scale = bf16, double_quant = <int8, block = 256>> -> tensor<2x4xf32>
   return %y : tensor<2x4xf32>
+}
+
+// -----
+
+// FP8 E4M3 codes are read as they are (flag 64): symmetric (1) | f32
+// scales | init (8) | E4M3 (64) = 73.
+// CHECK-LABEL: func.func @fp8
+// CHECK: call @quantc_qmatmul_f32({{.*}}, %c32_i64, %c4_i64, %c8_i64, %c0_i64, %c0_i64{{.*}}, %c73_i64)
+func.func @fp8(%x: tensor<2x32xf32>) -> tensor<2x4xf32> {
+  %w = qc.qconstant {codes = dense<56> : tensor<4x32xi8>, scales = dense<1.0> : tensor<4x1xf32>}
+       : !qc.qweight<32x4, fp8_e4m3, per_channel, scale = f32>
+  %y = qc.linear %x, %w : tensor<2x32xf32>, !qc.qweight<32x4, fp8_e4m3, per_channel, scale = f32> -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+// Outliers and a single scale per tensor have no kernel: left to
+// qc-to-linalg.
+// CHECK-LABEL: func.func @left_alone
+// CHECK-COUNT-2: qc.linear
+func.func @left_alone(%x: tensor<2x32xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>) {
+  %w = qc.qconstant {codes = dense<0> : tensor<4x16xi8>, scales = dense<1.0> : tensor<1x1xf32>}
+       : !qc.qweight<32x4, int4, per_tensor, scale = f32>
+  %y = qc.linear %x, %w : tensor<2x32xf32>, !qc.qweight<32x4, int4, per_tensor, scale = f32> -> tensor<2x4xf32>
+  %o = qc.qconstant {codes = dense<0> : tensor<4x16xi8>, scales = dense<1.0> : tensor<4x1xf32>,
+                     outlier_offsets = dense<[0, 1, 1, 1, 1]> : tensor<5xi32>,
+                     outlier_columns = dense<[3]> : tensor<1xi32>, outlier_values = dense<[2.0]> : tensor<1xf16>}
+       : !qc.qweight<32x4, int4, per_channel, scale = f32, outliers>
+  %z = qc.linear %x, %o : tensor<2x32xf32>, !qc.qweight<32x4, int4, per_channel, scale = f32, outliers> -> tensor<2x4xf32>
+  return %y, %z : tensor<2x4xf32>, tensor<2x4xf32>
 }
 
 // -----

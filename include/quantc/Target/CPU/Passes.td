@@ -219,17 +219,19 @@ def LowerRowReductions
 
 def QuantizedLinearToUkernel
     : Pass<"quantc-quantized-linear-to-ukernel", "mlir::ModuleOp"> {
-  let summary = "Call the fused dequantize-matmul kernel for integer-quantized "
+  let summary = "Call the fused dequantize-matmul kernel for quantized "
                 "qc.linear layers";
   let description = [{
-    Replaces each `qc.linear` whose weight is a `qc.qconstant` in an integer
-    format (2 to 8 bits, symmetric or affine, per channel or per group, f32,
-    f16 or bf16 scales, no double quantization or outliers) with a call to
-    `quantc_qmatmul_f32` (runtime/kernels): the stored pieces become byte
-    globals (moved to the weights blob in artifacts, as they are: the kernel
-    reads qc.qconstant's channel-major layout), the activations a `[M, K]`
-    view; a bias is added by an elementwise op on the result. Other formats
-    are left to `qc-dequantize-constants`.
+    Replaces each `qc.linear` whose weight is a `qc.qconstant` stored per
+    channel or per group without outliers (any code: 2- to 8-bit integers,
+    symmetric or affine, NF4 and FP4 through the table of their 16 values,
+    FP8 E4M3/E5M2; f32, f16 or bf16 scales, double-quantized or not) with a
+    call to `quantc_qmatmul_f32` (runtime/kernels): the stored pieces become
+    byte globals (moved to the weights blob in artifacts, as they are: the
+    kernel reads qc.qconstant's channel-major layout), the activations a
+    `[M, K]` view; a bias is added by an elementwise op on the result. Other
+    formats (per tensor, outliers) are left to `qc-to-linalg` (decoded inside
+    a contraction).
     With the module's unit attribute `quantc.int8_activations` the kernel
     may round up to 8 rows of activations to int8 (per 128 elements) and
     multiply in integers (AVX-512 VNNI).
