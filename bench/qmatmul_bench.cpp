@@ -24,6 +24,7 @@
 #include "limits.h"
 #include "quantc/Numerics/Matrix.h"
 #include "quantc/Numerics/Scalar.h"
+#include "quantc/Target/CPU/KernelFlags.h"
 #include "quantc/kernels.h"
 
 #include <algorithm>
@@ -86,6 +87,14 @@ std::string cell(double value) {
   return text;
 }
 
+/// The benchmark's weight (K x N) and activations (M x K): fixed patterns.
+void fillInputs(std::vector<float> &w, std::vector<float> &a) {
+  for (size_t i = 0; i < w.size(); ++i)
+    w[i] = static_cast<float>((int64_t(i) * 7919) % 201 - 100) * 0.01f;
+  for (size_t i = 0; i < a.size(); ++i)
+    a[i] = static_cast<float>(i % 7) * 0.1f;
+}
+
 /// One format's quantized weight and the kernel arguments that read it.
 struct Stored {
   QuantizedMatrix q;
@@ -107,17 +116,9 @@ struct Stored {
       scales.push_back(h & 255);
       scales.push_back(h >> 8);
     }
-    bool codebook =
-        f.code == ElementCode::NF4 || f.code == ElementCode::FP4E2M1;
-    for (unsigned c = 0; codebook && c < 16; ++c)
+    for (unsigned c = 0; quantc::isCodebook(f) && c < 16; ++c)
       table.push_back(decodeFloatCode(f.code, c));
-    flags = QC_QMATMUL_INIT | (f.symmetric ? QC_QMATMUL_SYMMETRIC : 0) |
-            (f.scaleType == ScaleType::F16 ? QC_QMATMUL_SCALE_F16 : 0) |
-            (f.scaleType == ScaleType::BF16 ? QC_QMATMUL_SCALE_BF16 : 0) |
-            (codebook ? QC_QMATMUL_CODEBOOK : 0) |
-            (f.code == ElementCode::FP8E4M3 ? QC_QMATMUL_FP8_E4M3 : 0) |
-            (f.code == ElementCode::FP8E5M2 ? QC_QMATMUL_FP8_E5M2 : 0) |
-            (f.scaleBits ? QC_QMATMUL_DOUBLE_QUANT : 0);
+    flags = QC_QMATMUL_INIT | quantc::qmatmulFormatFlags(f);
   }
   double bytes() const {
     return q.codes.size() + scales.size() + q.zeroPoints.size() +
@@ -179,10 +180,7 @@ void compareFormats() {
   for (const auto &s : shapes) {
     int64_t m = s[0], k = s[1], n = s[2];
     std::vector<float> w(k * n), a(m * k), c(m * n);
-    for (int64_t i = 0; i < k * n; ++i)
-      w[i] = static_cast<float>((i * 7919) % 201 - 100) * 0.01f;
-    for (int64_t i = 0; i < m * k; ++i)
-      a[i] = static_cast<float>(i % 7) * 0.1f;
+    fillInputs(w, a);
     qc_memref2d_f32 va{a.data(), a.data(), 0, {m, k}, {k, 1}};
     qc_memref2d_f32 vc{c.data(), c.data(), 0, {m, n}, {n, 1}};
     for (const Pair &p : pairs) {
@@ -248,10 +246,7 @@ int main(int argc, char **argv) {
     for (const auto &s : shapes) {
       int64_t m = s[0], k = s[1], n = s[2];
       std::vector<float> w(k * n), a(m * k), c(m * n);
-      for (int64_t i = 0; i < k * n; ++i)
-        w[i] = static_cast<float>((i * 7919) % 201 - 100) * 0.01f;
-      for (int64_t i = 0; i < m * k; ++i)
-        a[i] = static_cast<float>(i % 7) * 0.1f;
+      fillInputs(w, a);
       Format f;
       f.bits = bits;
       f.symmetric = false;

@@ -12,6 +12,7 @@
 
 #include "quantc/Numerics/Matrix.h"
 #include "quantc/Numerics/Scalar.h"
+#include "quantc/Target/CPU/KernelFlags.h"
 #include "quantc/kernels.h"
 
 #include <gtest/gtest.h>
@@ -105,21 +106,14 @@ void check(const Format &f, int64_t m, int64_t k, int64_t n, bool init,
   qc_memref1d_i8 zeros = bytes(q.zeroPoints.data(), q.zeroPoints.size());
   // NF4/FP4 codes index the table of their values.
   std::vector<float> values;
-  bool codebook = f.code == ElementCode::NF4 || f.code == ElementCode::FP4E2M1;
-  for (unsigned c = 0; codebook && c < 16; ++c)
+  for (unsigned c = 0; quantc::isCodebook(f) && c < 16; ++c)
     values.push_back(decodeFloatCode(f.code, c));
   qc_memref1d_i8 table = bytes(values.data(), values.size() * 4);
   qc_memref1d_i8 params =
       bytes(q.scaleParams.data(), q.scaleParams.size() * 4);
-  int64_t flags = (symmetric ? QC_QMATMUL_SYMMETRIC : 0) |
-                  (scaleType == ScaleType::F16 ? QC_QMATMUL_SCALE_F16 : 0) |
-                  (scaleType == ScaleType::BF16 ? QC_QMATMUL_SCALE_BF16 : 0) |
+  int64_t flags = quantc::qmatmulFormatFlags(f) |
                   (init ? QC_QMATMUL_INIT : 0) |
-                  (int8Act ? QC_QMATMUL_INT8_ACT : 0) |
-                  (codebook ? QC_QMATMUL_CODEBOOK : 0) |
-                  (f.code == ElementCode::FP8E4M3 ? QC_QMATMUL_FP8_E4M3 : 0) |
-                  (f.code == ElementCode::FP8E5M2 ? QC_QMATMUL_FP8_E5M2 : 0) |
-                  (f.scaleBits ? QC_QMATMUL_DOUBLE_QUANT : 0);
+                  (int8Act ? QC_QMATMUL_INT8_ACT : 0);
   // With int8 activations the product is exact for the rounded rows.
   std::vector<float> xs = x;
   if (int8Act && int8Activations(bits, group, m, k))

@@ -1,5 +1,6 @@
 //===- QuantizedLinearToUkernel.cpp - quantized qc.linear to the kernel ---===//
 
+#include "quantc/Target/CPU/KernelFlags.h"
 #include "quantc/Target/CPU/Passes.h"
 #include "quantc/Conversion/QcToLinalg.h"
 #include "quantc/kernels.h"
@@ -130,10 +131,8 @@ struct QuantizedLinearToUkernelPass
     // Pieces a format does not have are passed as `scales`, never read.
     Value zeros = weight.getZeroPoints() ? read(*weight.getZeroPoints(), "_zeros")
                                          : scales;
-    bool codebook = f.code == quantc::numerics::ElementCode::NF4 ||
-                    f.code == quantc::numerics::ElementCode::FP4E2M1;
     Value table = scales;
-    if (codebook) {
+    if (quantc::isCodebook(f)) {
       SmallVector<float> values;
       for (unsigned c = 0; c < (1u << f.bits); ++c)
         values.push_back(quantc::numerics::decodeFloatCode(f.code, c));
@@ -178,23 +177,8 @@ struct QuantizedLinearToUkernelPass
     auto i64 = [&](int64_t v) {
       return arith::ConstantIntOp::create(b, loc, v, 64).getResult();
     };
-    int64_t flags = QC_QMATMUL_INIT |
-                    (f.symmetric ? QC_QMATMUL_SYMMETRIC : 0) |
-                    (f.scaleType == quantc::numerics::ScaleType::F16
-                         ? QC_QMATMUL_SCALE_F16
-                         : 0) |
-                    (f.scaleType == quantc::numerics::ScaleType::BF16
-                         ? QC_QMATMUL_SCALE_BF16
-                         : 0) |
-                    (int8Activations ? QC_QMATMUL_INT8_ACT : 0) |
-                    (codebook ? QC_QMATMUL_CODEBOOK : 0) |
-                    (f.code == quantc::numerics::ElementCode::FP8E4M3
-                         ? QC_QMATMUL_FP8_E4M3
-                         : 0) |
-                    (f.code == quantc::numerics::ElementCode::FP8E5M2
-                         ? QC_QMATMUL_FP8_E5M2
-                         : 0) |
-                    (f.scaleBits ? QC_QMATMUL_DOUBLE_QUANT : 0);
+    int64_t flags = QC_QMATMUL_INIT | quantc::qmatmulFormatFlags(f) |
+                    (int8Activations ? QC_QMATMUL_INT8_ACT : 0);
     int64_t group = f.granularity == quantc::numerics::Granularity::PerGroup
                         ? f.groupSize
                         : 0;
