@@ -25,6 +25,12 @@
 #define PANEL_FLOATS (2 << 20) /* most floats in one (8 MiB) */
 #define FEW_ROWS 8 /* rows up to which channels are dotted directly */
 
+/* At least `bytes`, 64-byte aligned (C11's aligned_alloc wants a size that
+ * is a multiple of the alignment). */
+static void *alloc64(size_t bytes) {
+  return aligned_alloc(64, (bytes + 63) / 64 * 64);
+}
+
 typedef struct {
   const uint8_t *codes, *scales, *zeros;
   const float *table;       /* QC_QMATMUL_CODEBOOK: 2^bits values */
@@ -760,7 +766,7 @@ static void dot_rows_vnni(const qweight *w, const float *a, int64_t lda,
                           float *c, int64_t ldc, int64_t m, int zero) {
   const int64_t blocks = w->k / XBLOCK, groups = w->groups,
                 perGroup = blocks / groups;
-  int8_t *xq = aligned_alloc(64, (size_t)(m * w->k));
+  int8_t *xq = alloc64((size_t)(m * w->k));
   float *xs = malloc(sizeof(float) * (size_t)(m * blocks));
   int32_t *xsum = malloc(sizeof(int32_t) * (size_t)(m * blocks));
   float *zx = calloc((size_t)(m * groups), sizeof(float));
@@ -883,7 +889,7 @@ TILE_KERNELS(dot_lut, dot_lut_tile, __attribute__((target("avx512f"))))
 
 static void dot_rows_lut(const qweight *w, const float *a, int64_t lda,
                          float *c, int64_t ldc, int64_t m, int zero) {
-  float *split = aligned_alloc(64, sizeof(float) * (size_t)(m * w->k));
+  float *split = alloc64(sizeof(float) * (size_t)(m * w->k));
   for (int64_t r = 0; r < m; ++r)
     split_row(a + r * lda, w->k, split + r * w->k);
   over_tiles(w, m, dot_lut_by_rows[m - 1], split, c, ldc, zero);
@@ -974,7 +980,7 @@ TILE_KERNELS(dot_fp8, dot_fp8_tile, __attribute__((target("avx512f"))))
 
 static void dot_rows_fp8(const qweight *w, const float *a, int64_t lda,
                          float *c, int64_t ldc, int64_t m, int zero) {
-  float *rows = aligned_alloc(64, sizeof(float) * (size_t)(m * w->k) + 64);
+  float *rows = alloc64(sizeof(float) * (size_t)(m * w->k));
   for (int64_t r = 0; r < m; ++r)
     memcpy(rows + r * w->k, a + r * lda, sizeof(float) * (size_t)w->k);
   over_tiles(w, m, dot_fp8_by_rows[m - 1], rows, c, ldc, zero);
@@ -1025,7 +1031,7 @@ void _mlir_ciface_quantc_qmatmul_f32(
    * reads as a transposed B. The matrix is never whole in f32. */
   int64_t panel = PANEL_FLOATS / k;
   panel = panel < NB ? NB : panel > n ? n : panel;
-  float *tile = aligned_alloc(64, sizeof(float) * (size_t)(k * panel) + 64);
+  float *tile = alloc64(sizeof(float) * (size_t)(k * panel) + 64);
   dequantize_fn dequantize = kernels_for_isa()->dequantize;
   for (int64_t j0 = 0; j0 < n; j0 += panel) {
     int64_t cols = n - j0 < panel ? n - j0 : panel;
