@@ -1,8 +1,9 @@
-/*===- qmatmul_f32.c - f32 activations x integer-quantized weights --------===*
+/*===- qmatmul_f32.c - f32 activations x quantized weights ---------------===*
  *
  * The weight stays packed (qc.qconstant's layout: one row of K codes per
- * output channel). Few rows (decode): on AVX-512, channels go in tiles of
- * 16/m, 4-bit codes picking their weights from a per-group table (f32
+ * output channel; integer, NF4/FP4 or FP8 codes). Few rows (decode): on
+ * AVX-512, channels go in tiles of 16/m, 4-bit codes picking their weights
+ * from a per-group table and FP8 codes widened to f32 bit patterns (f32
  * activations) or dotted as int8 with VNNI (QC_QMATMUL_INT8_ACT); other
  * cases decode each channel's codes a group at a time into a small buffer
  * dotted with the activations, the zero point folded out through per-group
