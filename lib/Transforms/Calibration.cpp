@@ -3,7 +3,7 @@
 #include "Calibration.h"
 
 #include "QC/IR/QC.h"
-#include "quantc/Target/CPU/Jit.h"
+#include "quantc/Execution/Executor.h"
 #include "quantc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -37,7 +37,7 @@ struct Observed {
 
 /// Windows of the text as the model's inputs: input_ids are its bytes,
 /// position_ids count from 0 in each window, KV caches start empty.
-FailureOr<std::vector<HostTensor>> feedFor(const JitModel &model,
+FailureOr<std::vector<HostTensor>> feedFor(const Model &model,
                                            const std::string &text,
                                            int64_t first, int64_t batch,
                                            int64_t len, std::string &error) {
@@ -91,7 +91,10 @@ observe(ModuleOp module, ArrayRef<Observed> observed, const std::string &text,
   if (options.progress)
     options.progress(runName + "compiling the model with " +
                      std::to_string(observed.size()) + " observed inputs");
-  auto model = JitModel::compile(std::move(copy));
+  std::unique_ptr<Executor> executor = createExecutor(options.device, error);
+  if (!executor)
+    return failure();
+  auto model = executor->compile(std::move(copy));
   if (failed(model)) {
     error = "cannot compile the model for calibration";
     return failure();
@@ -250,6 +253,7 @@ struct CalibratePass : quantc::impl::CalibrateBase<CalibratePass> {
       return fail("memory-mb must be positive");
     CalibrationOptions options;
     options.textPath = calib;
+    options.device = device;
     options.windows = windows;
     options.length = length;
     options.layers.assign(layers.begin(), layers.end());

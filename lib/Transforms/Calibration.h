@@ -1,7 +1,8 @@
 //===- Calibration.h - layer statistics and GPTQ over a model ---*- C++ -*-===//
 //
-// Calibration runs the model through the CPU JIT on calibration text
-// (EVAL.md's protocol by default) and gathers, for each value read by
+// Calibration runs the model on calibration text (EVAL.md's protocol by
+// default) through the executor of a device (Execution/Executor.h; the CPU
+// JIT is "cpu") and gathers, for each value read by
 // selected qc.linear layers, LayerStatistics; GPTQ then rewrites the layers'
 // weights with them. The passes qc-calibrate and qc-gptq are built on these.
 //
@@ -26,6 +27,8 @@ namespace quantc {
 
 struct CalibrationOptions {
   std::string textPath;
+  /// The executor that runs the model (registered by the tools).
+  std::string device = "cpu";
   /// Windows of `length` bytes from the start of the text, `batch` at a time.
   int64_t windows = 256, length = 256, batch = 16;
   /// Glob patterns of layer names (default: all but the output head), and

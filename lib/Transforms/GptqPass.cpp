@@ -245,6 +245,7 @@ struct GptqPass : quantc::impl::GptqBase<GptqPass> {
       const std::vector<std::string> &stage = entry.second;
       CalibrationOptions c;
       c.textPath = calib;
+      c.device = device;
       c.windows = windows;
       c.layers = stage; // exact names: no glob characters in them
       c.progress = [&](const std::string &line) {

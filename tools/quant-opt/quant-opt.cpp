@@ -1,7 +1,9 @@
 //===- quant-opt.cpp - mlir-opt with everything of quantc registered ------===//
 
 #include "QC/IR/QC.h"
+#include "quantc/Target/CPU/Jit.h"
 #include "quantc/Target/CPU/Pipeline.h"
+#include "quantc/Target/Common/Passes.h"
 #include "quantc/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -13,11 +15,12 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   quantc::registerCpuPipeline();
+  quantc::registerCpuExecutor(); // qc-calibrate and qc-gptq run models
   quantc::registerTransformsPasses();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
-  quantc::registerCpuExtensions(registry);
+  quantc::registerTargetCommonExtensions(registry);
   registry.insert<quantc::qc::QCDialect>();
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "quantc optimizer driver\n", registry));

@@ -11,7 +11,7 @@
 #ifndef QUANTC_TOOLS_QUANT_RUN_LANGUAGEMODEL_H
 #define QUANTC_TOOLS_QUANT_RUN_LANGUAGEMODEL_H
 
-#include "quantc/Target/CPU/Jit.h"
+#include "quantc/Execution/Model.h"
 
 #include <string>
 

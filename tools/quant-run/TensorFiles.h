@@ -3,7 +3,7 @@
 #ifndef QUANTC_TOOLS_QUANT_RUN_TENSORFILES_H
 #define QUANTC_TOOLS_QUANT_RUN_TENSORFILES_H
 
-#include "quantc/Target/CPU/Jit.h"
+#include "quantc/Execution/Model.h"
 
 #include <string>
 

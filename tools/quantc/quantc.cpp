@@ -13,6 +13,7 @@
 #include "quantc/Conversion/Passes.h"
 #include "quantc/Frontend/OnnxImporter.h"
 #include "quantc/Target/CPU/Artifact.h"
+#include "quantc/Target/CPU/Jit.h"
 #include "quantc/Target/CPU/Passes.h"
 #include "quantc/ToolOptions.h"
 #include "quantc/Transforms/Passes.h"
@@ -145,6 +146,7 @@ int main(int argc, char **argv) {
                  << "' (this build knows 'cpu')\n";
     return 1;
   }
+  quantc::registerCpuExecutor(); // calibration runs the model on the CPU
   // Options are checked before any work: a mistake must not cost a
   // calibration run, nor compile an unquantized model without a word.
   if (algo != "rtn" && algo != "gptq") {

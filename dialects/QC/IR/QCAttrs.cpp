@@ -125,7 +125,8 @@ int64_t FormatAttr::getGroupsPerChannel(int64_t k) const {
   return toNumericsFormat(*this).groupsPerChannel(k);
 }
 
-FormatAttr FormatAttr::parseBody(AsmParser &parser) {
+FormatAttr FormatAttr::parseBody(
+    AsmParser &parser, function_ref<ParseResult(StringRef)> extra) {
   SMLoc loc = parser.getCurrentLocation();
   ElementCode code;
   unsigned bits = 0;
@@ -181,6 +182,9 @@ FormatAttr FormatAttr::parseBody(AsmParser &parser) {
       if (once(outliers))
         return {};
       outliers = true;
+    } else if (extra) {
+      if (extra(key))
+        return {};
     } else {
       parser.emitError(optLoc, "unknown format option '")
           << key
@@ -233,17 +237,99 @@ void FormatAttr::print(AsmPrinter &printer) const {
 }
 
 //===----------------------------------------------------------------------===//
+// LayoutAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult LayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 int64_t tileN, int64_t tileK) {
+  if ((tileN == 0) != (tileK == 0) || tileN < 0 || tileK < 0)
+    return emitError() << "layout tiles must be positive, not " << tileN
+                       << "x" << tileK;
+  return success();
+}
+
+LayoutAttr LayoutAttr::parseBody(AsmParser &parser) {
+  SMLoc loc = parser.getCurrentLocation();
+  StringRef kind;
+  if (parser.parseKeyword(&kind))
+    return {};
+  if (kind == "channel_major")
+    return getChannelMajor(parser.getContext());
+  if (kind != "tiles") {
+    parser.emitError(loc, "unknown layout '")
+        << kind << "': expected channel_major or tiles<TNxTK>";
+    return {};
+  }
+  SmallVector<int64_t, 2> tile;
+  SMLoc tileLoc;
+  if (parser.parseLess() || (tileLoc = parser.getCurrentLocation(),
+                             parser.parseDimensionList(
+                                 tile, /*allowDynamic=*/false,
+                                 /*withTrailingX=*/false)) ||
+      parser.parseGreater())
+    return {};
+  if (tile.size() != 2) {
+    parser.emitError(tileLoc, "a tile is channels x inputs: expected TNxTK");
+    return {};
+  }
+  return getChecked([&] { return parser.emitError(loc); },
+                    parser.getContext(), tile[0], tile[1]);
+}
+
+void LayoutAttr::printBody(AsmPrinter &printer) const {
+  if (isChannelMajor())
+    printer << "channel_major";
+  else
+    printer << "tiles<" << getTileN() << "x" << getTileK() << ">";
+}
+
+Attribute LayoutAttr::parse(AsmParser &parser, Type) {
+  if (parser.parseLess())
+    return {};
+  LayoutAttr layout = parseBody(parser);
+  if (!layout || parser.parseGreater())
+    return {};
+  return layout;
+}
+
+void LayoutAttr::print(AsmPrinter &printer) const {
+  printer << "<";
+  printBody(printer);
+  printer << ">";
+}
+
+//===----------------------------------------------------------------------===//
 // QWeightType
 //===----------------------------------------------------------------------===//
 
 LogicalResult QWeightType::verify(function_ref<InFlightDiagnostic()> emitError,
                                   int64_t inputDim, int64_t outputDim,
-                                  FormatAttr format) {
-  std::string why =
-      toNumericsFormat(format).validateShape(inputDim, outputDim);
+                                  FormatAttr format, LayoutAttr layout) {
+  numerics::Format f = toNumericsFormat(format);
+  std::string why = f.validateShape(inputDim, outputDim);
   if (!why.empty())
     return emitError() << "invalid quantized weight: " << why;
+  if (!layout || layout.isChannelMajor())
+    return success();
+  int64_t tn = layout.getTileN(), tk = layout.getTileK();
+  if (outputDim % tn != 0 || inputDim % tk != 0)
+    return emitError() << "tiles of " << tn << "x" << tk
+                       << " (channels x inputs) do not divide a " << inputDim
+                       << "x" << outputDim << " weight";
+  if (tk * f.bits % 8 != 0)
+    return emitError() << "a tile row of " << tk << " " << f.bits
+                       << "-bit codes does not end on a byte";
   return success();
+}
+
+SmallVector<int64_t> QWeightType::getCodesShape() const {
+  numerics::Format f = toNumericsFormat(getFormat());
+  int64_t k = getInputDim(), n = getOutputDim();
+  LayoutAttr layout = getLayout();
+  if (layout.isChannelMajor())
+    return {n, f.rowBytes(k)};
+  int64_t tn = layout.getTileN(), tk = layout.getTileK();
+  return {n / tn, k / tk, tn * tk * f.bits / 8};
 }
 
 Type QWeightType::parse(AsmParser &parser) {
@@ -259,15 +345,36 @@ Type QWeightType::parse(AsmParser &parser) {
   }
   if (parser.parseComma())
     return {};
-  FormatAttr format = FormatAttr::parseBody(parser);
+  LayoutAttr layout = LayoutAttr::getChannelMajor(parser.getContext());
+  bool sawLayout = false;
+  auto parseLayout = [&](StringRef key) -> ParseResult {
+    if (key != "layout" || sawLayout)
+      return parser.emitError(parser.getCurrentLocation(),
+                              sawLayout && key == "layout"
+                                  ? "'layout' given twice"
+                                  : "unknown quantized weight option '" +
+                                        key.str() +
+                                        "': expected a format option or "
+                                        "layout");
+    sawLayout = true;
+    if (parser.parseEqual())
+      return failure();
+    layout = LayoutAttr::parseBody(parser);
+    return success(bool(layout));
+  };
+  FormatAttr format = FormatAttr::parseBody(parser, parseLayout);
   if (!format || parser.parseGreater())
     return {};
   return getChecked([&] { return parser.emitError(loc); },
-                    parser.getContext(), dims[0], dims[1], format);
+                    parser.getContext(), dims[0], dims[1], format, layout);
 }
 
 void QWeightType::print(AsmPrinter &printer) const {
   printer << "<" << getInputDim() << "x" << getOutputDim() << ", ";
   getFormat().printBody(printer);
+  if (!getLayout().isChannelMajor()) {
+    printer << ", layout = ";
+    getLayout().printBody(printer);
+  }
   printer << ">";
 }

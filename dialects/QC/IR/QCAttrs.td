@@ -62,7 +62,12 @@ def QC_FormatAttr : QC_Attr<"Format", "format"> {
   let extraClassDeclaration = [{
     /// Parses the body of a format (what stands between `<` and `>`) and
     /// prints it; shared with `!qc.qweight`, which inlines the format.
-    static FormatAttr parseBody(::mlir::AsmParser &parser);
+    /// `extra`, if given, parses options the format does not know (after
+    /// their keyword); failure for those it does not know either.
+    static FormatAttr parseBody(
+        ::mlir::AsmParser &parser,
+        ::llvm::function_ref<::mlir::ParseResult(::llvm::StringRef)> extra =
+            {});
     void printBody(::mlir::AsmPrinter &printer) const;
     /// True when scales are stored as codes with a second-level scale.
     bool isDoubleQuantized() const { return getScaleBits() != 0; }
@@ -70,6 +75,47 @@ def QC_FormatAttr : QC_Attr<"Format", "format"> {
     bool hasZeroPoint() const { return !getSymmetric(); }
     /// Scales per output channel for an input dimension of size `k`.
     int64_t getGroupsPerChannel(int64_t k) const;
+  }];
+}
+
+def QC_LayoutAttr : QC_Attr<"Layout", "layout"> {
+  let summary = "How the codes of a quantized weight are laid out";
+  let description = [{
+    Where each code of a `K x N` quantized weight sits in its `codes`
+    tensor. A target's repacking pass may change it; every lowering reads
+    both.
+
+    ```
+    #qc.layout<channel_major>     // the neutral layout (the default)
+    #qc.layout<tiles<16x64>>      // tiles of 16 channels x 64 inputs
+    ```
+
+    - `channel_major`: `tensor<N x R x i8>`, row n holding channel n's K
+      codes packed little-endian at B bits each, R = ceil(K * B / 8) (see
+      `qc.qconstant`). Every weight starts in it; `!qc.qweight` omits it.
+    - `tiles<TNxTK>`: `tensor<(N/TN) x (K/TK) x (TN*TK*B/8) x i8>`: tile
+      (i, j) holds channels [i*TN, (i+1)*TN) over inputs [j*TK, (j+1)*TK),
+      channel after channel, each with its TK codes packed as in a
+      channel-major row. A tile is one contiguous block (one wide, coalesced
+      load on a GPU), and a block of channels reads its tiles in order along
+      K. TN must divide N, TK divide K, and TK * B be a multiple of 8.
+
+    Scales, zero points, double-quantization parameters and outliers keep
+    their layout (`qc.qconstant`).
+  }];
+  let parameters = (ins "int64_t":$tileN, "int64_t":$tileK);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The neutral layout.
+    static LayoutAttr getChannelMajor(::mlir::MLIRContext *context) {
+      return get(context, 0, 0);
+    }
+    bool isChannelMajor() const { return getTileN() == 0; }
+    /// Parses and prints what stands between `<` and `>` (shared with
+    /// `!qc.qweight`'s `layout = ...`).
+    static LayoutAttr parseBody(::mlir::AsmParser &parser);
+    void printBody(::mlir::AsmPrinter &printer) const;
   }];
 }
 

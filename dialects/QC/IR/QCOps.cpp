@@ -127,7 +127,7 @@ LogicalResult QConstantOp::verify() {
   Builder b(getContext());
   Type i8 = b.getI8Type(), i32 = b.getI32Type();
 
-  if (failed(checkPiece(*this, "codes", getCodes(), {n, f.rowBytes(k)}, i8)))
+  if (failed(checkPiece(*this, "codes", getCodes(), type.getCodesShape(), i8)))
     return failure();
   Type scaleElement = format.isDoubleQuantized() ? i8 : format.getScaleType();
   if (failed(checkPiece(*this, "scales", getScales(), {channels, groups},
@@ -337,5 +337,96 @@ LogicalResult ObserveOp::verify() {
     return emitOpError("input must have rank 1 or more");
   if (getStats() == Statistics::None)
     return emitOpError("must record at least one statistic");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// UKernelOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult UKernelOp::verify() {
+  if (getFn().empty())
+    return emitOpError("needs a kernel name");
+  if (getOutputs().empty())
+    return emitOpError("needs at least one outs operand");
+  bool tensors = isa<RankedTensorType>(getOutputs().front().getType());
+  for (Value out : getOutputs())
+    if (isa<RankedTensorType>(out.getType()) != tensors)
+      return emitOpError("outs must be all tensors or all buffers");
+  if (!tensors && !getResults().empty())
+    return emitOpError("on buffers has no results");
+  if (tensors && getResults().getTypes() != getOutputs().getTypes())
+    return emitOpError("results must have the types of the outs tensors");
+  for (Value in : getInputs())
+    if (isa<RankedTensorType>(in.getType()) != tensors)
+      return emitOpError("ins must be ")
+             << (tensors ? "tensors" : "buffers") << " like its outs";
+  return success();
+}
+
+void UKernelOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  // On tensors the op is pure; on buffers it reads ins and reads and writes
+  // outs (a kernel may accumulate into them).
+  for (OpOperand &in : getInputsMutable())
+    if (isa<MemRefType>(in.get().getType()))
+      effects.emplace_back(MemoryEffects::Read::get(), &in,
+                           SideEffects::DefaultResource::get());
+  for (OpOperand &out : getOutputsMutable())
+    if (isa<MemRefType>(out.get().getType())) {
+      effects.emplace_back(MemoryEffects::Read::get(), &out,
+                           SideEffects::DefaultResource::get());
+      effects.emplace_back(MemoryEffects::Write::get(), &out,
+                           SideEffects::DefaultResource::get());
+    }
+}
+
+bool UKernelOp::bufferizesToMemoryRead(OpOperand &,
+                                       const bufferization::AnalysisState &) {
+  return true; // conservatively, outs too (a kernel may accumulate)
+}
+
+bool UKernelOp::bufferizesToMemoryWrite(OpOperand &operand,
+                                        const bufferization::AnalysisState &) {
+  return isDpsInit(&operand);
+}
+
+bufferization::AliasingValueList
+UKernelOp::getAliasingValues(OpOperand &operand,
+                             const bufferization::AnalysisState &) {
+  if (!isDpsInit(&operand))
+    return {};
+  return {{getTiedOpResult(&operand), bufferization::BufferRelation::Equivalent,
+           /*isDefinite=*/true}};
+}
+
+LogicalResult
+UKernelOp::bufferize(RewriterBase &rewriter,
+                     const bufferization::BufferizationOptions &options,
+                     bufferization::BufferizationState &state) {
+  auto buffer = [&](Value v) -> FailureOr<Value> {
+    if (!isa<TensorType>(v.getType()))
+      return v;
+    return bufferization::getBuffer(rewriter, v, options, state);
+  };
+  SmallVector<Value> ins, outs;
+  for (Value v : getInputs()) {
+    FailureOr<Value> b = buffer(v);
+    if (failed(b))
+      return failure();
+    ins.push_back(*b);
+  }
+  for (Value v : getOutputs()) {
+    FailureOr<Value> b = buffer(v);
+    if (failed(b))
+      return failure();
+    outs.push_back(*b);
+  }
+  rewriter.setInsertionPoint(*this);
+  auto call = UKernelOp::create(rewriter, getLoc(), TypeRange{}, getFn(), ins,
+                                outs, getScalars());
+  call->setDiscardableAttrs((*this)->getDiscardableAttrDictionary());
+  bufferization::replaceOpWithBufferizedValues(rewriter, *this, outs);
   return success();
 }

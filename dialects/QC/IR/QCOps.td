@@ -4,6 +4,8 @@
 #define QUANTC_DIALECT_QC_QCOPS_TD
 
 include "QC/IR/QCTypes.td"
+include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 class QC_Op<string mnemonic, list<Trait> traits = []>
@@ -183,6 +185,50 @@ def QC_DequantizeDynamicOp : QC_Op<"dequantize_dynamic", [Pure]> {
   let assemblyFormat = [{
     $codes `,` $scales (`,` $zero_points^)? attr-dict `:` type($codes) `,`
     type($scales) (`,` type($zero_points)^)? `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Kernel calls
+//===----------------------------------------------------------------------===//
+
+def QC_UKernelOp : QC_Op<"ukernel", [
+    AttrSizedOperandSegments, DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
+    DeclareOpInterfaceMethods<BufferizableOpInterface,
+        ["bufferizesToMemoryRead", "bufferizesToMemoryWrite",
+         "getAliasingValues", "bufferize"]>]> {
+  let summary = "A call of a target's kernel, in destination style";
+  let description = [{
+    Calls the kernel function `fn` on `ins` (tensors or buffers) and
+    `scalars`, writing `outs`. On tensors, each result is the new value of
+    its `outs` tensor, so the op goes through bufferization like a linalg
+    op; on buffers it has no results. After bufferization a target's pass
+    makes it a call `fn(ins..., outs..., scalars...)` (CPU:
+    `quantc-lower-ukernels`). A target's lowering emits it where a
+    hand-written kernel beats generated code (the CPU's fused
+    dequantize-matmul); attributes other than `fn` are the target's.
+
+    ```
+    %y = qc.ukernel "quantc_qmatmul_f32" ins(%x, %codes : tensor<?x64xf32>, tensor<512xi8>)
+           outs(%init : tensor<?x16xf32>) scalars(%k : i64) -> tensor<?x16xf32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$fn, Variadic<AnyShaped>:$inputs,
+                       Variadic<AnyShaped>:$outputs,
+                       Variadic<AnyTypeOf<[AnyInteger, Index, AnyFloat]>>:$scalars);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let assemblyFormat = [{
+    $fn (`ins` `(` $inputs^ `:` type($inputs) `)`)?
+    `outs` `(` $outputs `:` type($outputs) `)`
+    (`scalars` `(` $scalars^ `:` type($scalars) `)`)? attr-dict
+    (`->` type($results)^)?
+  }];
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return getOutputsMutable();
+    }
   }];
   let hasVerifier = 1;
 }

@@ -62,6 +62,42 @@ std::vector<char> storedScales(const std::vector<float> &scales,
 }
 } // namespace
 
+namespace {
+/// Moves codes between the channel-major layout and `tiles` of `type`:
+/// byte t of tile row (channel n, tile column j) is byte j*T + t of channel
+/// n's row, T = TK * B / 8 (tile rows end on bytes, the verifier checks).
+template <typename T>
+std::vector<T> moveTiles(const std::vector<T> &in, qc::QWeightType type,
+                         qc::LayoutAttr tiles, bool toTiles) {
+  int64_t bits = type.getFormat().getBits();
+  int64_t k = type.getInputDim(), n = type.getOutputDim();
+  int64_t tn = tiles.getTileN(), tk = tiles.getTileK();
+  int64_t rowBytes = tk * bits / 8, tilesAlongK = k / tk;
+  std::vector<T> out(in.size());
+  for (int64_t c = 0; c < n; ++c)
+    for (int64_t j = 0; j < tilesAlongK; ++j) {
+      int64_t neutral = c * tilesAlongK * rowBytes + j * rowBytes;
+      int64_t tiled = ((c / tn) * tilesAlongK + j) * tn * rowBytes +
+                      (c % tn) * rowBytes;
+      const T *from = in.data() + (toTiles ? neutral : tiled);
+      std::copy(from, from + rowBytes,
+                out.data() + (toTiles ? tiled : neutral));
+    }
+  return out;
+}
+} // namespace
+
+std::vector<char> quantc::relayoutCodes(const std::vector<char> &codes,
+                                        qc::QWeightType from,
+                                        qc::LayoutAttr to) {
+  std::vector<char> neutral =
+      from.getLayout().isChannelMajor()
+          ? codes
+          : moveTiles(codes, from, from.getLayout(), /*toTiles=*/false);
+  return to.isChannelMajor() ? neutral
+                             : moveTiles(neutral, from, to, /*toTiles=*/true);
+}
+
 qc::QConstantOp quantc::buildQConstant(OpBuilder &b, Location loc,
                                        qc::QWeightType type,
                                        const numerics::QuantizedMatrix &q,
@@ -71,8 +107,12 @@ qc::QConstantOp quantc::buildQConstant(OpBuilder &b, Location loc,
   Type i8 = b.getI8Type();
   Type scaleType = type.getFormat().getScaleType();
   std::string base = name.str();
-  ElementsAttr codes =
-      resourceBlob(base + "_codes", {q.n, f.rowBytes(q.k)}, i8, bytesOf(q.codes));
+  std::vector<uint8_t> laidOut =
+      type.getLayout().isChannelMajor()
+          ? q.codes
+          : moveTiles(q.codes, type, type.getLayout(), /*toTiles=*/true);
+  ElementsAttr codes = resourceBlob(base + "_codes", type.getCodesShape(), i8,
+                                    bytesOf(laidOut));
   ElementsAttr scales, params, zeros;
   if (f.scaleBits > 0) {
     scales = resourceBlob(base + "_scales", {channels, groups}, i8,
@@ -123,7 +163,9 @@ numerics::QuantizedMatrix quantc::readQConstant(qc::QConstantOp op) {
   q.k = type.getInputDim();
   q.n = type.getOutputDim();
   q.format = qc::toNumericsFormat(type.getFormat());
-  q.codes = as<uint8_t>(storedBytes(op.getCodes()));
+  q.codes = as<uint8_t>(relayoutCodes(
+      storedBytes(op.getCodes()), type,
+      qc::LayoutAttr::getChannelMajor(op.getContext())));
   std::vector<char> scales = storedBytes(op.getScales());
   if (q.format.scaleBits > 0) {
     q.scaleCodes = as<uint8_t>(scales);

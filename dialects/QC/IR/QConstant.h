@@ -28,14 +28,18 @@ mlir::ElementsAttr resourceBlob(llvm::StringRef name,
                                 mlir::Type element,
                                 llvm::ArrayRef<char> bytes);
 
-/// A qc.qconstant of type `type` holding `q`; blobs are named `name`_codes,
+/// `codes` of a weight of type `from` in layout `to` (channel-major or tiles).
+std::vector<char> relayoutCodes(const std::vector<char> &codes,
+                                qc::QWeightType from, qc::LayoutAttr to);
+
+/// A qc.qconstant of type `type` (in its layout) holding `q`; blobs are named `name`_codes,
 /// `name`_scales, ...
 qc::QConstantOp buildQConstant(mlir::OpBuilder &b, mlir::Location loc,
                                qc::QWeightType type,
                                const numerics::QuantizedMatrix &q,
                                llvm::StringRef name);
 
-/// The matrix a qc.qconstant holds.
+/// The matrix a qc.qconstant holds (codes in the channel-major layout).
 numerics::QuantizedMatrix readQConstant(qc::QConstantOp op);
 
 } // namespace quantc

@@ -65,7 +65,9 @@ def Calibrate : Pass<"qc-calibrate", "mlir::ModuleOp"> {
     ListOption<"exclude", "exclude", "std::string",
                "Glob patterns of layer names not to observe">,
     Option<"memoryMb", "memory-mb", "int64_t", /*default=*/"4096",
-           "MiB of statistics and activations held at once">
+           "MiB of statistics and activations held at once">,
+    Option<"device", "device", "std::string", /*default=*/"\"cpu\"",
+           "Device whose executor runs the model (Execution/Executor.h)">
   ];
   let dependentDialects = ["quantc::qc::QCDialect"];
 }
@@ -111,7 +113,29 @@ def Gptq : Pass<"qc-gptq", "mlir::ModuleOp"> {
     Option<"windows", "windows", "int64_t", /*default=*/"256",
            "Windows of calibration text (true-sequential)">,
     Option<"report", "report", "std::string", /*default=*/"",
-           "Write the per-layer report as CSV to this file">
+           "Write the per-layer report as CSV to this file">,
+    Option<"device", "device", "std::string", /*default=*/"\"cpu\"",
+           "Device that runs the calibration (true-sequential)">
+  ];
+  let dependentDialects = ["quantc::qc::QCDialect"];
+}
+
+def RepackWeights : Pass<"qc-repack-weights", "mlir::ModuleOp"> {
+  let summary = "Lay the codes of quantized weights out for a target";
+  let description = [{
+    Rewrites every `qc.qconstant` into `layout` (a `#qc.layout` body:
+    `tiles<TNxTK>` or `channel_major`), moving its code bytes and changing
+    its `!qc.qweight` type to say so; scales, zero points and outliers keep
+    their layout. What a layer computes does not change. A weight the
+    layout cannot hold (tiles that do not divide it, tile rows that do not
+    end on a byte) keeps its layout, with a remark saying why. GPU targets
+    run it in their pipeline with the tiles their kernels read; the CPU
+    kernel reads channel-major codes and leaves tiled weights to
+    `qc-to-linalg`.
+  }];
+  let options = [
+    Option<"layout", "layout", "std::string", /*default=*/"\"tiles<16x64>\"",
+           "The #qc.layout<...> body">
   ];
   let dependentDialects = ["quantc::qc::QCDialect"];
 }

@@ -35,6 +35,7 @@ public:
     auto type = cast<qc::QWeightType>(op.getType());
     f = qc::toNumericsFormat(type.getFormat());
     k = type.getInputDim();
+    layout = type.getLayout();
     groups = f.groupsPerChannel(k);
     auto constant = [&](Attribute value) -> Value {
       return arith::ConstantOp::create(b, loc, cast<TypedAttr>(value));
@@ -77,15 +78,32 @@ public:
       Value byte = tensor::ExtractOp::create(b, loc, tensor, indices);
       return arith::ExtUIOp::create(b, loc, i32, byte);
     };
+    // Byte `i` of channel n's channel-major row, wherever the layout put it:
+    // tiles hold TK * B / 8 bytes of TN channels' rows each.
+    auto codeByte = [&](Value i) -> Value {
+      if (layout.isChannelMajor())
+        return byteAt(codes, {nIdx, i});
+      Value tn = index(layout.getTileN());
+      Value rowBytes = index(layout.getTileK() * f.bits / 8);
+      Value within = arith::AddIOp::create(
+          b, loc,
+          arith::MulIOp::create(b, loc,
+                                arith::RemUIOp::create(b, loc, nIdx, tn),
+                                rowBytes),
+          arith::RemUIOp::create(b, loc, i, rowBytes));
+      return byteAt(codes, {arith::DivUIOp::create(b, loc, nIdx, tn),
+                            arith::DivUIOp::create(b, loc, i, rowBytes),
+                            within});
+    };
 
     // The code: bits [k*B, (k+1)*B) of channel n's packed row.
     Value code;
     if (f.bits == 8) {
-      code = byteAt(codes, {nIdx, kIdx});
+      code = codeByte(kIdx);
     } else if (8 % f.bits == 0) {
       int64_t perByte = 8 / f.bits;
-      Value byte = byteAt(codes, {nIdx, arith::DivUIOp::create(
-                                            b, loc, kIdx, index(perByte))});
+      Value byte =
+          codeByte(arith::DivUIOp::create(b, loc, kIdx, index(perByte)));
       Value shift = arith::MulIOp::create(
           b, loc,
           arith::IndexCastUIOp::create(
@@ -102,9 +120,8 @@ public:
           b, loc, arith::AddIOp::create(b, loc, first, index(1)),
           index(f.rowBytes(k) - 1));
       Value word = arith::OrIOp::create(
-          b, loc, byteAt(codes, {nIdx, first}),
-          arith::ShLIOp::create(b, loc, byteAt(codes, {nIdx, second}),
-                                int32(8)));
+          b, loc, codeByte(first),
+          arith::ShLIOp::create(b, loc, codeByte(second), int32(8)));
       Value shift = arith::IndexCastUIOp::create(
           b, loc, i32, arith::RemUIOp::create(b, loc, bit, index(8)));
       code = arith::ShRUIOp::create(b, loc, word, shift);
@@ -229,6 +246,7 @@ private:
 
   numerics::Format f;
   int64_t k = 0, groups = 0;
+  qc::LayoutAttr layout;
   Value codes, scales, scaleParams, zeroPoints, table;
   Value outlierOffsets, outlierColumns, outlierValues;
 };

@@ -9,7 +9,7 @@
 
 #include "quantc/Target/CPU/Passes.h"
 
-#include "BatchLoops.h"
+#include "quantc/Target/Common/BatchLoops.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/Transforms/Transforms.h"

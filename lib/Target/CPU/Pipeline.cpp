@@ -3,6 +3,7 @@
 #include "quantc/Target/CPU/Pipeline.h"
 #include "quantc/Conversion/Passes.h"
 #include "quantc/Target/CPU/Passes.h"
+#include "quantc/Target/Common/Passes.h"
 
 #include "QC/IR/QC.h"
 
@@ -43,6 +44,7 @@ static constexpr const char *kToBuffers =
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     "quantc-kv-cache-drop-results,"
+    "quantc-lower-ukernels,"
     "quantc-matmul-to-ukernel,";
 // Artifacts read their weights from the blob the runtime maps.
 static constexpr const char *kExternalize = "quantc-externalize-weights,";
@@ -78,6 +80,7 @@ static void registerPipelinePasses() {
   static const bool done = [] {
     registerAllPasses();
     quantc::registerConversionPasses();
+    quantc::registerTargetCommonPasses();
     quantc::registerCPUPasses();
     return true;
   }();
@@ -94,7 +97,7 @@ void quantc::prepareCpuContext(MLIRContext *context) {
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);
-  registerCpuExtensions(registry);
+  registerTargetCommonExtensions(registry);
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
   registerOpenMPDialectTranslation(registry);

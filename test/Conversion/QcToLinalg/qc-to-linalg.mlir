@@ -31,6 +31,17 @@ func.func @observe(%x: tensor<4x8xf32>) {
 
 // -----
 
+// A kernel call a target put in before (quantc-quantized-linear-to-ukernel)
+// is already lowered: it stays for bufferization.
+// CHECK-LABEL: func.func @ukernel
+// CHECK: qc.ukernel "kern"
+func.func @ukernel(%x: tensor<2x8xf32>, %e: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  %y = qc.ukernel "kern" ins(%x : tensor<2x8xf32>) outs(%e : tensor<2x4xf32>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
 // Activation quantization has no lowering here yet: a located error.
 func.func @quantize(%x: tensor<2x32xf32>) -> tensor<2x32x!quant.uniform<i8:f32, 0.05>> {
   // expected-error @+1 {{'qc.quantize' has no lowering to linalg yet}}

@@ -423,3 +423,61 @@ func.func @observe_nothing(%x: tensor<4x8xf32>) {
   qc.observe %x layer "l" <none> : tensor<4x8xf32>
   return
 }
+
+// -----
+
+func.func @ukernel_no_name(%e: tensor<4xf32>) {
+  // expected-error @+1 {{needs a kernel name}}
+  %y = qc.ukernel "" outs(%e : tensor<4xf32>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @ukernel_no_outs(%x: tensor<4xf32>) {
+  // expected-error @+1 {{needs at least one outs operand}}
+  "qc.ukernel"(%x) {fn = "k", operandSegmentSizes = array<i32: 1, 0, 0>} : (tensor<4xf32>) -> ()
+  return
+}
+
+// -----
+
+func.func @ukernel_mixed_outs(%e: tensor<4xf32>, %m: memref<4xf32>) {
+  // expected-error @+1 {{outs must be all tensors or all buffers}}
+  %y = qc.ukernel "k" outs(%e, %m : tensor<4xf32>, memref<4xf32>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @ukernel_buffer_results(%m: memref<4xf32>) {
+  // expected-error @+1 {{on buffers has no results}}
+  %y = qc.ukernel "k" outs(%m : memref<4xf32>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @ukernel_result_types(%e: tensor<4xf32>) {
+  // expected-error @+1 {{results must have the types of the outs tensors}}
+  %y = qc.ukernel "k" outs(%e : tensor<4xf32>) -> tensor<5xf32>
+  return
+}
+
+// -----
+
+func.func @ukernel_mixed_ins(%m: memref<4xf32>, %e: tensor<4xf32>) {
+  // expected-error @+1 {{ins must be tensors like its outs}}
+  %y = qc.ukernel "k" ins(%m : memref<4xf32>) outs(%e : tensor<4xf32>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+// Tiled codes: (N / TN) x (K / TK) tiles of TN * TK * B / 8 bytes.
+func.func @qconstant_tiled_codes() {
+  // expected-error @+1 {{'codes' must be 'tensor<2x2x512xi8>', not 'tensor<32x64xi8>'}}
+  %w = qc.qconstant {codes = dense<0> : tensor<32x64xi8>, scales = dense<1.0> : tensor<32x1xf32>}
+       : !qc.qweight<128x32, int4, per_channel, scale = f32, layout = tiles<16x64>>
+  return
+}

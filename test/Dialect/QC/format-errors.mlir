@@ -98,3 +98,39 @@ func.func private @f(!qc.qweight<0x16, int4, per_channel>)
 
 // expected-error @+1 {{expected an element code}}
 func.func private @f(!qc.qweight<64x16, per_channel>)
+
+// -----
+
+// Layouts (#qc.layout, and !qc.qweight's `layout = ...`).
+// expected-error @+1 {{unknown layout 'row_major': expected channel_major or tiles<TNxTK>}}
+func.func private @f() attributes {l = #qc.layout<row_major>}
+
+// -----
+
+// expected-error @+1 {{a tile is channels x inputs: expected TNxTK}}
+func.func private @f() attributes {l = #qc.layout<tiles<16>>}
+
+// -----
+
+// expected-error @+1 {{layout tiles must be positive, not 0x64}}
+func.func private @f() attributes {l = #qc.layout<tiles<0x64>>}
+
+// -----
+
+// expected-error @+1 {{tiles of 16x64 (channels x inputs) do not divide a 96x40 weight}}
+func.func private @f(!qc.qweight<96x40, int4, per_channel, layout = tiles<16x64>>)
+
+// -----
+
+// expected-error @+1 {{a tile row of 4 3-bit codes does not end on a byte}}
+func.func private @f(!qc.qweight<64x32, int3, per_channel, layout = tiles<16x4>>)
+
+// -----
+
+// expected-error @+1 {{'layout' given twice}}
+func.func private @f(!qc.qweight<64x32, int4, per_channel, layout = channel_major, layout = channel_major>)
+
+// -----
+
+// expected-error @+1 {{unknown quantized weight option 'tiles': expected a format option or layout}}
+func.func private @f(!qc.qweight<64x32, int4, per_channel, tiles = 4>)

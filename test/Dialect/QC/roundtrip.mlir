@@ -123,3 +123,30 @@ func.func @partial_group() -> !qc.qweight<200x4, int4, affine, group = 128, scal
        : !qc.qweight<200x4, int4, affine, group = 128, scale = f16>
   return %w : !qc.qweight<200x4, int4, affine, group = 128, scale = f16>
 }
+
+// A kernel call on tensors (results: the outs' new values) and on buffers.
+// CHECK-LABEL: func.func @ukernel
+// CHECK: %[[Y:.+]] = qc.ukernel "kern" ins(%arg0, %arg1 : tensor<?x8xf32>, tensor<16xi8>) outs(%arg2 : tensor<?x4xf32>) scalars(%arg3 : i64) -> tensor<?x4xf32>
+// CHECK: qc.ukernel "kern" outs(%arg4 : memref<3x4xf32>) {note = 1 : i64}
+func.func @ukernel(%x: tensor<?x8xf32>, %b: tensor<16xi8>, %e: tensor<?x4xf32>, %k: i64,
+                   %m: memref<3x4xf32>) -> tensor<?x4xf32> {
+  %y = qc.ukernel "kern" ins(%x, %b : tensor<?x8xf32>, tensor<16xi8>) outs(%e : tensor<?x4xf32>) scalars(%k : i64) -> tensor<?x4xf32>
+  qc.ukernel "kern" outs(%m : memref<3x4xf32>) {note = 1}
+  return %y : tensor<?x4xf32>
+}
+
+// Codes in tiles of 16 channels x 64 inputs (a target's layout); the
+// neutral layout is not printed.
+// CHECK-LABEL: func.func @tiled
+// CHECK-SAME: attributes {l = #qc.layout<tiles<16x64>>, m = #qc.layout<channel_major>}
+// CHECK: qc.qconstant {{.*}} : tensor<2x2x512xi8>{{.*}} : !qc.qweight<128x32, int4, symmetric, per_channel, scale = f32, layout = tiles<16x64>>
+// CHECK: !qc.qweight<128x32, int4, symmetric, per_channel, scale = f32>
+func.func @tiled(%x: tensor<2x128xf32>) -> (tensor<2x32xf32>, !qc.qweight<128x32, int4, per_channel, layout = channel_major>)
+    attributes {l = #qc.layout<tiles<16x64>>, m = #qc.layout<channel_major>} {
+  %w = qc.qconstant {codes = dense<0> : tensor<2x2x512xi8>, scales = dense<1.0> : tensor<32x1xf32>}
+       : !qc.qweight<128x32, int4, per_channel, scale = f32, layout = tiles<16x64>>
+  %y = qc.linear %x, %w : tensor<2x128xf32>, !qc.qweight<128x32, int4, per_channel, scale = f32, layout = tiles<16x64>> -> tensor<2x32xf32>
+  %n = qc.qconstant {codes = dense<0> : tensor<32x64xi8>, scales = dense<1.0> : tensor<32x1xf32>}
+       : !qc.qweight<128x32, int4, per_channel, layout = channel_major>
+  return %y, %n : tensor<2x32xf32>, !qc.qweight<128x32, int4, per_channel, layout = channel_major>
+}

@@ -1,24 +1,21 @@
 // RUN: quant-opt %s --split-input-file --quantc-quantized-linear-to-ukernel | FileCheck %s
 
-// An int4 affine g128 layer calls the fused kernel on its stored bytes
-// (globals, moved to the weights blob in artifacts); the activations' leading
-// dimensions are rows of a collapsed view, the result is allocated in its
-// own shape. Flags: init (8) | f16 scales (2) = 10.
-// CHECK-DAG: memref.global "private" constant @m.blocks.0.q_q_codes : memref<512xi8>
-// CHECK-DAG: memref.global "private" constant @m.blocks.0.q_q_scales : memref<16xi8>
-// CHECK-DAG: memref.global "private" constant @m.blocks.0.q_q_zeros : memref<8xi8>
+// An int4 affine g128 layer becomes a destination-style qc.ukernel of the
+// fused kernel on its stored bytes (byte constants, moved to the weights
+// blob in artifacts) writing an empty tensor in the result's shape.
+// Flags: init (8) | f16 scales (2) = 10.
 // CHECK-LABEL: func.func @main(
-// CHECK-NOT: qc.
-// CHECK: %[[S:.+]] = memref.cast %{{.+}} : memref<16xi8> to memref<?xi8>
-// CHECK: %[[X:.+]] = bufferization.to_buffer %arg0 read_only : tensor<?x?x256xf32> to memref<?x?x256xf32>
-// CHECK: memref.collapse_shape %[[X]] {{\[\[}}0, 1], [2]]
-// CHECK: %[[Y:.+]] = memref.alloc(%{{.+}}, %{{.+}}) {alignment = 64 : i64} : memref<?x?x4xf32>
-// CHECK: memref.collapse_shape %[[Y]] {{\[\[}}0, 1], [2]]
-// Arguments: x, codes, scales, zero points, table and scale parameters
-// (the scales stand for those a format does not have), y, K, N, bits,
+// CHECK-NOT: qc.linear
+// CHECK-DAG: %[[C:.+]] = arith.constant dense_resource<m.blocks.0.q_q_codes> : tensor<512xi8>
+// CHECK-DAG: %[[S:.+]] = arith.constant dense_resource<m.blocks.0.q_q_scales> : tensor<16xi8>
+// CHECK-DAG: %[[Z:.+]] = arith.constant dense_resource<m.blocks.0.q_q_zeros> : tensor<8xi8>
+// CHECK: %[[E:.+]] = tensor.empty(%{{.+}}, %{{.+}}) : tensor<?x?x4xf32>
+// ins: x, codes, scales, zero points, table and scale parameters (the
+// scales stand for those a format does not have); scalars: K, N, bits,
 // group, scale block, flags.
-// CHECK: call @quantc_qmatmul_f32(%{{.+}}, %{{.+}}, %[[S]], %{{.+}}, %[[S]], %[[S]], %{{.+}}, %c256_i64, %c4_i64, %c4_i64{{.*}}, %c128_i64, %c0_i64, %c10_i64)
-// CHECK: bufferization.to_tensor %[[Y]] restrict writable
+// CHECK: %[[Y:.+]] = qc.ukernel "quantc_qmatmul_f32" ins(%arg0, %[[C]], %[[S]], %[[Z]], %[[S]], %[[S]] : tensor<?x?x256xf32>, tensor<512xi8>, tensor<16xi8>, tensor<8xi8>, tensor<16xi8>, tensor<16xi8>) outs(%[[E]] : tensor<?x?x4xf32>) scalars(%c256_i64, %c4_i64, %c4_i64{{.*}}, %c128_i64, %c0_i64, %c10_i64 : i64, i64, i64, i64, i64, i64) -> tensor<?x?x4xf32>
+// CHECK: return %[[Y]]
+// After bufferization it becomes a call (lower-ukernels.mlir).
 func.func @main(%x: tensor<?x?x256xf32>) -> tensor<?x?x4xf32> {
   %w = qc.qconstant {codes = dense<17> : tensor<4x128xi8>, scales = dense<1.0> : tensor<4x2xf16>,
                      zero_points = dense<8> : tensor<4x2xi8>}
@@ -33,11 +30,11 @@ func.func @main(%x: tensor<?x?x256xf32>) -> tensor<?x?x4xf32> {
 // calls the kernel with the table of the 16 NF4 values (64 bytes) and the
 // scales' (step, offset) pairs. Flags: symmetric (1) | bf16 (4) | init (8) |
 // table (32) | double-quantized scales (256) = 301.
-// CHECK-DAG: memref.global "private" constant @w_q_table : memref<64xi8>
-// CHECK-DAG: memref.global "private" constant @w_q_scale_params : memref<8xi8>
 // CHECK-LABEL: func.func @nf4
+// CHECK-DAG: arith.constant dense_resource<w_q_table> : tensor<64xi8>
+// CHECK-DAG: arith.constant dense_resource<w_q_scale_params> : tensor<8xi8>
 // CHECK-NOT: qc.qconstant
-// CHECK: call @quantc_qmatmul_f32({{.*}}, %c64_i64, %c4_i64, %c4_i64{{.*}}, %c64_i64{{.*}}, %c256_i64, %c301_i64)
+// CHECK: qc.ukernel "quantc_qmatmul_f32" {{.*}} scalars(%c64_i64, %c4_i64, %c4_i64{{.*}}, %c64_i64{{.*}}, %c256_i64, %c301_i64 : 
 // The table runs from -1.0 (bytes 00 00 80 BF) to 1.0 (00 00 80 3F).
 // CHECK: w_q_table: "0x{{[0-9A-F]+}}000080BF{{[0-9A-F]+}}0000803F"
 func.func @nf4(%x: tensor<2x64xf32>) -> tensor<2x4xf32> {
@@ -53,7 +50,7 @@ func.func @nf4(%x: tensor<2x64xf32>) -> tensor<2x4xf32> {
 // FP8 E4M3 codes are read as they are (flag 64): symmetric (1) | f32
 // scales | init (8) | E4M3 (64) = 73.
 // CHECK-LABEL: func.func @fp8
-// CHECK: call @quantc_qmatmul_f32({{.*}}, %c32_i64, %c4_i64, %c8_i64, %c0_i64, %c0_i64{{.*}}, %c73_i64)
+// CHECK: qc.ukernel "quantc_qmatmul_f32" {{.*}} scalars(%c32_i64, %c4_i64, %c8_i64, %c0_i64, %c0_i64{{.*}}, %c73_i64 : 
 func.func @fp8(%x: tensor<2x32xf32>) -> tensor<2x4xf32> {
   %w = qc.qconstant {codes = dense<56> : tensor<4x32xi8>, scales = dense<1.0> : tensor<4x1xf32>}
        : !qc.qweight<32x4, fp8_e4m3, per_channel, scale = f32>
@@ -63,11 +60,11 @@ func.func @fp8(%x: tensor<2x32xf32>) -> tensor<2x4xf32> {
 
 // -----
 
-// Outliers and a single scale per tensor have no kernel: left to
-// qc-to-linalg.
+// Outliers, a single scale per tensor and codes in another layout than
+// channel-major (a GPU's tiles) have no kernel: left to qc-to-linalg.
 // CHECK-LABEL: func.func @left_alone
-// CHECK-COUNT-2: qc.linear
-func.func @left_alone(%x: tensor<2x32xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>) {
+// CHECK-COUNT-3: qc.linear
+func.func @left_alone(%x: tensor<2x32xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>) {
   %w = qc.qconstant {codes = dense<0> : tensor<4x16xi8>, scales = dense<1.0> : tensor<1x1xf32>}
        : !qc.qweight<32x4, int4, per_tensor, scale = f32>
   %y = qc.linear %x, %w : tensor<2x32xf32>, !qc.qweight<32x4, int4, per_tensor, scale = f32> -> tensor<2x4xf32>
@@ -76,7 +73,10 @@ func.func @left_alone(%x: tensor<2x32xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>
                      outlier_columns = dense<[3]> : tensor<1xi32>, outlier_values = dense<[2.0]> : tensor<1xf16>}
        : !qc.qweight<32x4, int4, per_channel, scale = f32, outliers>
   %z = qc.linear %x, %o : tensor<2x32xf32>, !qc.qweight<32x4, int4, per_channel, scale = f32, outliers> -> tensor<2x4xf32>
-  return %y, %z : tensor<2x4xf32>, tensor<2x4xf32>
+  %t = qc.qconstant {codes = dense<0> : tensor<2x1x32xi8>, scales = dense<1.0> : tensor<4x1xf32>}
+       : !qc.qweight<32x4, int4, per_channel, scale = f32, layout = tiles<2x32>>
+  %u = qc.linear %x, %t : tensor<2x32xf32>, !qc.qweight<32x4, int4, per_channel, scale = f32, layout = tiles<2x32>> -> tensor<2x4xf32>
+  return %y, %z, %u : tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>
 }
 
 // -----
@@ -84,7 +84,7 @@ func.func @left_alone(%x: tensor<2x32xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>
 // The module's quantc.int8_activations adds the int8-activation flag (16):
 // init (8) | f16 scales (2) | int8 activations (16) = 26.
 // CHECK-LABEL: func.func @int8_activations
-// CHECK: call @quantc_qmatmul_f32({{.*}}, %c26_i64)
+// CHECK: qc.ukernel "quantc_qmatmul_f32" {{.*}}, %c26_i64 : 
 module attributes {quantc.int8_activations} {
   func.func @int8_activations(%x: tensor<1x256xf32>) -> tensor<1x4xf32> {
     %w = qc.qconstant {codes = dense<17> : tensor<4x128xi8>, scales = dense<1.0> : tensor<4x2xf16>,
@@ -101,8 +101,7 @@ module attributes {quantc.int8_activations} {
 // to the kernel's result by an elementwise op (broadcast along the rows).
 // CHECK-LABEL: func.func @biased
 // CHECK-NOT: qc.linear
-// CHECK: call @quantc_qmatmul_f32
-// CHECK: %[[Y:.+]] = bufferization.to_tensor
+// CHECK: %[[Y:.+]] = qc.ukernel "quantc_qmatmul_f32"
 // CHECK: linalg.generic {indexing_maps = [#{{.+}}, #{{.+}}, #{{.+}}], iterator_types = ["parallel", "parallel"]} ins(%[[Y]], %arg1 : tensor<2x4xf32>, tensor<4xf32>) outs(%[[Y]] : tensor<2x4xf32>)
 // CHECK: arith.addf
 func.func @biased(%x: tensor<2x256xf32>, %b: tensor<4xf32>) -> tensor<2x4xf32> {

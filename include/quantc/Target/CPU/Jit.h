@@ -1,4 +1,4 @@
-//===- Jit.h - compile a model for the host CPU and run it in-process -*- C++ -*-===//
+//===- Jit.h - compile a model for the CPU, run it in process -*- C++ -*-===//
 //
 // The JIT path (calibration, tests): the model is lowered with the CPU
 // pipeline, compiled in memory and called through `quantc_main` with the
@@ -9,15 +9,7 @@
 #ifndef QUANTC_TARGET_CPU_JIT_H
 #define QUANTC_TARGET_CPU_JIT_H
 
-#include "quantc/runtime.h"
-
-#include "mlir/IR/BuiltinOps.h"
-#include "mlir/Support/LLVM.h"
-
-#include <cstdint>
-#include <memory>
-#include <string>
-#include <vector>
+#include "quantc/Execution/Model.h"
 
 namespace mlir {
 class ExecutionEngine;
@@ -25,97 +17,13 @@ class ExecutionEngine;
 
 namespace quantc {
 
-/// Element types of model inputs and outputs (the runtime's).
-enum class DType { F32 = QC_F32, F16 = QC_F16, BF16 = QC_BF16, F64 = QC_F64,
-                   I64 = QC_I64, I32 = QC_I32, I16 = QC_I16, I8 = QC_I8,
-                   Bool = QC_BOOL };
-inline size_t dtypeBytes(DType t) { return qc_dtype_size(qc_dtype(t)); }
-inline const char *dtypeName(DType t) { return qc_dtype_name(qc_dtype(t)); }
-
-/// A dense row-major tensor in host memory.
-struct HostTensor {
-  DType dtype = DType::F32;
-  std::vector<int64_t> shape;
-  std::vector<char> data;
-  int64_t numElements() const;
-  template <typename T> T *as() { return reinterpret_cast<T *>(data.data()); }
-  template <typename T> const T *as() const {
-    return reinterpret_cast<const T *>(data.data());
-  }
-};
-
-/// The element type and shape (-1 for dynamic sizes) of one input or output
-/// of `main`, and its ONNX name when the model came from ONNX. Inputs that
-/// `quantc-kv-cache-in-place` made into runtime-owned caches say so (see
-/// qc_tensor_info).
-struct TensorSignature {
-  std::string name;
-  DType dtype;
-  std::vector<int64_t> shape;
-  qc_role role = QC_ROLE_DATA;
-  int32_t kvAxis = -1;
-  std::string kvPresent;
-  std::vector<int32_t> sizeFrom; // KV caches: input, dimension per size
-};
-
-/// Reads `main`'s signature; errors go to the context's diagnostics.
-mlir::LogicalResult readSignature(mlir::ModuleOp module,
-                                  std::vector<TensorSignature> &inputs,
-                                  std::vector<TensorSignature> &outputs);
-
 /// Lowers `module` to the LLVM dialect for this CPU (both pipeline stages)
 /// and returns the signature of the compiled code, read between them.
 mlir::LogicalResult lowerForCpu(mlir::ModuleOp module, bool externalizeWeights,
                                 std::vector<TensorSignature> &inputs,
                                 std::vector<TensorSignature> &outputs);
 
-/// A compiled model that can run: JIT-compiled in this process, or an
-/// artifact loaded with the runtime. Both are a runtime `qc_model`.
-class Model {
-public:
-  virtual ~Model();
-  /// The source model's view: for a decoder with a KV cache, the past
-  /// caches are inputs and the presents outputs (after the others), as in
-  /// its ONNX graph; `run` copies them in and out.
-  const std::vector<TensorSignature> &inputs() const { return inputSigs; }
-  const std::vector<TensorSignature> &outputs() const { return outputSigs; }
-  bool hasKvCache() const { return qc_model_has_kv_cache(model); }
-
-  /// Runs the model once. Inputs must match the signature (dtype, rank,
-  /// static sizes); otherwise `error` says which and the result is failure.
-  mlir::FailureOr<std::vector<HostTensor>> run(const std::vector<HostTensor> &in,
-                                               std::string &error);
-
-protected:
-  friend class Session;
-  /// Takes `m` and fills the signatures from its infos.
-  void adopt(qc_model *m);
-  qc_model *model = nullptr;
-  std::vector<TensorSignature> inputSigs, outputSigs;
-};
-
-/// Step-by-step decoding with the KV caches kept by the runtime (no copy of
-/// the caches between steps).
-class Session {
-public:
-  /// Fails with `error` for a model without a KV cache.
-  static mlir::FailureOr<std::unique_ptr<Session>> create(Model &model,
-                                                          std::string &error);
-  ~Session();
-  /// The inputs a step takes (the model's data inputs, in order).
-  const std::vector<TensorSignature> &inputs() const { return inputSigs; }
-  /// Runs one step; the outputs are the compiled model's (no presents).
-  mlir::FailureOr<std::vector<HostTensor>> run(const std::vector<HostTensor> &in,
-                                               std::string &error);
-  int64_t length() const { return qc_session_length(session); }
-
-private:
-  Session() = default;
-  qc_session *session = nullptr;
-  std::vector<TensorSignature> inputSigs;
-  size_t outputCount = 0; // the compiled model's outputs
-};
-
+/// A model JIT-compiled for this CPU in this process.
 class JitModel : public Model {
 public:
   /// Lowers `module` (consumed) with the CPU pipeline and JIT-compiles it;
@@ -129,16 +37,9 @@ private:
   std::unique_ptr<mlir::ExecutionEngine> engine;
 };
 
-/// An artifact folder loaded with the runtime (qc_model_load).
-class ArtifactModel : public Model {
-public:
-  /// Loads `dir`; failure with `error` saying why.
-  static mlir::FailureOr<std::unique_ptr<ArtifactModel>>
-  load(const std::string &dir, std::string &error);
-
-private:
-  ArtifactModel() = default;
-};
+/// Registers the CPU JIT as the executor of device "cpu" (Executor.h), so
+/// qc-calibrate and qc-gptq can run models; tools call it once at start.
+void registerCpuExecutor();
 
 } // namespace quantc
 

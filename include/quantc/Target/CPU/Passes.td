@@ -1,4 +1,4 @@
-//===- Passes.td - CPU target passes -----------------------*- tablegen -*-===//
+//===- Passes.td - CPU target passes -----------------------------*- tablegen -*-===//
 
 #ifndef QUANTC_TARGET_CPU_PASSES_TD
 #define QUANTC_TARGET_CPU_PASSES_TD
@@ -24,79 +24,6 @@ def MatmulToUkernel : Pass<"quantc-matmul-to-ukernel", "mlir::ModuleOp"> {
                            "mlir::scf::SCFDialect"];
 }
 
-def ExternalizeWeights : Pass<"quantc-externalize-weights", "mlir::ModuleOp"> {
-  let summary = "Move constant buffers out of the code into a weights blob";
-  let description = [{
-    On bufferized IR, gives `main` one more argument, `memref<?xi8>` (the
-    weights blob, memory-mapped by the runtime), and replaces every
-    `memref.get_global` of a constant of at least `min-bytes` bytes with a
-    `memref.view` of the blob at a 64-byte aligned offset. The globals are
-    removed; the module attribute `quantc.weights` lists each piece as
-    `{offset, value}` for the artifact writer.
-  }];
-  let options = [
-    Option<"minBytes", "min-bytes", "int64_t", /*default=*/"64",
-           "Constants smaller than this stay in the code">
-  ];
-  let dependentDialects = ["mlir::arith::ArithDialect",
-                           "mlir::memref::MemRefDialect"];
-}
-
-def LowerChecks : Pass<"quantc-lower-checks", "mlir::ModuleOp"> {
-  let summary = "Turn run-time checks (cf.assert) into calls that stop the model";
-  let description = [{
-    The importer guards what compiled code would otherwise read out of
-    bounds (index ranges, sizes that must agree at run time) with
-    `cf.assert`. Upstream lowers a failed assert to `abort()`, which would
-    take the embedding process down; here each becomes
-    `scf.if (!cond) { quantc_check_failed("message") }`. That runtime
-    function ends the call (`qc_invoke` returns the message as its error)
-    and never returns into the model, so nothing after a failed check runs.
-  }];
-  let dependentDialects = ["mlir::LLVM::LLVMDialect", "mlir::scf::SCFDialect",
-                           "mlir::arith::ArithDialect"];
-}
-
-def LowerDynamicExpandShape : Pass<"quantc-lower-dynamic-expand-shape", "mlir::ModuleOp"> {
-  let summary = "Write expand_shape ops upstream cannot lower as reinterpret_cast";
-  let description = [{
-    `memref.expand_shape` with more than one dynamic size in one
-    reassociation group crashes LLVM 22's `expand-strided-metadata`
-    (llvm/llvm-project#186830). Each such op becomes
-    `memref.reinterpret_cast` of its source's base buffer with the source's
-    offset, the op's output shape and row-major strides within each group
-    (the group's innermost stride is the source dimension's). Runs before
-    `expand-strided-metadata`; other expands are left to it.
-  }];
-  let dependentDialects = ["mlir::arith::ArithDialect",
-                           "mlir::memref::MemRefDialect"];
-}
-
-def MarkEntry : Pass<"quantc-mark-entry", "mlir::ModuleOp"> {
-  let summary = "Ask for the C interface of `main` (see quantc-emit-entry)";
-  let description = [{
-    Sets `llvm.emit_c_interface` on `func.func @main`, so that the lowering
-    to LLVM emits `_mlir_ciface_main`, which `quantc-emit-entry` wraps, and
-    marks its arguments `bufferization.writable = false`: compiled code
-    never writes into the caller's inputs.
-  }];
-}
-
-def EmitEntry : Pass<"quantc-emit-entry", "mlir::ModuleOp"> {
-  let summary = "Add `quantc_main(void **)`, the one entry point of a model";
-  let description = [{
-    On LLVM-dialect IR holding `_mlir_ciface_main` (the C interface of
-    `main`), adds `llvm.func @quantc_main(%descriptors: !llvm.ptr)` that
-    loads one pointer per parameter of `_mlir_ciface_main` from the array
-    and calls it: the result descriptors first (when `main` has results),
-    then one descriptor per argument. The JIT and the runtime call every
-    model through this single signature. MLIR's generic allocation
-    functions (`finalize-memref-to-llvm{use-generic-functions}`) are renamed
-    to the runtime's `quantc_model_alloc`/`quantc_model_free`, which track
-    each call's buffers.
-  }];
-}
-
 def ParallelizeLinalg : Pass<"quantc-parallelize-linalg", "mlir::ModuleOp"> {
   let summary = "Run the remaining linalg ops on all threads (OpenMP)";
   let description = [{
@@ -119,47 +46,6 @@ def ParallelizeLinalg : Pass<"quantc-parallelize-linalg", "mlir::ModuleOp"> {
                            "mlir::omp::OpenMPDialect",
                            "mlir::scf::SCFDialect",
                            "mlir::memref::MemRefDialect"];
-}
-
-def FuseElementwise : Pass<"quantc-fuse-elementwise", "mlir::ModuleOp"> {
-  let summary = "Fuse chains of elementwise linalg ops into one loop nest";
-  let description = [{
-    On tensors, fuses an elementwise `linalg.generic` into its consumer
-    when the consumer has only parallel loops and is the producer's only
-    user: one pass over memory instead of one per op, and no value computed
-    twice. Contractions and reductions keep their producers (the matmul
-    microkernel must still recognise them).
-  }];
-  let dependentDialects = ["mlir::linalg::LinalgDialect"];
-}
-
-def FoldRepeatKv : Pass<"quantc-fold-repeat-kv", "mlir::ModuleOp"> {
-  let summary = "Grouped-query attention without copying the repeated K/V";
-  let description = [{
-    A contraction (attention's Q K^T or P V) reading K or V through the
-    graph's head repetition (collapse of a broadcast along a unit head-group
-    dim) instead reads the unrepeated tensor, with the query heads of each
-    K/V head stacked as rows: the KV cache is no longer copied once per query
-    head at every step, and each matmul has rep times the rows.
-  }];
-  let dependentDialects = ["mlir::linalg::LinalgDialect",
-                           "mlir::tensor::TensorDialect"];
-}
-
-def FoldBatchReshapes : Pass<"quantc-fold-batch-reshapes", "mlir::ModuleOp"> {
-  let summary = "Run contractions over merged batch dimensions unmerged";
-  let description = [{
-    A contraction reading a `tensor.collapse_shape` (or producing the source
-    of a `tensor.expand_shape`) that merges only its batch loops, such as
-    attention's batch x heads, runs over the unmerged loops instead
-    (upstream's fold of reshapes by expansion, restricted to batch merges):
-    a KV-cache view is then read in place through its strides instead of
-    copied to be merged. Rows and the reduction stay merged (one long kernel
-    call). Runs after transposes are folded into indexing maps and after
-    `quantc-fold-repeat-kv` (whose head repetition is also a batch merge).
-  }];
-  let dependentDialects = ["mlir::linalg::LinalgDialect",
-                           "mlir::tensor::TensorDialect"];
 }
 
 def FuseAttention : Pass<"quantc-fuse-attention", "mlir::ModuleOp"> {
@@ -226,57 +112,38 @@ def QuantizedLinearToUkernel
     channel or per group without outliers (any code: 2- to 8-bit integers,
     symmetric or affine, NF4 and FP4 through the table of their 16 values,
     FP8 E4M3/E5M2; f32, f16 or bf16 scales, double-quantized or not) with a
-    call to `quantc_qmatmul_f32` (runtime/kernels): the stored pieces become
-    byte globals (moved to the weights blob in artifacts, as they are: the
-    kernel reads qc.qconstant's channel-major layout), the activations a
-    `[M, K]` view; a bias is added by an elementwise op on the result. Other
-    formats (per tensor, outliers) are left to `qc-to-linalg` (decoded inside
-    a contraction).
+    destination-style `qc.ukernel "quantc_qmatmul_f32"` (runtime/kernels) on
+    tensors: the stored pieces become byte constants (globals after
+    bufferization, moved to the weights blob in artifacts, as they are: the
+    kernel reads qc.qconstant's channel-major layout), the result an empty
+    tensor in its own shape; a bias is added by an elementwise op on the
+    result. `quantc-lower-ukernels` makes it a call after bufferization.
+    Other formats (per tensor, outliers) are left to `qc-to-linalg`
+    (decoded inside a contraction).
     With the module's unit attribute `quantc.int8_activations` the kernel
     may round up to 8 rows of activations to int8 (per 128 elements) and
     multiply in integers (AVX-512 VNNI).
   }];
   let dependentDialects = ["mlir::arith::ArithDialect",
-                           "mlir::bufferization::BufferizationDialect",
-                           "mlir::func::FuncDialect",
                            "mlir::linalg::LinalgDialect",
-                           "mlir::memref::MemRefDialect",
-                           "mlir::tensor::TensorDialect"];
+                           "mlir::tensor::TensorDialect",
+                           "quantc::qc::QCDialect"];
 }
 
-def KvCacheInPlace : Pass<"quantc-kv-cache-in-place", "mlir::ModuleOp"> {
-  let summary = "Append to runtime-owned KV caches in place instead of "
-                "concatenating a new present tensor";
+def LowerUKernels : Pass<"quantc-lower-ukernels", "mlir::ModuleOp"> {
+  let summary = "Call the kernel of each bufferized qc.ukernel";
   let description = [{
-    Finds each result of `main` that is `tensor.concat dim(d) %past, %new`
-    of an argument `%past` (a decoder's `present = Concat(past, new)`) and
-    turns `%past` into a cache buffer the runtime owns: its size along `d`
-    becomes the capacity, `main` gets one more argument (`tensor<i64>`, the
-    number of positions already in the caches, named
-    `past_sequence_length`), `%new` is inserted at that position and the
-    attention reads the first `length + new` positions. The result becomes
-    the updated buffer (dropped after bufferization by
-    `quantc-kv-cache-drop-results`), so no step copies the whole cache.
-
-    Attributes record the convention for the runtime: on the cache argument
-    `quantc.kv_cache = {axis, present, size_from}` where `size_from` names,
-    for each dynamic size of the appended tensor, the input and dimension
-    it equals (-1, -1 for static sizes), proven with value bounds; on the
-    length argument `quantc.kv_length`; on the result
-    `quantc.kv_cache_of = <argument index>`.
+    Replaces each `qc.ukernel` on buffers with `func.call @fn(ins...,
+    outs..., scalars...)` (declared private with `llvm.emit_c_interface`,
+    the kernels' ABI). Each
+    buffer is passed with dynamic sizes and a dynamic strided layout, a
+    buffer of rank above 2 as a 2-D view with its leading dimensions merged
+    (rows; copied to a dense buffer first where they cannot be merged);
+    scalars are passed as they are. Calls of one kernel must agree on the
+    types they pass. `qc.ukernel` ops left on tensors are an error.
   }];
-  let dependentDialects = ["mlir::arith::ArithDialect",
-                           "mlir::tensor::TensorDialect"];
-}
-
-def KvCacheDropResults
-    : Pass<"quantc-kv-cache-drop-results", "mlir::ModuleOp"> {
-  let summary = "Drop the KV cache results of main once bufferized in place";
-  let description = [{
-    On bufferized IR, removes each result of `main` marked
-    `quantc.kv_cache_of = i`: it must be `main`'s argument i itself (the
-    cache updated in place). Anything else is an error, never a silent copy.
-  }];
+  let dependentDialects = ["mlir::func::FuncDialect",
+                           "mlir::memref::MemRefDialect"];
 }
 
 #endif // QUANTC_TARGET_CPU_PASSES_TD

@@ -24,11 +24,9 @@ mlir::LogicalResult buildCpuLoweringStage(mlir::OpPassManager &pm,
 
 /// Makes `context` ready for the pipeline and code generation: every dialect,
 /// the external interface models (bufferization of arith, tensor, linalg,
-/// ...), the translations to LLVM IR, and the host target.
+/// ..., and registerTargetCommonExtensions), the translations to LLVM IR,
+/// and the host target.
 void prepareCpuContext(mlir::MLIRContext *context);
-/// The interface models quantc adds to upstream dialects (the value bounds
-/// of tensor.concat); part of prepareCpuContext, and of quant-opt.
-void registerCpuExtensions(mlir::DialectRegistry &registry);
 
 /// A target machine for this CPU (its features: AVX2/AVX-512 where present),
 /// optimizing aggressively. LLVM's vectorizer needs it: without one it

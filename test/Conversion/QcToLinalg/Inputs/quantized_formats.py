@@ -4,13 +4,14 @@
 format below (random codes, scales, zero points, double-quantized scale
 codes and CSR outliers; K = 100, so groups end short and 3/5/6/7-bit codes
 straddle bytes), plus x.npy (random rows) and eye.npy (the K x K identity).
-`check DIR` decodes every weight here, independently of quantc (numpy, the
+`check DIR [LOWERED]` decodes every weight here, independently of quantc (numpy, the
 formats as `#qc.format` documents them), and compares:
   - the reference lowering (qc-dequantize-constants, run on the identity,
     i.e. lib/Numerics' dequantized matrix) with the numpy weights: equal up
     to 1e-6 of the largest weight (both round the same way in f32);
-  - the decoding contraction (qc-to-linalg, run on x) with x @ W in float64:
-    relative error at most 1e-5 (f32 sums of 100 products).
+  - the decoding contraction (qc-to-linalg, run on x; its outputs in
+    DIR/LOWERED, default DIR/neutral) with x @ W in float64: relative error
+    at most 1e-5 (f32 sums of 100 products).
 """
 import os
 import sys
@@ -261,7 +262,7 @@ def write(out):
     np.save(os.path.join(out, "eye3.npy"), np.eye(K, dtype=np.float32)[None])
 
 
-def check(out):
+def check(out, lowered="neutral"):
     x = np.load(os.path.join(out, "x.npy")).astype(np.float64)
     x3 = np.load(os.path.join(out, "x3.npy")).astype(np.float64)
     bias = np.load(os.path.join(out, "bias.npy")).astype(np.float64)
@@ -272,13 +273,13 @@ def check(out):
         b = bias if i == BIASED else 0
         ref_err = np.abs(ref - b - w).max() / np.abs(w).max()
         want = x @ w.astype(np.float64) + b
-        got = np.load(os.path.join(out, "neutral", f"y{i}.npy"))
+        got = np.load(os.path.join(out, lowered, f"y{i}.npy"))
         err = np.abs(got - want).max() / np.abs(want).max()
         ok = ref_err <= 1e-6 and err <= 1e-5
         failed += not ok
         print(f"{'ok' if ok else 'FAIL'} <{body}>: reference {ref_err:.1e}, contraction {err:.1e}")
     w = np.load(os.path.join(out, f"w{THREE_D}.npy")).astype(np.float64)
-    got = np.load(os.path.join(out, "neutral", "z.npy"))
+    got = np.load(os.path.join(out, lowered, "z.npy"))
     err = np.abs(got - x3 @ w).max() / np.abs(x3 @ w).max()
     failed += err > 1e-5
     print(f"{'ok' if err <= 1e-5 else 'FAIL'} 3-D input: contraction {err:.1e}")
@@ -290,4 +291,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "write":
         write(sys.argv[2])
     else:
-        sys.exit(check(sys.argv[2]))
+        sys.exit(check(*sys.argv[2:4]))

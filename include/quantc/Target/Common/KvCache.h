@@ -5,8 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef QUANTC_TARGET_CPU_KVCACHE_H
-#define QUANTC_TARGET_CPU_KVCACHE_H
+#ifndef QUANTC_TARGET_COMMON_KVCACHE_H
+#define QUANTC_TARGET_COMMON_KVCACHE_H
 
 namespace quantc::kv {
 /// On a cache argument: {axis, present, size_from}.
@@ -19,4 +19,4 @@ constexpr const char *kCacheOf = "quantc.kv_cache_of";
 constexpr const char *kLengthName = "past_sequence_length";
 } // namespace quantc::kv
 
-#endif // QUANTC_TARGET_CPU_KVCACHE_H
+#endif // QUANTC_TARGET_COMMON_KVCACHE_H

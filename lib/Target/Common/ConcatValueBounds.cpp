@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quantc/Target/CPU/Pipeline.h"
+#include "quantc/Target/Common/Passes.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -36,7 +36,7 @@ struct ConcatValueBounds
 };
 } // namespace
 
-void quantc::registerCpuExtensions(DialectRegistry &registry) {
+void quantc::registerTargetCommonExtensions(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, tensor::TensorDialect *) {
     tensor::ConcatOp::attachInterface<ConcatValueBounds>(*ctx);
   });

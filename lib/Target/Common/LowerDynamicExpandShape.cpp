@@ -10,7 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quantc/Target/CPU/Passes.h"
+#include "quantc/Target/Common/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -19,7 +19,7 @@
 
 namespace quantc {
 #define GEN_PASS_DEF_LOWERDYNAMICEXPANDSHAPE
-#include "quantc/Target/CPU/Passes.h.inc"
+#include "quantc/Target/Common/Passes.h.inc"
 } // namespace quantc
 
 using namespace mlir;

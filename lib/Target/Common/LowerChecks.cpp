@@ -1,6 +1,6 @@
 //===- LowerChecks.cpp - run-time checks that return an error -------------===//
 
-#include "quantc/Target/CPU/Passes.h"
+#include "quantc/Target/Common/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
@@ -10,7 +10,7 @@
 
 namespace quantc {
 #define GEN_PASS_DEF_LOWERCHECKS
-#include "quantc/Target/CPU/Passes.h.inc"
+#include "quantc/Target/Common/Passes.h.inc"
 } // namespace quantc
 
 using namespace mlir;

@@ -1,6 +1,6 @@
 //===- EmitEntry.cpp - quantc_main(void **), the entry of every model -----===//
 
-#include "quantc/Target/CPU/Passes.h"
+#include "quantc/Target/Common/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -9,7 +9,7 @@
 namespace quantc {
 #define GEN_PASS_DEF_MARKENTRY
 #define GEN_PASS_DEF_EMITENTRY
-#include "quantc/Target/CPU/Passes.h.inc"
+#include "quantc/Target/Common/Passes.h.inc"
 } // namespace quantc
 
 using namespace mlir;

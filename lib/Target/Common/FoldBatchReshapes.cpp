@@ -7,9 +7,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quantc/Target/CPU/Passes.h"
+#include "quantc/Target/Common/Passes.h"
 
-#include "BatchLoops.h"
+#include "quantc/Target/Common/BatchLoops.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -18,7 +18,7 @@
 
 namespace quantc {
 #define GEN_PASS_DEF_FOLDBATCHRESHAPES
-#include "quantc/Target/CPU/Passes.h.inc"
+#include "quantc/Target/Common/Passes.h.inc"
 } // namespace quantc
 
 using namespace mlir;

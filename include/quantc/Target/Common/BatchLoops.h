@@ -1,7 +1,7 @@
 //===- BatchLoops.h - the batch loops of a contraction ----------*- C++ -*-===//
 
-#ifndef QUANTC_TARGET_CPU_BATCHLOOPS_H
-#define QUANTC_TARGET_CPU_BATCHLOOPS_H
+#ifndef QUANTC_TARGET_COMMON_BATCHLOOPS_H
+#define QUANTC_TARGET_COMMON_BATCHLOOPS_H
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 
@@ -19,4 +19,4 @@ inline bool isBatchLoop(mlir::linalg::GenericOp op, unsigned d) {
 
 } // namespace quantc
 
-#endif // QUANTC_TARGET_CPU_BATCHLOOPS_H
+#endif // QUANTC_TARGET_COMMON_BATCHLOOPS_H

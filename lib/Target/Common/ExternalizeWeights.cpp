@@ -1,6 +1,6 @@
 //===- ExternalizeWeights.cpp - constant buffers into the weights blob ----===//
 
-#include "quantc/Target/CPU/Passes.h"
+#include "quantc/Target/Common/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -9,7 +9,7 @@
 
 namespace quantc {
 #define GEN_PASS_DEF_EXTERNALIZEWEIGHTS
-#include "quantc/Target/CPU/Passes.h.inc"
+#include "quantc/Target/Common/Passes.h.inc"
 } // namespace quantc
 
 using namespace mlir;

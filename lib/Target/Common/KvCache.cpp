@@ -1,7 +1,7 @@
 //===- KvCache.cpp - KV caches appended in place, owned by the runtime ----===//
 
-#include "quantc/Target/CPU/KvCache.h"
-#include "quantc/Target/CPU/Passes.h"
+#include "quantc/Target/Common/KvCache.h"
+#include "quantc/Target/Common/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -15,7 +15,7 @@
 namespace quantc {
 #define GEN_PASS_DEF_KVCACHEINPLACE
 #define GEN_PASS_DEF_KVCACHEDROPRESULTS
-#include "quantc/Target/CPU/Passes.h.inc"
+#include "quantc/Target/Common/Passes.h.inc"
 } // namespace quantc
 
 using namespace mlir;

@@ -14,7 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quantc/Target/CPU/Passes.h"
+#include "quantc/Target/Common/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
@@ -23,7 +23,7 @@
 
 namespace quantc {
 #define GEN_PASS_DEF_FOLDREPEATKV
-#include "quantc/Target/CPU/Passes.h.inc"
+#include "quantc/Target/Common/Passes.h.inc"
 } // namespace quantc
 
 using namespace mlir;
