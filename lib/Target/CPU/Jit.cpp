@@ -1,8 +1,8 @@
 //===- Jit.cpp - compile a model for the host CPU and run it in-process ---===//
 
 #include "quantc/Target/CPU/Jit.h"
-#include "quantc/Target/CPU/Pipeline.h"
 #include "quantc/Execution/Executor.h"
+#include "quantc/Target/CPU/Pipeline.h"
 #include "quantc/kernels.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -10,7 +10,6 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/Pass/PassManager.h"
-
 
 using namespace mlir;
 using namespace quantc;
