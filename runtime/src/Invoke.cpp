@@ -150,6 +150,10 @@ int qc_invoke(qc_entry_fn entry, const qc_tensor_info *inInfo, size_t nIn,
                     d, (long long)info.shape[d], (long long)t.shape[d]);
     if (!t.data && qc_tensor_num_elements(&t) > 0)
       return fail(error, errorSize, "input '%s' has no data", info.name);
+    if (t.memory != QC_MEMORY_HOST)
+      return fail(error, errorSize,
+                  "input '%s' is in device memory; CPU code reads host memory",
+                  info.name);
     descriptors.push_back(descriptor(t.data, t.rank, t.shape));
   }
   if (weights) {
@@ -185,6 +189,7 @@ int qc_invoke(qc_entry_fn entry, const qc_tensor_info *inInfo, size_t nIn,
     qc_tensor &t = outputs[i];
     t.dtype = outInfo[i].dtype;
     t.rank = rank;
+    t.memory = QC_MEMORY_HOST;
     auto *allocated = reinterpret_cast<char *>(results[at]);
     auto *aligned = reinterpret_cast<char *>(results[at + 1]);
     int64_t offset = results[at + 2];

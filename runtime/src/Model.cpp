@@ -1,14 +1,16 @@
 //===- Model.cpp - loading and running an artifact folder -----------------===//
 //
-// An artifact is a folder with manifest.json (inputs, outputs, file names,
-// sizes and checksums), the model's shared library (entry `quantc_main`,
-// and `quantc_artifact_id`, which must equal the manifest's `id`) and the
-// weights blob, memory-mapped read-only.
+// An artifact is a folder with manifest.json (target, code files, weights
+// table, interface, sizes and checksums), the code for its target and the
+// weights blob, memory-mapped read-only. This file checks what every
+// artifact has and hands the target's fields and code to the backend of
+// its target (Backend.h).
 //
 //===----------------------------------------------------------------------===//
 
 #include "quantc/runtime.h"
 #include "quantc/checksum.h"
+#include "Backend.h"
 #include "ModelImpl.h"
 
 #include <nlohmann/json.hpp>
@@ -38,8 +40,30 @@ qc_model::~qc_model() {
 }
 
 using quantc::runtime::fail;
+using quantc::runtime::Backend;
 
 namespace {
+
+/// The backends of this build, by target kind.
+const Backend *const kBackends[] = {&quantc::runtime::kCpuBackend};
+
+const Backend *findBackend(const std::string &kind) {
+  for (const Backend *b : kBackends)
+    if (kind == b->kind)
+      return b;
+  return nullptr;
+}
+
+/// "cpu" (comma-separated when there are several).
+const std::string &backendNames() {
+  static const std::string names = [] {
+    std::string out;
+    for (const Backend *b : kBackends)
+      out += (out.empty() ? "" : ", ") + std::string(b->kind);
+    return out;
+  }();
+  return names;
+}
 
 using nlohmann::json;
 
@@ -105,25 +129,39 @@ struct Schema {
       return failWith(where + " is out of range");
     return true;
   }
-  /// A file of the artifact: a plain name inside its folder (no '/', so no
-  /// absolute path and no '..'), with its size and FNV-1a checksum.
-  bool file(const json &object, const char *key, std::string &name,
+  /// A file of the artifact, the object `f` at `where`: a plain name inside
+  /// its folder (no '/', so no absolute path and no '..'), with its size and
+  /// FNV-1a checksum; `keys` are all the fields it may have.
+  bool file(const json &f, const std::string &where,
+            std::initializer_list<const char *> keys, std::string &name,
             int64_t &bytes, std::string &checksum) {
-    const json *f = get(object, key, json::value_t::object, "manifest");
-    if (!f || !onlyKeys(*f, {"file", "bytes", "fnv1a64"}, key))
+    if (!onlyKeys(f, keys, where))
       return false;
-    const json *n = get(*f, "file", json::value_t::string, key);
-    const json *b = get(*f, "bytes", json::value_t::number_integer, key);
-    const json *c = get(*f, "fnv1a64", json::value_t::string, key);
-    if (!n || !b || !c || !integer(*b, 0, INT64_MAX, std::string(key) + ".bytes",
-                                   bytes))
+    const json *n = get(f, "file", json::value_t::string, where);
+    const json *b = get(f, "bytes", json::value_t::number_integer, where);
+    const json *c = get(f, "fnv1a64", json::value_t::string, where);
+    if (!n || !b || !c || !integer(*b, 0, INT64_MAX, where + ".bytes", bytes))
       return false;
     name = n->get<std::string>();
     checksum = c->get<std::string>();
     if (name.empty() || name == "." || name == ".." ||
         name.find('/') != std::string::npos || name.find('\0') != std::string::npos)
-      return failWith(std::string(key) + ": '" + name +
+      return failWith(where + ": '" + name +
                       "' is not a file name inside the artifact folder");
+    return true;
+  }
+  /// `object[key]`, required, as a memory space.
+  bool memory(const json &object, const std::string &where, qc_memory &out) {
+    const json *m = get(object, "memory", json::value_t::string, where);
+    if (!m)
+      return false;
+    if (*m == "host")
+      out = QC_MEMORY_HOST;
+    else if (*m == "device")
+      out = QC_MEMORY_DEVICE;
+    else
+      return failWith(where + ": memory must be \"host\" or \"device\", not " +
+                      m->dump());
     return true;
   }
 };
@@ -137,11 +175,12 @@ bool readInfos(Schema &s, const json &list, const char *what,
     std::string where = std::string(what) + "[" + std::to_string(i) + "]";
     if (!item.is_object())
       return s.failWith(where + " must be an object");
-    if (!s.onlyKeys(item, {"name", "dtype", "shape", "role", "kv_axis",
-                           "kv_present", "size_from"},
-                    where))
-      return false;
     qc_tensor_info info{};
+    if (!s.onlyKeys(item, {"name", "dtype", "shape", "memory", "role",
+                           "kv_axis", "kv_present", "size_from"},
+                    where) ||
+        !s.memory(item, where, info.memory))
+      return false;
     const json *name = s.get(item, "name", json::value_t::string, where);
     const json *dtype = s.get(item, "dtype", json::value_t::string, where);
     const json *shape = s.get(item, "shape", json::value_t::array, where);
@@ -249,26 +288,6 @@ bool checkKvConvention(const qc_model &m, std::string &why) {
   return true;
 }
 
-/// True if this CPU has `feature` (one of the names the compiler records).
-bool cpuHas(const std::string &f) {
-  __builtin_cpu_init();
-#define QC_FEATURE(name)                                                       \
-  if (f == name)                                                               \
-    return __builtin_cpu_supports(name);
-  QC_FEATURE("sse4.2")
-  QC_FEATURE("avx")
-  QC_FEATURE("avx2")
-  QC_FEATURE("fma")
-  QC_FEATURE("f16c")
-  QC_FEATURE("avx512f")
-  QC_FEATURE("avx512bw")
-  QC_FEATURE("avx512vl")
-  QC_FEATURE("avx512dq")
-  QC_FEATURE("avx512vnni")
-#undef QC_FEATURE
-  return false;
-}
-
 /// A file of the artifact folder, opened without following a symbolic link
 /// (so nothing outside the folder) and only if it is a regular file (a FIFO
 /// or device would block or never end); `bytes` is its size.
@@ -291,15 +310,16 @@ int openInFolder(int dirfd, const std::string &name, int64_t &bytes,
   return fd;
 }
 
-/// Maps artifact file `name` read-only into `data` (null when empty) if its
-/// size and FNV-1a checksum are the manifest's; false with `why` otherwise
-/// (nothing left mapped).
-bool mapVerified(int dirfd, const std::string &dir, const std::string &name,
-                 int64_t bytes, const std::string &checksum, void *&data,
-                 std::string &why) {
+} // namespace
+
+bool quantc::runtime::mapVerified(const Folder &folder,
+                                  const std::string &name, int64_t bytes,
+                                  const std::string &checksum, void *&data,
+                                  std::string &why) {
+  const std::string &dir = folder.dir;
   data = nullptr;
   int64_t actual = 0;
-  int fd = openInFolder(dirfd, name, actual, why);
+  int fd = openInFolder(folder.fd, name, actual, why);
   if (fd < 0) {
     why = dir + ": " + why;
     return false;
@@ -334,8 +354,73 @@ bool mapVerified(int dirfd, const std::string &dir, const std::string &name,
   return true;
 }
 
+namespace {
+
 /// The largest manifest read: far above any model's (a few KiB a layer).
 constexpr int64_t kMaxManifestBytes = 64 << 20;
+
+/// Reads the weights table (`weights.tensors`) into `model`: named pieces
+/// inside the blob of `blobBytes`, none overlapping another.
+bool readWeightsTable(Schema &s, const json &list, int64_t blobBytes,
+                      qc_model &model) {
+  std::vector<std::pair<int64_t, int64_t>> extents;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const json &item = list[i];
+    std::string where = "weights.tensors[" + std::to_string(i) + "]";
+    if (!item.is_object())
+      return s.failWith(where + " must be an object");
+    if (!s.onlyKeys(item, {"name", "offset", "bytes", "dtype", "shape",
+                           "format", "layout", "part"},
+                    where))
+      return false;
+    const json *name = s.get(item, "name", json::value_t::string, where);
+    const json *offset = s.get(item, "offset", json::value_t::number_integer, where);
+    const json *bytes = s.get(item, "bytes", json::value_t::number_integer, where);
+    const json *dtype = s.get(item, "dtype", json::value_t::string, where);
+    const json *shape = s.get(item, "shape", json::value_t::array, where);
+    const json *format = s.get(item, "format", json::value_t::string, where);
+    const json *layout = s.get(item, "layout", json::value_t::string, where);
+    const json *part =
+        s.get(item, "part", json::value_t::string, where, /*required=*/false);
+    if (!name || !offset || !bytes || !dtype || !shape || !format || !layout ||
+        !s.why.empty())
+      return false;
+    qc_weight_info info{};
+    if (!s.integer(*offset, 0, blobBytes, where + ".offset", info.offset) ||
+        !s.integer(*bytes, 0, blobBytes - info.offset, where + ".bytes",
+                   info.bytes))
+      return s.failWith(s.why + " (the blob has " + std::to_string(blobBytes) +
+                        " bytes)");
+    for (const json &d : *shape)
+      if (!d.is_number_integer() || d.get<int64_t>() < 0)
+        return s.failWith(where + ".shape must hold sizes");
+    info.name = model.keep(name->get<std::string>().c_str());
+    info.format = model.keep(format->get<std::string>().c_str());
+    info.layout = model.keep(layout->get<std::string>().c_str());
+    info.part = part ? model.keep(part->get<std::string>().c_str()) : nullptr;
+    model.weightsTable.push_back(info);
+    extents.push_back({info.offset, info.offset + info.bytes});
+  }
+  std::sort(extents.begin(), extents.end());
+  for (size_t i = 1; i < extents.size(); ++i)
+    if (extents[i].first < extents[i - 1].second)
+      return s.failWith("weights.tensors: two pieces overlap at byte " +
+                        std::to_string(extents[i].first));
+  return true;
+}
+
+/// The message for a manifest of another format version.
+std::string versionMismatch(int64_t version) {
+  std::string v = std::to_string(version),
+              ours = std::to_string(QC_ARTIFACT_VERSION);
+  if (version < QC_ARTIFACT_VERSION)
+    return "compiled by an older quantc (artifact format " + v +
+           "; this runtime reads format " + ours +
+           "): compile the model again with this quantc";
+  return "compiled by a newer quantc (artifact format " + v +
+         "; this runtime reads format " + ours +
+         "): load it with that quantc's runtime";
+}
 
 /// Everything qc_model_load does, with the message in `why`.
 qc_model *loadArtifact(const std::string &dir, std::string &why) {
@@ -348,6 +433,7 @@ qc_model *loadArtifact(const std::string &dir, std::string &why) {
     int fd;
     ~CloseDir() { close(fd); }
   } closeDir{dirfd};
+  const quantc::runtime::Folder folder{dirfd, dir};
 
   // The manifest, checked whole before anything else is opened.
   int64_t manifestBytes = 0;
@@ -380,95 +466,97 @@ qc_model *loadArtifact(const std::string &dir, std::string &why) {
   const json *format = s.get(manifest, "format", json::value_t::string, "manifest");
   const json *version =
       s.get(manifest, "version", json::value_t::number_integer, "manifest");
-  if (!format || *format != "quantc-artifact" || !version || *version != 2) {
-    why = dir + "/manifest.json: not a version 2 quantc artifact manifest";
+  if (!format || *format != "quantc-artifact" || !version) {
+    why = dir + "/manifest.json: not a quantc artifact manifest";
     return nullptr;
   }
-  if (!s.onlyKeys(manifest, {"format", "version", "id", "target", "cpu",
-                             "cpu_features", "library", "weights", "inputs",
-                             "outputs"},
+  int64_t v = 0;
+  if (!s.integer(*version, 0, INT32_MAX, "version", v))
+    return bad();
+  if (v != QC_ARTIFACT_VERSION) {
+    why = dir + ": " + versionMismatch(v);
+    return nullptr;
+  }
+  if (!s.onlyKeys(manifest, {"format", "version", "id", "target", "code",
+                             "weights", "inputs", "outputs"},
                   "manifest"))
     return bad();
   const json *id = s.get(manifest, "id", json::value_t::string, "manifest");
-  const json *features =
-      s.get(manifest, "cpu_features", json::value_t::array, "manifest");
+  const json *target =
+      s.get(manifest, "target", json::value_t::object, "manifest");
+  const json *code = s.get(manifest, "code", json::value_t::array, "manifest");
+  const json *weights =
+      s.get(manifest, "weights", json::value_t::object, "manifest");
   const json *inputs = s.get(manifest, "inputs", json::value_t::array, "manifest");
   const json *outputs =
       s.get(manifest, "outputs", json::value_t::array, "manifest");
-  if (!id || !features || !inputs || !outputs ||
-      !s.get(manifest, "target", json::value_t::string, "manifest") ||
-      !s.get(manifest, "cpu", json::value_t::string, "manifest"))
+  if (!id || !target || !code || !weights || !inputs || !outputs)
     return bad();
-  std::string libName, libSum, weightsName, weightsSum;
-  int64_t libBytes, weightsBytes;
-  if (!s.file(manifest, "library", libName, libBytes, libSum) ||
-      !s.file(manifest, "weights", weightsName, weightsBytes, weightsSum))
+  const json *kind = s.get(*target, "kind", json::value_t::string, "target");
+  if (!kind)
+    return bad();
+
+  // The code files: plain names in the folder, each with a kind for the
+  // backend (opened by the backend, checked byte for byte first).
+  std::vector<quantc::runtime::CodeFile> codeFiles;
+  for (size_t i = 0; i < code->size(); ++i) {
+    std::string where = "code[" + std::to_string(i) + "]";
+    const json &item = (*code)[i];
+    if (!item.is_object()) {
+      s.failWith(where + " must be an object");
+      return bad();
+    }
+    quantc::runtime::CodeFile f;
+    const json *k = s.get(item, "kind", json::value_t::string, where);
+    if (!k || !s.file(item, where, {"kind", "file", "bytes", "fnv1a64"},
+                      f.name, f.bytes, f.checksum))
+      return bad();
+    f.kind = k->get<std::string>();
+    codeFiles.push_back(f);
+  }
+  std::string weightsName, weightsSum;
+  int64_t weightsBytes;
+  qc_memory weightsMemory;
+  const json *table =
+      s.get(*weights, "tensors", json::value_t::array, "weights");
+  if (!s.file(*weights, "weights",
+              {"file", "bytes", "fnv1a64", "memory", "tensors"}, weightsName,
+              weightsBytes, weightsSum) ||
+      !s.memory(*weights, "weights", weightsMemory) || !table)
     return bad();
   auto model = std::make_unique<qc_model>();
   if (!readInfos(s, *inputs, "inputs", model->inputs, *model) ||
       !readInfos(s, *outputs, "outputs", model->outputs, *model) ||
-      !checkKvConvention(*model, s.why))
+      !checkKvConvention(*model, s.why) ||
+      !readWeightsTable(s, *table, weightsBytes, *model))
     return bad();
-  for (const json &f : *features)
-    if (!f.is_string()) {
-      s.failWith("cpu_features must be strings");
-      return bad();
-    }
 
-  // Code compiled for instructions this CPU lacks would crash: refuse it.
-  for (const json &f : *features)
-    if (!cpuHas(f.get<std::string>())) {
-      why = dir + " was compiled for a CPU with " + f.dump() +
-            ", which this one lacks";
+  // The target's backend, and memory it can hold.
+  model->backend = findBackend(kind->get<std::string>());
+  if (!model->backend) {
+    why = dir + ": an artifact for target '" + kind->get<std::string>() +
+          "': this runtime has no backend for it (it has: " + backendNames() +
+          ")";
+    return nullptr;
+  }
+  if (!model->backend->hasDeviceMemory) {
+    std::string onDevice = weightsMemory == QC_MEMORY_DEVICE ? "weights" : "";
+    for (const auto *list : {&model->inputs, &model->outputs})
+      for (const qc_tensor_info &info : *list)
+        if (onDevice.empty() && info.memory == QC_MEMORY_DEVICE)
+          onDevice = std::string("tensor '") + info.name + "'";
+    if (!onDevice.empty()) {
+      why = dir + "/manifest.json: " + onDevice + " in device memory, but "
+            "the " + model->backend->kind + " target has only host memory";
       return nullptr;
     }
-
-  // The library: checked byte for byte before the dynamic loader sees it
-  // (a truncated file would fault while being mapped).
-  std::string libPath = dir + "/" + libName;
-  void *code = nullptr;
-  if (!mapVerified(dirfd, dir, libName, libBytes, libSum, code, why))
-    return nullptr;
-  if (code)
-    munmap(code, size_t(libBytes));
-  // RTLD_NODELETE: the model's OpenMP runtime keeps worker threads; they
-  // must outlive qc_model_free, so the library (and its dependencies) are
-  // never unmapped under them.
-  model->library =
-      dlopen(libPath.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-  if (!model->library) {
-    why = "cannot load " + libPath + ": " + dlerror();
-    return nullptr;
   }
-  model->entry =
-      reinterpret_cast<qc_entry_fn>(dlsym(model->library, "quantc_main"));
-  auto *embedded =
-      static_cast<const char *>(dlsym(model->library, "quantc_manifest"));
-  if (!model->entry || !embedded) {
-    why = libPath + " is not a quantc model library";
+  if (!model->backend->load(*model, *target, codeFiles, manifest, folder, why))
     return nullptr;
-  }
-  // The library carries the manifest it was compiled with (all but its own
-  // checksum): id, interface and weights checksum must be this one's, so
-  // code never runs with another model's weights or calling convention.
-  json own = json::parse(embedded, nullptr, /*allow_exceptions=*/false);
-  json expected = manifest;
-  expected.erase("library");
-  if (own.is_discarded() || !own.is_object() || own != expected) {
-    std::string differ;
-    for (const auto &item : expected.items())
-      if (!own.is_object() || !own.contains(item.key()) ||
-          own[item.key()] != item.value())
-        differ += (differ.empty() ? "" : ", ") + item.key();
-    why = libPath + " belongs to another model (it was compiled with " +
-          (differ.empty() ? "other fields" : "another " + differ) +
-          " than the manifest says)";
-    return nullptr;
-  }
 
   // Weights: mapped read-only, size and checksum as the manifest says.
-  if (!mapVerified(dirfd, dir, weightsName, weightsBytes, weightsSum,
-                   model->weights, why))
+  if (!quantc::runtime::mapVerified(folder, weightsName, weightsBytes,
+                                    weightsSum, model->weights, why))
     return nullptr;
   model->weightsBytes = model->weights ? weightsBytes : 0;
   return model.release();
@@ -495,6 +583,16 @@ qc_model *qc_model_load(const char *dir, char *error, size_t errorSize) {
 
 void qc_model_free(qc_model *model) { delete model; }
 
+const char *qc_runtime_backends(void) { return backendNames().c_str(); }
+
+const char *qc_model_target(const qc_model *m) { return m->backend->kind; }
+
+size_t qc_model_num_weights(const qc_model *m) { return m->weightsTable.size(); }
+
+const qc_weight_info *qc_model_weight(const qc_model *m, size_t i) {
+  return i < m->weightsTable.size() ? &m->weightsTable[i] : nullptr;
+}
+
 size_t qc_model_num_inputs(const qc_model *m) { return m->inputs.size(); }
 size_t qc_model_num_outputs(const qc_model *m) { return m->outputs.size(); }
 const qc_tensor_info *qc_model_input(const qc_model *m, size_t i) {
@@ -508,6 +606,7 @@ qc_model *qc_model_create(qc_entry_fn entry, const qc_tensor_info *inputs,
                           size_t nInputs, const qc_tensor_info *outputs,
                           size_t nOutputs) {
   auto model = std::make_unique<qc_model>();
+  model->backend = &quantc::runtime::kCpuBackend;
   model->entry = entry;
   auto copy = [&](const qc_tensor_info *from, size_t n,
                   std::vector<qc_tensor_info> &to) {
@@ -555,13 +654,10 @@ int qc_model_run(qc_model *m, const qc_tensor *inputs, size_t nInputs,
 int quantc::runtime::invokeModel(const qc_model &m, const qc_tensor *inputs,
                                  qc_tensor *outputs, char *error,
                                  size_t errorSize) {
-  // The blob is passed even when empty: artifacts always take it.
-  static const char empty = 0;
-  const void *weights = nullptr;
-  if (m.library)
-    weights = m.weights ? m.weights : &empty;
-  return qc_invoke(m.entry, m.inputs.data(), m.inputs.size(), inputs,
-                   m.outputs.data(), m.outputs.size(), outputs, weights,
-                   m.weightsBytes, error, errorSize);
+  for (size_t i = 0; i < m.inputs.size(); ++i)
+    if (inputs[i].memory != m.inputs[i].memory)
+      return fail(error, errorSize, "input '%s' must be in %s memory",
+                  m.inputs[i].name,
+                  m.inputs[i].memory == QC_MEMORY_HOST ? "host" : "device");
+  return m.backend->invoke(m, inputs, outputs, error, errorSize);
 }
-

@@ -11,9 +11,16 @@
 #include <string>
 #include <vector>
 
+namespace quantc::runtime {
+struct Backend;
+}
+
 struct qc_model {
   std::deque<std::string> strings; // storage for the infos' strings
   std::vector<qc_tensor_info> inputs, outputs;
+  std::vector<qc_weight_info> weightsTable;
+  const quantc::runtime::Backend *backend = nullptr;
+  // What the CPU backend loaded (GPU backends will add their handles).
   void *library = nullptr;
   qc_entry_fn entry = nullptr;
   void *weights = nullptr;
@@ -51,7 +58,7 @@ void endCallMemory(CallMemory *call, bool keepBlocks);
 void *allocate(size_t bytes);
 void release(void *p);
 
-/// Calls `m`'s code (with its weights blob, for artifacts).
+/// Calls `m`'s code through its backend (with its weights, for artifacts).
 int invokeModel(const qc_model &m, const qc_tensor *inputs,
                 qc_tensor *outputs, char *error, size_t errorSize);
 } // namespace quantc::runtime

@@ -200,6 +200,7 @@ int qc_session_run(qc_session *s, const qc_tensor *inputs, size_t nInputs,
     std::copy(c.shape.begin(), c.shape.end(), t.shape);
     t.data = c.data;
     t.owner = nullptr;
+    t.memory = QC_MEMORY_HOST; // the session's caches are host buffers
   }
   int64_t length = s->length;
   all[s->lengthInput] = {QC_I64, 0, {}, &length, nullptr};
@@ -269,6 +270,7 @@ int qc_session_get_cache(const qc_session *s, size_t i, qc_tensor *present,
     c.copyPositions(c.data, s->capacity, copy, s->length, s->length);
   t.data = copy;
   t.owner = copy;
+  t.memory = QC_MEMORY_HOST;
   return 0;
 }
 

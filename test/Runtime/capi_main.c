@@ -1,7 +1,9 @@
 /* A C program using the runtime's C API only (no MLIR, no LLVM): loads an
- * artifact, checks its signature, runs it on token ids and prints the
- * logits' shape and a checksum of the values; then checks that calls a
- * run-time check refuses give their memory back. */
+ * artifact, checks its signature, target and weights table, runs it on
+ * token ids and prints the logits' shape and a checksum of the values; then
+ * checks that calls a run-time check refuses give their memory back. With a
+ * second artifact (one for a target this runtime has no backend for), prints
+ * why it is refused. */
 #include "quantc/runtime.h"
 
 #include <malloc.h>
@@ -18,11 +20,17 @@ static size_t heapInUse(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: %s ARTIFACT\n", argv[0]);
+  if (argc != 2 && argc != 3) {
+    fprintf(stderr, "usage: %s ARTIFACT [FOREIGN_ARTIFACT]\n", argv[0]);
     return 2;
   }
   char error[512];
+  printf("backends: %s\n", qc_runtime_backends());
+  if (argc == 3) {
+    qc_model *foreign = qc_model_load(argv[2], error, sizeof error);
+    printf("foreign artifact: %s\n", foreign ? "loaded" : error);
+    qc_model_free(foreign);
+  }
   qc_model *m = qc_model_load(argv[1], error, sizeof error);
   if (!m) {
     fprintf(stderr, "load failed: %s\n", error);
@@ -31,8 +39,24 @@ int main(int argc, char **argv) {
   printf("inputs %zu outputs %zu\n", qc_model_num_inputs(m),
          qc_model_num_outputs(m));
   const qc_tensor_info *in = qc_model_input(m, 0);
-  printf("input 0: %s %s rank %d\n", in->name, qc_dtype_name(in->dtype),
-         in->rank);
+  printf("input 0: %s %s rank %d in %s memory\n", in->name,
+         qc_dtype_name(in->dtype), in->rank,
+         in->memory == QC_MEMORY_HOST ? "host" : "device");
+  printf("target: %s\n", qc_model_target(m));
+  size_t nWeights = qc_model_num_weights(m);
+  int64_t lastEnd = 0;
+  for (size_t i = 0; i < nWeights; ++i) {
+    const qc_weight_info *w = qc_model_weight(m, i);
+    if (w->offset + w->bytes > lastEnd)
+      lastEnd = w->offset + w->bytes;
+  }
+  const qc_weight_info *first = qc_model_weight(m, 0);
+  printf("weights: %zu pieces ending at byte %lld; first: %s, %lld bytes, %s %s\n",
+         nWeights, (long long)lastEnd, first ? first->name : "-",
+         first ? (long long)first->bytes : 0LL, first ? first->format : "-",
+         first ? first->layout : "-");
+  if (qc_model_weight(m, nWeights) != NULL)
+    printf("weight %zu exists\n", nWeights);
   int64_t ids[2 * 5] = {84, 104, 101, 32, 106, 117, 114, 121, 32, 115};
   qc_tensor input = {QC_I64, 2, {2, 5}, ids, NULL};
   qc_tensor output;
@@ -54,6 +78,10 @@ int main(int argc, char **argv) {
   qc_tensor bad = {QC_F32, 2, {2, 5}, ids, NULL};
   if (qc_model_run(m, &bad, 1, &output, 1, error, sizeof error) != 0)
     printf("bad input: %s\n", error);
+  qc_tensor onDevice = input;
+  onDevice.memory = QC_MEMORY_DEVICE;
+  if (qc_model_run(m, &onDevice, 1, &output, 1, error, sizeof error) != 0)
+    printf("device input: %s\n", error);
 
   /* Longer than the position tables: the model allocates its embeddings
    * (megabytes at this length) before a check stops the call. Twenty such

@@ -187,3 +187,32 @@ numerics::QuantizedMatrix quantc::readQConstant(qc::QConstantOp op) {
   }
   return q;
 }
+
+std::string quantc::layoutName(qc::LayoutAttr layout) {
+  if (layout.isChannelMajor())
+    return "channel_major";
+  return "tiles<" + std::to_string(layout.getTileN()) + "x" +
+         std::to_string(layout.getTileK()) + ">";
+}
+
+void quantc::recordPackedPiece(Operation *module, Attribute value,
+                               qc::QWeightType type, StringRef part) {
+  Builder b(module->getContext());
+  std::string format;
+  llvm::raw_string_ostream(format) << type.getFormat();
+  SmallVector<Attribute> pieces;
+  if (auto known = module->getAttrOfType<ArrayAttr>(kPackedPiecesAttr)) {
+    // A weight two layers read is recorded once.
+    for (auto piece : known.getAsRange<DictionaryAttr>())
+      if (piece.get("value") == value)
+        return;
+    pieces.assign(known.begin(), known.end());
+  }
+  pieces.push_back(b.getDictionaryAttr(
+      {b.getNamedAttr("value", value),
+       b.getNamedAttr("format", b.getStringAttr(format)),
+       b.getNamedAttr("layout",
+                      b.getStringAttr(layoutName(type.getLayout()))),
+       b.getNamedAttr("part", b.getStringAttr(part))}));
+  module->setAttr(kPackedPiecesAttr, b.getArrayAttr(pieces));
+}

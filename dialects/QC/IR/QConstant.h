@@ -42,6 +42,21 @@ qc::QConstantOp buildQConstant(mlir::OpBuilder &b, mlir::Location loc,
 /// The matrix a qc.qconstant holds (codes in the channel-major layout).
 numerics::QuantizedMatrix readQConstant(qc::QConstantOp op);
 
+/// Module attribute listing the constants that hold pieces of quantized
+/// weights, so an artifact's weights table can say what each blob entry is:
+/// a list of {value, format, layout, part}. Lowerings that turn a
+/// qc.qconstant into plain constants record each piece here.
+constexpr const char *kPackedPiecesAttr = "quantc.packed_pieces";
+
+/// Records in `module` that constant `value` holds `part` ("codes",
+/// "scales", "zero_points", ...) of a weight of type `type`.
+void recordPackedPiece(mlir::Operation *module, mlir::Attribute value,
+                       qc::QWeightType type, llvm::StringRef part);
+
+/// The layout's name in the artifact manifest: "channel_major" or
+/// "tiles<NxK>".
+std::string layoutName(qc::LayoutAttr layout);
+
 } // namespace quantc
 
 #endif // QUANTC_DIALECT_QC_QCONSTANT_H

@@ -14,6 +14,7 @@
 #include "QcToLinalgPatterns.h"
 
 #include "QC/IR/QC.h"
+#include "QC/IR/QConstant.h"
 #include "quantc/Numerics/Scalar.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -37,19 +38,23 @@ public:
     k = type.getInputDim();
     layout = type.getLayout();
     groups = f.groupsPerChannel(k);
-    auto constant = [&](Attribute value) -> Value {
+    // Each piece is recorded so the artifact's weights table can name it.
+    Operation *module = op->getParentOfType<ModuleOp>();
+    auto constant = [&](Attribute value, StringRef part) -> Value {
+      if (module)
+        recordPackedPiece(module, value, type, part);
       return arith::ConstantOp::create(b, loc, cast<TypedAttr>(value));
     };
-    codes = constant(op.getCodes());
-    scales = constant(op.getScales());
+    codes = constant(op.getCodes(), "codes");
+    scales = constant(op.getScales(), "scales");
     if (auto params = op.getScaleParams())
-      scaleParams = constant(*params);
+      scaleParams = constant(*params, "scale_params");
     if (auto zeros = op.getZeroPoints())
-      zeroPoints = constant(*zeros);
+      zeroPoints = constant(*zeros, "zero_points");
     if (f.outliers) {
-      outlierOffsets = constant(*op.getOutlierOffsets());
-      outlierColumns = constant(*op.getOutlierColumns());
-      outlierValues = constant(*op.getOutlierValues());
+      outlierOffsets = constant(*op.getOutlierOffsets(), "outlier_offsets");
+      outlierColumns = constant(*op.getOutlierColumns(), "outlier_columns");
+      outlierValues = constant(*op.getOutlierValues(), "outlier_values");
     }
     if (f.code != numerics::ElementCode::Int) {
       // Non-integer codes index the table of the values they stand for.
@@ -58,8 +63,8 @@ public:
         values.push_back(numerics::decodeFloatCode(f.code, c));
       auto tableType =
           RankedTensorType::get({int64_t(values.size())}, b.getF32Type());
-      table = arith::ConstantOp::create(
-          b, loc, DenseElementsAttr::get(tableType, ArrayRef<float>(values)));
+      table = constant(DenseElementsAttr::get(tableType, ArrayRef<float>(values)),
+                       "table");
     }
   }
 

@@ -10,6 +10,7 @@
 #include "quantc/Target/CPU/Jit.h"
 #include "quantc/Target/CPU/Pipeline.h"
 #include "quantc/checksum.h"
+#include "quantc/runtime.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -54,8 +55,11 @@ llvm::json::Array tensorsJson(const std::vector<TensorSignature> &sigs) {
     llvm::json::Array shape;
     for (int64_t d : s.shape)
       shape.push_back(d);
-    llvm::json::Object entry{
-        {"name", s.name}, {"dtype", dtypeName(s.dtype)}, {"shape", std::move(shape)}};
+    // CPU code takes and returns tensors in host memory.
+    llvm::json::Object entry{{"name", s.name},
+                             {"dtype", dtypeName(s.dtype)},
+                             {"shape", std::move(shape)},
+                             {"memory", "host"}};
     if (s.role == QC_ROLE_KV_LENGTH)
       entry["role"] = "kv_length";
     if (s.role == QC_ROLE_KV_CACHE) {
@@ -67,6 +71,21 @@ llvm::json::Array tensorsJson(const std::vector<TensorSignature> &sigs) {
     out.push_back(std::move(entry));
   }
   return out;
+}
+
+/// The weights table's entry of a piece (ExternalizeWeights describes it).
+llvm::json::Object weightEntry(DictionaryAttr piece) {
+  llvm::json::Object entry;
+  for (StringRef key : {"name", "format", "layout", "part", "dtype"})
+    if (auto text = piece.getAs<StringAttr>(key))
+      entry[key] = text.str();
+  llvm::json::Array shape;
+  for (auto d : cast<ArrayAttr>(piece.get("shape")).getAsRange<IntegerAttr>())
+    shape.push_back(d.getInt());
+  entry["shape"] = std::move(shape);
+  entry["offset"] = piece.getAs<IntegerAttr>("offset").getInt();
+  entry["bytes"] = piece.getAs<IntegerAttr>("bytes").getInt();
+  return entry;
 }
 
 /// The raw bytes of a constant (resource blob or inline dense data).
@@ -185,6 +204,7 @@ LogicalResult quantc::writeArtifact(OwningOpRef<ModuleOp> module,
   });
 
   progress("writing weights.bin");
+  llvm::json::Array weightsTable;
   Fnv1a weightsHash;
   int64_t weightsBytes = 0;
   {
@@ -198,6 +218,7 @@ LogicalResult quantc::writeArtifact(OwningOpRef<ModuleOp> module,
     for (Attribute a : pieces ? pieces : ArrayAttr::get(ctx, {})) {
       auto piece = cast<DictionaryAttr>(a);
       int64_t offset = piece.getAs<IntegerAttr>("offset").getInt();
+      weightsTable.push_back(weightEntry(piece));
       ArrayRef<char> bytes =
           rawBytes(piece.getAs<ElementsAttr>("value"), storage);
       std::string pad(offset - weightsBytes, '\0');
@@ -228,19 +249,27 @@ LogicalResult quantc::writeArtifact(OwningOpRef<ModuleOp> module,
                          llvm::toString(tm.takeError()));
   llvm::json::Object manifest{
       {"format", "quantc-artifact"},
-      {"version", 2},
+      {"version", QC_ARTIFACT_VERSION},
       {"id", id},
-      {"target", (*tm)->getTargetTriple().str()},
-      {"cpu", (*tm)->getTargetCPU().str()},
-      {"cpu_features", requiredFeatures((*tm)->getTargetFeatureString())},
+      {"target",
+       llvm::json::Object{
+           {"kind", "cpu"},
+           {"triple", (*tm)->getTargetTriple().str()},
+           {"cpu", (*tm)->getTargetCPU().str()},
+           {"features",
+            requiredFeatures((*tm)->getTargetFeatureString())}}},
+      // The library's own entry is added once it is linked.
+      {"code", llvm::json::Array{}},
       {"weights", llvm::json::Object{{"file", "weights.bin"},
                                      {"bytes", weightsBytes},
-                                     {"fnv1a64", weightsHex}}},
+                                     {"fnv1a64", weightsHex},
+                                     {"memory", "host"},
+                                     {"tensors", std::move(weightsTable)}}},
       {"inputs", tensorsJson(inputs)},
       {"outputs", tensorsJson(outputs)}};
-  // The code carries its manifest (all but the library's own checksum): the
-  // runtime runs it only with the weights, interface and id it was built
-  // for.
+  // The code carries its manifest (all but its own entry in `code`, which
+  // cannot hold its own checksum): the runtime runs it only with the
+  // weights, interface and id it was built for.
   {
     OpBuilder b(ctx);
     b.setInsertionPointToEnd(module->getBody());
@@ -298,10 +327,11 @@ LogicalResult quantc::writeArtifact(OwningOpRef<ModuleOp> module,
       return fail(loc, "cannot read back model.so: " + code.getError().message());
     Fnv1a codeHash;
     codeHash.add((*code)->getBufferStart(), (*code)->getBufferSize());
-    manifest["library"] = llvm::json::Object{
+    manifest["code"] = llvm::json::Array{llvm::json::Object{
+        {"kind", "host_library"},
         {"file", "model.so"},
         {"bytes", int64_t((*code)->getBufferSize())},
-        {"fnv1a64", codeHash.hex()}};
+        {"fnv1a64", codeHash.hex()}}};
     std::error_code ec;
     llvm::raw_fd_ostream os(tmp + "/manifest.json", ec);
     if (ec)

@@ -87,14 +87,20 @@ struct QuantizedLinearToUkernelPass
     std::string name = (op.getLayer() ? op.getLayer()->str() : "w") + "_q";
 
     b.setInsertionPoint(op);
-    auto read = [&](ElementsAttr value, StringRef suffix) {
-      return bytesConstant(b, loc, value, name + suffix.str());
+    Operation *module = op->getParentOfType<ModuleOp>();
+    auto read = [&](ElementsAttr value, StringRef part) {
+      Value piece = bytesConstant(b, loc, value, name + "_" + part.str());
+      quantc::recordPackedPiece(module,
+                        piece.getDefiningOp<arith::ConstantOp>().getValue(),
+                        wtype, part);
+      return piece;
     };
-    Value codes = read(weight.getCodes(), "_codes");
-    Value scales = read(weight.getScales(), "_scales");
+    Value codes = read(weight.getCodes(), "codes");
+    Value scales = read(weight.getScales(), "scales");
     // Pieces a format does not have are passed as `scales`, never read.
-    Value zeros = weight.getZeroPoints() ? read(*weight.getZeroPoints(), "_zeros")
-                                         : scales;
+    Value zeros = weight.getZeroPoints()
+                      ? read(*weight.getZeroPoints(), "zero_points")
+                      : scales;
     Value table = scales;
     if (quantc::isCodebook(f)) {
       SmallVector<float> values;
@@ -104,10 +110,10 @@ struct QuantizedLinearToUkernelPass
                        RankedTensorType::get({int64_t(values.size())},
                                              b.getF32Type()),
                        ArrayRef<float>(values)),
-                   "_table");
+                   "table");
     }
     Value scaleParams =
-        f.scaleBits ? read(*weight.getScaleParams(), "_scale_params") : scales;
+        f.scaleBits ? read(*weight.getScaleParams(), "scale_params") : scales;
 
     // The result in its own shape; the kernel sees x and y as [rows, K] and
     // [rows, N] (qc.ukernel merges leading dimensions when it is lowered).

@@ -6,6 +6,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/DenseMap.h"
 
 namespace quantc {
 #define GEN_PASS_DEF_EXTERNALIZEWEIGHTS
@@ -24,6 +26,42 @@ int64_t byteSize(memref::GlobalOp global) {
       element.getIntOrFloatBitWidth() % 8 != 0)
     return 0;
   return type.getNumElements() * element.getIntOrFloatBitWidth() / 8;
+}
+
+/// The manifest's name of an element type ("f32", "i8", ...).
+std::string dtypeName(Type element) {
+  std::string out;
+  if (element.isInteger())
+    return "i" + std::to_string(element.getIntOrFloatBitWidth());
+  llvm::raw_string_ostream(out) << element;
+  return out;
+}
+
+/// What the weights table says of a piece: its name (the resource's, else
+/// the global's), stored type, and for pieces of quantized weights their
+/// format, layout and part (recorded by the passes that lowered them, in
+/// `quantc.packed_pieces`: see recordPackedPiece in QC/IR/QConstant.h).
+SmallVector<NamedAttribute>
+describe(Builder &b, memref::GlobalOp global, ElementsAttr value,
+         const llvm::DenseMap<Attribute, DictionaryAttr> &packed) {
+  std::string name = global.getSymName().str();
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value))
+    name = resource.getRawHandle().getKey().str();
+  MemRefType type = global.getType();
+  SmallVector<NamedAttribute> out = {
+      b.getNamedAttr("name", b.getStringAttr(name)),
+      b.getNamedAttr("dtype",
+                     b.getStringAttr(dtypeName(type.getElementType()))),
+      b.getNamedAttr("shape", b.getI64ArrayAttr(type.getShape()))};
+  auto info = packed.find(value);
+  if (info == packed.end()) {
+    out.push_back(b.getNamedAttr("format", b.getStringAttr("dense")));
+    out.push_back(b.getNamedAttr("layout", b.getStringAttr("row_major")));
+    return out;
+  }
+  for (StringRef key : {"format", "layout", "part"})
+    out.push_back(b.getNamedAttr(key, info->second.get(key)));
+  return out;
 }
 
 struct ExternalizeWeightsPass
@@ -50,6 +88,12 @@ struct ExternalizeWeightsPass
             main.getLoc())))
       return signalPassFailure();
     Value blob = main.getArgument(index);
+
+    llvm::DenseMap<Attribute, DictionaryAttr> packed;
+    if (auto list = module->getAttrOfType<ArrayAttr>("quantc.packed_pieces"))
+      for (auto piece : list.getAsRange<DictionaryAttr>())
+        packed[piece.get("value")] = piece;
+    module->removeAttr("quantc.packed_pieces");
 
     SmallVector<Attribute> pieces;
     int64_t cursor = 0;
@@ -84,9 +128,11 @@ struct ExternalizeWeightsPass
                          "weights blob");
         return signalPassFailure();
       }
-      pieces.push_back(b.getDictionaryAttr(
-          {b.getNamedAttr("offset", b.getI64IntegerAttr(offset)),
-           b.getNamedAttr("value", value)}));
+      SmallVector<NamedAttribute> piece = describe(b, global, value, packed);
+      piece.push_back(b.getNamedAttr("offset", b.getI64IntegerAttr(offset)));
+      piece.push_back(b.getNamedAttr("bytes", b.getI64IntegerAttr(bytes)));
+      piece.push_back(b.getNamedAttr("value", value));
+      pieces.push_back(b.getDictionaryAttr(piece));
       global.erase();
     }
     module->setAttr("quantc.weights", b.getArrayAttr(pieces));

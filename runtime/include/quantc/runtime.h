@@ -1,8 +1,9 @@
 /*===- runtime.h - the quantc runtime C API ------------------------*- C -*-===*
  *
  * Loads a compiled model (an artifact folder: manifest.json, the model's
- * shared library and its weights blob) and runs it on the host CPU. Plain
- * C API; the runtime links neither MLIR nor LLVM.
+ * code and its weights blob) and runs it through the backend of the target
+ * it was compiled for (this build: the host CPU). Plain C API; the runtime
+ * links neither MLIR nor LLVM.
  *
  *   char error[256];
  *   qc_model *m = qc_model_load("out/", error, sizeof error);
@@ -37,6 +38,13 @@ extern "C" {
 
 #define QC_MAX_RANK 8
 
+/* The artifact format this runtime reads (the manifest's "version"). */
+#define QC_ARTIFACT_VERSION 3
+
+/* Where a tensor's data lives: host memory, or the memory of the device the
+ * model's target runs on (backends for GPU targets). */
+typedef enum { QC_MEMORY_HOST, QC_MEMORY_DEVICE } qc_memory;
+
 typedef enum {
   QC_F32,
   QC_F16,
@@ -56,13 +64,15 @@ const char *qc_dtype_name(qc_dtype dtype);
 int qc_dtype_from_name(const char *name, qc_dtype *dtype);
 
 /* A dense row-major tensor. `owner`, when not NULL, is memory the runtime
- * allocated for an output: release it with qc_tensor_release. */
+ * allocated for an output: release it with qc_tensor_release. `memory` is
+ * where `data` lives (host, the default of a zero-initialized field). */
 typedef struct {
   qc_dtype dtype;
   int32_t rank;
   int64_t shape[QC_MAX_RANK];
   void *data;
   void *owner;
+  qc_memory memory;
 } qc_tensor;
 
 /* What an input is for: data the caller gives, or (models with a KV cache)
@@ -90,7 +100,22 @@ typedef struct {
   const char *kv_present;
   int32_t size_input[QC_MAX_RANK];
   int32_t size_dim[QC_MAX_RANK];
+  /* Where the model takes (inputs) or returns (outputs) the tensor. */
+  qc_memory memory;
 } qc_tensor_info;
+
+/* A piece of the weights blob, as the manifest's weights table says:
+ * `format` is "dense" (a plain tensor, `layout` "row_major") or the
+ * `#qc.format<...>` of the quantized weight whose `part` ("codes",
+ * "scales", ...) it holds, in `layout` ("channel_major", "tiles<NxK>"). */
+typedef struct {
+  const char *name;
+  int64_t offset;
+  int64_t bytes;
+  const char *format;
+  const char *layout;
+  const char *part; /* NULL for dense tensors */
+} qc_weight_info;
 
 int64_t qc_tensor_num_elements(const qc_tensor *t);
 void qc_tensor_release(qc_tensor *t);
@@ -121,10 +146,19 @@ void quantc_model_free(void *p);
 typedef struct qc_model qc_model;
 
 /* Loads an artifact folder; NULL with a message in `error` if the manifest,
- * the library or the weights are missing, corrupt or do not belong
- * together. */
+ * the code or the weights are missing, corrupt or do not belong together,
+ * or if this runtime has no backend for the artifact's target. */
 qc_model *qc_model_load(const char *dir, char *error, size_t error_size);
 void qc_model_free(qc_model *model);
+
+/* The targets this runtime has backends for, comma-separated ("cpu"). */
+const char *qc_runtime_backends(void);
+/* The target a model was compiled for ("cpu"). */
+const char *qc_model_target(const qc_model *model);
+
+/* The weights table of a loaded artifact (none for in-process code). */
+size_t qc_model_num_weights(const qc_model *model);
+const qc_weight_info *qc_model_weight(const qc_model *model, size_t i);
 
 size_t qc_model_num_inputs(const qc_model *model);
 size_t qc_model_num_outputs(const qc_model *model);

@@ -3,12 +3,14 @@
 // An int4 affine g128 layer becomes a destination-style qc.ukernel of the
 // fused kernel on its stored bytes (byte constants, moved to the weights
 // blob in artifacts) writing an empty tensor in the result's shape.
-// Flags: init (8) | f16 scales (2) = 10.
+// Flags: init (8) | f16 scales (2) = 10. Each piece is recorded with its
+// format, layout and part for the artifact's weights table.
+// CHECK: module attributes {quantc.packed_pieces = [{format = "#qc.format<int4, affine, group = 128, scale = f16>", layout = "channel_major", part = "codes", value = dense_resource<m.blocks.0.q_q_codes> : tensor<512xi8>}, {{{.*}} part = "scales", value = dense_resource<m.blocks.0.q_q_scales> : tensor<16xi8>}, {{{.*}} part = "zero_points", value = dense_resource<m.blocks.0.q_q_zero_points> : tensor<8xi8>}]}
 // CHECK-LABEL: func.func @main(
 // CHECK-NOT: qc.linear
 // CHECK-DAG: %[[C:.+]] = arith.constant dense_resource<m.blocks.0.q_q_codes> : tensor<512xi8>
 // CHECK-DAG: %[[S:.+]] = arith.constant dense_resource<m.blocks.0.q_q_scales> : tensor<16xi8>
-// CHECK-DAG: %[[Z:.+]] = arith.constant dense_resource<m.blocks.0.q_q_zeros> : tensor<8xi8>
+// CHECK-DAG: %[[Z:.+]] = arith.constant dense_resource<m.blocks.0.q_q_zero_points> : tensor<8xi8>
 // CHECK: %[[E:.+]] = tensor.empty(%{{.+}}, %{{.+}}) : tensor<?x?x4xf32>
 // ins: x, codes, scales, zero points, table and scale parameters (the
 // scales stand for those a format does not have); scalars: K, N, bits,

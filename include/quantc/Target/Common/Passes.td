@@ -13,7 +13,10 @@ def ExternalizeWeights : Pass<"quantc-externalize-weights", "mlir::ModuleOp"> {
     `memref.get_global` of a constant of at least `min-bytes` bytes with a
     `memref.view` of the blob at a 64-byte aligned offset. The globals are
     removed; the module attribute `quantc.weights` lists each piece as
-    `{offset, value}` for the artifact writer.
+    `{name, dtype, shape, format, layout, [part], offset, bytes, value}` for
+    the artifact writer: pieces of quantized weights (listed in
+    `quantc.packed_pieces` by the passes that lowered them) carry their
+    `#qc.format`, layout and part, others are `dense`, `row_major`.
   }];
   let options = [
     Option<"minBytes", "min-bytes", "int64_t", /*default=*/"64",
