@@ -2,10 +2,11 @@
 //
 // Any bytes as manifest.json of a folder that also holds a small weights
 // blob and a "model.so" that is not a library: qc_model_load must refuse
-// with a message (schema, paths, sizes, checksums, CPU features, the
-// dynamic loader's error), never crash, hang or open a file outside the
-// folder. The seeds name both files with their true checksums, so the
-// fuzzer reaches every check before code would run.
+// with a message (schema, paths, sizes, checksums, target backends, CPU
+// features, the weights table, the dynamic loader's error), never crash,
+// hang or open a file outside the folder. The seeds name both files with
+// their true checksums, so the fuzzer reaches every check before code would
+// run (cuda.json: a target without a backend here).
 //
 //===----------------------------------------------------------------------===//
 
