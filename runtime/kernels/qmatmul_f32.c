@@ -817,6 +817,30 @@ lut_tail(const uint8_t *codes, int64_t left, __m512 lut, __m512 *lo,
   return (__mmask16)((1u << left) - 1);
 }
 
+/* acc[r*T + t] += the weights of code bytes [0, bytes) (a multiple of 16)
+ * of one group, picked from `lut`, times the rows' elements from `at` on
+ * (low nibbles) and `at + half` (high). Inlined with `bytes` a constant for
+ * the usual group sizes, so the loop unrolls. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+lut_chunks(const uint8_t *codes, int64_t bytes, __m512 lut, const float *split,
+           int64_t k, int64_t at, int64_t half, __m512 *acc, const int M,
+           const int T, int t) {
+#pragma GCC unroll 4
+  for (int64_t i = 0; i < bytes; i += 16) {
+    __m512i wide =
+        _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(codes + i)));
+    __m512 lo = _mm512_permutexvar_ps(wide, lut),
+           hi = _mm512_permutexvar_ps(_mm512_srli_epi32(wide, 4), lut);
+#pragma GCC unroll 8
+    for (int r = 0; r < M; ++r) {
+      const float *x = split + r * k + at + i;
+      acc[r * T + t] = _mm512_fmadd_ps(lo, _mm512_loadu_ps(x), acc[r * T + t]);
+      acc[r * T + t] =
+          _mm512_fmadd_ps(hi, _mm512_loadu_ps(x + half), acc[r * T + t]);
+    }
+  }
+}
+
 /* Channels j0 .. j0+T-1 against M split rows; out[r*T + t] gets row r,
  * channel j0 + t. */
 __attribute__((target("avx512f"), always_inline)) static inline void
@@ -839,36 +863,35 @@ dot_lut_tile(const qweight *w, int64_t j0, const float *split,
   for (int i = 0; i < TILE; ++i)
     acc[i] = _mm512_setzero_ps();
   for (int64_t g = 0; g < w->groups; ++g) {
+    const int prefetchEvery = groupBytes >= 64 || ((g * groupBytes) & 63) == 0;
 #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) {
-      const float zero = symmetric ? 0.0f : zeros[t * w->groups + g];
+      const __m512 scale = _mm512_set1_ps(scales[t * w->groups + g]);
       const __m512 lut =
-          _mm512_mul_ps(_mm512_sub_ps(values, _mm512_set1_ps(zero)),
-                        _mm512_set1_ps(scales[t * w->groups + g]));
+          symmetric ? _mm512_mul_ps(values, scale)
+                    : _mm512_mul_ps(_mm512_sub_ps(values, _mm512_set1_ps(
+                                                      zeros[t * w->groups + g])),
+                                    scale);
       const uint8_t *codes = w->codes + (j0 + t) * w->rowBytes + g * groupBytes;
-      /* The next tile's codes: see dot_vnni_tile. */
-      _mm_prefetch((const char *)codes + T * w->rowBytes, _MM_HINT_T0);
+      /* The next tile's codes (see dot_vnni_tile), once per cache line. */
+      if (prefetchEvery)
+        _mm_prefetch((const char *)codes + T * w->rowBytes, _MM_HINT_T0);
       /* The last group may be shorter, and not a multiple of 16 bytes:
        * its tail through a zeroed copy, the rows' lanes past it masked. */
       const int64_t bytes =
           half - g * groupBytes < groupBytes ? half - g * groupBytes
                                              : groupBytes;
-      int64_t i = 0;
-      for (; i + 16 <= bytes; i += 16) {
-        __m512i wide = _mm512_cvtepu8_epi32(
-            _mm_loadu_si128((const __m128i *)(codes + i)));
-        __m512 lo = _mm512_permutexvar_ps(wide, lut),
-               hi = _mm512_permutexvar_ps(_mm512_srli_epi32(wide, 4), lut);
-        const int64_t at = g * groupBytes + i;
-#pragma GCC unroll 8
-        for (int r = 0; r < M; ++r) {
-          const float *x = split + r * w->k;
-          acc[r * T + t] = _mm512_fmadd_ps(lo, _mm512_loadu_ps(x + at),
-                                           acc[r * T + t]);
-          acc[r * T + t] = _mm512_fmadd_ps(hi, _mm512_loadu_ps(x + half + at),
-                                           acc[r * T + t]);
-        }
-      }
+      /* Groups of 64 (QLoRA's NF4) and 128 with constant trip counts: a
+       * group's table and loop cost much next to 32 code bytes. */
+      const int64_t at0 = g * groupBytes;
+      if (bytes == 32)
+        lut_chunks(codes, 32, lut, split, w->k, at0, half, acc, M, T, t);
+      else if (bytes == 64)
+        lut_chunks(codes, 64, lut, split, w->k, at0, half, acc, M, T, t);
+      else
+        lut_chunks(codes, bytes & ~(int64_t)15, lut, split, w->k, at0, half,
+                   acc, M, T, t);
+      const int64_t i = bytes & ~(int64_t)15;
       if (i < bytes) {
         __m512 lo, hi;
         __mmask16 lanes = lut_tail(codes + i, bytes - i, lut, &lo, &hi);
