@@ -48,7 +48,7 @@ int main(int argc, char **argv) {
       fprintf(stderr, "don't know how to feed input '%s'\n", info->name);
       return 1;
     }
-    qc_tensor t = {QC_I64, 2, {batch, seq}, is_ids ? ids : pos, NULL};
+    qc_tensor t = {QC_I64, 2, {batch, seq}, is_ids ? ids : pos, NULL, QC_MEMORY_HOST};
     inputs[n++] = t;
   }
   int cached = qc_model_has_kv_cache(m);

@@ -150,7 +150,7 @@ struct Schema {
                       "' is not a file name inside the artifact folder");
     return true;
   }
-  /// `object[key]`, required, as a memory space.
+  /// `object["memory"]`, required: "host" or "device".
   bool memory(const json &object, const std::string &where, qc_memory &out) {
     const json *m = get(object, "memory", json::value_t::string, where);
     if (!m)

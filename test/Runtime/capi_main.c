@@ -58,7 +58,7 @@ int main(int argc, char **argv) {
   if (qc_model_weight(m, nWeights) != NULL)
     printf("weight %zu exists\n", nWeights);
   int64_t ids[2 * 5] = {84, 104, 101, 32, 106, 117, 114, 121, 32, 115};
-  qc_tensor input = {QC_I64, 2, {2, 5}, ids, NULL};
+  qc_tensor input = {QC_I64, 2, {2, 5}, ids, NULL, QC_MEMORY_HOST};
   qc_tensor output;
   if (qc_model_run(m, &input, 1, &output, 1, error, sizeof error) != 0) {
     fprintf(stderr, "run failed: %s\n", error);
@@ -75,7 +75,7 @@ int main(int argc, char **argv) {
   qc_tensor_release(&output);
 
   /* A wrong input is an error, not a crash. */
-  qc_tensor bad = {QC_F32, 2, {2, 5}, ids, NULL};
+  qc_tensor bad = {QC_F32, 2, {2, 5}, ids, NULL, QC_MEMORY_HOST};
   if (qc_model_run(m, &bad, 1, &output, 1, error, sizeof error) != 0)
     printf("bad input: %s\n", error);
   qc_tensor onDevice = input;
@@ -88,7 +88,7 @@ int main(int argc, char **argv) {
    * calls must leave the heap as one left it. */
   enum { kLong = 20000, kCalls = 20 };
   int64_t *many = calloc(kLong, sizeof(int64_t));
-  qc_tensor tooLong = {QC_I64, 2, {1, kLong}, many, NULL};
+  qc_tensor tooLong = {QC_I64, 2, {1, kLong}, many, NULL, QC_MEMORY_HOST};
   size_t before = 0;
   for (int i = 0; i <= kCalls; ++i) {
     if (qc_model_run(m, &tooLong, 1, &output, 1, error, sizeof error) == 0) {

@@ -21,8 +21,8 @@ static int step(qc_session *s, int64_t *ids, int64_t from, int64_t to,
   int64_t positions[LENGTH];
   for (int64_t i = from; i < to; ++i)
     positions[i - from] = i;
-  qc_tensor in[2] = {{QC_I64, 2, {1, to - from}, ids + from, NULL},
-                     {QC_I64, 2, {1, to - from}, positions, NULL}};
+  qc_tensor in[2] = {{QC_I64, 2, {1, to - from}, ids + from, NULL, QC_MEMORY_HOST},
+                     {QC_I64, 2, {1, to - from}, positions, NULL, QC_MEMORY_HOST}};
   return qc_session_run(s, in, 2, logits, 1, error, size);
 }
 
@@ -88,12 +88,12 @@ int main(int argc, char **argv) {
   qc_tensor_release(&present);
 
   /* Misuse. */
-  qc_tensor in[2] = {{QC_I64, 2, {1, 1}, ids, NULL}};
+  qc_tensor in[2] = {{QC_I64, 2, {1, 1}, ids, NULL, QC_MEMORY_HOST}};
   if (qc_model_run(m, in, 1, &all, 1, error, sizeof error) != 0)
     printf("run without session: %s\n", error);
   int64_t two[4] = {1, 2, 3, 4}, pos[4] = {40, 40, 41, 41};
-  qc_tensor batch2[2] = {{QC_I64, 2, {2, 2}, two, NULL},
-                         {QC_I64, 2, {2, 2}, pos, NULL}};
+  qc_tensor batch2[2] = {{QC_I64, 2, {2, 2}, two, NULL, QC_MEMORY_HOST},
+                         {QC_I64, 2, {2, 2}, pos, NULL, QC_MEMORY_HOST}};
   qc_tensor out;
   if (qc_session_run(s, batch2, 2, &out, 1, error, sizeof error) != 0)
     printf("other batch: %s\n", error);

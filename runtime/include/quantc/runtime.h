@@ -7,7 +7,7 @@
  *
  *   char error[256];
  *   qc_model *m = qc_model_load("out/", error, sizeof error);
- *   qc_tensor in = {QC_I64, 2, {1, 8}, ids, NULL};
+ *   qc_tensor in = {QC_I64, 2, {1, 8}, ids, NULL, QC_MEMORY_HOST};
  *   qc_tensor out[1];
  *   if (qc_model_run(m, &in, 1, out, 1, error, sizeof error) == 0) {
  *     ... out[0].data ...
