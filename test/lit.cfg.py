@@ -16,7 +16,7 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [os.path.join(config.quantc_obj_root, "bin"), config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(["quant-opt", "quant-translate", "quant-run", "quantc", "quantc-capi-test",
-                                  "quantc-session-test"], tool_dirs)
+                                  "quantc-session-test", "qc-run"], tool_dirs)
 
 config.substitutions.append(("%shared", config.shared_dir))
 config.substitutions.append(("%python", config.python_executable))
@@ -41,3 +41,21 @@ import subprocess
 if subprocess.run([config.python_executable, "-c", "import torch"],
                   capture_output=True).returncode == 0:
     config.available_features.add("torch")
+
+# The CUDA toolkit (libdevice, which CUDA kernels link, and ptxas, which
+# assembles the PTX the tests check): $CUDA_HOME or /usr/local/cuda.
+cuda_home = os.environ.get("CUDA_HOME") or "/usr/local/cuda"
+if os.path.exists(os.path.join(cuda_home, "nvvm/libdevice/libdevice.10.bc")) and \
+        os.access(os.path.join(cuda_home, "bin/ptxas"), os.X_OK):
+    config.available_features.add("cuda-toolkit")
+    config.substitutions.append(("%ptxas", os.path.join(cuda_home, "bin/ptxas")))
+    config.environment["CUDA_HOME"] = cuda_home
+
+# A CUDA driver (CI has none: tests of what a machine without a GPU says
+# run there).
+import ctypes
+try:
+    ctypes.CDLL("libcuda.so.1")
+    config.available_features.add("cuda-driver")
+except OSError:
+    pass

@@ -36,6 +36,18 @@ struct Folder {
   std::string dir; // as the caller named it (for messages)
 };
 
+/// Buffers a session keeps in the backend's device memory (its KV caches,
+/// when the manifest puts them there). Called outside model calls.
+struct DeviceBuffers {
+  /// Null when out of memory.
+  void *(*alloc)(const qc_model &model, size_t bytes);
+  void (*release)(const qc_model &model, void *p);
+  /// Copies `bytes` between any two of host and device memory; false on
+  /// failure.
+  bool (*copy)(const qc_model &model, void *to, const void *from,
+               size_t bytes);
+};
+
 struct Backend {
   /// The manifest's `target.kind` this backend runs.
   const char *kind;
@@ -52,11 +64,28 @@ struct Backend {
   /// in the memory the manifest says), filling `outputs`.
   int (*invoke)(const qc_model &model, const qc_tensor *inputs,
                 qc_tensor *outputs, char *error, size_t errorSize);
+  /// Device buffers for sessions; null for a backend with host memory only.
+  const DeviceBuffers *buffers;
 };
 
 /// The CPU backend (CpuBackend.cpp): in-process code and artifacts for the
 /// host CPU.
 extern const Backend kCpuBackend;
+
+/// The CUDA backend (CudaBackend.cpp): host code in a library, kernels in
+/// PTX, run through the CUDA driver loaded at run time.
+extern const Backend kCudaBackend;
+
+/// For every backend's host code: `host` holds `triple`, `cpu` and
+/// `features` (the code's architecture must be this CPU's, its features
+/// this CPU's); `where` names the object in messages.
+bool checkHostTarget(const nlohmann::json &host, const std::string &where,
+                     const Folder &folder, std::string &why);
+/// Verifies and loads the model library `lib` into `model` (library, entry)
+/// and checks that the manifest it carries is `manifest` less `code`.
+bool loadHostLibrary(qc_model &model, const CodeFile &lib,
+                     const nlohmann::json &manifest, const Folder &folder,
+                     std::string &why);
 
 /// Maps `name` of the folder read-only into `data` (null when empty) if its
 /// size and FNV-1a checksum are `bytes` and `checksum`; false with `why`

@@ -2,7 +2,9 @@
 //
 // The target `{"kind": "cpu", "triple", "cpu", "features"}`: one code file,
 // the model's shared library (`host_library`), which carries the manifest
-// it was compiled with; tensors and weights in host memory.
+// it was compiled with; tensors and weights in host memory. GPU backends
+// load their host code with the same checks (checkHostTarget,
+// loadHostLibrary).
 //
 //===----------------------------------------------------------------------===//
 
@@ -60,11 +62,26 @@ bool loadCpu(qc_model &model, const json &target,
       why = where + ": unknown field '" + item.key() + "' for the cpu target";
       return false;
     }
-  auto triple = target.find("triple"), cpu = target.find("cpu"),
-       features = target.find("features");
-  if (triple == target.end() || !triple->is_string() || cpu == target.end() ||
-      !cpu->is_string() || features == target.end() || !features->is_array()) {
-    why = where + ": a cpu target needs 'triple' and 'cpu' (strings) and "
+  if (code.size() != 1 || code[0].kind != "host_library") {
+    why = folder.dir + "/manifest.json: code: a cpu target has one "
+                       "'host_library' and nothing else";
+    return false;
+  }
+  return quantc::runtime::checkHostTarget(target, where, folder, why) &&
+         quantc::runtime::loadHostLibrary(model, code[0], manifest, folder,
+                                          why);
+}
+
+} // namespace
+
+bool quantc::runtime::checkHostTarget(const json &host,
+                                      const std::string &where,
+                                      const Folder &folder, std::string &why) {
+  auto triple = host.find("triple"), cpu = host.find("cpu"),
+       features = host.find("features");
+  if (triple == host.end() || !triple->is_string() || cpu == host.end() ||
+      !cpu->is_string() || features == host.end() || !features->is_array()) {
+    why = where + ": host code needs 'triple' and 'cpu' (strings) and "
                   "'features' (a list)";
     return false;
   }
@@ -73,12 +90,6 @@ bool loadCpu(qc_model &model, const json &target,
       why = where + ": features must be strings";
       return false;
     }
-  if (code.size() != 1 || code[0].kind != "host_library") {
-    why = folder.dir + "/manifest.json: code: a cpu target has one "
-                       "'host_library' and nothing else";
-    return false;
-  }
-
   // Code for another architecture or for instructions this CPU lacks would
   // not load or would crash: refuse it.
   std::string tripleText = triple->get<std::string>();
@@ -93,10 +104,14 @@ bool loadCpu(qc_model &model, const json &target,
             ", which this one lacks";
       return false;
     }
+  return true;
+}
 
+bool quantc::runtime::loadHostLibrary(qc_model &model, const CodeFile &lib,
+                                      const json &manifest,
+                                      const Folder &folder, std::string &why) {
   // The library: checked byte for byte before the dynamic loader sees it
   // (a truncated file would fault while being mapped).
-  const quantc::runtime::CodeFile &lib = code[0];
   std::string libPath = folder.dir + "/" + lib.name;
   void *bytes = nullptr;
   if (!quantc::runtime::mapVerified(folder, lib.name, lib.bytes, lib.checksum,
@@ -121,8 +136,8 @@ bool loadCpu(qc_model &model, const json &target,
     why = libPath + " is not a quantc model library";
     return false;
   }
-  // The library carries the manifest it was compiled with, less its own
-  // entry in `code` (which cannot hold its own checksum): id, interface and
+  // The library carries the manifest it was compiled with, less its
+  // `code` (which cannot hold its own checksum): id, target, interface and
   // weights must be this one's, so code never runs with another model's
   // weights or calling convention.
   json own = json::parse(embedded, nullptr, /*allow_exceptions=*/false);
@@ -142,6 +157,8 @@ bool loadCpu(qc_model &model, const json &target,
   return true;
 }
 
+namespace {
+
 int invokeCpu(const qc_model &m, const qc_tensor *inputs, qc_tensor *outputs,
               char *error, size_t errorSize) {
   // The blob is passed even when empty: artifacts always take it.
@@ -157,4 +174,4 @@ int invokeCpu(const qc_model &m, const qc_tensor *inputs, qc_tensor *outputs,
 } // namespace
 
 const quantc::runtime::Backend quantc::runtime::kCpuBackend = {
-    "cpu", /*hasDeviceMemory=*/false, loadCpu, invokeCpu};
+    "cpu", /*hasDeviceMemory=*/false, loadCpu, invokeCpu, /*buffers=*/nullptr};

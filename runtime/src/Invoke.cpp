@@ -39,8 +39,10 @@ void keepLargeAllocations() {
 #endif
 }
 
-std::vector<int64_t> descriptor(void *data, int32_t rank,
-                                const int64_t *shape) {
+} // namespace
+
+std::vector<int64_t> quantc::runtime::descriptor(void *data, int32_t rank,
+                                                 const int64_t *shape) {
   std::vector<int64_t> d;
   auto ptr = reinterpret_cast<int64_t>(data);
   d.push_back(ptr);
@@ -57,6 +59,8 @@ std::vector<int64_t> descriptor(void *data, int32_t rank,
   return d;
 }
 
+namespace {
+
 /// Where a failed run-time check of the running model returns to (one
 /// model call per thread at a time: the checks run on the calling thread,
 /// outside the model's parallel loops).
@@ -64,6 +68,76 @@ thread_local jmp_buf *checkTarget = nullptr;
 thread_local const char *checkMessage = nullptr;
 
 } // namespace
+
+int quantc::runtime::checkInputs(const qc_tensor_info *inInfo, size_t nIn,
+                                 const qc_tensor *inputs, char *error,
+                                 size_t errorSize) {
+  for (size_t i = 0; i < nIn; ++i) {
+    const qc_tensor_info &info = inInfo[i];
+    const qc_tensor &t = inputs[i];
+    if (t.dtype != info.dtype)
+      return fail(error, errorSize, "input '%s' must be %s, not %s", info.name,
+                  qc_dtype_name(info.dtype), qc_dtype_name(t.dtype));
+    if (t.rank != info.rank)
+      return fail(error, errorSize, "input '%s' must have rank %d, not %d",
+                  info.name, info.rank, t.rank);
+    for (int32_t d = 0; d < t.rank; ++d)
+      if (t.shape[d] < 0 || (info.shape[d] >= 0 && info.shape[d] != t.shape[d]))
+        return fail(error, errorSize,
+                    "input '%s' dimension %d must be %lld, not %lld", info.name,
+                    d, (long long)info.shape[d], (long long)t.shape[d]);
+    if (!t.data && qc_tensor_num_elements(&t) > 0)
+      return fail(error, errorSize, "input '%s' has no data", info.name);
+    if (t.memory != info.memory)
+      return fail(error, errorSize, "input '%s' must be in %s memory",
+                  info.name, info.memory == QC_MEMORY_HOST ? "host" : "device");
+  }
+  return 0;
+}
+
+size_t quantc::runtime::resultWords(const qc_tensor_info *outInfo,
+                                    size_t nOut) {
+  size_t words = 0;
+  for (size_t i = 0; i < nOut; ++i)
+    words += 3 + 2 * outInfo[i].rank;
+  return words;
+}
+
+void quantc::runtime::copyDense(const char *base, int64_t offset,
+                                 int32_t rank, const int64_t *shape,
+                                 const int64_t *strides, size_t bytes,
+                                 char *out) {
+  int64_t n = 1;
+  for (int32_t d = 0; d < rank; ++d)
+    n *= shape[d];
+  std::vector<int64_t> index(rank, 0);
+  for (int64_t e = 0; e < n; ++e) {
+    int64_t linear = offset;
+    for (int32_t d = 0; d < rank; ++d)
+      linear += index[d] * strides[d];
+    std::memcpy(out + e * bytes, base + linear * bytes, bytes);
+    for (int32_t d = rank; d-- > 0;) {
+      if (++index[d] < shape[d])
+        break;
+      index[d] = 0;
+    }
+  }
+}
+
+int quantc::runtime::callChecked(qc_entry_fn entry, void **pointers,
+                                 char *error, size_t errorSize) {
+  jmp_buf target;
+  jmp_buf *outer = checkTarget;
+  checkTarget = &target;
+  if (setjmp(target) != 0) {
+    checkTarget = outer;
+    return fail(error, errorSize, "the model cannot run on these inputs: %s",
+                checkMessage);
+  }
+  entry(pointers);
+  checkTarget = outer;
+  return 0;
+}
 
 extern "C" {
 
@@ -133,55 +207,28 @@ int qc_invoke(qc_entry_fn entry, const qc_tensor_info *inInfo, size_t nIn,
               size_t nOut, qc_tensor *outputs, const void *weights,
               int64_t weightsBytes, char *error, size_t errorSize) {
   keepLargeAllocations();
+  if (quantc::runtime::checkInputs(inInfo, nIn, inputs, error, errorSize))
+    return -1;
   std::vector<std::vector<int64_t>> descriptors;
-  for (size_t i = 0; i < nIn; ++i) {
-    const qc_tensor_info &info = inInfo[i];
-    const qc_tensor &t = inputs[i];
-    if (t.dtype != info.dtype)
-      return fail(error, errorSize, "input '%s' must be %s, not %s", info.name,
-                  qc_dtype_name(info.dtype), qc_dtype_name(t.dtype));
-    if (t.rank != info.rank)
-      return fail(error, errorSize, "input '%s' must have rank %d, not %d",
-                  info.name, info.rank, t.rank);
-    for (int32_t d = 0; d < t.rank; ++d)
-      if (t.shape[d] < 0 || (info.shape[d] >= 0 && info.shape[d] != t.shape[d]))
-        return fail(error, errorSize,
-                    "input '%s' dimension %d must be %lld, not %lld", info.name,
-                    d, (long long)info.shape[d], (long long)t.shape[d]);
-    if (!t.data && qc_tensor_num_elements(&t) > 0)
-      return fail(error, errorSize, "input '%s' has no data", info.name);
-    if (t.memory != QC_MEMORY_HOST)
-      return fail(error, errorSize,
-                  "input '%s' is in device memory; CPU code reads host memory",
-                  info.name);
-    descriptors.push_back(descriptor(t.data, t.rank, t.shape));
-  }
+  for (size_t i = 0; i < nIn; ++i)
+    descriptors.push_back(quantc::runtime::descriptor(
+        inputs[i].data, inputs[i].rank, inputs[i].shape));
   if (weights) {
     int64_t size[1] = {weightsBytes};
-    descriptors.push_back(descriptor(const_cast<void *>(weights), 1, size));
+    descriptors.push_back(
+        quantc::runtime::descriptor(const_cast<void *>(weights), 1, size));
   }
-  size_t resultWords = 0;
-  for (size_t i = 0; i < nOut; ++i)
-    resultWords += 3 + 2 * outInfo[i].rank;
-  std::vector<int64_t> results(resultWords, 0);
-
+  std::vector<int64_t> results(quantc::runtime::resultWords(outInfo, nOut), 0);
   std::vector<void *> pointers;
   pointers.push_back(results.data());
   for (auto &d : descriptors)
     pointers.push_back(d.data());
-  jmp_buf target;
-  jmp_buf *outer = checkTarget;
-  checkTarget = &target;
   quantc::runtime::CallMemory *memory = quantc::runtime::beginCallMemory();
-  if (setjmp(target) != 0) {
-    checkTarget = outer;
-    quantc::runtime::endCallMemory(memory, /*keepBlocks=*/false);
-    return fail(error, errorSize, "the model cannot run on these inputs: %s",
-                checkMessage);
-  }
-  entry(pointers.data());
-  checkTarget = outer;
-  quantc::runtime::endCallMemory(memory, /*keepBlocks=*/true);
+  int status =
+      quantc::runtime::callChecked(entry, pointers.data(), error, errorSize);
+  quantc::runtime::endCallMemory(memory, /*keepBlocks=*/status == 0);
+  if (status)
+    return status;
 
   size_t at = 0;
   for (size_t i = 0; i < nOut; ++i) {
@@ -210,18 +257,8 @@ int qc_invoke(qc_entry_fn entry, const qc_tensor_info *inInfo, size_t nIn,
     } else {
       int64_t n = qc_tensor_num_elements(&t);
       char *copy = static_cast<char *>(quantc::runtime::allocate(n * bytes + 1));
-      std::vector<int64_t> index(rank, 0);
-      for (int64_t e = 0; e < n; ++e) {
-        int64_t linear = offset;
-        for (int32_t d = 0; d < rank; ++d)
-          linear += index[d] * strides[d];
-        std::memcpy(copy + e * bytes, aligned + linear * bytes, bytes);
-        for (int32_t d = rank; d-- > 0;) {
-          if (++index[d] < t.shape[d])
-            break;
-          index[d] = 0;
-        }
-      }
+      quantc::runtime::copyDense(aligned, offset, rank, t.shape, strides,
+                                 bytes, copy);
       quantc::runtime::release(allocated);
       t.data = copy;
       t.owner = copy;

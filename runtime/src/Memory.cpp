@@ -23,6 +23,7 @@ struct alignas(16) Header {
 };
 
 thread_local quantc::runtime::CallMemory *current = nullptr;
+thread_local const quantc::runtime::DeviceMemory *deviceMemory = nullptr;
 
 Header *headerOf(void *p) { return static_cast<Header *>(p) - 1; }
 
@@ -65,6 +66,8 @@ void *allocate(size_t bytes) {
   return h + 1;
 }
 
+void setDeviceMemory(const DeviceMemory *memory) { deviceMemory = memory; }
+
 void release(void *p) {
   if (!p)
     return;
@@ -82,6 +85,8 @@ void release(void *p) {
 extern "C" {
 
 void *quantc_model_alloc(size_t bytes) {
+  if (deviceMemory)
+    return deviceMemory->alloc(bytes);
   void *p = quantc::runtime::allocate(bytes);
   quantc::runtime::CallMemory *call = current;
   if (!p) {
@@ -104,6 +109,11 @@ void *quantc_model_alloc(size_t bytes) {
   return p;
 }
 
-void quantc_model_free(void *p) { quantc::runtime::release(p); }
+void quantc_model_free(void *p) {
+  if (deviceMemory)
+    deviceMemory->release(p);
+  else
+    quantc::runtime::release(p);
+}
 
 } // extern "C"

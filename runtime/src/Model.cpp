@@ -33,6 +33,8 @@
 #include <unistd.h>
 
 qc_model::~qc_model() {
+  if (device && freeDevice)
+    freeDevice(device);
   if (weights && weightsBytes > 0)
     munmap(weights, weightsBytes);
   if (library)
@@ -45,7 +47,8 @@ using quantc::runtime::Backend;
 namespace {
 
 /// The backends of this build, by target kind.
-const Backend *const kBackends[] = {&quantc::runtime::kCpuBackend};
+const Backend *const kBackends[] = {&quantc::runtime::kCpuBackend,
+                                    &quantc::runtime::kCudaBackend};
 
 const Backend *findBackend(const std::string &kind) {
   for (const Backend *b : kBackends)
@@ -551,14 +554,14 @@ qc_model *loadArtifact(const std::string &dir, std::string &why) {
       return nullptr;
     }
   }
-  if (!model->backend->load(*model, *target, codeFiles, manifest, folder, why))
-    return nullptr;
-
-  // Weights: mapped read-only, size and checksum as the manifest says.
+  // Weights: mapped read-only, size and checksum as the manifest says
+  // (before the backend loads: a GPU backend copies them to its device).
   if (!quantc::runtime::mapVerified(folder, weightsName, weightsBytes,
                                     weightsSum, model->weights, why))
     return nullptr;
   model->weightsBytes = model->weights ? weightsBytes : 0;
+  if (!model->backend->load(*model, *target, codeFiles, manifest, folder, why))
+    return nullptr;
   return model.release();
 }
 

@@ -20,8 +20,11 @@ struct qc_model {
   std::vector<qc_tensor_info> inputs, outputs;
   std::vector<qc_weight_info> weightsTable;
   const quantc::runtime::Backend *backend = nullptr;
-  // What the CPU backend loaded (GPU backends will add their handles).
+  // What the CPU backend loaded (GPU backends use the library for their
+  // host code, and keep their own state in `device`).
   void *library = nullptr;
+  void *device = nullptr;
+  void (*freeDevice)(void *) = nullptr;
   qc_entry_fn entry = nullptr;
   void *weights = nullptr;
   int64_t weightsBytes = 0;
@@ -57,6 +60,31 @@ void endCallMemory(CallMemory *call, bool keepBlocks);
 /// runtime copies, KV-cache snapshots.
 void *allocate(size_t bytes);
 void release(void *p);
+
+/// What every backend does to call compiled code (Invoke.cpp): check the
+/// inputs against the interface (dtype, rank, sizes and memory); build a memref descriptor {allocated, aligned, offset, sizes,
+/// strides} of dense row-major data; size the results' descriptors; and
+/// call the entry so that a run-time check failing inside returns here:
+/// -1 with "the model cannot run on these inputs: <message>".
+int checkInputs(const qc_tensor_info *inInfo, size_t nIn,
+                const qc_tensor *inputs, char *error, size_t errorSize);
+std::vector<int64_t> descriptor(void *data, int32_t rank, const int64_t *shape);
+size_t resultWords(const qc_tensor_info *outInfo, size_t nOut);
+int callChecked(qc_entry_fn entry, void **pointers, char *error,
+                size_t errorSize);
+/// Copies the elements of a strided view (`base` + `offset` elements,
+/// `strides` in elements of `bytes`) densely to `out`.
+void copyDense(const char *base, int64_t offset, int32_t rank,
+               const int64_t *shape, const int64_t *strides, size_t bytes,
+               char *out);
+
+/// Where compiled code's allocations go while a GPU backend runs a call on
+/// this thread (Memory.cpp; null, the default: host memory).
+struct DeviceMemory {
+  void *(*alloc)(size_t bytes); // never returns null: stops the call
+  void (*release)(void *p);
+};
+void setDeviceMemory(const DeviceMemory *memory);
 
 /// Calls `m`'s code through its backend (with its weights, for artifacts).
 int invokeModel(const qc_model &m, const qc_tensor *inputs,

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Backend.h"
 #include "ModelImpl.h"
 
 #include <algorithm>
@@ -19,6 +20,31 @@
 using quantc::runtime::fail;
 
 namespace {
+
+/// Where a session's caches live: host memory, or the backend's device
+/// memory.
+struct CacheMemory {
+  const qc_model *model;
+  const quantc::runtime::DeviceBuffers *device; // null: host memory
+
+  char *alloc(size_t bytes) const {
+    return static_cast<char *>(device ? device->alloc(*model, bytes)
+                                      : std::malloc(bytes));
+  }
+  void release(char *p) const {
+    if (p && device)
+      device->release(*model, p);
+    else
+      std::free(p);
+  }
+  /// Any direction between host and this memory.
+  bool copy(char *to, const char *from, size_t bytes) const {
+    if (device)
+      return device->copy(*model, to, from, bytes);
+    std::memcpy(to, from, bytes);
+    return true;
+  }
+};
 
 /// One cache buffer: `shape` is the full buffer, its axis the capacity.
 struct Cache {
@@ -43,12 +69,15 @@ struct Cache {
   }
   /// Copies `positions` positions from `from` (capacity `fromCapacity`) to
   /// `to` (capacity `toCapacity`), both laid out like this cache.
-  void copyPositions(const char *from, int64_t fromCapacity, char *to,
-                     int64_t toCapacity, int64_t positions) const {
+  bool copyPositions(const CacheMemory &memory, const char *from,
+                     int64_t fromCapacity, char *to, int64_t toCapacity,
+                     int64_t positions) const {
     size_t row = inner() * elementBytes();
     for (int64_t o = 0; o < outer(); ++o)
-      std::memcpy(to + o * toCapacity * row, from + o * fromCapacity * row,
-                  positions * row);
+      if (!memory.copy(to + o * toCapacity * row,
+                       from + o * fromCapacity * row, positions * row))
+        return false;
+    return true;
   }
 };
 
@@ -56,6 +85,7 @@ struct Cache {
 
 struct qc_session {
   qc_model *model;
+  CacheMemory memory;
   std::vector<Cache> caches;
   size_t lengthInput = 0;
   std::vector<size_t> dataInputs; // model input index of each data input
@@ -64,7 +94,7 @@ struct qc_session {
 
   ~qc_session() {
     for (Cache &c : caches)
-      std::free(c.data);
+      memory.release(c.data);
   }
 
   /// The cache shapes (capacity at the axis: 0) and the positions appended
@@ -125,15 +155,20 @@ struct qc_session {
       int64_t elements = 1;
       for (int64_t s : shape)
         elements *= s;
-      char *data =
-          static_cast<char *>(std::malloc(elements * c.elementBytes() + 1));
+      size_t bytes = elements * c.elementBytes() + 1;
+      char *data = memory.alloc(bytes);
       if (!data)
-        return fail(error, errorSize, "out of memory for KV cache '%s'",
-                    c.info->name);
+        return fail(error, errorSize,
+                    "out of %s memory for KV cache '%s' (%zu bytes)",
+                    memory.device ? "device" : "host", c.info->name, bytes);
       c.shape = shape; // only the capacity changes when positions move
-      if (length > 0)
-        c.copyPositions(c.data, capacity, data, grown, length);
-      std::free(c.data);
+      if (length > 0 &&
+          !c.copyPositions(memory, c.data, capacity, data, grown, length)) {
+        memory.release(data);
+        return fail(error, errorSize, "copying KV cache '%s' failed",
+                    c.info->name);
+      }
+      memory.release(c.data);
       c.data = data;
       c.shape = shape;
     }
@@ -153,10 +188,14 @@ qc_session *qc_session_create(qc_model *model, char *error, size_t errorSize) {
   }
   auto s = std::make_unique<qc_session>();
   s->model = model;
+  s->memory = {model, nullptr};
   for (size_t i = 0; i < model->inputs.size(); ++i) {
     const qc_tensor_info &info = model->inputs[i];
-    if (info.role == QC_ROLE_KV_CACHE)
+    if (info.role == QC_ROLE_KV_CACHE) {
       s->caches.push_back({i, &info, {}, nullptr});
+      if (info.memory == QC_MEMORY_DEVICE)
+        s->memory.device = model->backend->buffers;
+    }
     else if (info.role == QC_ROLE_KV_LENGTH)
       s->lengthInput = i;
     else
@@ -200,10 +239,10 @@ int qc_session_run(qc_session *s, const qc_tensor *inputs, size_t nInputs,
     std::copy(c.shape.begin(), c.shape.end(), t.shape);
     t.data = c.data;
     t.owner = nullptr;
-    t.memory = QC_MEMORY_HOST; // the session's caches are host buffers
+    t.memory = m.inputs[c.input].memory;
   }
   int64_t length = s->length;
-  all[s->lengthInput] = {QC_I64, 0, {}, &length, nullptr};
+  all[s->lengthInput] = {QC_I64, 0, {}, &length, nullptr, QC_MEMORY_HOST};
   if (quantc::runtime::invokeModel(m, all.data(), outputs, error, errorSize))
     return -1;
   s->length += added;
@@ -243,9 +282,12 @@ int qc_session_set_caches(qc_session *s, const qc_tensor *past, size_t nPast,
   if (s->reserve(shapes, positions, error, errorSize) != 0)
     return -1;
   for (size_t i = 0; i < nPast; ++i)
-    s->caches[i].copyPositions(static_cast<const char *>(past[i].data),
-                               positions, s->caches[i].data, s->capacity,
-                               positions);
+    if (!s->caches[i].copyPositions(s->memory,
+                                    static_cast<const char *>(past[i].data),
+                                    positions, s->caches[i].data, s->capacity,
+                                    positions))
+      return fail(error, errorSize, "copying cache '%s' in failed",
+                  s->caches[i].info->name);
   s->length = positions;
   return 0;
 }
@@ -266,8 +308,12 @@ int qc_session_get_cache(const qc_session *s, size_t i, qc_tensor *present,
   char *copy = static_cast<char *>(quantc::runtime::allocate(bytes + 1));
   if (!copy)
     return fail(error, errorSize, "out of memory");
-  if (s->length > 0)
-    c.copyPositions(c.data, s->capacity, copy, s->length, s->length);
+  if (s->length > 0 && !c.copyPositions(s->memory, c.data, s->capacity, copy,
+                                         s->length, s->length)) {
+    quantc::runtime::release(copy);
+    return fail(error, errorSize, "copying cache '%s' out failed",
+                c.info->name);
+  }
   t.data = copy;
   t.owner = copy;
   t.memory = QC_MEMORY_HOST;

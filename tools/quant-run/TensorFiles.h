@@ -3,7 +3,7 @@
 #ifndef QUANTC_TOOLS_QUANT_RUN_TENSORFILES_H
 #define QUANTC_TOOLS_QUANT_RUN_TENSORFILES_H
 
-#include "quantc/Execution/Model.h"
+#include "NpyFiles.h"
 
 #include <string>
 
@@ -16,12 +16,6 @@ std::string readTensorProto(const std::string &path, HostTensor &tensor,
 /// Writes `tensor` as a serialized onnx.TensorProto named `name`.
 std::string writeTensorProto(const std::string &path, const HostTensor &tensor,
                              const std::string &name);
-
-/// Reads a NumPy .npy file (format 1.0-3.0, C order, little-endian
-/// f32/f16/f64/i64/i32/i16/i8/u8/bool). Empty string on success.
-std::string readNpy(const std::string &path, HostTensor &tensor);
-/// Writes `tensor` as a NumPy .npy file (format 1.0).
-std::string writeNpy(const std::string &path, const HostTensor &tensor);
 
 } // namespace quantc
 

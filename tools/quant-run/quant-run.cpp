@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "LanguageModel.h"
+#include "RunCommon.h"
 #include "TensorFiles.h"
 
 #include "quantc/Frontend/OnnxImporter.h"
@@ -177,37 +178,17 @@ int main(int argc, char **argv) {
   const auto &sigs = model->inputs();
   std::vector<HostTensor> inputs(sigs.size());
   std::vector<bool> given(sigs.size(), false);
-  for (auto [k, given_] : llvm::enumerate(inputFiles)) {
+  for (auto [k, argument] : llvm::enumerate(inputFiles)) {
     HostTensor t;
-    std::string name, file = given_;
-    // NAME=FILE names the input for formats that carry no name.
-    if (size_t eq = file.find('='); eq != std::string::npos &&
-                                    !llvm::sys::fs::exists(file)) {
-      name = file.substr(0, eq);
-      file = file.substr(eq + 1);
-    }
+    std::string name, file;
+    splitInputArgument(argument, name, file);
     std::string why = llvm::StringRef(file).ends_with(".npy")
                           ? readNpy(file, t)
                           : readTensorProto(file, t, name);
+    if (why.empty())
+      why = placeInput(sigs, k, name, file, std::move(t), inputs, given);
     if (!why.empty())
       return fail(why);
-    size_t slot = k;
-    if (!name.empty()) {
-      auto it = llvm::find_if(sigs, [&](const TensorSignature &s) {
-        return s.name == name;
-      });
-      if (it == sigs.end())
-        return fail("'" + file + "' holds tensor '" + name +
-                    "', which is not an input of the model");
-      slot = it - sigs.begin();
-    }
-    if (slot >= sigs.size())
-      return fail("more inputs given than the model takes (" +
-                  std::to_string(sigs.size()) + ")");
-    if (given[slot])
-      return fail("input '" + sigs[slot].name + "' given twice");
-    inputs[slot] = std::move(t);
-    given[slot] = true;
   }
   for (size_t i = 0; i < sigs.size(); ++i)
     if (!given[i])
@@ -235,23 +216,11 @@ int main(int argc, char **argv) {
       return fail("cannot create '" + outputDir + "': " + ec.message());
   for (auto [i, t] : llvm::enumerate(*outputs)) {
     const std::string &name = model->outputs()[i].name;
-    llvm::outs() << name << ": " << dtypeName(t.dtype) << "[";
-    llvm::interleave(t.shape, llvm::outs(), "x");
-    llvm::outs() << "]";
-    if (t.dtype == DType::F32 && t.numElements() > 0) {
-      llvm::outs() << " first values:";
-      for (int64_t e = 0; e < std::min<int64_t>(4, t.numElements()); ++e)
-        llvm::outs() << " " << t.as<float>()[e];
-    }
-    llvm::outs() << "\n";
+    llvm::outs() << summarize(name, t) << "\n";
     if (outputDir.empty())
       continue;
-    // Output names may contain '/' (ONNX value names): keep the file inside
-    // the folder.
-    std::string file = name;
-    std::replace(file.begin(), file.end(), '/', '_');
     llvm::SmallString<256> path(outputDir);
-    llvm::sys::path::append(path, file + "." + outputFormat);
+    llvm::sys::path::append(path, outputFileName(name, outputFormat));
     std::string why = outputFormat == "npy"
                           ? writeNpy(std::string(path), t)
                           : writeTensorProto(std::string(path), t, name);

@@ -1,6 +1,6 @@
 //===- quantc.cpp - the driver: ONNX in, runnable artifact out ------------===//
 //
-//   quantc compile model.onnx -o out/ [--target cpu]
+//   quantc compile model.onnx -o out/ [--target cpu | --target cuda [--gpu sm_90]]
 //       [--wbits B [--group G | --per-channel] [--sym] [--scale f16|f32|bf16]
 //        | --weight-format "int4, affine, group = 128, scale = f16"]
 //       [--layers GLOB,...] [--exclude GLOB,...] [--layer-format GLOB=FORMAT]
@@ -12,9 +12,10 @@
 
 #include "quantc/Conversion/Passes.h"
 #include "quantc/Frontend/OnnxImporter.h"
-#include "quantc/Target/CPU/Artifact.h"
+#include "quantc/Target/Artifact.h"
 #include "quantc/Target/CPU/Jit.h"
 #include "quantc/Target/CPU/Passes.h"
+#include "quantc/Target/CUDA/Pipeline.h"
 #include "quantc/ToolOptions.h"
 #include "quantc/Transforms/Passes.h"
 
@@ -49,7 +50,12 @@ static cl::opt<std::string> outputDir("o", cl::Required,
                                       cl::desc("artifact folder to write"),
                                       cl::value_desc("dir"), cl::cat(general));
 static cl::opt<std::string> target("target", cl::init("cpu"),
-                                   cl::desc("target (cpu)"), cl::cat(general));
+                                   cl::desc("target: cpu or cuda"),
+                                   cl::cat(general));
+static cl::opt<std::string> gpu("gpu", cl::init("sm_90"),
+                                cl::desc("the GPU of --target cuda: sm_80 or "
+                                         "sm_90"),
+                                cl::cat(general));
 
 static cl::OptionCategory quantization("Weight quantization");
 static cl::opt<unsigned> wbits("wbits", cl::init(0), cl::cat(quantization),
@@ -141,9 +147,18 @@ int main(int argc, char **argv) {
                  << "' (expected 'compile')\n";
     return 1;
   }
-  if (target != "cpu") {
+  if (target != "cpu" && target != "cuda") {
     llvm::errs() << "quantc: error: unknown target '" << target
-                 << "' (this build knows 'cpu')\n";
+                 << "' (this build knows 'cpu' and 'cuda')\n";
+    return 1;
+  }
+  if (target == "cuda" && !quantc::isSupportedCudaChip(gpu)) {
+    llvm::errs() << "quantc: error: --gpu must be one of "
+                 << quantc::supportedCudaChips() << ", not '" << gpu << "'\n";
+    return 1;
+  }
+  if (target != "cuda" && gpu.getNumOccurrences()) {
+    llvm::errs() << "quantc: error: --gpu needs --target cuda\n";
     return 1;
   }
   quantc::registerCpuExecutor(); // calibration runs the model on the CPU
@@ -256,6 +271,8 @@ int main(int argc, char **argv) {
                        mlir::UnitAttr::get(&context));
   quantc::ArtifactOptions options;
   options.outputDir = outputDir;
+  options.target = target;
+  options.gpu = gpu;
   options.progress = step;
   return mlir::failed(quantc::writeArtifact(std::move(module), options)) ? 1
                                                                           : 0;

@@ -12,6 +12,9 @@
 
 #include "quantc/Execution/Model.h"
 
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
 #include "llvm/ADT/StringRef.h"
 
 #include <functional>

@@ -1,9 +1,10 @@
 //===- Model.h - compiled models as the runtime runs them -------*- C++ -*-===//
 //
 // The model-interface types every target shares: a compiled model's
-// signature (readSignature, from `main` after the entry stage), host
-// tensors, and Model/Session over the runtime's `qc_model`, whichever
-// target compiled it (the CPU JIT, an artifact loaded from disk).
+// signature, host tensors, and Model/Session over the runtime's `qc_model`,
+// whichever target compiled it (the CPU JIT, an artifact loaded from disk).
+// Nothing here needs MLIR or LLVM's libraries (runners on deployment
+// machines link only the runtime); Signature.h reads signatures from IR.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,8 +13,7 @@
 
 #include "quantc/runtime.h"
 
-#include "mlir/IR/BuiltinOps.h"
-#include "mlir/Support/LLVM.h"
+#include "llvm/Support/LogicalResult.h" // header-only
 
 #include <cstdint>
 #include <memory>
@@ -55,11 +55,6 @@ struct TensorSignature {
   std::vector<int32_t> sizeFrom; // KV caches: input, dimension per size
 };
 
-/// Reads `main`'s signature; errors go to the context's diagnostics.
-mlir::LogicalResult readSignature(mlir::ModuleOp module,
-                                  std::vector<TensorSignature> &inputs,
-                                  std::vector<TensorSignature> &outputs);
-
 /// A compiled model that can run: JIT-compiled in this process, or an
 /// artifact loaded with the runtime. Both are a runtime `qc_model`.
 class Model {
@@ -74,7 +69,7 @@ public:
 
   /// Runs the model once. Inputs must match the signature (dtype, rank,
   /// static sizes); otherwise `error` says which and the result is failure.
-  mlir::FailureOr<std::vector<HostTensor>> run(const std::vector<HostTensor> &in,
+  llvm::FailureOr<std::vector<HostTensor>> run(const std::vector<HostTensor> &in,
                                                std::string &error);
 
 protected:
@@ -90,13 +85,13 @@ protected:
 class Session {
 public:
   /// Fails with `error` for a model without a KV cache.
-  static mlir::FailureOr<std::unique_ptr<Session>> create(Model &model,
+  static llvm::FailureOr<std::unique_ptr<Session>> create(Model &model,
                                                           std::string &error);
   ~Session();
   /// The inputs a step takes (the model's data inputs, in order).
   const std::vector<TensorSignature> &inputs() const { return inputSigs; }
   /// Runs one step; the outputs are the compiled model's (no presents).
-  mlir::FailureOr<std::vector<HostTensor>> run(const std::vector<HostTensor> &in,
+  llvm::FailureOr<std::vector<HostTensor>> run(const std::vector<HostTensor> &in,
                                                std::string &error);
   int64_t length() const { return qc_session_length(session); }
 
@@ -115,7 +110,7 @@ qc_tensor_info toTensorInfo(const TensorSignature &sig);
 class ArtifactModel : public Model {
 public:
   /// Loads `dir`; failure with `error` saying why.
-  static mlir::FailureOr<std::unique_ptr<ArtifactModel>>
+  static llvm::FailureOr<std::unique_ptr<ArtifactModel>>
   load(const std::string &dir, std::string &error);
 
 private:

@@ -1,6 +1,7 @@
 //===- Jit.cpp - compile a model for the host CPU and run it in-process ---===//
 
 #include "quantc/Target/CPU/Jit.h"
+#include "quantc/Execution/Signature.h"
 #include "quantc/Execution/Executor.h"
 #include "quantc/Target/CPU/Pipeline.h"
 #include "quantc/kernels.h"

@@ -18,19 +18,42 @@ using namespace mlir;
 
 namespace {
 
-/// Bytes of a global's data, or 0 when it cannot move (i1 packs bits).
+/// Bytes of a global's data in memory (an i1 takes a byte), or 0 when it
+/// cannot move.
 int64_t byteSize(memref::GlobalOp global) {
   MemRefType type = global.getType();
   Type element = type.getElementType();
-  if (!type.hasStaticShape() || !element.isIntOrFloat() ||
-      element.getIntOrFloatBitWidth() % 8 != 0)
+  if (!type.hasStaticShape() || !element.isIntOrFloat())
+    return 0;
+  if (element.isInteger(1))
+    return type.getNumElements();
+  if (element.getIntOrFloatBitWidth() % 8 != 0)
     return 0;
   return type.getNumElements() * element.getIntOrFloatBitWidth() / 8;
+}
+
+/// The bytes the blob holds for `value`: as stored, except that booleans
+/// (bit-packed in attributes) take one byte each, as in memory. Null if
+/// they cannot be had.
+ElementsAttr blobValue(ElementsAttr value) {
+  if (!value.getElementType().isInteger(1))
+    return value;
+  auto dense = dyn_cast<DenseElementsAttr>(value);
+  if (!dense)
+    return nullptr;
+  auto type = RankedTensorType::get(dense.getType().getShape(),
+                                    IntegerType::get(value.getContext(), 8));
+  SmallVector<int8_t> bytes;
+  for (bool b : dense.getValues<bool>())
+    bytes.push_back(b ? 1 : 0);
+  return DenseElementsAttr::get(type, ArrayRef<int8_t>(bytes));
 }
 
 /// The manifest's name of an element type ("f32", "i8", ...).
 std::string dtypeName(Type element) {
   std::string out;
+  if (element.isInteger(1))
+    return "bool";
   if (element.isInteger())
     return "i" + std::to_string(element.getIntOrFloatBitWidth());
   llvm::raw_string_ostream(out) << element;
@@ -106,6 +129,9 @@ struct ExternalizeWeightsPass
       int64_t bytes = byteSize(global);
       if (!global.getConstant() || !value || bytes < minBytes)
         continue;
+      ElementsAttr stored = blobValue(value);
+      if (!stored)
+        continue;
       int64_t offset = (cursor + 63) / 64 * 64;
       cursor = offset + bytes;
       bool replacedAll = true;
@@ -131,7 +157,7 @@ struct ExternalizeWeightsPass
       SmallVector<NamedAttribute> piece = describe(b, global, value, packed);
       piece.push_back(b.getNamedAttr("offset", b.getI64IntegerAttr(offset)));
       piece.push_back(b.getNamedAttr("bytes", b.getI64IntegerAttr(bytes)));
-      piece.push_back(b.getNamedAttr("value", value));
+      piece.push_back(b.getNamedAttr("value", stored));
       pieces.push_back(b.getDictionaryAttr(piece));
       global.erase();
     }

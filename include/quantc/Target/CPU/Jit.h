@@ -11,6 +11,9 @@
 
 #include "quantc/Execution/Model.h"
 
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
 namespace mlir {
 class ExecutionEngine;
 } // namespace mlir

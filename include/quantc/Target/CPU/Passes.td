@@ -69,19 +69,6 @@ def FuseAttention : Pass<"quantc-fuse-attention", "mlir::ModuleOp"> {
                            "mlir::tensor::TensorDialect"];
 }
 
-def ApproximateMath : Pass<"quantc-approximate-math", "mlir::ModuleOp"> {
-  let summary = "Inline polynomial f32 exp, tanh and erf, so loops with them vectorize";
-  let description = [{
-    Replaces `math.exp`, `math.tanh` and `math.erf` on f32 with upstream
-    MLIR's polynomial approximations made of arith ops: unlike calls to
-    libm's `expf`/`tanhf`/`erff`, they vectorize with the loop around them
-    (softmax, SiLU, GELU in its erf and tanh forms). Their accuracy against
-    float64 is tested in `test/E2E/math-accuracy.test`.
-  }];
-  let dependentDialects = ["mlir::arith::ArithDialect",
-                           "mlir::vector::VectorDialect"];
-}
-
 def LowerRowReductions
     : Pass<"quantc-lower-row-reductions", "mlir::ModuleOp"> {
   let summary = "Lower reductions along the innermost loop to loops that "

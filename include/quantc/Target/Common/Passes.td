@@ -5,6 +5,20 @@
 
 include "mlir/Pass/PassBase.td"
 
+def ApproximateMath : Pass<"quantc-approximate-math", "mlir::ModuleOp"> {
+  let summary = "Inline polynomial f32 exp, tanh and erf, without libm";
+  let description = [{
+    Replaces `math.exp`, `math.tanh` and `math.erf` on f32 with upstream
+    MLIR's polynomial approximations made of arith ops: unlike calls to
+    libm's `expf`/`tanhf`/`erff`, they vectorize with the loop around them
+    on the CPU (softmax, SiLU, GELU in its erf and tanh forms), and GPU
+    kernels need no device math library for them. Their accuracy against
+    float64 is tested in `test/E2E/math-accuracy.test`.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 def ExternalizeWeights : Pass<"quantc-externalize-weights", "mlir::ModuleOp"> {
   let summary = "Move constant buffers out of the code into a weights blob";
   let description = [{
@@ -155,6 +169,52 @@ def KvCacheDropResults
     `quantc.kv_cache_of = i`: it must be `main`'s argument i itself (the
     cache updated in place). Anything else is an error, never a silent copy.
   }];
+}
+
+def MapToGpu : Pass<"quantc-map-to-gpu", "mlir::ModuleOp"> {
+  let summary = "Put every loop nest of `main` on the GPU: linalg to parallel "
+                "loops mapped to blocks and threads";
+  let description = [{
+    The first step of the GPU targets, on bufferized IR after
+    `quantc-lower-checks`. In `main`:
+    - `memref.copy` becomes `linalg.copy` (a kernel, not a host loop);
+    - a linalg op with no parallel loop (a 0-d fill or copy, a reduction to
+      a scalar) is wrapped in a one-trip `scf.parallel`, so it too runs on
+      the device (one thread);
+    - linalg ops become `scf.parallel` nests (reductions stay sequential
+      loops inside each thread);
+    - each outermost `scf.parallel` is collapsed to one dimension (the
+      innermost index fastest, so neighbouring threads touch neighbouring
+      elements), tiled by `block-size` and mapped to `block_x` / `thread_x`
+      for upstream `convert-parallel-loops-to-gpu`;
+    - a run-time check on a flag the device computed (the lowered form of
+      `cf.assert` on a loaded `i1`) becomes `quantc_check_device(flag,
+      message)`: the runtime copies the flag back with the call's other
+      work and reports the message after the call, instead of stalling the
+      host mid-call.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block of the mapped loops">
+  ];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::linalg::LinalgDialect",
+                           "mlir::scf::SCFDialect", "mlir::LLVM::LLVMDialect",
+                           "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect"];
+}
+
+def GatherGpuKernels : Pass<"quantc-gather-gpu-kernels", "mlir::ModuleOp"> {
+  let summary = "One device module for all kernels; nothing left on the host "
+                "that touches tensor data";
+  let description = [{
+    After `gpu-kernel-outlining` (one `gpu.module` per kernel), moves every
+    kernel into one `gpu.module @quantc_kernels`, each named after the
+    module it came from, and points the launches at them: the target gets
+    one code object, loaded once. Then checks that `main` keeps only what
+    the host may do (sizes, launches, allocations, views, run-time checks):
+    an op left on the host that reads or writes tensor data is an error
+    naming it, never a silent host fallback.
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect"];
 }
 
 #endif // QUANTC_TARGET_COMMON_PASSES_TD

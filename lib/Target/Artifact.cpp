@@ -1,14 +1,16 @@
 //===- Artifact.cpp - ahead-of-time compilation to an artifact folder -----===//
 //
-// model.onnx -> (CPU pipeline with weights moved out) -> LLVM IR -> object
-// code for the host -> model.so (linked with the microkernels), plus the
+// model.onnx -> (the target's pipeline with weights moved out) -> LLVM IR
+// -> object code for the host -> model.so (for the CPU linked with the
+// microkernels; for CUDA the host side, beside kernels.ptx), plus the
 // weights blob and a manifest the runtime checks everything against.
 //
 //===----------------------------------------------------------------------===//
 
-#include "quantc/Target/CPU/Artifact.h"
+#include "quantc/Target/Artifact.h"
 #include "quantc/Target/CPU/Jit.h"
 #include "quantc/Target/CPU/Pipeline.h"
+#include "quantc/Target/CUDA/Pipeline.h"
 #include "quantc/checksum.h"
 #include "quantc/runtime.h"
 
@@ -49,17 +51,33 @@ struct Fnv1a {
   }
 };
 
-llvm::json::Array tensorsJson(const std::vector<TensorSignature> &sigs) {
+/// The hash of a file's bytes; false if it cannot be read.
+bool hashFile(const std::string &path, int64_t &bytes, std::string &hex) {
+  auto code = llvm::MemoryBuffer::getFile(path);
+  if (!code)
+    return false;
+  Fnv1a hash;
+  hash.add((*code)->getBufferStart(), (*code)->getBufferSize());
+  bytes = (*code)->getBufferSize();
+  hex = hash.hex();
+  return true;
+}
+
+/// The interface's tensors. Compiled code takes and returns them in host
+/// memory (a GPU backend copies them to and from the device), except a GPU
+/// target's KV caches, which a session keeps on the device.
+llvm::json::Array tensorsJson(const std::vector<TensorSignature> &sigs,
+                              bool gpu) {
   llvm::json::Array out;
   for (const TensorSignature &s : sigs) {
     llvm::json::Array shape;
     for (int64_t d : s.shape)
       shape.push_back(d);
-    // CPU code takes and returns tensors in host memory.
+    bool device = gpu && s.role == QC_ROLE_KV_CACHE;
     llvm::json::Object entry{{"name", s.name},
                              {"dtype", dtypeName(s.dtype)},
                              {"shape", std::move(shape)},
-                             {"memory", "host"}};
+                             {"memory", device ? "device" : "host"}};
     if (s.role == QC_ROLE_KV_LENGTH)
       entry["role"] = "kv_length";
     if (s.role == QC_ROLE_KV_CACHE) {
@@ -120,7 +138,7 @@ llvm::json::Array requiredFeatures(StringRef featureString) {
 
 /// The files an artifact folder holds, and nothing else.
 const char *const kArtifactFiles[] = {"manifest.json", "model.so",
-                                      "weights.bin"};
+                                      "weights.bin", "kernels.ptx"};
 
 /// True if `dir` is a folder that an earlier compile wrote: a manifest with
 /// the artifact format marker, and no entry but the artifact's own files
@@ -184,11 +202,25 @@ LogicalResult quantc::writeArtifact(OwningOpRef<ModuleOp> module,
     return fail(loc, "'" + out + "' exists and is not a quantc artifact (" +
                          notArtifact + "); not overwriting it");
 
-  progress("lowering to LLVM (weights to the blob)");
+  bool cuda = options.target == "cuda";
+  if (!cuda && options.target != "cpu")
+    return fail(loc, "unknown target '" + options.target + "'");
+  if (cuda && !isSupportedCudaChip(options.gpu))
+    return fail(loc, "the cuda target compiles for " + supportedCudaChips() +
+                         ", not '" + options.gpu + "'");
+
   std::vector<TensorSignature> inputs, outputs;
-  if (failed(lowerForCpu(*module, /*externalizeWeights=*/true, inputs,
-                         outputs)))
-    return failure();
+  if (cuda) {
+    progress("lowering to PTX for " + options.gpu +
+             " and host code (weights to the blob)");
+    if (failed(lowerForCuda(*module, options.gpu, inputs, outputs)))
+      return failure();
+  } else {
+    progress("lowering to LLVM (weights to the blob)");
+    if (failed(lowerForCpu(*module, /*externalizeWeights=*/true, inputs,
+                           outputs)))
+      return failure();
+  }
 
   // Everything goes to a temporary folder first.
   // A folder of its own beside the output (never one that already exists).
@@ -247,26 +279,33 @@ LogicalResult quantc::writeArtifact(OwningOpRef<ModuleOp> module,
   if (!tm)
     return fail(loc, "cannot create a target machine for this CPU: " +
                          llvm::toString(tm.takeError()));
+  llvm::json::Object host{
+      {"triple", (*tm)->getTargetTriple().str()},
+      {"cpu", (*tm)->getTargetCPU().str()},
+      {"features", requiredFeatures((*tm)->getTargetFeatureString())}};
+  llvm::json::Object targetJson;
+  if (cuda)
+    targetJson = llvm::json::Object{
+        {"kind", "cuda"}, {"gpu", options.gpu}, {"host", std::move(host)}};
+  else {
+    targetJson = std::move(host);
+    targetJson["kind"] = "cpu";
+  }
   llvm::json::Object manifest{
       {"format", "quantc-artifact"},
       {"version", QC_ARTIFACT_VERSION},
       {"id", id},
-      {"target",
-       llvm::json::Object{
-           {"kind", "cpu"},
-           {"triple", (*tm)->getTargetTriple().str()},
-           {"cpu", (*tm)->getTargetCPU().str()},
-           {"features",
-            requiredFeatures((*tm)->getTargetFeatureString())}}},
-      // The library's own entry is added once it is linked.
+      {"target", std::move(targetJson)},
+      // The code files' entries are added once they are written.
       {"code", llvm::json::Array{}},
       {"weights", llvm::json::Object{{"file", "weights.bin"},
                                      {"bytes", weightsBytes},
                                      {"fnv1a64", weightsHex},
-                                     {"memory", "host"},
+                                     // GPU code reads its copy on the device.
+                                     {"memory", cuda ? "device" : "host"},
                                      {"tensors", std::move(weightsTable)}}},
-      {"inputs", tensorsJson(inputs)},
-      {"outputs", tensorsJson(outputs)}};
+      {"inputs", tensorsJson(inputs, cuda)},
+      {"outputs", tensorsJson(outputs, cuda)}};
   // The code carries its manifest (all but its own entry in `code`, which
   // cannot hold its own checksum): the runtime runs it only with the
   // weights, interface and id it was built for.
@@ -281,6 +320,31 @@ LogicalResult quantc::writeArtifact(OwningOpRef<ModuleOp> module,
     LLVM::GlobalOp::create(b, loc, type, /*isConstant=*/true,
                            LLVM::Linkage::External, "quantc_manifest",
                            b.getStringAttr(value));
+  }
+
+  llvm::json::Array codeFiles;
+  if (cuda) {
+    auto ptx = module->getOperation()->getAttrOfType<StringAttr>(
+        "quantc.cuda_ptx");
+    if (!ptx)
+      return fail(loc, "the CUDA pipeline produced no PTX");
+    progress("writing kernels.ptx");
+    {
+      std::error_code ec;
+      llvm::raw_fd_ostream os(tmp + "/kernels.ptx", ec);
+      if (ec)
+        return fail(loc, "cannot write kernels.ptx: " + ec.message());
+      os << ptx.getValue();
+    }
+    module->getOperation()->removeAttr("quantc.cuda_ptx");
+    int64_t bytes;
+    std::string hex;
+    if (!hashFile(tmp + "/kernels.ptx", bytes, hex))
+      return fail(loc, "cannot read back kernels.ptx");
+    codeFiles.push_back(llvm::json::Object{{"kind", "ptx"},
+                                           {"file", "kernels.ptx"},
+                                           {"bytes", bytes},
+                                           {"fnv1a64", hex}});
   }
 
   progress("generating code for the host CPU");
@@ -311,9 +375,12 @@ LogicalResult quantc::writeArtifact(OwningOpRef<ModuleOp> module,
   std::string openmpDir =
       llvm::sys::path::parent_path(QUANTC_OPENMP_LIBRARY).str();
   std::string rpath = "-Wl,-rpath," + openmpDir;
-  SmallVector<StringRef> args = {*cc,     "-shared", "-o",
-                                 library, object,    QUANTC_KERNELS_ARCHIVE,
-                                 QUANTC_OPENMP_LIBRARY, rpath, "-lm"};
+  SmallVector<StringRef> args = {*cc, "-shared", "-o", library, object};
+  // CPU code calls the microkernels and runs on OpenMP threads; host code
+  // of a GPU target only launches.
+  if (!cuda)
+    args.append({QUANTC_KERNELS_ARCHIVE, QUANTC_OPENMP_LIBRARY, rpath});
+  args.push_back("-lm");
   std::string linkError;
   if (llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0,
                                 &linkError) != 0)
@@ -322,16 +389,17 @@ LogicalResult quantc::writeArtifact(OwningOpRef<ModuleOp> module,
 
   progress("writing manifest.json");
   {
-    auto code = llvm::MemoryBuffer::getFile(library);
-    if (!code)
-      return fail(loc, "cannot read back model.so: " + code.getError().message());
-    Fnv1a codeHash;
-    codeHash.add((*code)->getBufferStart(), (*code)->getBufferSize());
-    manifest["code"] = llvm::json::Array{llvm::json::Object{
-        {"kind", "host_library"},
-        {"file", "model.so"},
-        {"bytes", int64_t((*code)->getBufferSize())},
-        {"fnv1a64", codeHash.hex()}}};
+    int64_t bytes;
+    std::string hex;
+    if (!hashFile(library, bytes, hex))
+      return fail(loc, "cannot read back model.so");
+    llvm::json::Array code{llvm::json::Object{{"kind", "host_library"},
+                                              {"file", "model.so"},
+                                              {"bytes", bytes},
+                                              {"fnv1a64", hex}}};
+    for (llvm::json::Value &file : codeFiles)
+      code.push_back(std::move(file));
+    manifest["code"] = std::move(code);
     std::error_code ec;
     llvm::raw_fd_ostream os(tmp + "/manifest.json", ec);
     if (ec)
@@ -347,7 +415,8 @@ LogicalResult quantc::writeArtifact(OwningOpRef<ModuleOp> module,
       return fail(loc, "'" + out + "' is no longer a quantc artifact (" +
                            notArtifact + "); not overwriting it");
     for (const char *name : kArtifactFiles)
-      if (std::error_code ec = llvm::sys::fs::remove(out + "/" + name))
+      if (std::error_code ec =
+              llvm::sys::fs::remove(out + "/" + name, /*IgnoreNonExisting=*/true))
         return fail(loc, "cannot replace '" + out + "': " + ec.message());
     if (std::error_code ec = llvm::sys::fs::remove(out))
       return fail(loc, "cannot replace '" + out + "': " + ec.message());

@@ -2,12 +2,9 @@
 
 #include "LanguageModel.h"
 
-#include "mlir/IR/BuiltinTypes.h"
-#include "llvm/Support/Format.h"
-#include "llvm/Support/raw_ostream.h"
-
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -63,7 +60,7 @@ std::string runTokens(Model &model, const std::vector<int64_t> &ids,
     return why;
   std::string error;
   auto result = model.run(inputs, error);
-  if (mlir::failed(result))
+  if (llvm::failed(result))
     return error;
   outputs = std::move(*result);
   return "";
@@ -96,7 +93,7 @@ std::string scoreStepwise(Model &model, const std::vector<int64_t> &ids,
                           size_t logitsAt, double &bits, int64_t &count) {
   std::string error;
   auto session = Session::create(model, error);
-  if (mlir::failed(session))
+  if (llvm::failed(session))
     return error;
   for (size_t t = 0; t + 1 < ids.size(); ++t) {
     std::vector<HostTensor> inputs;
@@ -105,7 +102,7 @@ std::string scoreStepwise(Model &model, const std::vector<int64_t> &ids,
     if (!why.empty())
       return why;
     auto outputs = (*session)->run(inputs, error);
-    if (mlir::failed(outputs))
+    if (llvm::failed(outputs))
       return error;
     const HostTensor &logits = (*outputs)[logitsAt];
     if (logits.dtype != DType::F32 || logits.shape.size() != 3 ||
@@ -155,8 +152,7 @@ std::string quantc::perplexity(Model &model, const std::string &textPath,
         if (!why.empty())
           return why;
       }
-      llvm::errs() << llvm::format(
-          "perplexity: %lld/%lld windows, %.4f bits/byte so far\n",
+      std::fprintf(stderr, "perplexity: %lld/%lld windows, %.4f bits/byte so far\n",
           (long long)(w0 + batch), (long long)windows, totalBits / predictions);
       continue;
     }
@@ -178,7 +174,7 @@ std::string quantc::perplexity(Model &model, const std::string &textPath,
         totalBits += bitsOf(row, vocab, next);
         ++predictions;
       }
-    llvm::errs() << llvm::format("perplexity: %lld/%lld windows, %.4f bits/byte so far\n",
+    std::fprintf(stderr, "perplexity: %lld/%lld windows, %.4f bits/byte so far\n",
                                  (long long)(w0 + batch), (long long)windows,
                                  totalBits / predictions);
   }
@@ -222,7 +218,7 @@ std::string quantc::generate(Model &model, const std::string &prompt,
   if (useCache) {
     std::string error;
     auto created = Session::create(model, error);
-    if (mlir::failed(created))
+    if (llvm::failed(created))
       return error;
     session = std::move(*created);
   }
@@ -241,7 +237,7 @@ std::string quantc::generate(Model &model, const std::string &prompt,
         return why;
       std::string error;
       auto result = session->run(inputs, error);
-      if (mlir::failed(result))
+      if (llvm::failed(result))
         return error;
       outputs = std::move(*result);
     } else {

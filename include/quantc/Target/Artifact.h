@@ -1,7 +1,7 @@
 //===- Artifact.h - ahead-of-time compilation to an artifact folder -*- C++ -*-===//
 
-#ifndef QUANTC_TARGET_CPU_ARTIFACT_H
-#define QUANTC_TARGET_CPU_ARTIFACT_H
+#ifndef QUANTC_TARGET_ARTIFACT_H
+#define QUANTC_TARGET_ARTIFACT_H
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -12,6 +12,9 @@
 namespace quantc {
 
 struct ArtifactOptions {
+  /// "cpu" (the host CPU) or "cuda" (NVIDIA GPUs, with `gpu` the chip).
+  std::string target = "cpu";
+  std::string gpu = "sm_90";
   /// The folder to write; replaced if it is an earlier artifact, refused if
   /// it is anything else.
   std::string outputDir;
@@ -19,8 +22,9 @@ struct ArtifactOptions {
   std::function<void(const std::string &)> progress;
 };
 
-/// Compiles `module` (consumed) for the host CPU into an artifact folder:
-/// manifest.json, model.so (entry `quantc_main`) and weights.bin. Written
+/// Compiles `module` (consumed) for the target into an artifact folder:
+/// manifest.json, model.so (entry `quantc_main`: the whole model for the
+/// CPU, the host side for a GPU), weights.bin and, for CUDA, kernels.ptx. Written
 /// to a temporary folder first, so a failure leaves nothing behind. Errors
 /// go to the context's diagnostics.
 mlir::LogicalResult writeArtifact(mlir::OwningOpRef<mlir::ModuleOp> module,
@@ -28,4 +32,4 @@ mlir::LogicalResult writeArtifact(mlir::OwningOpRef<mlir::ModuleOp> module,
 
 } // namespace quantc
 
-#endif // QUANTC_TARGET_CPU_ARTIFACT_H
+#endif // QUANTC_TARGET_ARTIFACT_H

@@ -8,8 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef QUANTC_TOOLS_QUANT_RUN_LANGUAGEMODEL_H
-#define QUANTC_TOOLS_QUANT_RUN_LANGUAGEMODEL_H
+#ifndef QUANTC_TOOLS_RUN_TASKS_LANGUAGEMODEL_H
+#define QUANTC_TOOLS_RUN_TASKS_LANGUAGEMODEL_H
 
 #include "quantc/Execution/Model.h"
 
@@ -55,4 +55,4 @@ std::string generate(Model &model, const std::string &prompt, int64_t count,
 
 } // namespace quantc
 
-#endif // QUANTC_TOOLS_QUANT_RUN_LANGUAGEMODEL_H
+#endif // QUANTC_TOOLS_RUN_TASKS_LANGUAGEMODEL_H

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine from the carried .device/ folder (see prepare.sh):
+# CUDA artifacts against the CPU reference outputs computed beforehand.
+#   cd .device && bash device-check.sh
+set -uo pipefail
+export LD_LIBRARY_PATH=$PWD/lib
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+./bin/qc-run --backends
+echo "== tinyllama fp32 logits, CUDA vs CPU"
+./bin/qc-run tiny_cuda --input input_ids=ref/ids.npy -o out_tiny --timing --repeat 3
+python3 - <<'PY'
+import numpy as np
+got = np.load("out_tiny/logits.npy").astype(np.float64)
+ref = np.load("ref/tiny/logits.npy").astype(np.float64)
+err = np.linalg.norm(got - ref) / np.linalg.norm(ref)
+print(f"logits relative error {err:.3e} (max abs {np.abs(got - ref).max():.3e}); "
+      f"{'PASS' if err <= 1e-4 and np.isfinite(got).all() else 'FAIL'} (tolerance 1e-4, f32)")
+PY
+echo "== a device-side check (token id 300 of a 256-byte vocabulary)"
+./bin/qc-run tiny_cuda --input input_ids=ref/badids.npy; echo "exit $?"
+echo "== bits per byte (EVAL protocol), CUDA; CPU reference:"
+cat ref/tiny_bpb.txt
+./bin/qc-run tiny_cuda --perplexity brown-eval.txt 2>&1 | tail -1
+echo "== decoder with a KV cache on the device: greedy generation, CPU reference first"
+cat ref/tinykv_generate.txt
+./bin/qc-run tinykv_cuda --generate "The " -n 24
+./bin/qc-run tinykv_cuda --generate "The " -n 24 --no-cache | head -2
+echo "== token-by-token bits per byte through the device cache (8 windows), CPU reference first"
+cat ref/tinykv_stepwise_bpb.txt
+./bin/qc-run tinykv_cuda --perplexity brown-eval.txt --stepwise --windows 8 2>/dev/null

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds what a device run needs into .device/ (ignored by git, carried to
+# the GPU machine): the runtime-only runner qc-run and the runtime, CUDA
+# artifacts of the shared models, and CPU reference outputs computed here.
+#   bench/cuda/prepare.sh [build-dir]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:-$root/build}
+out=$root/.device
+shared=$root/../shared
+rm -rf "$out" && mkdir -p "$out/lib" "$out/bin" "$out/ref"
+cp "$build/bin/qc-run" "$out/bin/"
+cp "$build/lib/libquantc_runtime.so" "$out/lib/"
+cp "$shared/data/brown-eval.txt" "$out/"
+cp "$root/bench/cuda/device-check.sh" "$out/"
+/usr/bin/python3 - "$out" <<'PY'
+import numpy as np, sys
+rng = np.random.default_rng(0)
+np.save(sys.argv[1] + "/ref/ids.npy", rng.integers(0, 256, size=(2, 37)).astype(np.int64))
+np.save(sys.argv[1] + "/ref/badids.npy", np.array([[1, 2, 300]], dtype=np.int64))
+PY
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+model=$shared/models/tinyllama/model.onnx
+"$build/bin/quantc" compile "$model" --target cuda -o "$out/tiny_cuda"
+"$build/bin/quantc" compile "$model" -o "$tmp/tiny_cpu"
+"$build/bin/qc-run" "$tmp/tiny_cpu" --input input_ids="$out/ref/ids.npy" -o "$out/ref/tiny"
+"$build/bin/qc-run" "$tmp/tiny_cpu" --perplexity "$shared/data/brown-eval.txt" \
+  | tee "$out/ref/tiny_bpb.txt"
+kv=$shared/models/tinyllama/model_kv.onnx
+"$build/bin/quantc" compile "$kv" --target cuda -o "$out/tinykv_cuda"
+"$build/bin/quantc" compile "$kv" -o "$tmp/tinykv_cpu"
+"$build/bin/qc-run" "$tmp/tinykv_cpu" --generate "The " -n 24 | head -2 > "$out/ref/tinykv_generate.txt"
+"$build/bin/qc-run" "$tmp/tinykv_cpu" --perplexity "$shared/data/brown-eval.txt" \
+  --stepwise --windows 8 2>/dev/null > "$out/ref/tinykv_stepwise_bpb.txt"
+du -sh "$out"
