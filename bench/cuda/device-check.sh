@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine from the carried .device/ folder (see prepare.sh):
 # CUDA artifacts against the CPU reference outputs computed beforehand.
-#   cd .device && bash device-check.sh
+#   cd .device && bash device-check.sh [zoo|sanitize|all]
 set -uo pipefail
+what=${1:-all}
 export LD_LIBRARY_PATH=$PWD/lib
+
+models() {
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 ./bin/qc-run --backends
 echo "== tinyllama fp32 logits, CUDA vs CPU"
@@ -28,3 +31,38 @@ cat ref/tinykv_generate.txt
 echo "== token-by-token bits per byte through the device cache (8 windows), CPU reference first"
 cat ref/tinykv_stepwise_bpb.txt
 ./bin/qc-run tinykv_cuda --perplexity brown-eval.txt --stepwise --windows 8 2>/dev/null
+echo "== 4-bit weights (RTN g128): bits per byte, CPU reference first"
+for name in tinyllama_w4 smallllama_w4; do
+  echo "$name: $(cat ref/${name}_bpb.txt)"
+  ./bin/qc-run ${name}_cuda --perplexity brown-eval.txt 2>/dev/null
+done
+}
+
+zoo() {
+  echo "== the zoo on the GPU: models without a cache against ONNX Runtime"
+  python3 zoo-check.py zoo
+  echo "== the zoo's decoders: bits per byte (2 windows; whole, then token by token), CPU reference first"
+  for a in zoo/*_kv_*_cuda; do
+    name=$(basename "$a" _cuda)
+    for mode in "" --stepwise; do
+      printf '%s %s: cpu %s | cuda %s\n' "$name" "${mode:-whole}" \
+        "$(cut -d' ' -f4 ref/${name}${mode}_bpb.txt)" \
+        "$(./bin/qc-run "$a" --perplexity brown-eval.txt --windows 2 $mode 2>/dev/null | cut -d' ' -f4)"
+    done
+  done
+}
+
+sanitize() {
+  echo "== compute-sanitizer memcheck: a call, a failed check, a session"
+  export PATH=$PATH:/usr/local/cuda/bin
+  compute-sanitizer --tool memcheck --leak-check full ./bin/qc-run tiny_cuda --input input_ids=ref/ids.npy 2>&1 | tail -3
+  compute-sanitizer --tool memcheck ./bin/qc-run tiny_cuda --input input_ids=ref/badids.npy 2>&1 | tail -3
+  compute-sanitizer --tool memcheck ./bin/qc-run tinykv_cuda --generate "The " -n 8 2>&1 | tail -3
+}
+
+case $what in
+models) models ;;
+zoo) zoo ;;
+sanitize) sanitize ;;
+all) models; zoo; sanitize ;;
+esac

@@ -12,7 +12,7 @@ rm -rf "$out" && mkdir -p "$out/lib" "$out/bin" "$out/ref"
 cp "$build/bin/qc-run" "$out/bin/"
 cp "$build/lib/libquantc_runtime.so" "$out/lib/"
 cp "$shared/data/brown-eval.txt" "$out/"
-cp "$root/bench/cuda/device-check.sh" "$out/"
+cp "$root/bench/cuda/device-check.sh" "$root/bench/cuda/zoo-check.py" "$out/"
 /usr/bin/python3 - "$out" <<'PY'
 import numpy as np, sys
 rng = np.random.default_rng(0)
@@ -33,4 +33,28 @@ kv=$shared/models/tinyllama/model_kv.onnx
 "$build/bin/qc-run" "$tmp/tinykv_cpu" --generate "The " -n 24 | head -2 > "$out/ref/tinykv_generate.txt"
 "$build/bin/qc-run" "$tmp/tinykv_cpu" --perplexity "$shared/data/brown-eval.txt" \
   --stepwise --windows 8 2>/dev/null > "$out/ref/tinykv_stepwise_bpb.txt"
+# 4-bit weights (RTN, groups of 128) through the same generic lowering.
+for m in tinyllama/model.onnx smallllama/model_kv.onnx; do
+  name=$(dirname "$m")_w4
+  "$build/bin/quantc" compile "$shared/models/$m" --wbits 4 --target cuda -o "$out/${name}_cuda"
+  "$build/bin/quantc" compile "$shared/models/$m" --wbits 4 -o "$tmp/${name}_cpu"
+  "$build/bin/qc-run" "$tmp/${name}_cpu" --perplexity "$shared/data/brown-eval.txt" \
+    2>/dev/null > "$out/ref/${name}_bpb.txt"
+done
+# The zoo: models without a cache against ONNX Runtime there; decoders with
+# one by bits per byte (whole windows and token by token) against the CPU.
+mkdir -p "$out/zoo"
+for m in "$root"/test/Zoo/Inputs/*.onnx; do
+  name=$(basename "$m" .onnx)
+  "$build/bin/quantc" compile "$m" --target cuda -o "$out/zoo/${name}_cuda" 2>/dev/null
+  case $name in
+  *_kv_*)
+    "$build/bin/quantc" compile "$m" -o "$tmp/$name" 2>/dev/null
+    for mode in "" --stepwise; do
+      "$build/bin/qc-run" "$tmp/$name" --perplexity "$shared/data/brown-eval.txt" --windows 2 \
+        $mode 2>/dev/null > "$out/ref/${name}${mode}_bpb.txt"
+    done ;;
+  *) cp "$m" "$out/zoo/" ;;
+  esac
+done
 du -sh "$out"

@@ -190,9 +190,8 @@ int main(int argc, char **argv) {
     if (!why.empty())
       return fail(why);
   }
-  for (size_t i = 0; i < sigs.size(); ++i)
-    if (!given[i])
-      return fail("missing input '" + sigs[i].name + "'");
+  if (std::string missing = missingInput(sigs, given); !missing.empty())
+    return fail(missing);
 
   auto runStart = std::chrono::steady_clock::now();
   std::string error;

@@ -46,6 +46,14 @@ std::string quantc::placeInput(const std::vector<TensorSignature> &signature,
   return "";
 }
 
+std::string quantc::missingInput(const std::vector<TensorSignature> &signature,
+                                 const std::vector<bool> &given) {
+  for (size_t i = 0; i < signature.size(); ++i)
+    if (!given[i])
+      return "missing input '" + signature[i].name + "'";
+  return "";
+}
+
 std::string quantc::summarize(const std::string &name,
                               const HostTensor &tensor) {
   std::ostringstream out;

@@ -24,6 +24,10 @@ std::string placeInput(const std::vector<TensorSignature> &signature,
                        std::vector<HostTensor> &inputs,
                        std::vector<bool> &given);
 
+/// "missing input 'NAME'" for the first input not given; empty if none.
+std::string missingInput(const std::vector<TensorSignature> &signature,
+                         const std::vector<bool> &given);
+
 /// "logits: f32[1x8x256] first values: ..." for stdout.
 std::string summarize(const std::string &name, const HostTensor &tensor);
 
