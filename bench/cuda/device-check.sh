@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine from the carried .device/ folder (see prepare.sh):
 # CUDA artifacts against the CPU reference outputs computed beforehand.
-#   cd .device && bash device-check.sh [zoo|sanitize|all]
+#   cd .device && bash device-check.sh [models|zoo|sanitize|all]
+#   cd .device-small && bash device-check.sh small
 set -uo pipefail
 what=${1:-all}
 export LD_LIBRARY_PATH=$PWD/lib
@@ -60,7 +61,18 @@ sanitize() {
   compute-sanitizer --tool memcheck ./bin/qc-run tinykv_cuda --generate "The " -n 8 2>&1 | tail -3
 }
 
+small() {
+  echo "== smallllama fp32 on the GPU: bits per byte, CPU reference first"
+  cat ref/small_bpb.txt
+  ./bin/qc-run small_cuda --perplexity brown-eval.txt 2>/dev/null
+  echo "== greedy generation through the device cache, CPU reference first"
+  cat ref/small_gen.txt
+  ./bin/qc-run small_cuda --generate "The " -n 24
+  ./bin/qc-run small_cuda --generate "The " -n 24 --no-cache | head -2
+}
+
 case $what in
+small) small ;;
 models) models ;;
 zoo) zoo ;;
 sanitize) sanitize ;;

@@ -2,17 +2,22 @@
 # Builds what a device run needs into .device/ (ignored by git, carried to
 # the GPU machine): the runtime-only runner qc-run and the runtime, CUDA
 # artifacts of the shared models, and CPU reference outputs computed here.
-#   bench/cuda/prepare.sh [build-dir]
+# `small` builds .device-small/ instead: smallllama in f32 alone (its 38 MB
+# of weights do not fit beside the rest in one call's 64 MiB).
+#   bench/cuda/prepare.sh [small] [build-dir]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+small=
+if [ "${1:-}" = small ]; then small=1; shift; fi
 build=${1:-$root/build}
-out=$root/.device
+out=$root/.device${small:+-small}
 shared=$root/../shared
 rm -rf "$out" && mkdir -p "$out/lib" "$out/bin" "$out/ref"
 cp "$build/bin/qc-run" "$out/bin/"
 cp "$build/lib/libquantc_runtime.so" "$out/lib/"
 cp "$shared/data/brown-eval.txt" "$out/"
-cp "$root/bench/cuda/device-check.sh" "$root/bench/cuda/zoo-check.py" "$out/"
+cp "$root"/bench/cuda/device-check.sh "$root"/bench/cuda/zoo-check.py \
+  "$root"/bench/cuda/profile.sh "$root"/bench/cuda/peers.py "$out/"
 /usr/bin/python3 - "$out" <<'PY'
 import numpy as np, sys
 rng = np.random.default_rng(0)
@@ -21,6 +26,16 @@ np.save(sys.argv[1] + "/ref/badids.npy", np.array([[1, 2, 300]], dtype=np.int64)
 PY
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+if [ -n "$small" ]; then
+  m=$shared/models/smallllama/model_kv.onnx
+  "$build/bin/quantc" compile "$m" --target cuda -o "$out/small_cuda"
+  "$build/bin/quantc" compile "$m" -o "$tmp/small_cpu"
+  "$build/bin/qc-run" "$tmp/small_cpu" --perplexity "$shared/data/brown-eval.txt" \
+    2>/dev/null > "$out/ref/small_bpb.txt"
+  "$build/bin/qc-run" "$tmp/small_cpu" --generate "The " -n 24 | head -2 > "$out/ref/small_gen.txt"
+  du -sh "$out"
+  exit 0
+fi
 model=$shared/models/tinyllama/model.onnx
 "$build/bin/quantc" compile "$model" --target cuda -o "$out/tiny_cuda"
 "$build/bin/quantc" compile "$model" -o "$tmp/tiny_cpu"

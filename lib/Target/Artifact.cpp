@@ -223,10 +223,14 @@ LogicalResult quantc::writeArtifact(OwningOpRef<ModuleOp> module,
   }
 
   // Everything goes to a temporary folder first.
-  // A folder of its own beside the output (never one that already exists).
-  SmallString<128> tmpPath;
-  if (std::error_code ec = llvm::sys::fs::createUniqueDirectory(
-          out + ".tmp", tmpPath))
+  // A folder of its own beside the output (never one that already exists;
+  // LLVM puts a relative prefix under the system's temporary folder, which
+  // may be another file system: hence the absolute path).
+  SmallString<128> tmpPath, prefix(out + ".tmp");
+  std::error_code ec = llvm::sys::fs::make_absolute(prefix);
+  if (!ec)
+    ec = llvm::sys::fs::createUniqueDirectory(prefix, tmpPath);
+  if (ec)
     return fail(loc, "cannot create a folder beside '" + out +
                          "': " + ec.message());
   std::string tmp = tmpPath.str().str();

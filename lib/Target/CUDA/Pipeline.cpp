@@ -152,16 +152,23 @@ struct CudaPipelineOptions : PassPipelineOptions<CudaPipelineOptions> {
 
 void quantc::registerCudaPipeline() {
   registerPipelinePasses();
-  PassPipelineRegistration<CudaPipelineOptions>(
+  // Registered by hand so that a chip this target does not know is an
+  // error, not an empty pipeline.
+  registerPassPipeline(
       "quantc-cuda-pipeline",
       "Lower imported qc + tensor IR to host LLVM code launching PTX kernels",
-      [](OpPassManager &pm, const CudaPipelineOptions &options) {
-        if (!quantc::isSupportedCudaChip(options.chip)) {
-          llvm::errs() << "quantc-cuda-pipeline: chip must be one of "
-                       << quantc::supportedCudaChips() << ", not '"
-                       << options.chip << "'\n";
-          return;
-        }
-        (void)buildCudaPipeline(pm, options.chip);
+      [](OpPassManager &pm, StringRef text,
+         function_ref<LogicalResult(const Twine &)> errorHandler) {
+        CudaPipelineOptions options;
+        if (failed(options.parseFromString(text)))
+          return failure();
+        if (!isSupportedCudaChip(options.chip))
+          return errorHandler("quantc-cuda-pipeline: chip must be one of " +
+                              supportedCudaChips() + ", not '" +
+                              options.chip + "'");
+        return buildCudaPipeline(pm, options.chip);
+      },
+      [](function_ref<void(const detail::PassOptions &)> handler) {
+        handler(CudaPipelineOptions());
       });
 }

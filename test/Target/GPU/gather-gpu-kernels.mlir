@@ -47,6 +47,18 @@ module attributes {gpu.container_module} {
 
 // -----
 
+// ... except the KV caches' length, which stays in host memory.
+// CHECK-LABEL: func.func @main
+// CHECK: memref.load %arg0[] : memref<i64>
+module attributes {gpu.container_module} {
+  func.func @main(%len: memref<i64> {quantc.kv_length}) {
+    %n = memref.load %len[] : memref<i64>
+    return
+  }
+}
+
+// -----
+
 module attributes {gpu.container_module} {
   func.func @main(%a: memref<4xf32>, %b: memref<4xf32>) {
     // expected-error @+1 {{'memref.copy' would run on the host}}

@@ -82,3 +82,39 @@ func.func @main(%flag: memref<i1>) {
   }
   return
 }
+
+// -----
+
+// The KV caches' length stays in host memory (the host sizes views with
+// it); a kernel reading it reads a device copy made at the start of the
+// call. A scalar the host stores into a buffer is stored by one device
+// thread.
+// CHECK-LABEL: func.func @main
+// CHECK-SAME: (%[[LEN:.*]]: memref<i64> {quantc.kv_length}, %[[OUT:.*]]: memref<4xi64>, %[[S:.*]]: memref<i64>)
+// CHECK: %[[V:.*]] = memref.load %[[LEN]][] : memref<i64>
+// CHECK: %[[COPY:.*]] = memref.alloc() : memref<i64>
+// CHECK: scf.parallel
+// CHECK:   scf.parallel
+// CHECK:     memref.store %[[V]], %[[COPY]][]
+// CHECK: %[[H:.*]] = memref.load %[[LEN]][] : memref<i64>
+// CHECK: scf.parallel
+// CHECK:   scf.parallel
+// CHECK:     memref.store %[[H]], %[[S]][]
+// CHECK: scf.parallel
+// CHECK:   scf.parallel
+// CHECK:     memref.load %[[COPY]][]
+// CHECK:     memref.store {{.*}}, %[[OUT]]
+// CHECK: memref.dealloc %[[COPY]]
+// CHECK-NEXT: return
+#scalar = affine_map<(d0) -> ()>
+#vec = affine_map<(d0) -> (d0)>
+func.func @main(%len: memref<i64> {quantc.kv_length}, %out: memref<4xi64>, %s: memref<i64>) {
+  %h = memref.load %len[] : memref<i64>
+  memref.store %h, %s[] : memref<i64>
+  linalg.generic {indexing_maps = [#scalar, #vec], iterator_types = ["parallel"]}
+      ins(%len : memref<i64>) outs(%out : memref<4xi64>) {
+  ^bb0(%l: i64, %o: i64):
+    linalg.yield %l : i64
+  }
+  return
+}
