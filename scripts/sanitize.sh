@@ -27,6 +27,9 @@ echo "== sanitizers: lit subset"
   build-sanitize/test/Frontend/Onnx/shapes.onnxtxt \
   build-sanitize/test/Runtime/artifact.test \
   build-sanitize/test/Runtime/artifact-errors.test \
+  build-sanitize/test/Runtime/cuda-artifact-errors.test \
+  build-sanitize/test/Runtime/qc-run.test \
+  build-sanitize/test/Target/GPU \
   build-sanitize/test/Runtime/session.test \
   build-sanitize/test/Runtime/quantc-errors.test \
   build-sanitize/test/E2E/bounds.test \
