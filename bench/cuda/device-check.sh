@@ -20,6 +20,9 @@ err = np.linalg.norm(got - ref) / np.linalg.norm(ref)
 print(f"logits relative error {err:.3e} (max abs {np.abs(got - ref).max():.3e}); "
       f"{'PASS' if err <= 1e-4 and np.isfinite(got).all() else 'FAIL'} (tolerance 1e-4, f32)")
 PY
+echo "== out of device memory: 300000 tokens in one call (the attention scores alone need ~1.4 TB)"
+python3 -c "import numpy as np; np.save('/tmp/long.npy', np.zeros((1, 300000), np.int64))"
+./bin/qc-run tiny_cuda --input input_ids=/tmp/long.npy; echo "exit $?"
 echo "== a device-side check (token id 300 of a 256-byte vocabulary)"
 ./bin/qc-run tiny_cuda --input input_ids=ref/badids.npy; echo "exit $?"
 echo "== bits per byte (EVAL protocol), CUDA; CPU reference:"
@@ -72,6 +75,10 @@ small() {
 }
 
 case $what in
+oom)
+  python3 -c "import numpy as np; np.save('/tmp/long.npy', np.zeros((1, 300000), np.int64))"
+  ./bin/qc-run tiny_cuda --input input_ids=/tmp/long.npy; echo "exit $?"
+  ./bin/qc-run tiny_cuda --input input_ids=ref/ids.npy | tail -1 ;;
 small) small ;;
 models) models ;;
 zoo) zoo ;;
