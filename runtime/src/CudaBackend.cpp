@@ -284,10 +284,9 @@ bool loadCuda(qc_model &model, const json &target,
   }
   const quantc::runtime::CodeFile *library = nullptr, *ptx = nullptr;
   for (const auto &f : code) {
-    auto &slot = f.kind == "host_library" ? library
-                 : f.kind == "ptx"        ? ptx
-                                          : library;
-    if ((f.kind != "host_library" && f.kind != "ptx") || slot) {
+    bool known = f.kind == "host_library" || f.kind == "ptx";
+    auto &slot = f.kind == "ptx" ? ptx : library;
+    if (!known || slot) {
       why = folder.dir + "/manifest.json: code: a cuda target has one "
                          "'host_library' and one 'ptx', nothing else";
       return false;
