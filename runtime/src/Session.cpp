@@ -39,6 +39,8 @@ struct CacheMemory {
   }
   /// Any direction between host and this memory.
   bool copy(char *to, const char *from, size_t bytes) const {
+    if (bytes == 0) // empty caches have no buffer yet
+      return true;
     if (device)
       return device->copy(*model, to, from, bytes);
     std::memcpy(to, from, bytes);
