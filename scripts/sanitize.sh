@@ -30,6 +30,9 @@ echo "== sanitizers: lit subset"
   build-sanitize/test/Runtime/cuda-artifact-errors.test \
   build-sanitize/test/Runtime/qc-run.test \
   build-sanitize/test/Target/GPU \
+  build-sanitize/test/Target/CUDA/qmatmul.mlir \
+  build-sanitize/test/Target/CUDA/qmatmul-errors.mlir \
+  build-sanitize/test/Target/CUDA/gpu-formats.mlir \
   build-sanitize/test/Runtime/session.test \
   build-sanitize/test/Runtime/quantc-errors.test \
   build-sanitize/test/E2E/bounds.test \

@@ -3,6 +3,7 @@
 # CUDA artifacts against the CPU reference outputs computed beforehand.
 #   cd .device && bash device-check.sh [models|zoo|sanitize|all]
 #   cd .device-small && bash device-check.sh small
+#   cd .device-kernels && bash device-check.sh kernels
 set -uo pipefail
 what=${1:-all}
 export LD_LIBRARY_PATH=$PWD/lib
@@ -74,7 +75,54 @@ small() {
   ./bin/qc-run small_cuda --generate "The " -n 24 --no-cache | head -2
 }
 
+kernels() {
+  nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+  echo "== the fused dequantize-matmul kernel against float64 (numpy): every format, three shapes"
+  for d in qf/*; do
+    echo "K x N x rows = $(basename "$d")"
+    ./bin/qc-run "$d/cuda" --input x="$d/x.npy" --input x3="$d/x3.npy" -o "$d/gpu" > /dev/null
+    python3 quantized_formats.py check "$d" gpu | grep -v "^ok"
+  done
+  echo "== 4-bit shared models (RTN g128) on the GPU: bits per byte and generation, CPU reference first"
+  for name in tinyllama_w4 smallllama_w4; do
+    echo "$name: $(cat ref/${name}_bpb.txt)"
+    ./bin/qc-run ${name}_cuda --perplexity brown-eval.txt 2>/dev/null
+    cat ref/${name}_gen.txt
+    ./bin/qc-run ${name}_cuda --generate "The " -n 24
+    ./bin/qc-run ${name}_cuda --generate "The " -n 128 --timing 2>&1 | grep -i "tok"
+  done
+  echo "== one layer: kernel time (Nsight Compute, caches flushed before each kernel), then the peers"
+  export PATH=$PATH:/usr/local/cuda/bin
+  for a in layers/*/; do
+    a=${a%/}
+    [ -f "$a/weights.bin" ] || gunzip "$a/weights.bin.gz"
+    k=${a##*x}
+    for rows in 1 16 128 512; do
+      python3 -c "import numpy as np; np.save('/tmp/x.npy', np.random.default_rng(0).standard_normal(($rows, $k)).astype(np.float32))"
+      ncu --clock-control none --metrics gpu__time_duration.sum,dram__bytes_read.sum --csv \
+        ./bin/qc-run "$a" --input x=/tmp/x.npy --repeat 3 2>/dev/null > /tmp/ncu.csv || true
+      python3 - "$a" "$rows" <<'PY'
+import csv, sys, collections
+rows = [r for r in csv.reader(open("/tmp/ncu.csv")) if len(r) > 10]
+head, rows = rows[0], rows[1:]
+name, metric, value = head.index("Kernel Name"), head.index("Metric Name"), head.index("Metric Value")
+per = collections.defaultdict(list)
+for r in rows:
+    per[(r[name], r[metric])].append(float(r[value].replace(",", "")))
+kernels = sorted({k for k, _ in per})
+for k in kernels:
+    t = sorted(per[(k, "gpu__time_duration.sum")])
+    b = per.get((k, "dram__bytes_read.sum"), [0])
+    print(f"{sys.argv[1]:>26} rows {sys.argv[2]:>4} {k:>14}: {t[len(t)//2]/1e3:9.1f} us "
+          f"({len(t)} launches, {b[0]/max(t[len(t)//2],1):.0f} GB/s read)")
+PY
+    done
+  done
+  python3 peers.py
+}
+
 case $what in
+kernels) kernels ;;
 oom)
   python3 -c "import numpy as np; np.save('/tmp/long.npy', np.zeros((1, 300000), np.int64))"
   ./bin/qc-run tiny_cuda --input input_ids=/tmp/long.npy; echo "exit $?"

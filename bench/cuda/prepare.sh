@@ -3,14 +3,17 @@
 # the GPU machine): the runtime-only runner qc-run and the runtime, CUDA
 # artifacts of the shared models, and CPU reference outputs computed here.
 # `small` builds .device-small/ instead: smallllama in f32 alone (its 38 MB
-# of weights do not fit beside the rest in one call's 64 MiB).
-#   bench/cuda/prepare.sh [small] [build-dir]
+# of weights do not fit beside the rest in one call's 64 MiB). `kernels`
+# builds .device-kernels/: the fused dequantize-matmul kernel against float64
+# (every format, three shapes), the 4-bit shared models, and one-layer
+# models at the peers' shapes for timing.
+#   bench/cuda/prepare.sh [small|kernels] [build-dir]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-small=
-if [ "${1:-}" = small ]; then small=1; shift; fi
+mode=
+case ${1:-} in small|kernels) mode=$1; shift ;; esac
 build=${1:-$root/build}
-out=$root/.device${small:+-small}
+out=$root/.device${mode:+-$mode}
 shared=$root/../shared
 rm -rf "$out" && mkdir -p "$out/lib" "$out/bin" "$out/ref"
 cp "$build/bin/qc-run" "$out/bin/"
@@ -18,6 +21,42 @@ cp "$build/lib/libquantc_runtime.so" "$out/lib/"
 cp "$shared/data/brown-eval.txt" "$out/"
 cp "$root"/bench/cuda/device-check.sh "$root"/bench/cuda/zoo-check.py \
   "$root"/bench/cuda/profile.sh "$root"/bench/cuda/peers.py "$out/"
+if [ "$mode" = kernels ]; then
+  formats=$root/test/Conversion/QcToLinalg/Inputs/quantized_formats.py
+  cp "$formats" "$out/"
+  # K x N x rows: the default (rows of 50 bytes: byte loads), 1040 x 72 x 1
+  # (whole words, one row: the decode kernel), 257 x 37 x 19 (odd K: the
+  # last byte half padding; 19 rows: three blocks of 8, the last short).
+  for shape in "100 24 5" "1040 72 1" "257 37 19"; do
+    d=$out/qf/$(echo "$shape" | tr ' ' x)
+    mkdir -p "$d"
+    /usr/bin/python3 "$formats" write "$d" $shape
+    "$build/bin/quantc" compile "$d/model.mlir" --target cuda -o "$d/cuda" 2>/dev/null
+    "$build/bin/quant-opt" "$d/model.mlir" --qc-dequantize-constants -o "$d/reference.mlir"
+    "$build/bin/quant-run" "$d/reference.mlir" --input x="$d/eye.npy" --input x3="$d/eye3.npy" \
+      -o "$d/reference" --output-format npy > /dev/null
+    rm "$d/model.mlir" "$d/reference.mlir" "$d"/eye*.npy
+  done
+  # One quantized layer per artifact; splat weights, compressed.
+  /usr/bin/python3 "$root/bench/cuda/qmatmul_models.py" "$out/layers"
+  for m in "$out"/layers/*.mlir; do
+    "$build/bin/quantc" compile "$m" --target cuda -o "${m%.mlir}" 2>/dev/null
+    gzip -1 "${m%.mlir}/weights.bin"
+    rm "$m"
+  done
+  for m in tinyllama/model_kv.onnx smallllama/model_kv.onnx; do
+    name=$(dirname "$m")_w4
+    "$build/bin/quantc" compile "$shared/models/$m" --wbits 4 --target cuda -o "$out/${name}_cuda"
+    tmp=$(mktemp -d)
+    "$build/bin/quantc" compile "$shared/models/$m" --wbits 4 -o "$tmp/cpu"
+    "$build/bin/qc-run" "$tmp/cpu" --perplexity "$shared/data/brown-eval.txt" \
+      2>/dev/null > "$out/ref/${name}_bpb.txt"
+    "$build/bin/qc-run" "$tmp/cpu" --generate "The " -n 24 | head -2 > "$out/ref/${name}_gen.txt"
+    rm -rf "$tmp"
+  done
+  du -sh "$out"
+  exit 0
+fi
 /usr/bin/python3 - "$out" <<'PY'
 import numpy as np, sys
 rng = np.random.default_rng(0)
@@ -26,7 +65,7 @@ np.save(sys.argv[1] + "/ref/badids.npy", np.array([[1, 2, 300]], dtype=np.int64)
 PY
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-if [ -n "$small" ]; then
+if [ "$mode" = small ]; then
   m=$shared/models/smallllama/model_kv.onnx
   "$build/bin/quantc" compile "$m" --target cuda -o "$out/small_cuda"
   "$build/bin/quantc" compile "$m" -o "$tmp/small_cpu"

@@ -15,6 +15,7 @@
 #include "quantc/Target/Artifact.h"
 #include "quantc/Target/CPU/Jit.h"
 #include "quantc/Target/CPU/Passes.h"
+#include "quantc/Target/CPU/Pipeline.h"
 #include "quantc/Target/CUDA/Pipeline.h"
 #include "quantc/ToolOptions.h"
 #include "quantc/Transforms/Passes.h"
@@ -22,6 +23,7 @@
 #include "mlir/Pass/PassManager.h"
 
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -44,7 +46,7 @@ static cl::opt<std::string> command(cl::Positional, cl::Required,
                                     cl::desc("<command: compile>"),
                                     cl::cat(general));
 static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
-                                      cl::desc("<model.onnx>"),
+                                      cl::desc("<model.onnx|model.mlir>"),
                                       cl::cat(general));
 static cl::opt<std::string> outputDir("o", cl::Required,
                                       cl::desc("artifact folder to write"),
@@ -140,8 +142,10 @@ static std::string requestedFormat() {
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   quantc::hideOtherOptions({&general, &quantization});
-  cl::ParseCommandLineOptions(argc, argv,
-                              "quantc: compile an ONNX model to an artifact\n");
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "quantc: compile an ONNX model (or its IR, a .mlir file) to an "
+      "artifact\n");
   if (command != "compile") {
     llvm::errs() << "quantc: error: unknown command '" << command
                  << "' (expected 'compile')\n";
@@ -202,7 +206,21 @@ int main(int argc, char **argv) {
     llvm::errs() << llvm::format("[%6.2f s] ", s) << line << "\n";
   };
   step("importing " + modelPath);
-  auto module = quantc::importOnnxFile(modelPath, &context);
+  // An `.mlir` file holds a model already in quantc's IR (what
+  // quant-translate --import-onnx prints, or qc written by hand).
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  if (llvm::StringRef(modelPath).ends_with(".mlir")) {
+    quantc::prepareCpuContext(&context);
+    module = mlir::parseSourceFile<mlir::ModuleOp>(modelPath, sourceMgr,
+                                                   &context);
+    if (module && !module->lookupSymbol("main")) {
+      llvm::errs() << "quantc: error: " << modelPath
+                   << " has no function 'main' (the model's entry)\n";
+      return 1;
+    }
+  } else {
+    module = quantc::importOnnxFile(modelPath, &context);
+  }
   if (!module)
     return 1;
   if (std::string format = requestedFormat(); !format.empty()) {

@@ -33,6 +33,15 @@ bool supported(const quantc::numerics::Format &f) {
          f.granularity != quantc::numerics::Granularity::PerTensor;
 }
 
+/// True if the CUDA target's kernel implements `f` too (a code never
+/// straddles a byte, a 4-byte word never a group).
+bool supportedOnGpu(const quantc::numerics::Format &f) {
+  using quantc::numerics::Granularity;
+  return supported(f) && f.code == quantc::numerics::ElementCode::Int &&
+         8 % f.bits == 0 && f.scaleBits == 0 &&
+         (f.granularity == Granularity::PerChannel || f.groupSize % 8 == 0);
+}
+
 /// A constant tensor of `value`'s stored bytes, named for the layer (its
 /// buffer becomes a global, moved to the weights blob in artifacts).
 Value bytesConstant(OpBuilder &b, Location loc, ElementsAttr value,
@@ -50,6 +59,7 @@ Value bytesConstant(OpBuilder &b, Location loc, ElementsAttr value,
 struct QuantizedLinearToUkernelPass
     : quantc::impl::QuantizedLinearToUkernelBase<
           QuantizedLinearToUkernelPass> {
+  using Base::Base;
   bool int8Activations = false;
 
   void runOnOperation() override {
@@ -64,8 +74,10 @@ struct QuantizedLinearToUkernelPass
       auto type = cast<quantc::qc::QWeightType>(weight.getType());
       // The kernel reads channel-major codes; other layouts (a GPU's) are
       // left to qc-to-linalg.
+      quantc::numerics::Format f =
+          quantc::qc::toNumericsFormat(type.getFormat());
       if (type.getLayout().isChannelMajor() &&
-          supported(quantc::qc::toNumericsFormat(type.getFormat())))
+          (gpu ? supportedOnGpu(f) : supported(f)))
         linears.push_back(op);
     });
     OpBuilder b(&getContext());

@@ -3,6 +3,7 @@
 #include "quantc/Target/CUDA/Pipeline.h"
 #include "quantc/Conversion/Passes.h"
 #include "quantc/Execution/Signature.h"
+#include "quantc/Target/CPU/Passes.h"
 #include "quantc/Target/CPU/Pipeline.h"
 #include "quantc/Target/CUDA/Passes.h"
 #include "quantc/Target/Common/Passes.h"
@@ -18,9 +19,11 @@
 
 using namespace mlir;
 
-// As the CPU's entry stage, less its microkernel matching: quantized
-// linear layers go through qc-to-linalg's dequantizing contraction.
+// As the CPU's entry stage: quantized linear layers in the formats of the
+// GPU's fused kernel become its call (quantc-cuda-qmatmul writes the
+// kernel), the others go through qc-to-linalg's dequantizing contraction.
 static constexpr const char *kEntry = "quantc-mark-entry,"
+                                      "quantc-quantized-linear-to-ukernel{gpu},"
                                       "qc-to-linalg,"
                                       "canonicalize,"
                                       "quantc-kv-cache-in-place,"
@@ -43,6 +46,7 @@ static constexpr const char *kToKernels =
     "quantc-approximate-math,"
     "quantc-map-to-gpu,"
     "convert-parallel-loops-to-gpu,"
+    "quantc-cuda-qmatmul,"
     "gpu-kernel-outlining,"
     "quantc-gather-gpu-kernels,"
     "lower-affine,"
@@ -68,6 +72,7 @@ static void registerPipelinePasses() {
     registerAllPasses();
     quantc::registerConversionPasses();
     quantc::registerTargetCommonPasses();
+    quantc::registerCPUPasses();
     quantc::registerCUDAPasses();
     return true;
   }();

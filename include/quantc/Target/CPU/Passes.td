@@ -110,7 +110,13 @@ def QuantizedLinearToUkernel
     With the module's unit attribute `quantc.int8_activations` the kernel
     may round up to 8 rows of activations to int8 (per 128 elements) and
     multiply in integers (AVX-512 VNNI).
+    With `gpu`, only the formats the CUDA target's kernel takes
+    (`quantc-cuda-qmatmul`): 2-, 4- or 8-bit integer codes, symmetric or
+    affine, per channel or per group of a multiple of 8, scales not
+    double-quantized; the others go to `qc-to-linalg`.
   }];
+  let options = [Option<"gpu", "gpu", "bool", /*default=*/"false",
+                        "only the formats of the GPU kernel">];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::linalg::LinalgDialect",
                            "mlir::tensor::TensorDialect",

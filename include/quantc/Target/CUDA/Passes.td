@@ -24,4 +24,30 @@ def CudaLowerLaunches : Pass<"quantc-cuda-lower-launches", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
 
+def CudaQuantizedMatmul : Pass<"quantc-cuda-qmatmul", "mlir::ModuleOp"> {
+  let summary = "The fused dequantize-matmul kernel for each bufferized "
+                "qc.ukernel \"quantc_qmatmul_f32\"";
+  let description = [{
+    Replaces each `qc.ukernel "quantc_qmatmul_f32"` on buffers (made by
+    `quantc-quantized-linear-to-ukernel{gpu}`: 2-, 4- or 8-bit integer
+    codes in qc.qconstant's channel-major layout, f32/f16/bf16 scales per
+    channel or group, affine zero points) with a `gpu.launch` whose body
+    decodes the codes in registers: one warp per 4 output channels streams
+    their rows, each lane a 4-byte word at a time (one byte where rows are
+    not a whole number of words), 32 lanes reading 128 contiguous bytes;
+    the scale and zero point apply once per word (a word never straddles
+    a group); the lanes' sums meet by warp shuffles. Each block of
+    threads takes up to `R` rows of the activations (R = 1 when there is
+    one row, else 8; a row count known only at run time chooses between
+    the two launches). Runs after `quantc-map-to-gpu`, before
+    `gpu-kernel-outlining`.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::gpu::GPUDialect",
+                           "mlir::math::MathDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 #endif // QUANTC_TARGET_CUDA_PASSES_TD

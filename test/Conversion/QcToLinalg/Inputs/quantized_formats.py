@@ -1,9 +1,10 @@
 """Every #qc.format through qc-to-linalg's decoding contraction, against numpy.
 
-`write DIR` writes DIR/model.mlir: a `main` with one quantized qc.linear per
-format below (random codes, scales, zero points, double-quantized scale
-codes and CSR outliers; K = 100, so groups end short and 3/5/6/7-bit codes
-straddle bytes), plus x.npy (random rows) and eye.npy (the K x K identity).
+`write DIR [K N ROWS]` writes DIR/model.mlir: a `main` with one quantized
+qc.linear per format below (random codes, scales, zero points,
+double-quantized scale codes and CSR outliers; by default K = 100, so groups
+end short and 3/5/6/7-bit codes straddle bytes, N = 24 and 5 rows), plus
+x.npy (random rows) and eye.npy (the K x K identity).
 `check DIR [LOWERED]` decodes every weight here, independently of quantc (numpy, the
 formats as `#qc.format` documents them), and compares:
   - the reference lowering (qc-dequantize-constants, run on the identity,
@@ -289,6 +290,8 @@ def check(out, lowered="neutral"):
 
 if __name__ == "__main__":
     if sys.argv[1] == "write":
+        if len(sys.argv) > 3:
+            K, N, ROWS = (int(a) for a in sys.argv[3:6])
         write(sys.argv[2])
     else:
         sys.exit(check(*sys.argv[2:4]))

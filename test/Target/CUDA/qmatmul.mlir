@@ -1,0 +1,131 @@
+// RUN: quant-opt %s --split-input-file --quantc-cuda-qmatmul | FileCheck %s
+
+// int4 symmetric g128, K = 256, N = 20, rows known only at run time: one
+// launch for a single row (decoding a token), one for more; none for zero
+// rows. Rows of 128 bytes are read as 32 words of 4 bytes (8 codes each);
+// f16 scales are viewed as f16.
+// CHECK-LABEL: func.func @int4
+// CHECK-DAG: %[[WORDS:.+]] = memref.view %arg1[%{{.+}}][] : memref<2560xi8> to memref<640xi32>
+// CHECK-DAG: %[[SCALES:.+]] = memref.view %arg2[%{{.+}}][] : memref<80xi8> to memref<40xf16>
+// CHECK: memref.dim %arg0, %{{.+}} : memref<?x?x256xf32>
+// CHECK: memref.dim %arg0, %{{.+}} : memref<?x?x256xf32>
+// CHECK: %[[ROWS:.+]] = arith.muli
+// CHECK: %[[ONE:.+]] = arith.cmpi eq, %[[ROWS]], %c1
+// CHECK: %[[SOME:.+]] = arith.cmpi ugt, %[[ROWS]], %c1
+// CHECK: scf.if %[[ONE]] {
+// 20 channels, 16 a block (4 warps of 4): 2 blocks; 32 x 4 threads.
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c2{{.*}}, {{.*}} = %{{.+}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c32{{.*}}, {{.*}} = %c4{{.*}}, {{.*}} = %c1{{.*}})
+// The lane's words: 32 a row, 4 a trip per lane, so one trip.
+// CHECK: scf.for
+// CHECK: memref.load %[[WORDS]]
+// CHECK: memref.load %[[SCALES]]
+// CHECK: arith.extf
+// x values of codes 1-3 of a 16-bit half are scaled by 2^-4, 2^-8, 2^-12.
+// CHECK: arith.mulf %{{.+}}, %cst{{.*}} : f32
+// Signs flipped (0x88888888), the upper half shifted down; code 1 masked in
+// place (0xF0), ORed with the exponent of 2^23 (0x4B000000): 2^23 + 16u,
+// minus 2^23 + 8 * 16 (the offset at bit 4) is 16 x the signed code. No
+// int-to-float conversion.
+// CHECK: %[[FLIP:.+]] = arith.xori %{{.+}}, %c-2004318072_i32
+// CHECK: arith.shrui %[[FLIP]], %c16_i32
+// CHECK: arith.andi %[[FLIP]], %c15_i32
+// CHECK: %[[M1:.+]] = arith.andi %[[FLIP]], %c240_i32
+// CHECK: %[[B1:.+]] = arith.ori %[[M1]], %c1258291200_i32
+// CHECK: %[[F1:.+]] = arith.bitcast %[[B1]] : i32 to f32
+// CHECK: arith.subf %[[F1]], %cst{{.*}} : f32
+// CHECK-NOT: arith.sitofp
+// CHECK: math.fma
+// CHECK: gpu.shuffle  xor %{{.+}}, %c16_i32, %c32_i32
+// CHECK: gpu.shuffle  xor %{{.+}}, %c1_i32, %c32_i32
+// CHECK: memref.store
+// CHECK: gpu.terminator
+// CHECK: } else {
+// CHECK: scf.if %[[SOME]] {
+// Several rows: 8 a block.
+// CHECK: %[[GY:.+]] = arith.ceildivui %[[ROWS]], %c8
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c2{{.*}}, {{.*}} = %[[GY]], {{.*}} = %c1{{.*}})
+// CHECK-NOT: qc.ukernel
+func.func @int4(%x: memref<?x?x256xf32>, %codes: memref<2560xi8>, %scales: memref<80xi8>,
+                %y: memref<?x?x20xf32>) {
+  %k = arith.constant 256 : i64
+  %n = arith.constant 20 : i64
+  %bits = arith.constant 4 : i64
+  %g = arith.constant 128 : i64
+  %block = arith.constant 0 : i64
+  // symmetric (1) | f16 scales (2) | init (8)
+  %flags = arith.constant 11 : i64
+  qc.ukernel "quantc_qmatmul_f32" ins(%x, %codes, %scales, %scales, %scales, %scales : memref<?x?x256xf32>, memref<2560xi8>, memref<80xi8>, memref<80xi8>, memref<80xi8>, memref<80xi8>) outs(%y : memref<?x?x20xf32>) scalars(%k, %n, %bits, %g, %block, %flags : i64, i64, i64, i64, i64, i64)
+  return
+}
+
+// -----
+
+// int8 affine per channel, K = 512 (128 words a row: one trip of 4 words a
+// lane), one static row: the one-row kernel only.
+// x is read 4 values at a time where its address is a multiple of 16
+// (checked on the host: x's pointer plus offset), else one value at a time.
+// Zero points are bytes read unsigned; codes too (masked, not
+// sign-extended); the zero point applies once per word to the sum of its x
+// values.
+// CHECK-LABEL: func.func @int8_affine
+// CHECK: memref.extract_strided_metadata %arg0
+// CHECK: memref.extract_aligned_pointer_as_index %arg0
+// CHECK: arith.andi %{{.+}}, %c15
+// CHECK: %[[AL:.+]] = arith.cmpi eq
+// CHECK-NEXT: scf.if %[[AL]] {
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}})
+// The first trip's words are loaded before the loop, each trip loads the
+// next one's before decoding.
+// CHECK: memref.load %arg3
+// CHECK: arith.extui
+// CHECK: arith.uitofp
+// CHECK: arith.negf
+// CHECK: scf.for
+// CHECK: memref.load %arg3
+// CHECK: vector.load %arg0[%{{.+}}, %{{.+}}] {alignment = 16 : i64} : memref<1x512xf32>, vector<4xf32>
+// CHECK-NOT: arith.xori
+// CHECK: arith.andi %{{.+}}, %c255_i32
+// CHECK: arith.ori %{{.+}}, %c1258291200_i32
+// CHECK: arith.andi %{{.+}}, %c65280_i32
+// The zero point times the word's sum of x, once per word.
+// CHECK-COUNT-4: math.fma
+// CHECK: math.fma %{{.+}}, %{{.+}}, %{{.+}} : f32
+// CHECK: } else {
+// CHECK: gpu.launch
+// CHECK-NOT: vector.load
+// CHECK: memref.load %arg0[%{{.+}}, %{{.+}}] : memref<1x512xf32>
+func.func @int8_affine(%x: memref<1x512xf32>, %codes: memref<4096xi8>, %scales: memref<32xi8>,
+                       %zeros: memref<8xi8>, %y: memref<1x8xf32>) {
+  %k = arith.constant 512 : i64
+  %n = arith.constant 8 : i64
+  %bits = arith.constant 8 : i64
+  %g = arith.constant 0 : i64
+  %block = arith.constant 0 : i64
+  %flags = arith.constant 8 : i64
+  qc.ukernel "quantc_qmatmul_f32" ins(%x, %codes, %scales, %zeros, %scales, %scales : memref<1x512xf32>, memref<4096xi8>, memref<32xi8>, memref<8xi8>, memref<32xi8>, memref<32xi8>) outs(%y : memref<1x8xf32>) scalars(%k, %n, %bits, %g, %block, %flags : i64, i64, i64, i64, i64, i64)
+  return
+}
+
+// -----
+
+// K = 9 int4 codes: rows of 5 bytes are read a byte at a time, and the
+// last byte's second code (k = 9, past K) meets x = 0.
+// CHECK-LABEL: func.func @ragged
+// CHECK-NOT: memref.view %arg1
+// CHECK: gpu.launch
+// CHECK: memref.load %arg1
+// CHECK: arith.extui %{{.+}} : i8 to i32
+// CHECK: arith.cmpi ult, %{{.+}}, %c9
+// CHECK: arith.minui %{{.+}}, %c8
+// CHECK: arith.select
+func.func @ragged(%x: memref<3x9xf32>, %codes: memref<15xi8>, %scales: memref<12xi8>,
+                  %y: memref<3x3xf32>) {
+  %k = arith.constant 9 : i64
+  %n = arith.constant 3 : i64
+  %bits = arith.constant 4 : i64
+  %g = arith.constant 0 : i64
+  %block = arith.constant 0 : i64
+  %flags = arith.constant 9 : i64
+  qc.ukernel "quantc_qmatmul_f32" ins(%x, %codes, %scales, %scales, %scales, %scales : memref<3x9xf32>, memref<15xi8>, memref<12xi8>, memref<12xi8>, memref<12xi8>, memref<12xi8>) outs(%y : memref<3x3xf32>) scalars(%k, %n, %bits, %g, %block, %flags : i64, i64, i64, i64, i64, i64)
+  return
+}
