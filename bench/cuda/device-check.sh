@@ -75,6 +75,15 @@ small() {
   ./bin/qc-run small_cuda --generate "The " -n 24 --no-cache | head -2
 }
 
+kernels_zoo() {
+  echo "== the zoo's decoders with 4-bit weights (RTN g128): bits per byte (2 windows), CPU reference first"
+  for a in zoo/*_w4_cuda; do
+    name=$(basename "$a" _cuda)
+    printf '%s: cpu %s | cuda %s\n' "$name" "$(cut -d' ' -f4 ref/${name}_bpb.txt)" \
+      "$(./bin/qc-run "$a" --perplexity brown-eval.txt --windows 2 2>/dev/null | cut -d' ' -f4)"
+  done
+}
+
 kernels() {
   nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
   echo "== the fused dequantize-matmul kernel against float64 (numpy): every format, three shapes"
@@ -91,6 +100,7 @@ kernels() {
     ./bin/qc-run ${name}_cuda --generate "The " -n 24
     ./bin/qc-run ${name}_cuda --generate "The " -n 128 --timing 2>&1 | grep -i "tok"
   done
+  kernels_zoo
   echo "== one layer: kernel time (Nsight Compute, caches flushed before each kernel), then the peers"
   export PATH=$PATH:/usr/local/cuda/bin
   for a in layers/*/; do
@@ -123,6 +133,7 @@ PY
 
 case $what in
 kernels) kernels ;;
+kernels-zoo) kernels_zoo ;;
 oom)
   python3 -c "import numpy as np; np.save('/tmp/long.npy', np.zeros((1, 300000), np.int64))"
   ./bin/qc-run tiny_cuda --input input_ids=/tmp/long.npy; echo "exit $?"

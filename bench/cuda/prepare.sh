@@ -54,6 +54,18 @@ if [ "$mode" = kernels ]; then
     "$build/bin/qc-run" "$tmp/cpu" --generate "The " -n 24 | head -2 > "$out/ref/${name}_gen.txt"
     rm -rf "$tmp"
   done
+  # The zoo's decoders (other families, opsets 18 and 21) with 4-bit
+  # weights: bits per byte on the GPU against the CPU's.
+  mkdir -p "$out/zoo"
+  for m in "$root"/test/Zoo/Inputs/*_kv_*.onnx; do
+    name=$(basename "$m" .onnx)
+    "$build/bin/quantc" compile "$m" --wbits 4 --target cuda -o "$out/zoo/${name}_w4_cuda" 2>/dev/null
+    tmp=$(mktemp -d)
+    "$build/bin/quantc" compile "$m" --wbits 4 -o "$tmp/cpu" 2>/dev/null
+    "$build/bin/qc-run" "$tmp/cpu" --perplexity "$shared/data/brown-eval.txt" --windows 2 \
+      2>/dev/null > "$out/ref/${name}_w4_bpb.txt"
+    rm -rf "$tmp"
+  done
   du -sh "$out"
   exit 0
 fi
