@@ -4,6 +4,7 @@
 #   cd .device && bash device-check.sh [models|zoo|sanitize|all]
 #   cd .device-small && bash device-check.sh small
 #   cd .device-kernels && bash device-check.sh kernels
+#   cd .device-kernels-zoo && bash device-check.sh kernels-zoo
 set -uo pipefail
 what=${1:-all}
 export LD_LIBRARY_PATH=$PWD/lib
@@ -92,6 +93,11 @@ kernels() {
     ./bin/qc-run "$d/cuda" --input x="$d/x.npy" --input x3="$d/x3.npy" -o "$d/gpu" > /dev/null
     python3 quantized_formats.py check "$d" gpu | grep -v "^ok"
   done
+  echo "== more rows than the grid's height (65535 blocks of 8): 530000 rows of K x N = 100 x 24"
+  big=/tmp/big && rm -rf $big && mkdir -p $big && cp -r qf/100x24x5/{reference,bias.npy,x3.npy} qf/100x24x5/w*.npy $big/
+  python3 -c "import numpy as np; np.save('$big/x.npy', np.random.default_rng(1).standard_normal((530000, 100)).astype(np.float32))"
+  ./bin/qc-run qf/100x24x5/cuda --input x=$big/x.npy --input x3=$big/x3.npy -o $big/gpu > /dev/null
+  python3 quantized_formats.py check $big gpu | grep -v "^ok"
   echo "== 4-bit shared models (RTN g128) on the GPU: bits per byte and generation, CPU reference first"
   for name in tinyllama_w4 smallllama_w4; do
     echo "$name: $(cat ref/${name}_bpb.txt)"
@@ -100,7 +106,6 @@ kernels() {
     ./bin/qc-run ${name}_cuda --generate "The " -n 24
     ./bin/qc-run ${name}_cuda --generate "The " -n 128 --timing 2>&1 | grep -i "tok"
   done
-  kernels_zoo
   echo "== one layer: kernel time (Nsight Compute, caches flushed before each kernel), then the peers"
   export PATH=$PATH:/usr/local/cuda/bin
   for a in layers/*/; do

@@ -6,12 +6,14 @@
 # of weights do not fit beside the rest in one call's 64 MiB). `kernels`
 # builds .device-kernels/: the fused dequantize-matmul kernel against float64
 # (every format, three shapes), the 4-bit shared models, and one-layer
-# models at the peers' shapes for timing.
-#   bench/cuda/prepare.sh [small|kernels] [build-dir]
+# models at the peers' shapes for timing. `kernels-zoo` builds
+# .device-kernels-zoo/: the zoo's decoders with 4-bit weights (beside the
+# rest they would pass the 64 MiB).
+#   bench/cuda/prepare.sh [small|kernels|kernels-zoo] [build-dir]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mode=
-case ${1:-} in small|kernels) mode=$1; shift ;; esac
+case ${1:-} in small|kernels|kernels-zoo) mode=$1; shift ;; esac
 build=${1:-$root/build}
 out=$root/.device${mode:+-$mode}
 shared=$root/../shared
@@ -21,13 +23,30 @@ cp "$build/lib/libquantc_runtime.so" "$out/lib/"
 cp "$shared/data/brown-eval.txt" "$out/"
 cp "$root"/bench/cuda/device-check.sh "$root"/bench/cuda/zoo-check.py \
   "$root"/bench/cuda/profile.sh "$root"/bench/cuda/peers.py "$out/"
+if [ "$mode" = kernels-zoo ]; then
+  # The zoo's decoders (other families, opsets 18 and 21) with 4-bit
+  # weights: bits per byte on the GPU against the CPU's.
+  mkdir -p "$out/zoo"
+  for m in "$root"/test/Zoo/Inputs/*_kv_*.onnx; do
+    name=$(basename "$m" .onnx)
+    "$build/bin/quantc" compile "$m" --wbits 4 --target cuda -o "$out/zoo/${name}_w4_cuda" 2>/dev/null
+    tmp=$(mktemp -d)
+    "$build/bin/quantc" compile "$m" --wbits 4 -o "$tmp/cpu" 2>/dev/null
+    "$build/bin/qc-run" "$tmp/cpu" --perplexity "$shared/data/brown-eval.txt" --windows 2 \
+      2>/dev/null > "$out/ref/${name}_w4_bpb.txt"
+    rm -rf "$tmp"
+  done
+  du -sh "$out"
+  exit 0
+fi
 if [ "$mode" = kernels ]; then
   formats=$root/test/Conversion/QcToLinalg/Inputs/quantized_formats.py
   cp "$formats" "$out/"
   # K x N x rows: the default (rows of 50 bytes: byte loads), 1040 x 72 x 1
   # (whole words, one row: the decode kernel), 257 x 37 x 19 (odd K: the
-  # last byte half padding; 19 rows: three blocks of 8, the last short).
-  for shape in "100 24 5" "1040 72 1" "257 37 19"; do
+  # last byte half padding; 19 rows: three blocks of 8, the last short),
+  # 4128 x 13 x 1 (16-byte code units, a pipelined trip and a ragged tail).
+  for shape in "100 24 5" "1040 72 1" "257 37 19" "4128 13 1"; do
     d=$out/qf/$(echo "$shape" | tr ' ' x)
     mkdir -p "$d"
     /usr/bin/python3 "$formats" write "$d" $shape
@@ -52,18 +71,6 @@ if [ "$mode" = kernels ]; then
     "$build/bin/qc-run" "$tmp/cpu" --perplexity "$shared/data/brown-eval.txt" \
       2>/dev/null > "$out/ref/${name}_bpb.txt"
     "$build/bin/qc-run" "$tmp/cpu" --generate "The " -n 24 | head -2 > "$out/ref/${name}_gen.txt"
-    rm -rf "$tmp"
-  done
-  # The zoo's decoders (other families, opsets 18 and 21) with 4-bit
-  # weights: bits per byte on the GPU against the CPU's.
-  mkdir -p "$out/zoo"
-  for m in "$root"/test/Zoo/Inputs/*_kv_*.onnx; do
-    name=$(basename "$m" .onnx)
-    "$build/bin/quantc" compile "$m" --wbits 4 --target cuda -o "$out/zoo/${name}_w4_cuda" 2>/dev/null
-    tmp=$(mktemp -d)
-    "$build/bin/quantc" compile "$m" --wbits 4 -o "$tmp/cpu" 2>/dev/null
-    "$build/bin/qc-run" "$tmp/cpu" --perplexity "$shared/data/brown-eval.txt" --windows 2 \
-      2>/dev/null > "$out/ref/${name}_w4_bpb.txt"
     rm -rf "$tmp"
   done
   du -sh "$out"

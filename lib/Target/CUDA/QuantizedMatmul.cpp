@@ -35,8 +35,6 @@ namespace {
 constexpr const char *kKernel = "quantc_qmatmul_f32";
 constexpr int64_t kWarp = 32;
 constexpr int64_t kWarpsPerBlock = 4;
-/// Output channels per warp: each x value a lane loads serves all of them.
-constexpr int64_t kChannelsPerWarp = 4;
 
 /// What one kernel is specialized on (all known at compile time).
 struct KernelShape {
@@ -44,21 +42,35 @@ struct KernelShape {
   /// Inputs per scale (k when there is one scale per channel).
   int64_t group = 0;
   bool symmetric = true;
-  /// Bytes a lane loads at a time: 4, or 1 where a channel's row is not a
-  /// whole number of 4-byte words or a word would straddle a group.
-  int64_t wordBytes = 4;
+  /// Bytes a lane loads at a time (a unit): 16 or 4 (4-byte words), or 1
+  /// where a channel's row is not a whole number of words or a word would
+  /// straddle a group. A unit never straddles a group.
+  int64_t unitBytes = 4;
   /// Rows of x one block takes.
   int64_t rows = 1;
-  /// Words each lane has in flight per loop trip.
+  /// Output channels per warp: each x value a lane loads serves all of
+  /// them (x's loads, not the codes', fill the L1 of the one-row kernel).
+  int64_t channels = 4;
+  /// Units each lane has in flight per loop trip.
   int64_t unroll = 1;
+  /// The block's warps share their channels and split each row between
+  /// them (more warps streaming where there are few channels), or each
+  /// takes channels of its own.
+  bool splitK = false;
   /// x read 4 values (16 aligned bytes) at a time: a lane's word meets
   /// contiguous x values, so scalar loads would touch a sector per lane.
   bool vectorX = false;
 
-  int64_t codesPerWord() const { return wordBytes * 8 / bits; }
+  int64_t wordsPerUnit() const { return unitBytes == 16 ? 4 : 1; }
+  int64_t codesPerUnit() const { return unitBytes * 8 / bits; }
+  int64_t codesPerWord() const { return codesPerUnit() / wordsPerUnit(); }
   int64_t rowBytes() const { return (k * bits + 7) / 8; }
-  int64_t wordsPerRow() const { return rowBytes() / wordBytes; }
+  int64_t unitsPerRow() const { return rowBytes() / unitBytes; }
+  /// Elements of the codes buffer (i32 words, or bytes) per row.
+  int64_t wordsPerRow() const { return unitsPerRow() * wordsPerUnit(); }
   int64_t groups() const { return (k + group - 1) / group; }
+  /// Lanes streaming one channel's row.
+  int64_t lanesPerRow() const { return kWarp * (splitK ? kWarpsPerBlock : 1); }
 };
 
 /// Builds the body of one launch; `x`, `y` the activations and result in
@@ -75,52 +87,89 @@ public:
   void build(gpu::LaunchOp launch) {
     Value lane = launch.getThreadIds().x;
     Value warp = launch.getThreadIds().y;
-    Value n0 = mul(add(mul(launch.getBlockIds().x, idx(kWarpsPerBlock)), warp),
-                   idx(kChannelsPerWarp));
-    Value r0 = mul(launch.getBlockIds().y, idx(s.rows));
-
-    // Rows and channels past the end are clamped (read, never stored).
-    Value lastRow = sub(rowCount, idx(1));
-    for (int64_t r = 0; r < s.rows; ++r)
-      rowIndices.push_back(
-          delinearize(arith::MinUIOp::create(b, loc, add(r0, idx(r)), lastRow)));
-    for (int64_t c = 0; c < kChannelsPerWarp; ++c) {
+    // Blocks of rows and blocks of channels both along x (y's 65535 would
+    // cap the rows), the channel blocks of a block of rows adjacent.
+    Value bx = launch.getBlockIds().x;
+    int64_t perBlock = s.channels * (s.splitK ? 1 : kWarpsPerBlock);
+    Value channelBlocks = idx((s.n + perBlock - 1) / perBlock);
+    Value r0 = mul(arith::DivUIOp::create(b, loc, bx, channelBlocks),
+                   idx(s.rows));
+    bx = arith::RemUIOp::create(b, loc, bx, channelBlocks);
+    Value n0 = s.splitK ? mul(bx, idx(s.channels))
+                        : mul(add(mul(bx, idx(kWarpsPerBlock)), warp),
+                              idx(s.channels));
+    Value slot = s.splitK ? add(mul(warp, idx(kWarp)), lane) : lane;
+    for (int64_t c = 0; c < s.channels; ++c) {
       Value channel =
           arith::MinUIOp::create(b, loc, add(n0, idx(c)), idx(s.n - 1));
       codeBase.push_back(mul(channel, idx(s.wordsPerRow())));
       scaleBase.push_back(mul(channel, idx(s.groups())));
     }
+    buildRows(launch, r0, n0, slot);
+  }
 
-    SmallVector<Value> acc(s.rows * kChannelsPerWarp,
-                           arith::ConstantFloatOp::create(
-                               b, loc, b.getF32Type(), APFloat(0.0f)));
-    int64_t words = s.wordsPerRow();
-    int64_t step = kWarp * s.unroll;
-    int64_t mainEnd = words / step * step;
-    // Whole trips of `unroll` words per lane, then the rest one at a time.
+private:
+  /// y[r0 .. r0 + rows, n0 .. n0 + C] of one block.
+  void buildRows(gpu::LaunchOp launch, Value r0, Value n0, Value slot) {
+    Value lane = launch.getThreadIds().x;
+    // Rows and channels past the end are clamped (read, never stored).
+    Value lastRow = sub(rowCount, idx(1));
+    for (int64_t r = 0; r < s.rows; ++r)
+      rowIndices.push_back(
+          delinearize(arith::MinUIOp::create(b, loc, add(r0, idx(r)), lastRow)));
+
+    SmallVector<Value> acc(s.rows * s.channels, f32Constant(0.0f));
+    int64_t units = s.unitsPerRow();
+    int64_t step = s.lanesPerRow() * s.unroll;
+    int64_t mainEnd = units / step * step;
+    // Whole trips of `unroll` units per lane, then the rest one at a time.
     if (mainEnd > 0)
-      acc = pipelinedLoop(lane, mainEnd, step, acc);
-    if (mainEnd < words) {
-      auto forOp = scf::ForOp::create(b, loc, add(idx(mainEnd), lane),
-                                      idx(words), idx(kWarp), acc);
+      acc = pipelinedLoop(slot, mainEnd, step, acc);
+    if (mainEnd < units) {
+      auto forOp = scf::ForOp::create(b, loc, add(idx(mainEnd), slot),
+                                      idx(units), idx(s.lanesPerRow()), acc);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(forOp.getBody());
-      Value w = forOp.getInductionVar();
+      Value u = forOp.getInductionVar();
       scf::YieldOp::create(
           b, loc,
-          decodeWord(w, loadWord(w),
+          decodeUnit(u, loadUnit(u),
                      SmallVector<Value>(forOp.getRegionIterArgs())));
       acc = SmallVector<Value>(forOp.getResults());
     }
 
     for (Value &v : acc)
       v = warpSum(v);
-    Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                        lane, idx(0));
-    auto ifFirst = scf::IfOp::create(b, loc, first);
+    Value writer = lane;
+    if (s.splitK) {
+      // The warps' sums meet in workgroup memory; the block's first
+      // thread adds them up and stores.
+      Value partial = launch.getWorkgroupAttributions().front();
+      Value warp = launch.getThreadIds().y;
+      auto ifFirst = scf::IfOp::create(b, loc, isZero(lane));
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(ifFirst.thenBlock());
+        for (size_t i = 0; i < acc.size(); ++i)
+          memref::StoreOp::create(
+              b, loc, acc[i], partial,
+              ValueRange{add(mul(warp, idx(acc.size())), idx(i))});
+      }
+      gpu::BarrierOp::create(b, loc);
+      for (size_t i = 0; i < acc.size(); ++i) {
+        acc[i] = memref::LoadOp::create(b, loc, partial, ValueRange{idx(i)});
+        for (int64_t w = 1; w < kWarpsPerBlock; ++w)
+          acc[i] = fadd(acc[i], memref::LoadOp::create(
+                                    b, loc, partial,
+                                    ValueRange{idx(w * acc.size() + i)}));
+      }
+      writer = add(lane, mul(warp, idx(kWarp)));
+    }
+    auto ifFirst = scf::IfOp::create(b, loc, isZero(writer));
+    OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifFirst.thenBlock());
     for (int64_t r = 0; r < s.rows; ++r)
-      for (int64_t c = 0; c < kChannelsPerWarp; ++c) {
+      for (int64_t c = 0; c < s.channels; ++c) {
         Value inRows = arith::CmpIOp::create(
             b, loc, arith::CmpIPredicate::ult, add(r0, idx(r)), rowCount);
         Value channel = add(n0, idx(c));
@@ -132,12 +181,9 @@ public:
         b.setInsertionPointToStart(store.thenBlock());
         SmallVector<Value> at = rowIndices[r];
         at.push_back(channel);
-        memref::StoreOp::create(b, loc, acc[r * kChannelsPerWarp + c], y, at);
+        memref::StoreOp::create(b, loc, acc[r * s.channels + c], y, at);
       }
-    b.setInsertionPointAfter(ifFirst);
   }
-
-private:
 
   Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   Value i32(int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 32); }
@@ -146,38 +192,39 @@ private:
   Value mul(Value l, Value r) { return arith::MulIOp::create(b, loc, l, r); }
   Value fadd(Value l, Value r) { return arith::AddFOp::create(b, loc, l, r); }
   Value fmul(Value l, Value r) { return arith::MulFOp::create(b, loc, l, r); }
+  Value isZero(Value v) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, v, idx(0));
+  }
 
   /// A row number as indices of x's (and y's) leading dimensions.
   SmallVector<Value> delinearize(Value row) {
     SmallVector<Value> out(rowSizes.size());
-    for (int64_t d = static_cast<int64_t>(rowSizes.size()) - 1; d >= 0; --d) {
-      if (d == 0) {
-        out[d] = row;
-        break;
-      }
+    for (int64_t d = static_cast<int64_t>(rowSizes.size()) - 1; d > 0; --d) {
       out[d] = arith::RemUIOp::create(b, loc, row, rowSizes[d]);
       row = arith::DivUIOp::create(b, loc, row, rowSizes[d]);
     }
+    if (!out.empty())
+      out[0] = row;
     return out;
   }
 
-  /// The words of trip `base`: `unroll` words per lane, 32 apart.
-  SmallVector<Value> tripWords(Value base, Value lane) {
-    SmallVector<Value> ws;
+  /// The units of trip `base`: `unroll` units per lane, a row's lanes apart.
+  SmallVector<Value> tripUnits(Value base, Value slot) {
+    SmallVector<Value> us;
     for (int64_t u = 0; u < s.unroll; ++u)
-      ws.push_back(add(base, add(lane, idx(u * kWarp))));
-    return ws;
+      us.push_back(add(base, add(slot, idx(u * s.lanesPerRow()))));
+    return us;
   }
 
-  /// The trips over words [0, end): each loads the next trip's words (the
+  /// The trips over units [0, end): each loads the next trip's units (the
   /// last trip reloads its own) before decoding the ones the previous trip
   /// loaded, so a warp always has a trip of loads in flight.
-  SmallVector<Value> pipelinedLoop(Value lane, int64_t end, int64_t step,
+  SmallVector<Value> pipelinedLoop(Value slot, int64_t end, int64_t step,
                                    SmallVector<Value> acc) {
     size_t accCount = acc.size();
     SmallVector<Value> carried = acc;
-    for (Value w : tripWords(idx(0), lane))
-      llvm::append_range(carried, loadWord(w));
+    for (Value u : tripUnits(idx(0), slot))
+      llvm::append_range(carried, loadUnit(u));
     auto forOp =
         scf::ForOp::create(b, loc, idx(0), idx(end), idx(step), carried);
     OpBuilder::InsertionGuard guard(b);
@@ -185,46 +232,54 @@ private:
     Value next = arith::MinUIOp::create(
         b, loc, add(forOp.getInductionVar(), idx(step)), idx(end - step));
     SmallVector<Value> nextLoads;
-    for (Value w : tripWords(next, lane))
-      llvm::append_range(nextLoads, loadWord(w));
+    for (Value u : tripUnits(next, slot))
+      llvm::append_range(nextLoads, loadUnit(u));
     ValueRange args = forOp.getRegionIterArgs();
     SmallVector<Value> sums(args.take_front(accCount));
-    size_t perWord = (args.size() - accCount) / s.unroll;
-    SmallVector<Value> words = tripWords(forOp.getInductionVar(), lane);
+    size_t perUnit = (args.size() - accCount) / s.unroll;
+    SmallVector<Value> units = tripUnits(forOp.getInductionVar(), slot);
     for (int64_t u = 0; u < s.unroll; ++u)
-      sums = decodeWord(
-          words[u],
-          SmallVector<Value>(args.slice(accCount + u * perWord, perWord)),
+      sums = decodeUnit(
+          units[u],
+          SmallVector<Value>(args.slice(accCount + u * perUnit, perUnit)),
           sums);
     llvm::append_range(sums, nextLoads);
     scf::YieldOp::create(b, loc, sums);
     return SmallVector<Value>(forOp.getResults().take_front(accCount));
   }
 
-  /// Word `w` of each channel's row with its scale (and negated zero
-  /// point): C words, C scales[, C zero points].
-  SmallVector<Value> loadWord(Value w) {
+  /// Unit `u` of each channel's row with its scale (and negated zero
+  /// point): C x wordsPerUnit words, C scales[, C zero points].
+  SmallVector<Value> loadUnit(Value u) {
     Type f32 = b.getF32Type();
     Value group = s.group == s.k
                       ? idx(0)
                       : arith::DivUIOp::create(
-                            b, loc, mul(w, idx(s.codesPerWord())),
+                            b, loc, mul(u, idx(s.codesPerUnit())),
                             idx(s.group))
                             .getResult();
     SmallVector<Value> raw, scale, zero;
-    for (int64_t c = 0; c < kChannelsPerWarp; ++c) {
-      Value word = memref::LoadOp::create(b, loc, codes,
-                                          ValueRange{add(codeBase[c], w)});
-      if (s.wordBytes == 1)
-        word = arith::ExtUIOp::create(b, loc, b.getI32Type(), word);
-      raw.push_back(word);
-      Value at = add(scaleBase[c], group);
-      Value sc = memref::LoadOp::create(b, loc, scales, ValueRange{at});
+    for (int64_t c = 0; c < s.channels; ++c) {
+      Value at = add(codeBase[c], mul(u, idx(s.wordsPerUnit())));
+      if (s.unitBytes == 16) {
+        Value words = vector::LoadOp::create(
+            b, loc, VectorType::get({4}, b.getI32Type()), codes,
+            ValueRange{at}, /*nontemporal=*/false, b.getI64IntegerAttr(16));
+        for (int64_t e = 0; e < 4; ++e)
+          raw.push_back(vector::ExtractOp::create(b, loc, words, e));
+      } else {
+        Value word = memref::LoadOp::create(b, loc, codes, ValueRange{at});
+        if (s.unitBytes == 1)
+          word = arith::ExtUIOp::create(b, loc, b.getI32Type(), word);
+        raw.push_back(word);
+      }
+      Value g = add(scaleBase[c], group);
+      Value sc = memref::LoadOp::create(b, loc, scales, ValueRange{g});
       if (!sc.getType().isF32())
         sc = arith::ExtFOp::create(b, loc, f32, sc);
       scale.push_back(sc);
       if (!s.symmetric) {
-        Value z = memref::LoadOp::create(b, loc, zeros, ValueRange{at});
+        Value z = memref::LoadOp::create(b, loc, zeros, ValueRange{g});
         z = arith::ExtUIOp::create(b, loc, b.getI32Type(), z);
         zero.push_back(arith::NegFOp::create(
             b, loc, arith::UIToFPOp::create(b, loc, f32, z)));
@@ -235,8 +290,9 @@ private:
     return raw;
   }
 
-  /// Adds word `w` of each channel's row (`loaded` by loadWord), times the
-  /// rows of x it meets.
+  /// Adds unit `u` of each channel's row (`loaded` by loadUnit), times the
+  /// rows of x it meets: word by word, each word's products summed apart
+  /// (independent chains), the scale applied once per unit.
   ///
   /// A code is decoded without an int-to-float conversion (a quarter-rate
   /// instruction, the kernel's bottleneck if used): the code, masked in
@@ -245,80 +301,110 @@ private:
   /// codes' offset, whose sign bits were flipped first) it is exactly
   /// (q - offset) * 2^p, and the x value it multiplies is pre-scaled by
   /// 2^-p, once for all channels.
-  SmallVector<Value> decodeWord(Value w, ArrayRef<Value> loaded,
+  SmallVector<Value> decodeUnit(Value u, ArrayRef<Value> loaded,
                                 SmallVector<Value> acc) {
+    int64_t wordsPerUnit = s.wordsPerUnit();
+    int64_t rawCount = s.channels * wordsPerUnit;
+    ArrayRef<Value> raw = loaded.take_front(rawCount);
+    ArrayRef<Value> scale = loaded.slice(rawCount, s.channels);
+    ArrayRef<Value> zero = loaded.drop_front(rawCount + s.channels);
+    // parts[r][c]: one partial sum per word of the unit.
+    SmallVector<SmallVector<SmallVector<Value>>> parts(
+        s.rows, SmallVector<SmallVector<Value>>(s.channels));
+    SmallVector<Value> xSum(s.rows);
+    for (int64_t e = 0; e < wordsPerUnit; ++e) {
+      Value w = add(mul(u, idx(wordsPerUnit)), idx(e));
+      SmallVector<SmallVector<Value>> xs = wordInputs(w, xSum);
+      for (int64_t c = 0; c < s.channels; ++c) {
+        SmallVector<Value> codesF = decodeWord(raw[c * wordsPerUnit + e]);
+        for (int64_t r = 0; r < s.rows; ++r) {
+          Value part = fmul(xs[r][0], codesF[0]);
+          for (size_t j = 1; j < codesF.size(); ++j)
+            part = math::FmaOp::create(b, loc, xs[r][j], codesF[j], part);
+          parts[r][c].push_back(part);
+        }
+      }
+    }
+    for (int64_t r = 0; r < s.rows; ++r)
+      for (int64_t c = 0; c < s.channels; ++c) {
+        SmallVector<Value> &p = parts[r][c];
+        while (p.size() > 1) {
+          SmallVector<Value> halved;
+          for (size_t i = 0; i + 1 < p.size(); i += 2)
+            halved.push_back(fadd(p[i], p[i + 1]));
+          if (p.size() % 2)
+            halved.push_back(p.back());
+          p = halved;
+        }
+        Value part = p.front();
+        // sum_j x_j (q_j - z) = sum_j x_j q_j - z sum_j x_j
+        if (!s.symmetric)
+          part = math::FmaOp::create(b, loc, zero[c], xSum[r], part);
+        Value &a = acc[r * s.channels + c];
+        a = math::FmaOp::create(b, loc, scale[c], part, a);
+      }
+    return acc;
+  }
+
+  /// x[r, k0 + j] * 2^-p for the codes j of word `w`, per row (added to
+  /// `xSum` for affine codes). Past K (the last word of a ragged row) x
+  /// reads as 0, so that padding codes add nothing.
+  SmallVector<SmallVector<Value>> wordInputs(Value w,
+                                             SmallVector<Value> &xSum) {
     Type f32 = b.getF32Type();
     int64_t perWord = s.codesPerWord();
     Value k0 = mul(w, idx(perWord));
-    ArrayRef<Value> raw = loaded.take_front(kChannelsPerWarp);
-    ArrayRef<Value> scale = loaded.slice(kChannelsPerWarp, kChannelsPerWarp);
-    ArrayRef<Value> zero = loaded.drop_front(2 * kChannelsPerWarp);
-    // x[r, k0 + j] * 2^-p; past K (the last word of a ragged row) x reads
-    // as 0, so that padding codes add nothing.
     bool ragged = s.k % perWord != 0;
-    Value zeroF = f32Constant(0.0f);
     SmallVector<SmallVector<Value>> xs(s.rows);
-    SmallVector<Value> xSum(s.rows);
-    SmallVector<SmallVector<Value>> xVectors(s.rows);
-    if (s.vectorX) {
-      auto type = VectorType::get({4}, f32);
-      for (int64_t r = 0; r < s.rows; ++r)
+    for (int64_t r = 0; r < s.rows; ++r) {
+      SmallVector<Value> vectors;
+      if (s.vectorX)
         for (int64_t q = 0; q < perWord; q += 4) {
           SmallVector<Value> at = rowIndices[r];
           at.push_back(add(k0, idx(q)));
-          xVectors[r].push_back(vector::LoadOp::create(
-              b, loc, type, x, at, /*nontemporal=*/false,
-              b.getI64IntegerAttr(16)));
+          vectors.push_back(vector::LoadOp::create(
+              b, loc, VectorType::get({4}, f32), x, at,
+              /*nontemporal=*/false, b.getI64IntegerAttr(16)));
         }
-    }
-    for (int64_t j = 0; j < perWord; ++j) {
-      Value kj = add(k0, idx(j));
-      Value valid;
-      if (ragged) {
-        valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, kj,
-                                      idx(s.k));
-        kj = arith::MinUIOp::create(b, loc, kj, idx(s.k - 1));
-      }
-      for (int64_t r = 0; r < s.rows; ++r) {
-        SmallVector<Value> at = rowIndices[r];
-        at.push_back(kj);
-        Value v = s.vectorX ? vector::ExtractOp::create(
-                                  b, loc, xVectors[r][j / 4], j % 4)
-                                  .getResult()
-                            : memref::LoadOp::create(b, loc, x, at).getResult();
+      for (int64_t j = 0; j < perWord; ++j) {
+        Value kj = add(k0, idx(j));
+        Value valid;
+        if (ragged) {
+          valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, kj,
+                                        idx(s.k));
+          kj = arith::MinUIOp::create(b, loc, kj, idx(s.k - 1));
+        }
+        Value v;
+        if (s.vectorX) {
+          v = vector::ExtractOp::create(b, loc, vectors[j / 4], j % 4);
+        } else {
+          SmallVector<Value> at = rowIndices[r];
+          at.push_back(kj);
+          v = memref::LoadOp::create(b, loc, x, at);
+        }
         if (ragged)
-          v = arith::SelectOp::create(b, loc, valid, v, zeroF);
+          v = arith::SelectOp::create(b, loc, valid, v, f32Constant(0.0f));
         if (!s.symmetric)
-          xSum[r] = j == 0 ? v : fadd(xSum[r], v);
+          xSum[r] = xSum[r] ? fadd(xSum[r], v) : v;
         if (int64_t p = position(j))
           v = fmul(v, f32Constant(std::ldexp(1.0f, -p)));
         xs[r].push_back(v);
       }
     }
-    for (int64_t c = 0; c < kChannelsPerWarp; ++c) {
-      Value word = raw[c];
-      if (s.symmetric)
-        word = arith::XOrIOp::create(b, loc, word, i32(signBits()));
-      Value high = s.wordBytes == 4
-                       ? arith::ShRUIOp::create(b, loc, word, i32(16))
-                             .getResult()
-                       : Value();
-      SmallVector<Value> codesF;
-      for (int64_t j = 0; j < perWord; ++j)
-        codesF.push_back(
-            decode(s.bits * j < 16 ? word : high, position(j)));
-      for (int64_t r = 0; r < s.rows; ++r) {
-        Value part = fmul(xs[r][0], codesF[0]);
-        for (int64_t j = 1; j < perWord; ++j)
-          part = math::FmaOp::create(b, loc, xs[r][j], codesF[j], part);
-        // sum_j x_j (q_j - z) = sum_j x_j q_j - z sum_j x_j
-        if (!s.symmetric)
-          part = math::FmaOp::create(b, loc, zero[c], xSum[r], part);
-        Value &a = acc[r * kChannelsPerWarp + c];
-        a = math::FmaOp::create(b, loc, scale[c], part, a);
-      }
-    }
-    return acc;
+    return xs;
+  }
+
+  /// The codes of one word as floats (q - offset) * 2^p.
+  SmallVector<Value> decodeWord(Value word) {
+    if (s.symmetric)
+      word = arith::XOrIOp::create(b, loc, word, i32(signBits()));
+    Value high = s.unitBytes != 1
+                     ? arith::ShRUIOp::create(b, loc, word, i32(16)).getResult()
+                     : Value();
+    SmallVector<Value> codesF;
+    for (int64_t j = 0; j < s.codesPerWord(); ++j)
+      codesF.push_back(decode(s.bits * j < 16 ? word : high, position(j)));
+    return codesF;
   }
 
   /// Where code j sits in its 16-bit half of the word.
@@ -390,7 +476,7 @@ Value vectorLoadable(OpBuilder &b, Location loc, Value x,
   auto type = cast<MemRefType>(x.getType());
   SmallVector<int64_t> strides;
   int64_t offset;
-  if (shape.wordBytes != 4 || shape.codesPerWord() % 4 != 0 ||
+  if (shape.unitBytes == 1 || shape.codesPerWord() % 4 != 0 ||
       failed(type.getStridesAndOffset(strides, offset)) ||
       strides.back() != 1)
     return nullptr;
@@ -456,16 +542,18 @@ struct CudaQuantizedMatmulPass
       return op.emitError("the GPU kernel takes 2-, 4- or 8-bit integer "
                           "codes with scales as they are (flags ")
              << flags << ", " << shape.bits << " bits)";
-    auto wordInOneGroup = [&](int64_t wordBytes) {
-      return shape.group == shape.k ||
-             shape.group % (wordBytes * 8 / shape.bits) == 0;
+    // The widest unit that divides a row and stays in one group.
+    auto fits = [&](int64_t unitBytes) {
+      return shape.rowBytes() % unitBytes == 0 &&
+             (shape.group == shape.k ||
+              shape.group % (unitBytes * 8 / shape.bits) == 0);
     };
-    shape.wordBytes =
-        shape.rowBytes() % 4 == 0 && wordInOneGroup(4) ? 4 : 1;
-    if (!wordInOneGroup(shape.wordBytes))
+    shape.unitBytes = fits(4) ? 4 : 1;
+    if (!fits(shape.unitBytes))
       return op.emitError("a group of ")
              << shape.group << " splits a byte of " << shape.bits
              << "-bit codes";
+    bool wideUnits = fits(16);
 
     Location loc = op.getLoc();
     OpBuilder b(op);
@@ -479,7 +567,7 @@ struct CudaQuantizedMatmulPass
                             "byte buffers");
     }
     Value codes = op.getInputs()[1];
-    if (shape.wordBytes == 4)
+    if (shape.unitBytes == 4)
       codes = viewAs(b, loc, codes, b.getI32Type(), 4);
     Type scaleType = flags & QC_QMATMUL_SCALE_F16    ? b.getF16Type()
                      : flags & QC_QMATMUL_SCALE_BF16 ? b.getBF16Type()
@@ -515,21 +603,41 @@ struct CudaQuantizedMatmulPass
       KernelShape variant = shape;
       variant.rows = rows;
       variant.vectorX = vectorX;
-      // One row: four words in flight per lane; more rows carry more
-      // accumulators and x values instead.
-      variant.unroll = rows == 1 ? 4 : 1;
+      // One row (a decode step): the block's warps split the row (more
+      // loads in flight where N is small), 8 channels per warp, 16-byte
+      // units (or four 4-byte words: 16 bytes in flight per lane and
+      // channel either way). More rows carry more accumulators and x
+      // values instead.
+      if (rows == 1) {
+        variant.splitK = true;
+        variant.channels = 8;
+        if (wideUnits)
+          variant.unitBytes = 16;
+        else if (variant.unitBytes == 4)
+          variant.unroll = 4;
+      }
       auto c = [&](int64_t v) {
         return arith::ConstantIndexOp::create(at, loc, v).getResult();
       };
-      int64_t perBlock = kWarpsPerBlock * kChannelsPerWarp;
-      std::optional<int64_t> known = getConstantIntValue(rowCount);
-      Value gridY =
-          known ? c((*known + rows - 1) / rows)
-                : arith::CeilDivUIOp::create(at, loc, rowCount, c(rows))
-                      .getResult();
+      int64_t perBlock =
+          variant.channels * (variant.splitK ? 1 : kWarpsPerBlock);
+      Value gridX = c((shape.n + perBlock - 1) / perBlock);
+      if (rows > 1)
+        gridX = arith::MulIOp::create(
+            at, loc, gridX,
+            arith::CeilDivUIOp::create(at, loc, rowCount, c(rows)));
+      SmallVector<Type> workgroup;
+      if (variant.splitK)
+        workgroup.push_back(MemRefType::get(
+            {kWarpsPerBlock * rows * variant.channels}, at.getF32Type(),
+            MemRefLayoutAttrInterface(),
+            gpu::AddressSpaceAttr::get(at.getContext(),
+                                       gpu::AddressSpace::Workgroup)));
       auto launch = gpu::LaunchOp::create(
-          at, loc, c((shape.n + perBlock - 1) / perBlock), gridY, c(1),
-          c(kWarp), c(kWarpsPerBlock), c(1));
+          at, loc, gridX, c(1), c(1),
+          c(kWarp), c(kWarpsPerBlock), c(1), /*dynamicSharedMemorySize=*/
+          nullptr, /*asyncTokenType=*/nullptr, /*asyncDependencies=*/{},
+          workgroup);
       Block &entry = launch.getBody().front();
       OpBuilder body = OpBuilder::atBlockEnd(&entry);
       if (entry.empty() || !entry.back().hasTrait<OpTrait::IsTerminator>())

@@ -2,8 +2,9 @@
 
 // int4 symmetric g128, K = 256, N = 20, rows known only at run time: one
 // launch for a single row (decoding a token), one for more; none for zero
-// rows. Rows of 128 bytes are read as 32 words of 4 bytes (8 codes each);
-// f16 scales are viewed as f16.
+// rows. Rows of 128 bytes are read as 4-byte words (8 codes each), by the
+// one-row kernel in units of 4 words (16 bytes); f16 scales are viewed as
+// f16.
 // CHECK-LABEL: func.func @int4
 // CHECK-DAG: %[[WORDS:.+]] = memref.view %arg1[%{{.+}}][] : memref<2560xi8> to memref<640xi32>
 // CHECK-DAG: %[[SCALES:.+]] = memref.view %arg2[%{{.+}}][] : memref<80xi8> to memref<40xf16>
@@ -13,11 +14,12 @@
 // CHECK: %[[ONE:.+]] = arith.cmpi eq, %[[ROWS]], %c1
 // CHECK: %[[SOME:.+]] = arith.cmpi ugt, %[[ROWS]], %c1
 // CHECK: scf.if %[[ONE]] {
-// 20 channels, 16 a block (4 warps of 4): 2 blocks; 32 x 4 threads.
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c2{{.*}}, {{.*}} = %{{.+}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c32{{.*}}, {{.*}} = %c4{{.*}}, {{.*}} = %c1{{.*}})
-// The lane's words: 32 a row, 4 a trip per lane, so one trip.
-// CHECK: scf.for
-// CHECK: memref.load %[[WORDS]]
+// One row: 20 channels, 8 a block, whose 4 warps split K: 3 blocks of 32 x
+// 4 threads, the warps' sums meeting in workgroup memory (4 x 8 floats).
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c3{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c32{{.*}}, {{.*}} = %c4{{.*}}, {{.*}} = %c1{{.*}}) workgroup(%[[PARTIAL:.+]] : memref<32xf32, #gpu.address_space<workgroup>>)
+// 8 units a row, 128 lanes a row: no whole trip, the tail loop alone.
+// CHECK: scf.for %{{.+}} = %{{.+}} to %c8{{.*}} step %c128
+// CHECK: vector.load %[[WORDS]][%{{.+}}] {alignment = 16 : i64} : memref<640xi32>, vector<4xi32>
 // CHECK: memref.load %[[SCALES]]
 // CHECK: arith.extf
 // x values of codes 1-3 of a 16-bit half are scaled by 2^-4, 2^-8, 2^-12.
@@ -37,13 +39,22 @@
 // CHECK: math.fma
 // CHECK: gpu.shuffle  xor %{{.+}}, %c16_i32, %c32_i32
 // CHECK: gpu.shuffle  xor %{{.+}}, %c1_i32, %c32_i32
+// CHECK: memref.store %{{.+}}, %[[PARTIAL]]
+// CHECK: gpu.barrier
+// CHECK: memref.load %[[PARTIAL]]
 // CHECK: memref.store
 // CHECK: gpu.terminator
 // CHECK: } else {
 // CHECK: scf.if %[[SOME]] {
-// Several rows: 8 a block.
-// CHECK: %[[GY:.+]] = arith.ceildivui %[[ROWS]], %c8
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c2{{.*}}, {{.*}} = %[[GY]], {{.*}} = %c1{{.*}})
+// Several rows: 8 a block, 16 channels a block (4 warps of 4): blocks of
+// rows and of channels both along x (y would cap the rows at 65535 x 8).
+// CHECK: %[[BLOCKS:.+]] = arith.ceildivui %[[ROWS]], %c8
+// CHECK: %[[GX:.+]] = arith.muli %c2{{.*}}, %[[BLOCKS]]
+// CHECK: gpu.launch blocks(%[[BX:.+]], %{{.+}}, %{{.+}}) in (%{{.+}} = %[[GX]], %{{.+}} = %c1{{.*}}, %{{.+}} = %c1{{.*}})
+// CHECK-NOT: workgroup
+// CHECK: %[[RB:.+]] = arith.divui %[[BX]], %c2
+// CHECK: arith.muli %[[RB]], %c8
+// CHECK: arith.remui %[[BX]], %c2
 // CHECK-NOT: qc.ukernel
 func.func @int4(%x: memref<?x?x256xf32>, %codes: memref<2560xi8>, %scales: memref<80xi8>,
                 %y: memref<?x?x20xf32>) {
@@ -60,12 +71,12 @@ func.func @int4(%x: memref<?x?x256xf32>, %codes: memref<2560xi8>, %scales: memre
 
 // -----
 
-// int8 affine per channel, K = 512 (128 words a row: one trip of 4 words a
-// lane), one static row: the one-row kernel only.
+// int8 affine per channel, K = 2048 (128 units of 16 bytes a row: one trip
+// of the 128 lanes), one static row: the one-row kernel only.
 // x is read 4 values at a time where its address is a multiple of 16
 // (checked on the host: x's pointer plus offset), else one value at a time.
 // Zero points are bytes read unsigned; codes too (masked, not
-// sign-extended); the zero point applies once per word to the sum of its x
+// sign-extended); the zero point applies once per unit to the sum of its x
 // values.
 // CHECK-LABEL: func.func @int8_affine
 // CHECK: memref.extract_strided_metadata %arg0
@@ -74,35 +85,42 @@ func.func @int4(%x: memref<?x?x256xf32>, %codes: memref<2560xi8>, %scales: memre
 // CHECK: %[[AL:.+]] = arith.cmpi eq
 // CHECK-NEXT: scf.if %[[AL]] {
 // CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}})
-// The first trip's words are loaded before the loop, each trip loads the
+// The first trip's units are loaded before the loop, each trip loads the
 // next one's before decoding.
+// CHECK: vector.load %{{.+}} : memref<4096xi32>, vector<4xi32>
 // CHECK: memref.load %arg3
 // CHECK: arith.extui
 // CHECK: arith.uitofp
 // CHECK: arith.negf
 // CHECK: scf.for
+// CHECK: vector.load %{{.+}} : memref<4096xi32>, vector<4xi32>
 // CHECK: memref.load %arg3
-// CHECK: vector.load %arg0[%{{.+}}, %{{.+}}] {alignment = 16 : i64} : memref<1x512xf32>, vector<4xf32>
+// CHECK: vector.load %arg0[%{{.+}}, %{{.+}}] {alignment = 16 : i64} : memref<1x2048xf32>, vector<4xf32>
 // CHECK-NOT: arith.xori
 // CHECK: arith.andi %{{.+}}, %c255_i32
 // CHECK: arith.ori %{{.+}}, %c1258291200_i32
 // CHECK: arith.andi %{{.+}}, %c65280_i32
-// The zero point times the word's sum of x, once per word.
-// CHECK-COUNT-4: math.fma
+// A word's 4 products are one chain; the unit's 4 chains are added, then
+// the zero point times the unit's sum of x, then the scale.
+// CHECK-COUNT-3: math.fma
+// CHECK: arith.addf
+// CHECK: arith.addf
+// CHECK: arith.addf
+// CHECK: math.fma %{{.+}}, %{{.+}}, %{{.+}} : f32
 // CHECK: math.fma %{{.+}}, %{{.+}}, %{{.+}} : f32
 // CHECK: } else {
 // CHECK: gpu.launch
-// CHECK-NOT: vector.load
-// CHECK: memref.load %arg0[%{{.+}}, %{{.+}}] : memref<1x512xf32>
-func.func @int8_affine(%x: memref<1x512xf32>, %codes: memref<4096xi8>, %scales: memref<32xi8>,
+// CHECK-NOT: vector.load %arg0
+// CHECK: memref.load %arg0[%{{.+}}, %{{.+}}] : memref<1x2048xf32>
+func.func @int8_affine(%x: memref<1x2048xf32>, %codes: memref<16384xi8>, %scales: memref<32xi8>,
                        %zeros: memref<8xi8>, %y: memref<1x8xf32>) {
-  %k = arith.constant 512 : i64
+  %k = arith.constant 2048 : i64
   %n = arith.constant 8 : i64
   %bits = arith.constant 8 : i64
   %g = arith.constant 0 : i64
   %block = arith.constant 0 : i64
   %flags = arith.constant 8 : i64
-  qc.ukernel "quantc_qmatmul_f32" ins(%x, %codes, %scales, %zeros, %scales, %scales : memref<1x512xf32>, memref<4096xi8>, memref<32xi8>, memref<8xi8>, memref<32xi8>, memref<32xi8>) outs(%y : memref<1x8xf32>) scalars(%k, %n, %bits, %g, %block, %flags : i64, i64, i64, i64, i64, i64)
+  qc.ukernel "quantc_qmatmul_f32" ins(%x, %codes, %scales, %zeros, %scales, %scales : memref<1x2048xf32>, memref<16384xi8>, memref<32xi8>, memref<8xi8>, memref<32xi8>, memref<32xi8>) outs(%y : memref<1x8xf32>) scalars(%k, %n, %bits, %g, %block, %flags : i64, i64, i64, i64, i64, i64)
   return
 }
 

@@ -32,14 +32,17 @@ def CudaQuantizedMatmul : Pass<"quantc-cuda-qmatmul", "mlir::ModuleOp"> {
     `quantc-quantized-linear-to-ukernel{gpu}`: 2-, 4- or 8-bit integer
     codes in qc.qconstant's channel-major layout, f32/f16/bf16 scales per
     channel or group, affine zero points) with a `gpu.launch` whose body
-    decodes the codes in registers: one warp per 4 output channels streams
-    their rows, each lane a 4-byte word at a time (one byte where rows are
-    not a whole number of words), 32 lanes reading 128 contiguous bytes;
-    the scale and zero point apply once per word (a word never straddles
-    a group); the lanes' sums meet by warp shuffles. Each block of
-    threads takes up to `R` rows of the activations (R = 1 when there is
-    one row, else 8; a row count known only at run time chooses between
-    the two launches). Runs after `quantc-map-to-gpu`, before
+    decodes the codes in registers. One row (a decode step): a block of 4
+    warps takes 8 output channels and splits their rows between its warps
+    (their sums meet in workgroup memory), each lane loading 16 bytes of
+    codes at a time (4-byte words where a row is not a whole number of
+    16-byte units, bytes where it is not one of words). Several rows: each
+    block takes 8 rows and 16 channels, 4 per warp, a lane loading a word
+    at a time. The scale and zero point apply once per unit (a unit never
+    straddles a group); the lanes' sums meet by warp shuffles. Blocks of
+    rows and of channels both run along the grid's x (no 65535 cap on the
+    rows); a row count known only at run time chooses between the two
+    launches at run time. Runs after `quantc-map-to-gpu`, before
     `gpu-kernel-outlining`.
   }];
   let dependentDialects = ["mlir::arith::ArithDialect",

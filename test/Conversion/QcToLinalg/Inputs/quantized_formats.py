@@ -38,6 +38,8 @@ FORMATS = [
     "fp8_e4m3, group = 32, scale = f16, double_quant = <int4, block = 8>",
     "int3, affine, group = 16, scale = f16, double_quant = <int3, block = 16>, outliers",
     "int4, symmetric, group = 32, scale = f32, outliers",
+    "int4, affine, group = 64, scale = f16",
+    "int8, affine, per_channel, scale = bf16",
 ]
 BIASED = 4  # this layer also has a bias (added after the product)
 THREE_D = 2  # this format also runs on a 3-D input
