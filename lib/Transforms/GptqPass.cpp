@@ -187,25 +187,15 @@ struct GptqPass : quantc::impl::GptqBase<GptqPass> {
               const std::function<void(const LayerReport &)> &progress,
               std::string &error) {
     ModuleOp module = getOperation();
-    std::string path = stats;
-    if (path.empty())
-      if (auto attr =
-              module->getAttrOfType<StringAttr>("qc.calibration_stats"))
-        path = attr.str();
+    std::string path = statisticsPath(module, stats);
     if (path.empty()) {
       error = "needs stats=FILE (or qc-calibrate before it), or "
               "true-sequential with calib=TEXT";
       return failure();
     }
     StatisticsFile file;
-    if (!file.open(path, error))
+    if (!openModelStatistics(module, path, file, error))
       return failure();
-    if (file.fingerprint() != modelFingerprint(module)) {
-      error = "calibration statistics '" + path +
-              "' were gathered on another model (its layers' names or "
-              "shapes differ)";
-      return failure();
-    }
     for (auto &entry : byInput)
       for (const std::string &layer : entry.second)
         if (file.find(layer) < 0) {

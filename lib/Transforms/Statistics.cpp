@@ -207,3 +207,24 @@ bool StatisticsFile::load(size_t record, LayerStatistics &s,
   s.hessian.assign(h.begin(), h.end());
   return true;
 }
+
+std::string quantc::statisticsPath(ModuleOp module, const std::string &path) {
+  if (!path.empty())
+    return path;
+  if (auto attr = module->getAttrOfType<StringAttr>("qc.calibration_stats"))
+    return attr.str();
+  return "";
+}
+
+bool quantc::openModelStatistics(ModuleOp module, const std::string &path,
+                                 StatisticsFile &file, std::string &error) {
+  if (!file.open(path, error))
+    return false;
+  if (file.fingerprint() != modelFingerprint(module)) {
+    error = "calibration statistics '" + path +
+            "' were gathered on another model (its layers' names or shapes "
+            "differ)";
+    return false;
+  }
+  return true;
+}

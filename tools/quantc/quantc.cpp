@@ -7,6 +7,7 @@
 //       [--algo rtn | --algo gptq (--calib TEXT [--calib-stats FILE] | --calib-stats FILE)
 //        [--damp D] [--block B] [--act-order] [--true-sequential]
 //        [--report CSV]]
+//       [--smoothquant ALPHA (--calib TEXT | --calib-stats FILE)]
 //
 //===----------------------------------------------------------------------===//
 
@@ -112,6 +113,10 @@ static cl::opt<std::string> statsPath(
     "calib-stats", cl::cat(quantization),
     cl::desc("calibration statistics file: written with --calib, read "
              "without (gptq)"));
+static cl::opt<double> smoothAlpha(
+    "smoothquant", cl::cat(quantization), cl::value_desc("ALPHA"),
+    cl::desc("SmoothQuant before quantizing, migration strength ALPHA in "
+             "[0, 1] (needs --calib or --calib-stats)"));
 static cl::opt<bool> int8Activations(
     "int8-activations", cl::cat(quantization),
     cl::desc("quantized layers may round the activations of decode steps (up "
@@ -181,7 +186,7 @@ int main(int argc, char **argv) {
         &actOrder,     &trueSequential, &reportPath,
         std::addressof(layers), std::addressof(exclude), &calibWindows,
         &group,        &perChannel,   &symmetric,
-        &scaleType};
+        &scaleType,    &smoothAlpha};
     for (const cl::Option *o : needFormat)
       if (o->getNumOccurrences()) {
         llvm::errs() << "quantc: error: --" << o->ArgStr
@@ -189,6 +194,23 @@ int main(int argc, char **argv) {
                         "--weight-format FORMAT)\n";
         return 1;
       }
+  }
+  bool smooth = smoothAlpha.getNumOccurrences() > 0;
+  if (smooth && !(smoothAlpha >= 0 && smoothAlpha <= 1)) {
+    llvm::errs() << "quantc: error: --smoothquant must be in [0, 1], not "
+                 << llvm::format("%g", smoothAlpha.getValue()) << "\n";
+    return 1;
+  }
+  if (smooth && calib.empty() && statsPath.empty()) {
+    llvm::errs() << "quantc: error: --smoothquant needs --calib TEXT (or "
+                    "--calib-stats FILE from an earlier calibration)\n";
+    return 1;
+  }
+  if (smooth && algo == "gptq" && calib.empty()) {
+    llvm::errs() << "quantc: error: --smoothquant with --algo gptq needs "
+                    "--calib TEXT (GPTQ calibrates the smoothed model "
+                    "again)\n";
+    return 1;
   }
   if (algo == "gptq" && (!(damp >= 0) || blockSize <= 0 || calibWindows <= 0)) {
     llvm::errs() << "quantc: error: --damp must be at least 0, --block and "
@@ -225,36 +247,61 @@ int main(int argc, char **argv) {
     return 1;
   if (std::string format = requestedFormat(); !format.empty()) {
     mlir::PassManager pm(&context);
-    // A temporary statistics file, removed once the passes are done.
-    std::optional<llvm::FileRemover> temporaryStats;
+    // Statistics go through files: the user's (kept), else temporaries,
+    // removed once the passes are done.
+    std::vector<llvm::FileRemover> temporaries;
+    auto temporaryStats = [&](std::string &path) {
+      llvm::SmallString<128> name;
+      if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
+              "quantc-stats", "qcstats", name)) {
+        llvm::errs() << "quantc: error: cannot create a temporary file: "
+                     << ec.message() << "\n";
+        return false;
+      }
+      path = name.str().str();
+      temporaries.emplace_back(path);
+      return true;
+    };
+    auto addCalibration = [&](const std::string &stats) {
+      quantc::CalibrateOptions c;
+      c.calib = calib;
+      c.stats = stats;
+      c.windows = calibWindows;
+      c.layers.assign(layers.begin(), layers.end());
+      c.exclude.assign(exclude.begin(), exclude.end());
+      pm.addPass(quantc::createCalibrate(c));
+    };
+    // The smoothed model computes the same function as the imported one:
+    // its statistics, not the weights, are what GPTQ must calibrate again.
+    if (smooth) {
+      std::string stats = statsPath;
+      if (!calib.empty()) {
+        if (stats.empty() && !temporaryStats(stats))
+          return 1;
+        addCalibration(stats);
+      }
+      quantc::SmoothQuantOptions o;
+      o.alpha = smoothAlpha;
+      o.stats = stats;
+      o.layers.assign(layers.begin(), layers.end());
+      o.exclude.assign(exclude.begin(), exclude.end());
+      step(llvm::formatv("SmoothQuant, alpha {0}",
+                         llvm::format("%g", smoothAlpha.getValue()))
+               .str());
+      pm.addPass(quantc::createSmoothQuant(o));
+    }
     if (algo == "gptq") {
       if (calib.empty() && statsPath.empty()) {
         llvm::errs() << "quantc: error: --algo gptq needs --calib TEXT (or "
                         "--calib-stats FILE from an earlier calibration)\n";
         return 1;
       }
-      // Statistics go through a file: the user's (kept), else a temporary.
-      std::string stats = statsPath;
-      if (!calib.empty() && stats.empty() && !trueSequential) {
-        llvm::SmallString<128> path;
-        if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
-                "quantc-stats", "qcstats", path)) {
-          llvm::errs() << "quantc: error: cannot create a temporary file: "
-                       << ec.message() << "\n";
-          return 1;
-        }
-        stats = path.str().str();
-        temporaryStats.emplace(stats);
-      }
-      if (!calib.empty() && !trueSequential) {
-        quantc::CalibrateOptions c;
-        c.calib = calib;
-        c.stats = stats;
-        c.windows = calibWindows;
-        c.layers.assign(layers.begin(), layers.end());
-        c.exclude.assign(exclude.begin(), exclude.end());
-        pm.addPass(quantc::createCalibrate(c));
-      }
+      std::string stats = smooth ? std::string() : statsPath.getValue();
+      if (!calib.empty() && stats.empty() && !trueSequential &&
+          !temporaryStats(stats))
+        return 1;
+      if (!calib.empty() && !trueSequential)
+        addCalibration(stats);
       quantc::GptqOptions g;
       g.format = format;
       g.layerFormats = llvm::join(layerFormats, "; ");

@@ -120,6 +120,37 @@ def Gptq : Pass<"qc-gptq", "mlir::ModuleOp"> {
   let dependentDialects = ["quantc::qc::QCDialect"];
 }
 
+def SmoothQuant : Pass<"qc-smoothquant", "mlir::ModuleOp"> {
+  let summary = "SmoothQuant: moves activation outliers into the weights";
+  let description = [{
+    For the selected f32 `qc.linear` layers reading one value X, per input
+    channel j: s_j = max|X_j|^alpha / max|W_j|^(1 - alpha) (max|X_j| from
+    the calibration statistics, max|W_j| over every layer reading X);
+    W <- diag(s) W, and X diag(1/s) folded into what produces X: a constant
+    scale along X's last dimension (a normalization's weight), or the
+    output columns (and bias) of a linear layer whose result only
+    multiplies elementwise into X (silu(gate) * up before down). The model
+    computes the same function; X's outlier channels shrink. A value with
+    neither (attention's output before its projection), or read by a layer
+    not selected, is left alone; a line per value reports s's range and
+    where 1/s went, or why not. Statistics come from `stats` (default: the
+    file qc-calibrate left on the module) and must come from this model.
+  }];
+  let options = [
+    Option<"alpha", "alpha", "double", /*default=*/"0.5",
+           "Migration strength in [0, 1] (0: weights unchanged)">,
+    Option<"stats", "stats", "std::string", /*default=*/"",
+           "Statistics file (default: the module's qc.calibration_stats)">,
+    ListOption<"layers", "layers", "std::string",
+               "Glob patterns of layer names to smooth (default: every "
+               "layer but the output head)">,
+    ListOption<"exclude", "exclude", "std::string",
+               "Glob patterns of layer names to leave alone">
+  ];
+  let dependentDialects = ["quantc::qc::QCDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 def RepackWeights : Pass<"qc-repack-weights", "mlir::ModuleOp"> {
   let summary = "Lay the codes of quantized weights out for a target";
   let description = [{

@@ -45,6 +45,10 @@ struct StatisticsRecord {
 /// for a model and its quantized versions, different for another model.
 std::string modelFingerprint(mlir::ModuleOp module);
 
+/// The statistics file a pass reads: its option `path`, else the one
+/// qc-calibrate left on the module; "" if neither.
+std::string statisticsPath(mlir::ModuleOp module, const std::string &path);
+
 /// Writes a statistics file: to `path`.tmp while records come, renamed
 /// over `path` by finish() (an unfinished file never replaces anything).
 class StatisticsWriter {
@@ -82,6 +86,11 @@ private:
   std::ifstream in;
   std::vector<StatisticsRecord> records;
 };
+
+/// Opens `path` into `file`, refusing statistics gathered on another model
+/// than `module`.
+bool openModelStatistics(mlir::ModuleOp module, const std::string &path,
+                         StatisticsFile &file, std::string &error);
 
 } // namespace quantc
 

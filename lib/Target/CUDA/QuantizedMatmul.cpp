@@ -78,8 +78,8 @@ struct KernelShape {
 /// words (i32 or i8), `scales` typed, `zeros` bytes (affine only).
 class KernelBuilder {
 public:
-  KernelBuilder(OpBuilder &b, Location loc, const KernelShape &shape,
-                Value x, Value y, Value codes, Value scales, Value zeros,
+  KernelBuilder(OpBuilder &b, Location loc, const KernelShape &shape, Value x,
+                Value y, Value codes, Value scales, Value zeros,
                 ArrayRef<Value> rowSizes, Value rowCount)
       : b(b), loc(loc), s(shape), x(x), y(y), codes(codes), scales(scales),
         zeros(zeros), rowSizes(rowSizes), rowCount(rowCount) {}
@@ -92,8 +92,8 @@ public:
     Value bx = launch.getBlockIds().x;
     int64_t perBlock = s.channels * (s.splitK ? 1 : kWarpsPerBlock);
     Value channelBlocks = idx((s.n + perBlock - 1) / perBlock);
-    Value r0 = mul(arith::DivUIOp::create(b, loc, bx, channelBlocks),
-                   idx(s.rows));
+    Value r0 =
+        mul(arith::DivUIOp::create(b, loc, bx, channelBlocks), idx(s.rows));
     bx = arith::RemUIOp::create(b, loc, bx, channelBlocks);
     Value n0 = s.splitK ? mul(bx, idx(s.channels))
                         : mul(add(mul(bx, idx(kWarpsPerBlock)), warp),
@@ -115,8 +115,8 @@ private:
     // Rows and channels past the end are clamped (read, never stored).
     Value lastRow = sub(rowCount, idx(1));
     for (int64_t r = 0; r < s.rows; ++r)
-      rowIndices.push_back(
-          delinearize(arith::MinUIOp::create(b, loc, add(r0, idx(r)), lastRow)));
+      rowIndices.push_back(delinearize(
+          arith::MinUIOp::create(b, loc, add(r0, idx(r)), lastRow)));
 
     SmallVector<Value> acc(s.rows * s.channels, f32Constant(0.0f));
     int64_t units = s.unitsPerRow();
@@ -159,9 +159,10 @@ private:
       for (size_t i = 0; i < acc.size(); ++i) {
         acc[i] = memref::LoadOp::create(b, loc, partial, ValueRange{idx(i)});
         for (int64_t w = 1; w < kWarpsPerBlock; ++w)
-          acc[i] = fadd(acc[i], memref::LoadOp::create(
-                                    b, loc, partial,
-                                    ValueRange{idx(w * acc.size() + i)}));
+          acc[i] =
+              fadd(acc[i],
+                   memref::LoadOp::create(b, loc, partial,
+                                          ValueRange{idx(w * acc.size() + i)}));
       }
       writer = add(lane, mul(warp, idx(kWarp)));
     }
@@ -170,8 +171,8 @@ private:
     b.setInsertionPointToStart(ifFirst.thenBlock());
     for (int64_t r = 0; r < s.rows; ++r)
       for (int64_t c = 0; c < s.channels; ++c) {
-        Value inRows = arith::CmpIOp::create(
-            b, loc, arith::CmpIPredicate::ult, add(r0, idx(r)), rowCount);
+        Value inRows = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                             add(r0, idx(r)), rowCount);
         Value channel = add(n0, idx(c));
         Value inChannels = arith::CmpIOp::create(
             b, loc, arith::CmpIPredicate::ult, channel, idx(s.n));
@@ -255,16 +256,15 @@ private:
     Value group = s.group == s.k
                       ? idx(0)
                       : arith::DivUIOp::create(
-                            b, loc, mul(u, idx(s.codesPerUnit())),
-                            idx(s.group))
+                            b, loc, mul(u, idx(s.codesPerUnit())), idx(s.group))
                             .getResult();
     SmallVector<Value> raw, scale, zero;
     for (int64_t c = 0; c < s.channels; ++c) {
       Value at = add(codeBase[c], mul(u, idx(s.wordsPerUnit())));
       if (s.unitBytes == 16) {
         Value words = vector::LoadOp::create(
-            b, loc, VectorType::get({4}, b.getI32Type()), codes,
-            ValueRange{at}, /*nontemporal=*/false, b.getI64IntegerAttr(16));
+            b, loc, VectorType::get({4}, b.getI32Type()), codes, ValueRange{at},
+            /*nontemporal=*/false, b.getI64IntegerAttr(16));
         for (int64_t e = 0; e < 4; ++e)
           raw.push_back(vector::ExtractOp::create(b, loc, words, e));
       } else {
@@ -460,8 +460,7 @@ private:
 Value viewAs(OpBuilder &b, Location loc, Value bytes, Type element,
              int64_t elementBytes) {
   auto type = cast<MemRefType>(bytes.getType());
-  auto viewType =
-      MemRefType::get({type.getDimSize(0) / elementBytes}, element);
+  auto viewType = MemRefType::get({type.getDimSize(0) / elementBytes}, element);
   return memref::ViewOp::create(b, loc, viewType, bytes,
                                 arith::ConstantIndexOp::create(b, loc, 0),
                                 ValueRange{});
@@ -477,8 +476,7 @@ Value vectorLoadable(OpBuilder &b, Location loc, Value x,
   SmallVector<int64_t> strides;
   int64_t offset;
   if (shape.unitBytes == 1 || shape.codesPerWord() % 4 != 0 ||
-      failed(type.getStridesAndOffset(strides, offset)) ||
-      strides.back() != 1)
+      failed(type.getStridesAndOffset(strides, offset)) || strides.back() != 1)
     return nullptr;
   for (int64_t stride : ArrayRef(strides).drop_back())
     if (!ShapedType::isDynamic(stride) && stride % 4 != 0)
@@ -527,8 +525,7 @@ struct CudaQuantizedMatmulPass
       scalar.push_back(*c);
     }
     int64_t flags = scalar[5];
-    constexpr int64_t kUnsupported = QC_QMATMUL_CODEBOOK |
-                                     QC_QMATMUL_FP8_E4M3 |
+    constexpr int64_t kUnsupported = QC_QMATMUL_CODEBOOK | QC_QMATMUL_FP8_E4M3 |
                                      QC_QMATMUL_FP8_E5M2 |
                                      QC_QMATMUL_DOUBLE_QUANT;
     KernelShape shape;
@@ -550,9 +547,8 @@ struct CudaQuantizedMatmulPass
     };
     shape.unitBytes = fits(4) ? 4 : 1;
     if (!fits(shape.unitBytes))
-      return op.emitError("a group of ")
-             << shape.group << " splits a byte of " << shape.bits
-             << "-bit codes";
+      return op.emitError("a group of ") << shape.group << " splits a byte of "
+                                         << shape.bits << "-bit codes";
     bool wideUnits = fits(16);
 
     Location loc = op.getLoc();
@@ -633,11 +629,11 @@ struct CudaQuantizedMatmulPass
             MemRefLayoutAttrInterface(),
             gpu::AddressSpaceAttr::get(at.getContext(),
                                        gpu::AddressSpace::Workgroup)));
-      auto launch = gpu::LaunchOp::create(
-          at, loc, gridX, c(1), c(1),
-          c(kWarp), c(kWarpsPerBlock), c(1), /*dynamicSharedMemorySize=*/
-          nullptr, /*asyncTokenType=*/nullptr, /*asyncDependencies=*/{},
-          workgroup);
+      auto launch = gpu::LaunchOp::create(at, loc, gridX, c(1), c(1), c(kWarp),
+                                          c(kWarpsPerBlock),
+                                          c(1), /*dynamicSharedMemorySize=*/
+                                          nullptr, /*asyncTokenType=*/nullptr,
+                                          /*asyncDependencies=*/{}, workgroup);
       Block &entry = launch.getBody().front();
       OpBuilder body = OpBuilder::atBlockEnd(&entry);
       if (entry.empty() || !entry.back().hasTrait<OpTrait::IsTerminator>())
@@ -655,8 +651,8 @@ struct CudaQuantizedMatmulPass
     } else {
       // One row (decoding a token) or several (a prompt); none: no launch.
       Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
-      Value one = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                        rowCount, c1);
+      Value one =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, rowCount, c1);
       Value some = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
                                          rowCount, c1);
       auto ifOne = scf::IfOp::create(b, loc, one, /*withElse=*/true);

@@ -1,0 +1,338 @@
+//===- SmoothQuant.cpp - qc-smoothquant: move activation outliers to weights
+//===//
+//
+// SmoothQuant (Xiao et al.): for the layers reading one value X, per input
+// channel j, s_j = max|X_j|^alpha / max|W_j|^(1 - alpha); W <- diag(s) W and
+// X <- X diag(1/s). The product is unchanged in exact arithmetic; X's
+// outlier channels shrink, so a per-tensor or per-token activation scale
+// fits the rest. X diag(1/s) costs nothing at run time where it folds into
+// what produces X:
+// - a constant scale along X's last dimension (a normalization's weight:
+//   x * g, the importer's form of RMSNorm/LayerNorm's scale): g <- g / s;
+// - an elementwise product with a linear layer's result, nothing else
+//   reading that result (LLaMA's silu(gate) * up before down): up's output
+//   columns (and bias) <- / s.
+// Values with no such producer (attention's output before the output
+// projection) are left as they are and reported.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LayerSelection.h"
+
+#include "QC/IR/QC.h"
+#include "QC/IR/QConstant.h"
+#include "quantc/Transforms/Passes.h"
+#include "quantc/Transforms/Statistics.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace quantc {
+#define GEN_PASS_DEF_SMOOTHQUANT
+#include "quantc/Transforms/Passes.h.inc"
+} // namespace quantc
+
+using namespace mlir;
+using namespace quantc;
+
+namespace {
+
+/// Where X diag(1/s) folds: the constant operand of `mul` (a scale along
+/// the last dimension), or the result columns of `producer`.
+struct FoldTarget {
+  linalg::GenericOp mul;
+  unsigned scaleOperand = 0;
+  qc::LinearOp producer;
+  std::string describe() const {
+    if (producer) {
+      auto name = producer->getAttrOfType<StringAttr>("layer");
+      return "the output columns of " +
+             (name ? "'" + name.str() + "'" : std::string("a linear layer"));
+    }
+    return "a scale along the last dimension (a normalization's weight)";
+  }
+};
+
+/// `op` is an elementwise product of its two inputs (all loops parallel,
+/// the body one mulf).
+bool isElementwiseProduct(linalg::GenericOp op) {
+  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      op.getNumReductionLoops() != 0)
+    return false;
+  Block &body = op.getRegion().front();
+  if (body.getOperations().size() != 2)
+    return false;
+  auto mul = dyn_cast<arith::MulFOp>(body.front());
+  auto yield = dyn_cast<linalg::YieldOp>(body.back());
+  return mul && yield && yield.getValues().size() == 1 &&
+         yield.getValues()[0] == mul.getResult() &&
+         mul.getLhs() != mul.getRhs() && isa<BlockArgument>(mul.getLhs()) &&
+         isa<BlockArgument>(mul.getRhs());
+}
+
+/// A constant f32 1-D operand of `op` read along its last loop (a scale
+/// per channel of the result), whose other operand and result are read
+/// and written whole (identity maps).
+std::optional<unsigned> channelScaleOperand(linalg::GenericOp op) {
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  unsigned loops = op.getNumLoops();
+  if (!maps[2].isIdentity())
+    return std::nullopt;
+  for (unsigned i = 0; i < 2; ++i) {
+    auto constant = op.getDpsInputs()[i].getDefiningOp<arith::ConstantOp>();
+    auto type = dyn_cast<RankedTensorType>(op.getDpsInputs()[i].getType());
+    AffineMap last =
+        AffineMap::get(loops, 0, getAffineDimExpr(loops - 1, op.getContext()));
+    if (constant && type && type.getRank() == 1 &&
+        type.getElementType().isF32() && maps[i] == last &&
+        maps[1 - i].isIdentity())
+      return i;
+  }
+  return std::nullopt;
+}
+
+/// What X folds into, if anything; `readers` are the layers reading X,
+/// which must be its only users.
+std::optional<FoldTarget> findFoldTarget(Value x,
+                                         ArrayRef<qc::LinearOp> readers) {
+  for (Operation *user : x.getUsers())
+    if (!llvm::is_contained(readers, dyn_cast<qc::LinearOp>(user)))
+      return std::nullopt;
+  auto mul = x.getDefiningOp<linalg::GenericOp>();
+  if (!mul || !isElementwiseProduct(mul))
+    return std::nullopt;
+  FoldTarget target;
+  target.mul = mul;
+  if (std::optional<unsigned> i = channelScaleOperand(mul)) {
+    target.scaleOperand = *i;
+    return target;
+  }
+  if (!llvm::all_of(mul.getIndexingMapsArray(),
+                    [](AffineMap m) { return m.isIdentity(); }))
+    return std::nullopt;
+  for (Value in : mul.getDpsInputs()) {
+    auto producer = in.getDefiningOp<qc::LinearOp>();
+    if (producer && in.hasOneUse() &&
+        producer.getWeight().getDefiningOp<arith::ConstantOp>() &&
+        (!producer.getBias() ||
+         producer.getBias().getDefiningOp<arith::ConstantOp>())) {
+      target.producer = producer;
+      return target;
+    }
+  }
+  return std::nullopt;
+}
+
+/// A constant of `type` holding `values`, as a resource blob named `name`.
+Value floatConstant(OpBuilder &b, Location loc, RankedTensorType type,
+                    ArrayRef<float> values, StringRef name) {
+  auto blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
+      ArrayRef<char>(reinterpret_cast<const char *>(values.data()),
+                     values.size() * sizeof(float)),
+      alignof(float));
+  return arith::ConstantOp::create(
+      b, loc, DenseResourceElementsAttr::get(type, name, std::move(blob)));
+}
+
+FailureOr<std::vector<float>> constantValues(Value v, std::string &error,
+                                             StringRef what) {
+  auto constant = v.getDefiningOp<arith::ConstantOp>();
+  FailureOr<std::vector<float>> values =
+      constant ? floatValues(cast<ElementsAttr>(constant.getValue()))
+               : FailureOr<std::vector<float>>(failure());
+  if (failed(values))
+    error = (what + " holds no f32 data (a blob elided when the module "
+                    "was printed?)")
+                .str();
+  return values;
+}
+
+/// Points `operand` at `value`, erasing the constant it read if nothing
+/// else does.
+void replaceConstant(OpOperand &operand, Value value) {
+  Operation *old = operand.get().getDefiningOp();
+  operand.set(value);
+  if (old && old->use_empty())
+    old->erase();
+}
+
+struct SmoothQuantPass : quantc::impl::SmoothQuantBase<SmoothQuantPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    std::string error;
+    if (failed(run(module, error))) {
+      emitError(module.getLoc()) << "qc-smoothquant: " << error;
+      signalPassFailure();
+    }
+  }
+
+  LogicalResult run(ModuleOp module, std::string &error) {
+    if (!(alpha >= 0.0 && alpha <= 1.0)) {
+      error = llvm::formatv("alpha must be in [0, 1], not {0}",
+                            llvm::format("%g", alpha.getValue()));
+      return failure();
+    }
+    LayerSelection selection(layers, exclude, outputHeads(module));
+    if (!selection.error().empty()) {
+      error = selection.error();
+      return failure();
+    }
+    std::string path = statisticsPath(module, stats);
+    if (path.empty()) {
+      error = "needs stats=FILE (or qc-calibrate before it)";
+      return failure();
+    }
+    StatisticsFile file;
+    if (!openModelStatistics(module, path, file, error))
+      return failure();
+    llvm::StringMap<qc::LinearOp> byName;
+    module.walk([&](qc::LinearOp op) {
+      if (auto name = op->getAttrOfType<StringAttr>("layer"))
+        byName[name.getValue()] = op;
+    });
+
+    llvm::errs() << llvm::formatv("smoothquant: alpha {0}\n",
+                                  llvm::format("%g", alpha.getValue()));
+    for (size_t record = 0; record < file.size(); ++record) {
+      SmallVector<qc::LinearOp> readers;
+      std::string names;
+      bool all = true;
+      for (const std::string &layer : file.layersOf(record)) {
+        auto it = byName.find(layer);
+        if (it == byName.end() || !selection.selects(layer) ||
+            !it->second.getWeight().getDefiningOp<arith::ConstantOp>())
+          all = false;
+        else
+          readers.push_back(it->second);
+        names += (names.empty() ? "" : ",") + layer;
+      }
+      if (readers.empty())
+        continue;
+      std::optional<FoldTarget> target;
+      if (all)
+        target = findFoldTarget(readers.front().getInput(), readers);
+      if (!target) {
+        llvm::errs() << "  " << names << ": not smoothed ("
+                     << (all ? "nothing before it to fold 1/s into"
+                             : "a layer reading the same input is not "
+                               "selected or quantized already")
+                     << ")\n";
+        continue;
+      }
+      LayerStatistics s;
+      if (!file.load(record, s, error) ||
+          failed(smooth(readers, *target, s, names, error)))
+        return failure();
+    }
+    return success();
+  }
+
+  /// Rescales the readers' weights by s and folds 1/s into the target.
+  LogicalResult smooth(ArrayRef<qc::LinearOp> readers, FoldTarget target,
+                       const LayerStatistics &stats, const std::string &names,
+                       std::string &error) {
+    int64_t k = stats.k;
+    std::vector<std::vector<float>> weights;
+    std::vector<float> weightMax(k, 0.0f);
+    for (qc::LinearOp op : readers) {
+      auto type = cast<RankedTensorType>(op.getWeight().getType());
+      if (type.getDimSize(0) != k) {
+        error = "layer '" + names +
+                "': weight and calibration statistics "
+                "do not match (statistics from another model?)";
+        return failure();
+      }
+      FailureOr<std::vector<float>> w = constantValues(
+          op.getWeight(), error, "the weight of '" + names + "'");
+      if (failed(w))
+        return failure();
+      int64_t n = type.getDimSize(1);
+      for (int64_t j = 0; j < k; ++j)
+        for (int64_t c = 0; c < n; ++c)
+          weightMax[j] = std::max(weightMax[j], std::abs((*w)[j * n + c]));
+      weights.push_back(std::move(*w));
+    }
+    // s_j = max|X_j|^a / max|W_j|^(1-a); channels never seen, or whose
+    // weights are all zero, keep s = 1.
+    std::vector<float> s(k, 1.0f);
+    double a = alpha;
+    for (int64_t j = 0; j < k; ++j)
+      if (stats.absmax[j] > 0.0f && weightMax[j] > 0.0f)
+        s[j] = static_cast<float>(
+            std::clamp(std::pow(double(stats.absmax[j]), a) /
+                           std::pow(double(weightMax[j]), 1.0 - a),
+                       1e-5, 1e5));
+
+    for (auto [i, w] : llvm::enumerate(weights)) {
+      qc::LinearOp op = readers[i];
+      auto type = cast<RankedTensorType>(op.getWeight().getType());
+      int64_t n = type.getDimSize(1);
+      for (int64_t j = 0; j < k; ++j)
+        for (int64_t c = 0; c < n; ++c)
+          w[j * n + c] *= s[j];
+      OpBuilder b(op);
+      std::string name =
+          op->getAttrOfType<StringAttr>("layer").str() + ".smoothed";
+      replaceConstant(op.getWeightMutable(),
+                      floatConstant(b, op.getLoc(), type, w, name));
+    }
+    if (target.producer) {
+      qc::LinearOp p = target.producer;
+      auto type = cast<RankedTensorType>(p.getWeight().getType());
+      FailureOr<std::vector<float>> w = constantValues(
+          p.getWeight(), error, "a weight before '" + names + "'");
+      if (failed(w))
+        return failure();
+      int64_t pk = type.getDimSize(0);
+      for (int64_t r = 0; r < pk; ++r)
+        for (int64_t j = 0; j < k; ++j)
+          (*w)[r * k + j] /= s[j];
+      OpBuilder b(p);
+      std::string name =
+          p->getAttrOfType<StringAttr>("layer").str() + ".smoothed-out";
+      replaceConstant(p.getWeightMutable(),
+                      floatConstant(b, p.getLoc(), type, *w, name));
+      if (Value bias = p.getBias()) {
+        FailureOr<std::vector<float>> v =
+            constantValues(bias, error, "a bias before '" + names + "'");
+        if (failed(v))
+          return failure();
+        for (int64_t j = 0; j < k; ++j)
+          (*v)[j] /= s[j];
+        replaceConstant(p.getBiasMutable()[0],
+                        floatConstant(b, p.getLoc(),
+                                      cast<RankedTensorType>(bias.getType()),
+                                      *v, name + ".bias"));
+      }
+    } else {
+      Value scale = target.mul.getDpsInputs()[target.scaleOperand];
+      FailureOr<std::vector<float>> g =
+          constantValues(scale, error, "the scale before '" + names + "'");
+      if (failed(g))
+        return failure();
+      for (int64_t j = 0; j < k; ++j)
+        (*g)[j] /= s[j];
+      OpBuilder b(target.mul);
+      replaceConstant(target.mul->getOpOperand(target.scaleOperand),
+                      floatConstant(b, target.mul.getLoc(),
+                                    cast<RankedTensorType>(scale.getType()), *g,
+                                    names + ".smoothing"));
+    }
+    auto [lo, hi] = std::minmax_element(s.begin(), s.end());
+    llvm::errs() << llvm::formatv("  {0}: s in [{1:e2}, {2:e2}], 1/s folded "
+                                  "into {3}\n",
+                                  names, *lo, *hi, target.describe());
+    return success();
+  }
+};
+
+} // namespace

@@ -1,0 +1,45 @@
+"""Checks of qc-smoothquant, independent of quantc (numpy).
+  smoothing.py same A.npy B.npy     -- the smoothed model computes the same
+                                       logits (relative error <= 1e-5)
+  smoothing.py unit STATS LAYER...  -- the inputs of these layers have
+                                       absmax 1 in every channel (alpha = 1:
+                                       s_j = max|X_j|, so X_j / s_j peaks at 1)
+  smoothing.py outliers BEFORE AFTER LAYER -- max/median channel absmax of
+                                       LAYER's input, before and after
+"""
+import json
+import struct
+import sys
+
+import numpy as np
+
+
+def records(path):
+    data = open(path, "rb").read()
+    assert data[:8] == b"QCSTATS1" and data[-8:] == b"QCSTATS1", "bad magic"
+    at, size = struct.unpack("<QQ", data[-24:-8])
+    out = {}
+    for r in json.loads(data[at:at + size])["records"]:
+        absmax = np.frombuffer(data, np.float32, r["k"], r["offset"]).astype(np.float64)
+        for layer in r["layers"]:
+            out[layer] = absmax
+    return out
+
+
+cmd = sys.argv[1]
+if cmd == "same":
+    a = np.load(sys.argv[2]).astype(np.float64)
+    b = np.load(sys.argv[3]).astype(np.float64)
+    err = np.linalg.norm(a - b) / np.linalg.norm(a)
+    print(f"same function: {'ok' if err <= 1e-5 else 'FAIL'} ({err:.1e})")
+elif cmd == "unit":
+    stats = records(sys.argv[2])
+    for layer in sys.argv[3:]:
+        dev = np.abs(stats[layer] - 1).max()
+        print(f"{layer}: {'ok' if dev <= 1e-4 else 'FAIL'} (max |absmax - 1| {dev:.1e})")
+elif cmd == "outliers":
+    before, after = records(sys.argv[2]), records(sys.argv[3])
+    layer = sys.argv[4]
+    r0 = before[layer].max() / np.median(before[layer])
+    r1 = after[layer].max() / np.median(after[layer])
+    print(f"{layer}: max/median {r0:.1f} -> {r1:.1f}: {'smaller' if r1 < r0 else 'NOT smaller'}")
