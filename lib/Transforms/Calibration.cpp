@@ -201,7 +201,9 @@ LogicalResult quantc::calibrate(
       return;
     Observed &o = byValue[op.getInput()];
     o.value = op.getInput();
-    o.k = cast<ShapedType>(op.getInput().getType()).getShape().back();
+    // K from the weight: exporters leave the input's last dimension
+    // dynamic at times (OPT's and Phi's attention output, reshaped).
+    o.k = cast<ShapedType>(op.getWeight().getType()).getDimSize(0);
     o.layers.push_back(op.getLayer()->str());
   });
   if (byValue.empty()) {
@@ -222,10 +224,10 @@ LogicalResult quantc::calibrate(
     used += bytes;
   }
   for (auto [i, run] : llvm::enumerate(runs)) {
-    std::string name =
-        runs.size() == 1 ? "calibration: "
-                         : "calibration run " + std::to_string(i + 1) + "/" +
-                               std::to_string(runs.size()) + ": ";
+    std::string name = runs.size() == 1
+                           ? "calibration: "
+                           : "calibration run " + std::to_string(i + 1) + "/" +
+                                 std::to_string(runs.size()) + ": ";
     if (failed(observe(module, run, text, options, name, sink, error)))
       return failure();
   }

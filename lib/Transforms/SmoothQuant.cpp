@@ -26,6 +26,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -44,11 +45,11 @@ using namespace quantc;
 
 namespace {
 
-/// Where X diag(1/s) folds: the constant operand of `mul` (a scale along
-/// the last dimension), or the result columns of `producer`.
+/// Where X diag(1/s) folds: the per-channel scale (and shift) operands of
+/// `affine`, or the result columns of `producer`.
 struct FoldTarget {
-  linalg::GenericOp mul;
-  unsigned scaleOperand = 0;
+  linalg::GenericOp affine;
+  SmallVector<unsigned, 2> channelOperands; // scale[, shift]
   qc::LinearOp producer;
   std::string describe() const {
     if (producer) {
@@ -56,46 +57,87 @@ struct FoldTarget {
       return "the output columns of " +
              (name ? "'" + name.str() + "'" : std::string("a linear layer"));
     }
-    return "a scale along the last dimension (a normalization's weight)";
+    return channelOperands.size() == 2
+               ? "a scale and shift along the last dimension (a "
+                 "normalization's weight and bias)"
+               : "a scale along the last dimension (a normalization's "
+                 "weight)";
   }
 };
 
-/// `op` is an elementwise product of its two inputs (all loops parallel,
-/// the body one mulf).
-bool isElementwiseProduct(linalg::GenericOp op) {
-  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      op.getNumReductionLoops() != 0)
-    return false;
-  Block &body = op.getRegion().front();
-  if (body.getOperations().size() != 2)
-    return false;
-  auto mul = dyn_cast<arith::MulFOp>(body.front());
-  auto yield = dyn_cast<linalg::YieldOp>(body.back());
-  return mul && yield && yield.getValues().size() == 1 &&
-         yield.getValues()[0] == mul.getResult() &&
-         mul.getLhs() != mul.getRhs() && isa<BlockArgument>(mul.getLhs()) &&
-         isa<BlockArgument>(mul.getRhs());
+/// `v` is a block argument of `op` for a constant f32 1-D input read along
+/// the last loop (one value per channel of the result), used once.
+std::optional<unsigned> channelConstant(linalg::GenericOp op, Value v) {
+  auto arg = dyn_cast<BlockArgument>(v);
+  if (!arg || arg.getOwner() != &op.getRegion().front() ||
+      arg.getArgNumber() >= op.getNumDpsInputs() || !arg.hasOneUse())
+    return std::nullopt;
+  unsigned i = arg.getArgNumber();
+  Value in = op.getDpsInputs()[i];
+  auto type = dyn_cast<RankedTensorType>(in.getType());
+  unsigned loops = op.getNumLoops();
+  AffineMap last =
+      AffineMap::get(loops, 0, getAffineDimExpr(loops - 1, op.getContext()));
+  if (in.getDefiningOp<arith::ConstantOp>() && type && type.getRank() == 1 &&
+      type.getElementType().isF32() && op.getIndexingMapsArray()[i] == last)
+    return i;
+  return std::nullopt;
 }
 
-/// A constant f32 1-D operand of `op` read along its last loop (a scale
-/// per channel of the result), whose other operand and result are read
-/// and written whole (identity maps).
-std::optional<unsigned> channelScaleOperand(linalg::GenericOp op) {
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  unsigned loops = op.getNumLoops();
-  if (!maps[2].isIdentity())
+/// `op` computes a * g[c] (+ b[c]) per element, g and b constants per
+/// channel c (the last dimension), every loop parallel: the scale and
+/// shift operands. RMSNorm's x * g and LayerNorm's (x - mean) * r * g + b.
+std::optional<SmallVector<unsigned, 2>> channelAffine(linalg::GenericOp op) {
+  if (op.getNumDpsInits() != 1 || op.getNumReductionLoops() != 0 ||
+      !op.getIndexingMapsArray().back().isIdentity())
     return std::nullopt;
-  for (unsigned i = 0; i < 2; ++i) {
-    auto constant = op.getDpsInputs()[i].getDefiningOp<arith::ConstantOp>();
-    auto type = dyn_cast<RankedTensorType>(op.getDpsInputs()[i].getType());
-    AffineMap last =
-        AffineMap::get(loops, 0, getAffineDimExpr(loops - 1, op.getContext()));
-    if (constant && type && type.getRank() == 1 &&
-        type.getElementType().isF32() && maps[i] == last &&
-        maps[1 - i].isIdentity())
-      return i;
+  auto yield = cast<linalg::YieldOp>(op.getRegion().front().getTerminator());
+  Value v = yield.getValues()[0];
+  std::optional<unsigned> shift;
+  if (auto add = v.getDefiningOp<arith::AddFOp>()) {
+    for (auto [term, other] : {std::pair(add.getLhs(), add.getRhs()),
+                               std::pair(add.getRhs(), add.getLhs())})
+      if ((shift = channelConstant(op, term))) {
+        v = other;
+        break;
+      }
+    if (!shift)
+      return std::nullopt;
   }
+  auto mul = v.getDefiningOp<arith::MulFOp>();
+  if (!mul || !mul.getResult().hasOneUse())
+    return std::nullopt;
+  for (Value factor : {mul.getLhs(), mul.getRhs()})
+    if (std::optional<unsigned> scale = channelConstant(op, factor)) {
+      SmallVector<unsigned, 2> out{*scale};
+      if (shift)
+        out.push_back(*shift);
+      return out;
+    }
   return std::nullopt;
+}
+
+/// `v` through reshapes that keep its last dimension (the channels), each
+/// read by the next alone.
+Value throughReshapes(Value v) {
+  while (true) {
+    Operation *def = v.getDefiningOp();
+    if (!def || !isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(def))
+      return v;
+    Value src = def->getOperand(0);
+    auto from = cast<RankedTensorType>(src.getType());
+    auto to = cast<RankedTensorType>(v.getType());
+    if (!src.hasOneUse() || from.isDynamicDim(from.getRank() - 1) ||
+        from.getShape().back() != to.getShape().back())
+      return v;
+    SmallVector<ReassociationIndices> groups =
+        isa<tensor::CollapseShapeOp>(def)
+            ? cast<tensor::CollapseShapeOp>(def).getReassociationIndices()
+            : cast<tensor::ExpandShapeOp>(def).getReassociationIndices();
+    if (groups.back().size() != 1)
+      return v; // the channels merged with or split into others
+    v = src;
+  }
 }
 
 /// What X folds into, if anything; `readers` are the layers reading X,
@@ -105,19 +147,27 @@ std::optional<FoldTarget> findFoldTarget(Value x,
   for (Operation *user : x.getUsers())
     if (!llvm::is_contained(readers, dyn_cast<qc::LinearOp>(user)))
       return std::nullopt;
-  auto mul = x.getDefiningOp<linalg::GenericOp>();
-  if (!mul || !isElementwiseProduct(mul))
+  auto op = throughReshapes(x).getDefiningOp<linalg::GenericOp>();
+  if (!op)
     return std::nullopt;
   FoldTarget target;
-  target.mul = mul;
-  if (std::optional<unsigned> i = channelScaleOperand(mul)) {
-    target.scaleOperand = *i;
+  target.affine = op;
+  if (std::optional<SmallVector<unsigned, 2>> c = channelAffine(op)) {
+    target.channelOperands = *c;
     return target;
   }
-  if (!llvm::all_of(mul.getIndexingMapsArray(),
+  // silu(gate) * up: up's columns, if nothing else reads up.
+  Block &body = op.getRegion().front();
+  auto mul = dyn_cast<arith::MulFOp>(body.front());
+  if (op.getNumDpsInputs() != 2 || op.getNumReductionLoops() != 0 ||
+      body.getOperations().size() != 2 || !mul ||
+      body.getTerminator()->getOperand(0) != mul.getResult() ||
+      !isa<BlockArgument>(mul.getLhs()) || !isa<BlockArgument>(mul.getRhs()) ||
+      mul.getLhs() == mul.getRhs() ||
+      !llvm::all_of(op.getIndexingMapsArray(),
                     [](AffineMap m) { return m.isIdentity(); }))
     return std::nullopt;
-  for (Value in : mul.getDpsInputs()) {
+  for (Value in : op.getDpsInputs()) {
     auto producer = in.getDefiningOp<qc::LinearOp>();
     if (producer && in.hasOneUse() &&
         producer.getWeight().getDefiningOp<arith::ConstantOp>() &&
@@ -314,18 +364,21 @@ struct SmoothQuantPass : quantc::impl::SmoothQuantBase<SmoothQuantPass> {
                                       *v, name + ".bias"));
       }
     } else {
-      Value scale = target.mul.getDpsInputs()[target.scaleOperand];
-      FailureOr<std::vector<float>> g =
-          constantValues(scale, error, "the scale before '" + names + "'");
-      if (failed(g))
-        return failure();
-      for (int64_t j = 0; j < k; ++j)
-        (*g)[j] /= s[j];
-      OpBuilder b(target.mul);
-      replaceConstant(target.mul->getOpOperand(target.scaleOperand),
-                      floatConstant(b, target.mul.getLoc(),
-                                    cast<RankedTensorType>(scale.getType()), *g,
-                                    names + ".smoothing"));
+      // (a g + b) / s = a (g / s) + b / s
+      for (unsigned operand : target.channelOperands) {
+        Value v = target.affine.getDpsInputs()[operand];
+        FailureOr<std::vector<float>> c = constantValues(
+            v, error, "the normalization before '" + names + "'");
+        if (failed(c))
+          return failure();
+        for (int64_t j = 0; j < k; ++j)
+          (*c)[j] /= s[j];
+        OpBuilder b(target.affine);
+        replaceConstant(target.affine->getOpOperand(operand),
+                        floatConstant(b, target.affine.getLoc(),
+                                      cast<RankedTensorType>(v.getType()), *c,
+                                      names + ".smoothing"));
+      }
     }
     auto [lo, hi] = std::minmax_element(s.begin(), s.end());
     llvm::errs() << llvm::formatv("  {0}: s in [{1:e2}, {2:e2}], 1/s folded "

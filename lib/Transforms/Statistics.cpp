@@ -1,4 +1,5 @@
-//===- Statistics.cpp - calibration statistics files -----------------------===//
+//===- Statistics.cpp - calibration statistics files
+//-----------------------===//
 
 #include "quantc/Transforms/Statistics.h"
 
@@ -32,8 +33,9 @@ std::string quantc::modelFingerprint(ModuleOp module) {
       return;
     auto in = cast<ShapedType>(op.getInput().getType());
     auto out = cast<ShapedType>(op.getResult().getType());
-    shapes += op.getLayer()->str() + ":" + std::to_string(in.getShape().back()) +
-              "x" + std::to_string(out.getShape().back()) + ";";
+    shapes += op.getLayer()->str() + ":" +
+              std::to_string(in.getShape().back()) + "x" +
+              std::to_string(out.getShape().back()) + ";";
   });
   char hex[17];
   std::snprintf(hex, sizeof(hex), "%016llx",
@@ -104,8 +106,8 @@ bool StatisticsWriter::finish(std::string &error) {
   }
   if (std::error_code ec = llvm::sys::fs::rename(path + ".tmp", path)) {
     std::remove((path + ".tmp").c_str());
-    error = "cannot write calibration statistics '" + path +
-            "': " + ec.message();
+    error =
+        "cannot write calibration statistics '" + path + "': " + ec.message();
     return false;
   }
   return true;
@@ -138,7 +140,8 @@ bool StatisticsFile::open(const std::string &path, std::string &error) {
   in.read(reinterpret_cast<char *>(&size), 8);
   in.read(magic, sizeof(magic));
   if (!in || std::memcmp(magic, kMagic, sizeof(kMagic)) != 0 ||
-      at < sizeof(kMagic) || size > fileSize || at > fileSize - kTrailerBytes - size)
+      at < sizeof(kMagic) || size > fileSize ||
+      at > fileSize - kTrailerBytes - size)
     return bad("truncated or damaged (no index at its end)");
   std::string text(size, '\0');
   in.seekg(at);
