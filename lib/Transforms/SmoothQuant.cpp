@@ -204,13 +204,24 @@ FailureOr<std::vector<float>> constantValues(Value v, std::string &error,
   return values;
 }
 
-/// Points `operand` at `value`, erasing the constant it read if nothing
-/// else does.
-void replaceConstant(OpOperand &operand, Value value) {
-  Operation *old = operand.get().getDefiningOp();
-  operand.set(value);
-  if (old && old->use_empty())
-    old->erase();
+/// Replaces the f32 constant `operand` reads by `change` applied to its
+/// values (a new constant named `name`), erasing the old one if nothing
+/// else reads it.
+LogicalResult rescaleConstant(OpOperand &operand, StringRef what,
+                              const std::string &name,
+                              function_ref<void(std::vector<float> &)> change,
+                              std::string &error) {
+  Value old = operand.get();
+  FailureOr<std::vector<float>> values = constantValues(old, error, what);
+  if (failed(values))
+    return failure();
+  change(*values);
+  OpBuilder b(operand.getOwner());
+  operand.set(floatConstant(
+      b, old.getLoc(), cast<RankedTensorType>(old.getType()), *values, name));
+  if (old.use_empty())
+    old.getDefiningOp()->erase();
+  return success();
 }
 
 struct SmoothQuantPass : quantc::impl::SmoothQuantBase<SmoothQuantPass> {
@@ -291,7 +302,6 @@ struct SmoothQuantPass : quantc::impl::SmoothQuantBase<SmoothQuantPass> {
                        const LayerStatistics &stats, const std::string &names,
                        std::string &error) {
     int64_t k = stats.k;
-    std::vector<std::vector<float>> weights;
     std::vector<float> weightMax(k, 0.0f);
     for (qc::LinearOp op : readers) {
       auto type = cast<RankedTensorType>(op.getWeight().getType());
@@ -309,7 +319,6 @@ struct SmoothQuantPass : quantc::impl::SmoothQuantBase<SmoothQuantPass> {
       for (int64_t j = 0; j < k; ++j)
         for (int64_t c = 0; c < n; ++c)
           weightMax[j] = std::max(weightMax[j], std::abs((*w)[j * n + c]));
-      weights.push_back(std::move(*w));
     }
     // s_j = max|X_j|^a / max|W_j|^(1-a); channels never seen, or whose
     // weights are all zero, keep s = 1.
@@ -322,63 +331,41 @@ struct SmoothQuantPass : quantc::impl::SmoothQuantBase<SmoothQuantPass> {
                            std::pow(double(weightMax[j]), 1.0 - a),
                        1e-5, 1e5));
 
-    for (auto [i, w] : llvm::enumerate(weights)) {
-      qc::LinearOp op = readers[i];
-      auto type = cast<RankedTensorType>(op.getWeight().getType());
-      int64_t n = type.getDimSize(1);
+    // Rows j of the readers' weights times s_j; what makes X, over s.
+    auto rows = [&](std::vector<float> &w) {
+      int64_t n = static_cast<int64_t>(w.size()) / k;
       for (int64_t j = 0; j < k; ++j)
         for (int64_t c = 0; c < n; ++c)
           w[j * n + c] *= s[j];
-      OpBuilder b(op);
-      std::string name =
-          op->getAttrOfType<StringAttr>("layer").str() + ".smoothed";
-      replaceConstant(op.getWeightMutable(),
-                      floatConstant(b, op.getLoc(), type, w, name));
-    }
-    if (target.producer) {
-      qc::LinearOp p = target.producer;
-      auto type = cast<RankedTensorType>(p.getWeight().getType());
-      FailureOr<std::vector<float>> w = constantValues(
-          p.getWeight(), error, "a weight before '" + names + "'");
-      if (failed(w))
+    };
+    auto channels = [&](std::vector<float> &v) {
+      for (size_t i = 0; i < v.size(); ++i)
+        v[i] /= s[i % k];
+    };
+    auto layerName = [](qc::LinearOp op) {
+      return op->getAttrOfType<StringAttr>("layer").str();
+    };
+    for (qc::LinearOp op : readers)
+      if (failed(rescaleConstant(op.getWeightMutable(),
+                                 "the weight of '" + names + "'",
+                                 layerName(op) + ".smoothed", rows, error)))
         return failure();
-      int64_t pk = type.getDimSize(0);
-      for (int64_t r = 0; r < pk; ++r)
-        for (int64_t j = 0; j < k; ++j)
-          (*w)[r * k + j] /= s[j];
-      OpBuilder b(p);
-      std::string name =
-          p->getAttrOfType<StringAttr>("layer").str() + ".smoothed-out";
-      replaceConstant(p.getWeightMutable(),
-                      floatConstant(b, p.getLoc(), type, *w, name));
-      if (Value bias = p.getBias()) {
-        FailureOr<std::vector<float>> v =
-            constantValues(bias, error, "a bias before '" + names + "'");
-        if (failed(v))
-          return failure();
-        for (int64_t j = 0; j < k; ++j)
-          (*v)[j] /= s[j];
-        replaceConstant(p.getBiasMutable()[0],
-                        floatConstant(b, p.getLoc(),
-                                      cast<RankedTensorType>(bias.getType()),
-                                      *v, name + ".bias"));
-      }
+    if (qc::LinearOp p = target.producer) {
+      std::string what = "a weight before '" + names + "'";
+      std::string name = layerName(p) + ".smoothed-out";
+      if (failed(rescaleConstant(p.getWeightMutable(), what, name, channels,
+                                 error)) ||
+          (p.getBias() &&
+           failed(rescaleConstant(p.getBiasMutable()[0], what, name + ".bias",
+                                  channels, error))))
+        return failure();
     } else {
       // (a g + b) / s = a (g / s) + b / s
-      for (unsigned operand : target.channelOperands) {
-        Value v = target.affine.getDpsInputs()[operand];
-        FailureOr<std::vector<float>> c = constantValues(
-            v, error, "the normalization before '" + names + "'");
-        if (failed(c))
+      for (unsigned operand : target.channelOperands)
+        if (failed(rescaleConstant(target.affine->getOpOperand(operand),
+                                   "the normalization before '" + names + "'",
+                                   names + ".smoothing", channels, error)))
           return failure();
-        for (int64_t j = 0; j < k; ++j)
-          (*c)[j] /= s[j];
-        OpBuilder b(target.affine);
-        replaceConstant(target.affine->getOpOperand(operand),
-                        floatConstant(b, target.affine.getLoc(),
-                                      cast<RankedTensorType>(v.getType()), *c,
-                                      names + ".smoothing"));
-      }
     }
     auto [lo, hi] = std::minmax_element(s.begin(), s.end());
     llvm::errs() << llvm::formatv("  {0}: s in [{1:e2}, {2:e2}], 1/s folded "
