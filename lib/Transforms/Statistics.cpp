@@ -1,5 +1,4 @@
-//===- Statistics.cpp - calibration statistics files
-//-----------------------===//
+//===- Statistics.cpp - calibration statistics files ----------------------===//
 
 #include "quantc/Transforms/Statistics.h"
 

@@ -36,6 +36,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <list>
 #include <memory>
 
 namespace cl = llvm::cl;
@@ -248,8 +249,9 @@ int main(int argc, char **argv) {
   if (std::string format = requestedFormat(); !format.empty()) {
     mlir::PassManager pm(&context);
     // Statistics go through files: the user's (kept), else temporaries,
-    // removed once the passes are done.
-    std::vector<llvm::FileRemover> temporaries;
+    // removed once the passes are done (a list: a FileRemover must not be
+    // copied, as a vector's growth would, the copy's end deletes the file).
+    std::list<llvm::FileRemover> temporaries;
     auto temporaryStats = [&](std::string &path) {
       llvm::SmallString<128> name;
       if (std::error_code ec = llvm::sys::fs::createTemporaryFile(

@@ -69,6 +69,10 @@ struct KernelShape {
   /// Elements of the codes buffer (i32 words, or bytes) per row.
   int64_t wordsPerRow() const { return unitsPerRow() * wordsPerUnit(); }
   int64_t groups() const { return (k + group - 1) / group; }
+  /// Output channels of one block.
+  int64_t channelsPerBlock() const {
+    return channels * (splitK ? 1 : kWarpsPerBlock);
+  }
   /// Lanes streaming one channel's row.
   int64_t lanesPerRow() const { return kWarp * (splitK ? kWarpsPerBlock : 1); }
 };
@@ -90,7 +94,7 @@ public:
     // Blocks of rows and blocks of channels both along x (y's 65535 would
     // cap the rows), the channel blocks of a block of rows adjacent.
     Value bx = launch.getBlockIds().x;
-    int64_t perBlock = s.channels * (s.splitK ? 1 : kWarpsPerBlock);
+    int64_t perBlock = s.channelsPerBlock();
     Value channelBlocks = idx((s.n + perBlock - 1) / perBlock);
     Value r0 =
         mul(arith::DivUIOp::create(b, loc, bx, channelBlocks), idx(s.rows));
@@ -615,8 +619,7 @@ struct CudaQuantizedMatmulPass
       auto c = [&](int64_t v) {
         return arith::ConstantIndexOp::create(at, loc, v).getResult();
       };
-      int64_t perBlock =
-          variant.channels * (variant.splitK ? 1 : kWarpsPerBlock);
+      int64_t perBlock = variant.channelsPerBlock();
       Value gridX = c((shape.n + perBlock - 1) / perBlock);
       if (rows > 1)
         gridX = arith::MulIOp::create(
