@@ -2,6 +2,8 @@
 
 #include "quantc/Execution/Model.h"
 
+#include <algorithm>
+
 using namespace quantc;
 using llvm::failure;
 using llvm::FailureOr;
@@ -9,6 +11,10 @@ using llvm::LogicalResult;
 using llvm::success;
 
 int64_t HostTensor::numElements() const {
+  // A zero dimension empties the tensor whatever the others claim (a file
+  // may declare [2^62, 4, 0]); the product of the rest may not fit.
+  if (std::count(shape.begin(), shape.end(), 0))
+    return 0;
   int64_t n = 1;
   for (int64_t d : shape)
     n *= d;

@@ -43,3 +43,8 @@ for name, a in {"ids": np.arange(12, dtype=np.int64).reshape(3, 4),
     np.save(f"{tensor_dir}/{name}.npy", a)
     open(f"{tensor_dir}/{name}.pb", "wb").write(
         numpy_helper.from_array(a, name).SerializeToString())
+# A zero dimension beside an overflowing product, with one typed element.
+from onnx import TensorProto
+open(f"{tensor_dir}/zero-dim-overflow.pb", "wb").write(TensorProto(
+    name="t", data_type=TensorProto.INT64, dims=[2**62, 4, 0],
+    int64_data=[7]).SerializeToString())

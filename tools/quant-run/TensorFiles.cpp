@@ -84,7 +84,7 @@ std::string quantc::readTensorProto(const std::string &path, HostTensor &tensor,
     if ((size_t)field.size() * dtypeBytes(tensor.dtype) != bytes)
       return "'" + path + "' holds " + std::to_string(field.size()) +
              " elements, its shape needs " +
-             std::to_string(tensor.numElements());
+             std::to_string(bytes / dtypeBytes(tensor.dtype));
     size_t k = 0;
     for (auto v : field) {
       auto c = cast(v);
