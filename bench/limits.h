@@ -4,6 +4,7 @@
 #ifndef QUANTC_BENCH_LIMITS_H
 #define QUANTC_BENCH_LIMITS_H
 
+#include <immintrin.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,40 @@ static inline double peak_gflops(void) {
   if (sink == 42.0f)
     printf(" ");
   return omp_get_max_threads() * (double)n * 12 * 16 * 2 / t / 1e9;
+}
+
+/* 12 independent vpdpbusd chains: 64 int8 products (128 ops) each. */
+__attribute__((target("avx512f,avx512vnni"), noinline)) static int
+vnni_loop(long n, int seed) {
+  __m512i acc[12], x = _mm512_set1_epi32(seed),
+                   y = _mm512_set1_epi32(seed ^ 0x01010101);
+  for (int r = 0; r < 12; ++r)
+    acc[r] = _mm512_set1_epi32(r * seed);
+  for (long i = 0; i < n; ++i)
+    for (int r = 0; r < 12; ++r)
+      acc[r] = _mm512_dpbusd_epi32(acc[r], x, y);
+  int s = 0, lanes[16];
+  for (int r = 0; r < 12; ++r) {
+    _mm512_storeu_si512(lanes, acc[r]);
+    s += lanes[0];
+  }
+  return s;
+}
+
+/* Peak int8 multiply-adds of AVX-512 VNNI in GOP/s (0 without it). */
+static inline double peak_int8_gops(void) {
+  if (!__builtin_cpu_supports("avx512vnni"))
+    return 0;
+  const long n = 20000000;
+  volatile int seed = 0x01020304;
+  double t0 = now();
+  int sink = 0;
+#pragma omp parallel reduction(+ : sink)
+  sink += vnni_loop(n, seed);
+  double t = now() - t0;
+  if (sink == 42)
+    printf(" ");
+  return omp_get_max_threads() * (double)n * 12 * 64 * 2 / t / 1e9;
 }
 
 static inline double read_gbs(void) {

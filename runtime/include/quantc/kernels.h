@@ -94,6 +94,18 @@ void _mlir_ciface_quantc_qmatmul_f32(
     qc_memref2d_f32 *c, int64_t k, int64_t n, int64_t bits, int64_t group,
     int64_t scaleBlock, int64_t flags);
 
+/* W8A8: C (+)= A x W with A's rows quantized to int8 and multiplied in
+ * integers. W is K x N with 8-bit integer codes, one scale (f32, f16 or
+ * bf16 by the flags) and, unless QC_QMATMUL_SYMMETRIC, one unsigned zero
+ * point per channel, in qc.qconstant's layout. act_scale > 0: every row is
+ * quantized with it (round half to even, clamped to [-128, 127]); else each
+ * row with its own, max|x|/127. Sums are exact in int32 for K <= 65536. */
+void _mlir_ciface_quantc_qmatmul_i8(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
+                                    qc_memref1d_i8 *scales,
+                                    qc_memref1d_i8 *zeros, qc_memref2d_f32 *c,
+                                    int64_t k, int64_t n, float act_scale,
+                                    int64_t flags);
+
 /* An unranked memref: the rank and a pointer to a ranked descriptor. */
 typedef struct {
   int64_t rank;

@@ -1,0 +1,312 @@
+/*===- qmatmul_i8.c - int8 activations x int8 weights (W8A8) ---------------===*
+ *
+ * y[r, j] = s_x[r] s_w[j] sum_k q_x[r, k] (q_w[j, k] - z_j): the rows are
+ * quantized to int8 here (per row with scale max|x|/127, or with one static
+ * scale, clamped to [-128, 127]), the products summed exactly in int32 and
+ * the two scales applied once at the end. Weight codes are 8-bit, one scale
+ * (and zero point) per channel, in qc.qconstant's layout; symmetric codes
+ * are two's complement and are dotted as unsigned with the sign bit flipped
+ * (zero point 128), which is what vpdpbusd (unsigned x signed) wants.
+ *
+ * On AVX-512 VNNI: few rows (decode) dot each channel's codes in place;
+ * many rows (prefill) first pack panels of 32 channels as [K/4][32][4] so
+ * that a 4-byte broadcast of a row meets 16 channels in one vpdpbusd, with
+ * 8 x 32 int32 accumulators in registers. Elsewhere a portable loop gives
+ * the same integers.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#include "quantc/kernels.h"
+
+#include <immintrin.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MR 8   /* rows of a GEMM micro-tile */
+#define NR 32  /* channels of a packed panel (two vectors of 16) */
+#define FEW 8  /* rows up to which channels are dotted in place */
+
+typedef struct {
+  const uint8_t *codes; /* n rows of k bytes */
+  float *scales;        /* n, as f32 */
+  int32_t *zeros;       /* n: 128 for symmetric codes, else the stored byte */
+  int64_t k, n;
+  int symmetric;
+} weights;
+
+/* Rows of A as int8, each padded with zeros to kp (a multiple of 64), with
+ * each row's scale and sum of codes. */
+typedef struct {
+  int8_t *q;
+  float *scale;
+  int32_t *sum;
+  int64_t kp;
+} int8_rows;
+
+static float half_to_float(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 31,
+           man = h & 1023, bits;
+  if (exp == 0) {
+    if (!man) {
+      bits = sign;
+    } else { /* subnormal: renormalize */
+      exp = 127 - 15 + 1;
+      while (!(man & 1024)) {
+        man <<= 1;
+        --exp;
+      }
+      bits = sign | exp << 23 | (man & 1023) << 13;
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | man << 13;
+  } else {
+    bits = sign | (exp + 127 - 15) << 23 | man << 13;
+  }
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
+}
+
+static float scale_of(const uint8_t *scales, int64_t j, int64_t flags) {
+  if (flags & QC_QMATMUL_SCALE_F16) {
+    uint16_t h;
+    memcpy(&h, scales + 2 * j, 2);
+    return half_to_float(h);
+  }
+  if (flags & QC_QMATMUL_SCALE_BF16) {
+    uint16_t h;
+    memcpy(&h, scales + 2 * j, 2);
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+  }
+  float f;
+  memcpy(&f, scales + 4 * j, 4);
+  return f;
+}
+
+/* Round half to even, as the reference lowering's arith.roundeven. */
+static inline float round_even(float v) { return nearbyintf(v); }
+
+static void quantize_rows(const float *a, int64_t lda, int64_t m, int64_t k,
+                          float static_scale, int8_rows *rows) {
+#pragma omp parallel for schedule(static) if (m * k > 65536)
+  for (int64_t r = 0; r < m; ++r) {
+    const float *x = a + r * lda;
+    int8_t *q = rows->q + r * rows->kp;
+    float s = static_scale;
+    if (s <= 0) {
+      float top = 0;
+      for (int64_t p = 0; p < k; ++p)
+        top = fmaxf(top, fabsf(x[p]));
+      s = top / 127.0f;
+    }
+    int32_t sum = 0;
+    for (int64_t p = 0; p < k; ++p) {
+      /* x / s as the reference divides (x * (1/s) may round differently). */
+      float v = s > 0 ? round_even(x[p] / s) : 0.0f;
+      v = v < -128.0f ? -128.0f : v > 127.0f ? 127.0f : v;
+      q[p] = (int8_t)v;
+      sum += (int32_t)v;
+    }
+    memset(q + k, 0, (size_t)(rows->kp - k));
+    rows->scale[r] = s;
+    rows->sum[r] = sum;
+  }
+}
+
+/* The output: c = s_x s_w (dot - z sum(q_x)). */
+static inline float finish(const weights *w, const int8_rows *rows, int64_t r,
+                           int64_t j, int32_t dot) {
+  int64_t exact = (int64_t)dot - (int64_t)w->zeros[j] * rows->sum[r];
+  return rows->scale[r] * w->scales[j] * (float)exact;
+}
+
+static void store(float *c, int64_t ldc, int64_t r, int64_t j, float v,
+                  int zero) {
+  c[r * ldc + j] = zero ? v : c[r * ldc + j] + v;
+}
+
+/*===- portable: the same integers on any CPU ---------------------------===*/
+
+static void gemm_generic(const weights *w, const int8_rows *rows, float *c,
+                         int64_t ldc, int64_t m, int zero) {
+  const uint8_t flip = w->symmetric ? 0x80 : 0;
+#pragma omp parallel for schedule(static) if (m * w->n * w->k > 1 << 20)
+  for (int64_t j = 0; j < w->n; ++j) {
+    const uint8_t *codes = w->codes + j * w->k;
+    for (int64_t r = 0; r < m; ++r) {
+      const int8_t *q = rows->q + r * rows->kp;
+      int32_t dot = 0;
+      for (int64_t p = 0; p < w->k; ++p)
+        dot += (int32_t)(uint8_t)(codes[p] ^ flip) * q[p];
+      store(c, ldc, r, j, finish(w, rows, r, j, dot), zero);
+    }
+  }
+}
+
+/*===- AVX-512 VNNI ------------------------------------------------------===*/
+
+#define VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
+
+/* Few rows: each channel's codes (flipped where symmetric) against every
+ * row, 64 bytes a vpdpbusd; the tail masked. */
+VNNI static void gemv_vnni(const weights *w, const int8_rows *rows, float *c,
+                           int64_t ldc, int64_t m, int zero) {
+  const __m512i flip = _mm512_set1_epi8(w->symmetric ? (char)0x80 : 0);
+  const int64_t full = w->k / 64, tail = w->k % 64;
+  const __mmask64 tailMask = tail ? (~0ull >> (64 - tail)) : 0;
+#pragma omp parallel for schedule(static) if (w->n * w->k > 65536)
+  for (int64_t j = 0; j < w->n; ++j) {
+    const uint8_t *codes = w->codes + j * w->k;
+    __m512i acc[FEW];
+    for (int r = 0; r < m; ++r)
+      acc[r] = _mm512_setzero_si512();
+    for (int64_t b = 0; b <= full; ++b) {
+      if (b == full && !tail)
+        break;
+      __m512i u = b < full ? _mm512_loadu_si512(codes + 64 * b)
+                           : _mm512_maskz_loadu_epi8(tailMask, codes + 64 * b);
+      /* Reading ahead across the end of the channel keeps enough misses
+       * in flight (as the f32-activation kernel's tiles do). */
+      _mm_prefetch((const char *)codes + 64 * b + 2048, _MM_HINT_T0);
+      u = _mm512_xor_si512(u, flip);
+      if (b == full) /* the flip must not reach the masked-off bytes */
+        u = _mm512_maskz_mov_epi8(tailMask, u);
+      for (int r = 0; r < m; ++r)
+        acc[r] = _mm512_dpbusd_epi32(
+            acc[r], u, _mm512_loadu_si512(rows->q + r * rows->kp + 64 * b));
+    }
+    for (int r = 0; r < m; ++r)
+      store(c, ldc, r, j,
+            finish(w, rows, r, j, _mm512_reduce_add_epi32(acc[r])), zero);
+  }
+}
+
+/* Channels j0 .. j0+NR-1 (zeros past n) packed as [kp/4][NR][4] unsigned
+ * bytes, so one 64-byte load holds 4 consecutive k of 16 channels. */
+VNNI static void pack_panel(const weights *w, int64_t j0, int64_t kp,
+                            uint8_t *panel) {
+  const uint8_t flip = w->symmetric ? 0x80 : 0;
+  memset(panel, 0, (size_t)(kp * NR));
+  for (int t = 0; t < NR && j0 + t < w->n; ++t) {
+    const uint8_t *codes = w->codes + (j0 + t) * w->k;
+    for (int64_t p = 0; p < w->k; ++p)
+      panel[(p / 4) * NR * 4 + t * 4 + p % 4] = codes[p] ^ flip;
+  }
+}
+
+/* Rows r0 .. r0+M-1 against a packed panel: M x 32 int32 sums. */
+VNNI __attribute__((always_inline)) static inline void
+micro_tile(const int8_rows *rows, int64_t r0, const uint8_t *panel,
+           int64_t quads, int32_t *out, const int M) {
+  __m512i acc[MR][2];
+#pragma GCC unroll 8
+  for (int r = 0; r < M; ++r)
+    acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+  const int8_t *x = rows->q + r0 * rows->kp;
+  for (int64_t q = 0; q < quads; ++q) {
+    __m512i b0 = _mm512_loadu_si512(panel + q * NR * 4),
+            b1 = _mm512_loadu_si512(panel + q * NR * 4 + 64);
+#pragma GCC unroll 8
+    for (int r = 0; r < M; ++r) {
+      int32_t four;
+      memcpy(&four, x + r * rows->kp + 4 * q, 4);
+      __m512i a = _mm512_set1_epi32(four);
+      acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], b0, a);
+      acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], b1, a);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < M; ++r) {
+    _mm512_storeu_si512(out + r * NR, acc[r][0]);
+    _mm512_storeu_si512(out + r * NR + 16, acc[r][1]);
+  }
+}
+
+VNNI static void micro_tile_full(const int8_rows *rows, int64_t r0,
+                                 const uint8_t *panel, int64_t quads,
+                                 int32_t *out, int M) {
+  if (M == MR)
+    micro_tile(rows, r0, panel, quads, out, MR);
+  else
+    for (int r = 0; r < M; ++r)
+      micro_tile(rows, r0 + r, panel, quads, out + r * NR, 1);
+}
+
+/* Many rows: threads take panels of channels; each packs its panel once
+ * (it stays in L2) and runs every block of rows against it. */
+VNNI static void gemm_vnni(const weights *w, const int8_rows *rows, float *c,
+                           int64_t ldc, int64_t m, int zero) {
+  const int64_t panels = (w->n + NR - 1) / NR, quads = rows->kp / 4;
+#pragma omp parallel
+  {
+    uint8_t *panel = aligned_alloc(64, (size_t)(rows->kp * NR));
+    int32_t out[MR * NR];
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t p = 0; p < panels; ++p) {
+      int64_t j0 = p * NR;
+      int T = (int)(w->n - j0 < NR ? w->n - j0 : NR);
+      pack_panel(w, j0, rows->kp, panel);
+      for (int64_t r0 = 0; r0 < m; r0 += MR) {
+        int M = (int)(m - r0 < MR ? m - r0 : MR);
+        micro_tile_full(rows, r0, panel, quads, out, M);
+        for (int r = 0; r < M; ++r)
+          for (int t = 0; t < T; ++t)
+            store(c, ldc, r0 + r, j0 + t,
+                  finish(w, rows, r0 + r, j0 + t, out[r * NR + t]), zero);
+      }
+    }
+    free(panel);
+  }
+}
+
+static int vnni_available(void) {
+  static int cpu = -1;
+  if (cpu < 0)
+    cpu = strcmp(quantc_matmul_isa(), "avx512f") == 0 &&
+          __builtin_cpu_supports("avx512bw") &&
+          __builtin_cpu_supports("avx512vnni");
+  return cpu;
+}
+
+void _mlir_ciface_quantc_qmatmul_i8(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
+                                    qc_memref1d_i8 *scales,
+                                    qc_memref1d_i8 *zeros, qc_memref2d_f32 *c,
+                                    int64_t k, int64_t n, float act_scale,
+                                    int64_t flags) {
+  const int64_t m = c->sizes[0], lda = a->strides[0], ldc = c->strides[0];
+  const float *pa = a->aligned + a->offset;
+  float *pc = c->aligned + c->offset;
+  const int zero = (flags & QC_QMATMUL_INIT) != 0;
+  if (m == 0 || n == 0)
+    return;
+  weights w = {(const uint8_t *)(codes->aligned + codes->offset),
+               malloc(sizeof(float) * (size_t)n),
+               malloc(sizeof(int32_t) * (size_t)n), k, n,
+               (flags & QC_QMATMUL_SYMMETRIC) != 0};
+  const uint8_t *ps = (const uint8_t *)(scales->aligned + scales->offset),
+                *pz = (const uint8_t *)(zeros->aligned + zeros->offset);
+  for (int64_t j = 0; j < n; ++j) {
+    w.scales[j] = scale_of(ps, j, flags);
+    w.zeros[j] = w.symmetric ? 128 : pz[j];
+  }
+  int8_rows rows = {NULL, malloc(sizeof(float) * (size_t)m),
+                    malloc(sizeof(int32_t) * (size_t)m), (k + 63) / 64 * 64};
+  rows.q = aligned_alloc(64, (size_t)(m * rows.kp) + 64);
+  quantize_rows(pa, lda, m, k, act_scale, &rows);
+  if (!vnni_available())
+    gemm_generic(&w, &rows, pc, ldc, m, zero);
+  else if (m <= FEW)
+    gemv_vnni(&w, &rows, pc, ldc, m, zero);
+  else
+    gemm_vnni(&w, &rows, pc, ldc, m, zero);
+  free(rows.q);
+  free(rows.sum);
+  free(rows.scale);
+  free(w.zeros);
+  free(w.scales);
+}

@@ -1,0 +1,139 @@
+//===- W8A8KernelTest.cpp - int8 x int8 matmul vs a float64 reference -----===//
+//
+// quantc_qmatmul_i8 against float64 over the weight quantc's reference
+// numerics decode (numerics::dequantizeMatrix) and activations quantized
+// here as the kernel's contract states (per row: scale max|x|/127; static:
+// one scale, clamped to [-128, 127]). Covers both code kinds, f32/f16/bf16
+// scales, K not a multiple of 4 or 64, decode (few rows) and prefill (many
+// rows, a short last block of rows and channels), accumulating or not.
+// CTest runs it again with QUANTC_MATMUL_ISA=generic (the portable loop).
+//
+//===----------------------------------------------------------------------===//
+
+#include "quantc/Numerics/Matrix.h"
+#include "quantc/Numerics/Scalar.h"
+#include "quantc/Target/CPU/KernelFlags.h"
+#include "quantc/kernels.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+using namespace quantc::numerics;
+
+namespace {
+
+qc_memref1d_i8 bytes(const void *data, size_t size) {
+  auto *p = static_cast<int8_t *>(const_cast<void *>(data));
+  return {p, p, 0, {static_cast<int64_t>(size)}, {1}};
+}
+
+/// Row x as int8 codes times their scale: round-half-even(x / s), clamped.
+std::vector<double> quantizedRow(const float *x, int64_t k, float staticScale) {
+  float s = staticScale;
+  if (s <= 0) {
+    float top = 0;
+    for (int64_t i = 0; i < k; ++i)
+      top = std::max(top, std::fabs(x[i]));
+    s = top / 127.0f;
+  }
+  std::vector<double> out(k, 0.0);
+  for (int64_t i = 0; s > 0 && i < k; ++i) {
+    double q = std::nearbyint(x[i] / s);
+    out[i] = std::min(127.0, std::max(-128.0, q)) * double(s);
+  }
+  return out;
+}
+
+void check(bool symmetric, ScaleType scaleType, int64_t m, int64_t k,
+           int64_t n, bool init, float staticScale) {
+  Format f;
+  f.bits = 8;
+  f.symmetric = symmetric;
+  f.granularity = Granularity::PerChannel;
+  f.scaleType = scaleType;
+  ASSERT_EQ(f.validate(), "");
+  std::mt19937 rng(m * 31 + k * 7 + n + symmetric);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> w(k * n), x(m * k), out(m * n);
+  for (float &v : w)
+    v = u(rng) + (symmetric ? 0.0f : 0.5f);
+  for (float &v : x)
+    v = u(rng) * 3.0f; // static scale 0.02: some values clamp
+  for (float &v : out)
+    v = init ? std::nanf("") : u(rng);
+  std::vector<float> start = out;
+  QuantizedMatrix q = quantizeMatrix(w.data(), k, n, f);
+  std::vector<float> ref = dequantizeMatrix(q);
+  std::vector<uint8_t> stored;
+  for (float s : q.scales) {
+    if (scaleType == ScaleType::F32) {
+      const auto *p = reinterpret_cast<const uint8_t *>(&s);
+      stored.insert(stored.end(), p, p + 4);
+    } else {
+      uint16_t h = scaleType == ScaleType::F16 ? floatToHalf(s) : floatToBF16(s);
+      stored.push_back(h & 255);
+      stored.push_back(h >> 8);
+    }
+  }
+  qc_memref2d_f32 va{x.data(), x.data(), 0, {m, k}, {k, 1}};
+  qc_memref2d_f32 vc{out.data(), out.data(), 0, {m, n}, {n, 1}};
+  qc_memref1d_i8 codes = bytes(q.codes.data(), q.codes.size());
+  qc_memref1d_i8 scales = bytes(stored.data(), stored.size());
+  qc_memref1d_i8 zeros = bytes(q.zeroPoints.data(), q.zeroPoints.size());
+  int64_t flags = quantc::qmatmulFormatFlags(f) | (init ? QC_QMATMUL_INIT : 0);
+  _mlir_ciface_quantc_qmatmul_i8(&va, &codes, &scales, &zeros, &vc, k, n,
+                                 staticScale, flags);
+  for (int64_t i = 0; i < m; ++i) {
+    std::vector<double> xq = quantizedRow(&x[i * k], k, staticScale);
+    for (int64_t j = 0; j < n; ++j) {
+      double want = init ? 0.0 : start[i * n + j], mag = std::fabs(want);
+      for (int64_t p = 0; p < k; ++p) {
+        double t = xq[p] * ref[p * n + j];
+        want += t;
+        mag += std::fabs(t);
+      }
+      ASSERT_LE(std::fabs(out[i * n + j] - want), 2e-6 * mag + 1e-6)
+          << (symmetric ? "sym" : "affine") << " m " << m << " k " << k
+          << " static " << staticScale << " at " << i << "," << j;
+    }
+  }
+}
+
+TEST(W8A8, DynamicPerRow) {
+  for (bool symmetric : {true, false})
+    for (int64_t m : {1, 3, 8, 9, 17, 40})
+      check(symmetric, ScaleType::F32, m, 200, 45, m % 2 == 1, 0.0f);
+}
+
+TEST(W8A8, StaticScaleClamps) {
+  for (int64_t m : {1, 8, 20})
+    check(true, ScaleType::F16, m, 130, 33, true, 0.02f);
+}
+
+TEST(W8A8, OddShapesAndScaleTypes) {
+  check(true, ScaleType::BF16, 2, 7, 3, true, 0.0f);    // K < 64, not % 4
+  check(false, ScaleType::F16, 11, 257, 65, false, 0.0f); // tails everywhere
+  check(true, ScaleType::F32, 64, 512, 96, true, 0.0f);   // full tiles only
+}
+
+TEST(W8A8, ZeroRowGivesZero) {
+  // A row of zeros has scale 0: its outputs are exactly zero (no 0/0).
+  const int64_t k = 64, n = 16;
+  std::vector<float> x(k, 0.0f), out(n, 1.0f);
+  std::vector<uint8_t> codes(k * n, 3);
+  std::vector<float> sc(n, 0.5f);
+  qc_memref2d_f32 va{x.data(), x.data(), 0, {1, k}, {k, 1}};
+  qc_memref2d_f32 vc{out.data(), out.data(), 0, {1, n}, {n, 1}};
+  qc_memref1d_i8 vcodes = bytes(codes.data(), codes.size());
+  qc_memref1d_i8 vscales = bytes(sc.data(), sc.size() * 4);
+  _mlir_ciface_quantc_qmatmul_i8(&va, &vcodes, &vscales, &vscales, &vc, k, n,
+                                 0.0f, QC_QMATMUL_SYMMETRIC | QC_QMATMUL_INIT);
+  for (float v : out)
+    EXPECT_EQ(v, 0.0f);
+}
+
+} // namespace
