@@ -118,6 +118,15 @@ static cl::opt<double> smoothAlpha(
     "smoothquant", cl::cat(quantization), cl::value_desc("ALPHA"),
     cl::desc("SmoothQuant before quantizing, migration strength ALPHA in "
              "[0, 1] (needs --calib or --calib-stats)"));
+static cl::opt<unsigned> abits(
+    "abits", cl::init(0), cl::cat(quantization),
+    cl::desc("round the inputs of quantized layers to B-bit integers (2..8; "
+             "0: keep f32); with --wbits 8 --per-channel the CPU multiplies "
+             "in int8"));
+static cl::opt<std::string> actScale(
+    "act-scale", cl::init("dynamic"), cl::cat(quantization),
+    cl::desc("activation scales (--abits): dynamic (per token, at run time) "
+             "or static (per tensor, from --calib or --calib-stats)"));
 static cl::opt<bool> int8Activations(
     "int8-activations", cl::cat(quantization),
     cl::desc("quantized layers may round the activations of decode steps (up "
@@ -187,7 +196,7 @@ int main(int argc, char **argv) {
         &actOrder,     &trueSequential, &reportPath,
         std::addressof(layers), std::addressof(exclude), &calibWindows,
         &group,        &perChannel,   &symmetric,
-        &scaleType,    &smoothAlpha};
+        &scaleType,    &smoothAlpha, &abits, &actScale};
     for (const cl::Option *o : needFormat)
       if (o->getNumOccurrences()) {
         llvm::errs() << "quantc: error: --" << o->ArgStr
@@ -211,6 +220,28 @@ int main(int argc, char **argv) {
     llvm::errs() << "quantc: error: --smoothquant with --algo gptq needs "
                     "--calib TEXT (GPTQ calibrates the smoothed model "
                     "again)\n";
+    return 1;
+  }
+  const bool staticActs = abits && actScale == "static";
+  if (actScale != "dynamic" && actScale != "static") {
+    llvm::errs() << "quantc: error: --act-scale must be dynamic or static, not '"
+                 << actScale << "'\n";
+    return 1;
+  }
+  if (abits.getNumOccurrences() && (abits < 2 || abits > 8)) {
+    llvm::errs() << "quantc: error: --abits must be 2 to 8, not " << abits
+                 << "\n";
+    return 1;
+  }
+  if (actScale.getNumOccurrences() && !abits) {
+    llvm::errs() << "quantc: error: --act-scale needs --abits B\n";
+    return 1;
+  }
+  if (staticActs && calib.empty() && (statsPath.empty() || smooth)) {
+    llvm::errs() << "quantc: error: --act-scale static needs --calib TEXT"
+                 << (smooth ? " (the smoothed model is calibrated again)"
+                            : " (or --calib-stats FILE)")
+                 << "\n";
     return 1;
   }
   if (algo == "gptq" && (!(damp >= 0) || blockSize <= 0 || calibWindows <= 0)) {
@@ -292,6 +323,9 @@ int main(int argc, char **argv) {
                .str());
       pm.addPass(quantc::createSmoothQuant(o));
     }
+    // Statistics of the model as weight quantization finds it, for static
+    // activation scales.
+    std::string actStats = smooth ? std::string() : statsPath.getValue();
     if (algo == "gptq") {
       if (calib.empty() && statsPath.empty()) {
         llvm::errs() << "quantc: error: --algo gptq needs --calib TEXT (or "
@@ -304,6 +338,8 @@ int main(int argc, char **argv) {
         return 1;
       if (!calib.empty() && !trueSequential)
         addCalibration(stats);
+      if (!trueSequential)
+        actStats = stats;
       quantc::GptqOptions g;
       g.format = format;
       g.layerFormats = llvm::join(layerFormats, "; ");
@@ -320,6 +356,11 @@ int main(int argc, char **argv) {
       step("GPTQ to #qc.format<" + format + ">");
       pm.addPass(quantc::createGptq(g));
     } else {
+      if (staticActs && (actStats.empty() || !calib.empty())) {
+        if (actStats.empty() && !temporaryStats(actStats))
+          return 1;
+        addCalibration(actStats);
+      }
       step("quantizing weights to #qc.format<" + format + ">");
       quantc::QuantizeWeightsOptions q;
       q.format = format;
@@ -327,6 +368,23 @@ int main(int argc, char **argv) {
       q.layers.assign(layers.begin(), layers.end());
       q.exclude.assign(exclude.begin(), exclude.end());
       pm.addPass(quantc::createQuantizeWeights(q));
+    }
+    if (abits) {
+      if (staticActs && actStats.empty()) { // GPTQ, true-sequential
+        if (!temporaryStats(actStats))
+          return 1;
+        addCalibration(actStats);
+      }
+      quantc::QuantizeActivationsOptions a;
+      a.mode = actScale;
+      a.bits = abits;
+      a.stats = actStats;
+      a.layers.assign(layers.begin(), layers.end());
+      a.exclude.assign(exclude.begin(), exclude.end());
+      step(llvm::formatv("quantizing activations to {0} bits, {1} scales",
+                         abits.getValue(), actScale.getValue())
+               .str());
+      pm.addPass(quantc::createQuantizeActivations(a));
     }
     if (referenceWeights)
       pm.addPass(quantc::createDequantizeConstants());

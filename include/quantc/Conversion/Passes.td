@@ -20,13 +20,18 @@ def QcToLinalg : Pass<"qc-to-linalg", "mlir::ModuleOp"> {
     shifts and masks, a table for NF4/FP4/FP8 codes, the group's scale).
     CSR outliers are added to the result by an elementwise op over (rows, n)
     looping over channel n's outliers: x[.., col] * (outlier - dense
-    element). This is the target-neutral lowering every target starts from;
+    element). Activation quantization lowers as the ops define it:
+    `qc.quantize_dynamic` to a reduction (absmax, or min/max) and an
+    elementwise pass writing codes, `qc.dequantize_dynamic` to an
+    elementwise pass, and `qc.dequantize` of a `qc.quantize` to one
+    elementwise pass rounding to the static grid. This is the target-neutral lowering every target starts from;
     a target with a fused kernel for a format takes those layers first
     (CPU: `quantc-quantized-linear-to-ukernel`).
   }];
   let dependentDialects = [
     "mlir::arith::ArithDialect",
     "mlir::linalg::LinalgDialect",
+    "mlir::math::MathDialect",
     "mlir::scf::SCFDialect",
     "mlir::tensor::TensorDialect"
   ];

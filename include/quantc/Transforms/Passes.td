@@ -151,6 +151,40 @@ def SmoothQuant : Pass<"qc-smoothquant", "mlir::ModuleOp"> {
                            "mlir::arith::ArithDialect"];
 }
 
+def QuantizeActivations : Pass<"qc-quantize-activations", "mlir::ModuleOp"> {
+  let summary = "Quantize the inputs of linear layers (W8A8 and below)";
+  let description = [{
+    Makes each selected `qc.linear` read its input rounded to `bits`-bit
+    signed integers: `mode=dynamic` inserts `qc.quantize_dynamic
+    <per_token>` and `qc.dequantize_dynamic` (a scale per row, max|x| /
+    (2^(bits-1) - 1), at run time); `mode=static` inserts `qc.quantize` to
+    `!quant.uniform<iB:f32, s>` and `qc.dequantize`, one scale per layer
+    from the calibration statistics (`stats`, default: the file
+    qc-calibrate left on the module): the input's absmax over every channel
+    / (2^(bits-1) - 1), values beyond it clamped. A layer already reading a
+    dequantized input is left alone. Targets lower the pair or fuse it with
+    the layer into an integer product (CPU: int8 with per-channel int8
+    weights).
+  }];
+  let options = [
+    Option<"mode", "mode", "std::string", /*default=*/"\"dynamic\"",
+           "dynamic (a scale per token at run time) or static (a scale per "
+           "tensor from calibration)">,
+    Option<"bits", "bits", "int", /*default=*/"8",
+           "Bits of the activation codes (2 to 8)">,
+    Option<"stats", "stats", "std::string", /*default=*/"",
+           "Statistics file for mode=static (default: the module's "
+           "qc.calibration_stats)">,
+    ListOption<"layers", "layers", "std::string",
+               "Glob patterns of layer names (default: every layer but the "
+               "output head)">,
+    ListOption<"exclude", "exclude", "std::string",
+               "Glob patterns of layer names to leave alone">
+  ];
+  let dependentDialects = ["quantc::qc::QCDialect",
+                           "mlir::quant::QuantDialect"];
+}
+
 def RepackWeights : Pass<"qc-repack-weights", "mlir::ModuleOp"> {
   let summary = "Lay the codes of quantized weights out for a target";
   let description = [{

@@ -8,6 +8,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
@@ -137,10 +138,22 @@ struct QcToLinalgPass : quantc::impl::QcToLinalgBase<QcToLinalgPass> {
     RewritePatternSet patterns(&getContext());
     patterns.add<LinearToContraction, EraseObserve>(&getContext());
     populateQuantizedLinearPatterns(patterns);
+    populateActivationQuantizationPatterns(patterns);
     walkAndApplyPatterns(getOperation(), std::move(patterns));
+    // Static quantizations whose dequantizations were lowered.
+    getOperation()->walk([](qc::QuantizeOp op) {
+      if (op->use_empty())
+        op.erase();
+    });
     // What is left of qc has no float lowering (kernel calls a target put
     // in are already lowered: they bufferize and become calls).
     WalkResult r = getOperation()->walk([](Operation *op) {
+      if (isa<qc::QuantizeOp>(op)) {
+        op->emitError() << "'qc.quantize' lowers only where qc.dequantize "
+                           "reads it (a !quant.uniform tensor has no buffer "
+                           "form)";
+        return WalkResult::interrupt();
+      }
       if (isa<qc::QCDialect>(op->getDialect()) && !isa<qc::UKernelOp>(op)) {
         op->emitError() << "'" << op->getName()
                         << "' has no lowering to linalg yet";

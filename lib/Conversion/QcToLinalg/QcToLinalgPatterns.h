@@ -31,6 +31,10 @@ mlir::Value finishLinear(mlir::OpBuilder &b, mlir::Location loc,
 /// packed weight in its body (QuantizedLinear.cpp).
 void populateQuantizedLinearPatterns(mlir::RewritePatternSet &patterns);
 
+/// qc.quantize_dynamic, qc.dequantize_dynamic and qc.dequantize of a
+/// qc.quantize to linalg (ActivationQuantization.cpp).
+void populateActivationQuantizationPatterns(mlir::RewritePatternSet &patterns);
+
 } // namespace quantc
 
 #endif // QUANTC_LIB_CONVERSION_QCTOLINALGPATTERNS_H

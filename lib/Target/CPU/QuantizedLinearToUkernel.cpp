@@ -25,6 +25,7 @@ using namespace mlir;
 namespace {
 
 constexpr const char *kKernel = "quantc_qmatmul_f32";
+constexpr const char *kInt8Kernel = "quantc_qmatmul_i8";
 
 /// True if the kernel implements `f`: every code (integers, NF4/FP4 through
 /// their table, FP8) and scale kind, per channel or group, without outliers.
@@ -40,6 +41,47 @@ bool supportedOnGpu(const quantc::numerics::Format &f) {
   return supported(f) && f.code == quantc::numerics::ElementCode::Int &&
          8 % f.bits == 0 && f.scaleBits == 0 &&
          (f.granularity == Granularity::PerChannel || f.groupSize % 8 == 0);
+}
+
+/// The W8A8 kernel's weights: 8-bit integer codes, one scale (and zero
+/// point) per channel.
+bool supportedByInt8Kernel(const quantc::numerics::Format &f, int64_t k) {
+  return !f.outliers && f.code == quantc::numerics::ElementCode::Int &&
+         f.bits == 8 && f.scaleBits == 0 &&
+         f.granularity == quantc::numerics::Granularity::PerChannel &&
+         k <= 65536; // int32 sums of 255 x 128 products stay exact
+}
+
+/// An input the W8A8 kernel quantizes itself, as qc-quantize-activations
+/// writes it: the unquantized value and the static scale (0: per row).
+struct Int8Input {
+  Value x;
+  float scale = 0;
+  SmallVector<Operation *, 2> pair; // dequantize, quantize: dead after
+};
+
+std::optional<Int8Input> int8Input(Value input) {
+  using namespace quantc::qc;
+  if (auto dq = input.getDefiningOp<DequantizeDynamicOp>()) {
+    auto q = dq.getCodes().getDefiningOp<QuantizeDynamicOp>();
+    if (!q || dq.getZeroPoints() || q.getAffine() ||
+        dq.getScales() != q.getScales() ||
+        q.getGranularity() != ActGranularity::PerToken ||
+        !q.getCodes().getType().getElementType().isInteger(8))
+      return std::nullopt;
+    return Int8Input{q.getInput(), 0.0f, {dq, q}};
+  }
+  if (auto dq = input.getDefiningOp<DequantizeOp>()) {
+    auto q = dq.getInput().getDefiningOp<QuantizeOp>();
+    auto t = dyn_cast<quant::UniformQuantizedType>(
+        dq.getInput().getType().getElementType());
+    // The kernel rounds x / s half to even and clamps to [-128, 127].
+    if (!q || !t || t.getZeroPoint() != 0 || t.getStorageTypeMin() != -128 ||
+        t.getStorageTypeMax() != 127 || !t.getExpressedType().isF32())
+      return std::nullopt;
+    return Int8Input{q.getInput(), float(t.getScale()), {dq, q}};
+  }
+  return std::nullopt;
 }
 
 /// A constant tensor of `value`'s stored bytes, named for the layer (its
@@ -65,7 +107,7 @@ struct QuantizedLinearToUkernelPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     int8Activations = module->hasAttr(quantc::kInt8ActivationsAttr);
-    SmallVector<quantc::qc::LinearOp> linears;
+    SmallVector<quantc::qc::LinearOp> linears, int8Linears;
     module.walk([&](quantc::qc::LinearOp op) {
       auto weight = op.getWeight().getDefiningOp<quantc::qc::QConstantOp>();
       if (!weight ||
@@ -76,18 +118,72 @@ struct QuantizedLinearToUkernelPass
       // left to qc-to-linalg.
       quantc::numerics::Format f =
           quantc::qc::toNumericsFormat(type.getFormat());
-      if (type.getLayout().isChannelMajor() &&
-          (gpu ? supportedOnGpu(f) : supported(f)))
+      if (!type.getLayout().isChannelMajor())
+        return;
+      if (!gpu && supportedByInt8Kernel(f, type.getInputDim()) &&
+          int8Input(op.getInput()))
+        int8Linears.push_back(op);
+      else if (gpu ? supportedOnGpu(f) : supported(f))
         linears.push_back(op);
     });
     OpBuilder b(&getContext());
     for (quantc::qc::LinearOp op : linears)
       rewrite(b, op);
+    for (quantc::qc::LinearOp op : int8Linears)
+      rewriteInt8(b, op);
     // Quantized constants no layer reads any more.
     module.walk([](quantc::qc::QConstantOp op) {
       if (op->use_empty())
         op.erase();
     });
+  }
+
+  /// The layer and the quantization of its input as one W8A8 kernel call.
+  void rewriteInt8(OpBuilder &b, quantc::qc::LinearOp op) {
+    Location loc = op.getLoc();
+    Int8Input in = *int8Input(op.getInput());
+    auto weight = op.getWeight().getDefiningOp<quantc::qc::QConstantOp>();
+    auto wtype = cast<quantc::qc::QWeightType>(weight.getType());
+    quantc::numerics::Format f = quantc::qc::toNumericsFormat(wtype.getFormat());
+    int64_t k = wtype.getInputDim(), n = wtype.getOutputDim();
+    std::string name = (op.getLayer() ? op.getLayer()->str() : "w") + "_q";
+    b.setInsertionPoint(op);
+    Operation *module = op->getParentOfType<ModuleOp>();
+    auto read = [&](ElementsAttr value, StringRef part) {
+      Value piece = bytesConstant(b, loc, value, name + "_" + part.str());
+      quantc::recordPackedPiece(
+          module, piece.getDefiningOp<arith::ConstantOp>().getValue(), wtype,
+          part);
+      return piece;
+    };
+    Value codes = read(weight.getCodes(), "codes");
+    Value scales = read(weight.getScales(), "scales");
+    Value zeros = weight.getZeroPoints()
+                      ? read(*weight.getZeroPoints(), "zero_points")
+                      : scales; // not read: symmetric
+    SmallVector<OpFoldResult> ySizes = tensor::getMixedSizes(b, loc, in.x);
+    ySizes.back() = b.getIndexAttr(n);
+    Value init = tensor::EmptyOp::create(b, loc, ySizes, b.getF32Type());
+    auto i64 = [&](int64_t v) {
+      return arith::ConstantIntOp::create(b, loc, v, 64).getResult();
+    };
+    Value actScale = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(in.scale));
+    int64_t flags = QC_QMATMUL_INIT | quantc::qmatmulFormatFlags(f);
+    Value y = quantc::qc::UKernelOp::create(
+                  b, loc, TypeRange{init.getType()}, kInt8Kernel,
+                  ValueRange{in.x, codes, scales, zeros}, ValueRange{init},
+                  ValueRange{i64(k), i64(n), actScale, i64(flags)})
+                  .getResult(0);
+    if (Value bias = op.getBias())
+      y = quantc::buildBiasAdd(b, loc, y, bias, /*init=*/y);
+    Type resultType = op.getResult().getType();
+    if (y.getType() != resultType)
+      y = tensor::CastOp::create(b, loc, resultType, y);
+    op.getResult().replaceAllUsesWith(y);
+    op.erase();
+    for (Operation *dead : in.pair)
+      if (dead->use_empty())
+        dead->erase();
   }
 
   void rewrite(OpBuilder &b, quantc::qc::LinearOp op) {
