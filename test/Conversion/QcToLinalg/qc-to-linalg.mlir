@@ -42,9 +42,10 @@ func.func @ukernel(%x: tensor<2x8xf32>, %e: tensor<2x4xf32>) -> tensor<2x4xf32> 
 
 // -----
 
-// Activation quantization has no lowering here yet: a located error.
+// A quantized tensor that leaves the function has no buffer form: a located
+// error (qc.quantize lowers with the qc.dequantize reading it).
 func.func @quantize(%x: tensor<2x32xf32>) -> tensor<2x32x!quant.uniform<i8:f32, 0.05>> {
-  // expected-error @+1 {{'qc.quantize' has no lowering to linalg yet}}
+  // expected-error @+1 {{'qc.quantize' lowers only where qc.dequantize reads it (a !quant.uniform tensor has no buffer form)}}
   %q = qc.quantize %x : tensor<2x32xf32> -> tensor<2x32x!quant.uniform<i8:f32, 0.05>>
   return %q : tensor<2x32x!quant.uniform<i8:f32, 0.05>>
 }

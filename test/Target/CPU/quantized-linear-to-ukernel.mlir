@@ -113,3 +113,74 @@ func.func @biased(%x: tensor<2x256xf32>, %b: tensor<4xf32>) -> tensor<2x4xf32> {
   %y = qc.linear %x, %w, %b : tensor<2x256xf32>, !qc.qweight<256x4, int4, affine, group = 128, scale = f16>, tensor<4xf32> -> tensor<2x4xf32>
   return %y : tensor<2x4xf32>
 }
+
+// -----
+
+// W8A8: an int8 per-channel layer reading dequantize_dynamic(quantize_dynamic
+// <per_token>) of x becomes one call of the int8 kernel on x itself, which
+// quantizes the rows (static scale 0: per row); the pair is gone.
+// ins: x, codes, scales, zero points (the scales: symmetric); scalars: K,
+// N, the static scale, flags (symmetric 1 | init 8 = 9).
+// CHECK-LABEL: func.func @w8a8_dynamic
+// CHECK-NOT: qc.quantize_dynamic
+// CHECK-DAG: %[[C:.+]] = arith.constant dense_resource<w_q_codes> : tensor<32xi8>
+// CHECK-DAG: %[[S:.+]] = arith.constant dense_resource<w_q_scales> : tensor<16xi8>
+// CHECK-DAG: %[[NONE:.+]] = arith.constant 0.000000e+00 : f32
+// CHECK: qc.ukernel "quantc_qmatmul_i8" ins(%arg0, %[[C]], %[[S]], %[[S]] : tensor<?x8xf32>, tensor<32xi8>, tensor<16xi8>, tensor<16xi8>) outs(%{{.+}} : tensor<?x4xf32>) scalars(%c8_i64, %c4_i64, %[[NONE]], %c9_i64 : i64, i64, f32, i64)
+// CHECK-NOT: qc.dequantize_dynamic
+func.func @w8a8_dynamic(%x: tensor<?x8xf32>) -> tensor<?x4xf32> {
+  %w = qc.qconstant {codes = dense<3> : tensor<4x8xi8>, scales = dense<0.5> : tensor<4x1xf32>}
+       : !qc.qweight<8x4, int8, symmetric, per_channel, scale = f32>
+  %c, %s = qc.quantize_dynamic %x <per_token> : tensor<?x8xf32> -> tensor<?x8xi8>, tensor<?x1xf32>
+  %d = qc.dequantize_dynamic %c, %s : tensor<?x8xi8>, tensor<?x1xf32> -> tensor<?x8xf32>
+  %y = qc.linear %d, %w {layer = "w"} : tensor<?x8xf32>, !qc.qweight<8x4, int8, symmetric, per_channel, scale = f32> -> tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}
+
+// -----
+
+// Static per tensor, zero point 0, full int8 range: the type's scale is the
+// kernel's; affine weights pass their zero points (flags: f16 2 | init 8).
+// CHECK-LABEL: func.func @w8a8_static
+// CHECK-DAG: %[[SCALE:.+]] = arith.constant 2.500000e-01 : f32
+// CHECK-DAG: %[[Z:.+]] = arith.constant dense_resource<w_q_zero_points> : tensor<4xi8>
+// CHECK: qc.ukernel "quantc_qmatmul_i8" ins(%arg0, %{{.+}}, %{{.+}}, %[[Z]] : {{.*}} scalars(%c8_i64, %c4_i64, %[[SCALE]], %c10_i64 : i64, i64, f32, i64)
+// CHECK-NOT: qc.quantize
+func.func @w8a8_static(%x: tensor<?x8xf32>) -> tensor<?x4xf32> {
+  %w = qc.qconstant {codes = dense<3> : tensor<4x8xi8>, scales = dense<0.5> : tensor<4x1xf16>, zero_points = dense<128> : tensor<4x1xi8>}
+       : !qc.qweight<8x4, int8, affine, per_channel, scale = f16>
+  %q = qc.quantize %x : tensor<?x8xf32> -> tensor<?x8x!quant.uniform<i8:f32, 0.25>>
+  %d = qc.dequantize %q : tensor<?x8x!quant.uniform<i8:f32, 0.25>> -> tensor<?x8xf32>
+  %y = qc.linear %d, %w {layer = "w"} : tensor<?x8xf32>, !qc.qweight<8x4, int8, affine, per_channel, scale = f16> -> tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}
+
+// -----
+
+// What the int8 kernel does not compute keeps its pair and goes to the f32
+// kernel on the dequantized input: a zero point (the kernel's codes are
+// symmetric), a narrow range (the kernel clamps to -128), grouped or 4-bit
+// weights, per-tensor dynamic scales.
+// CHECK-LABEL: func.func @not_w8a8
+// CHECK-NOT: quantc_qmatmul_i8
+// CHECK-COUNT-4: qc.ukernel "quantc_qmatmul_f32"
+// CHECK-NOT: quantc_qmatmul_i8
+func.func @not_w8a8(%x: tensor<?x8xf32>) -> (tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x4xf32>) {
+  %w = qc.qconstant {codes = dense<3> : tensor<4x8xi8>, scales = dense<0.5> : tensor<4x1xf32>}
+       : !qc.qweight<8x4, int8, symmetric, per_channel, scale = f32>
+  %w4 = qc.qconstant {codes = dense<3> : tensor<4x4xi8>, scales = dense<0.5> : tensor<4x1xf32>}
+       : !qc.qweight<8x4, int4, symmetric, per_channel, scale = f32>
+  %q = qc.quantize %x : tensor<?x8xf32> -> tensor<?x8x!quant.uniform<i8:f32, 0.25:3>>
+  %d = qc.dequantize %q : tensor<?x8x!quant.uniform<i8:f32, 0.25:3>> -> tensor<?x8xf32>
+  %y0 = qc.linear %d, %w {layer = "a"} : tensor<?x8xf32>, !qc.qweight<8x4, int8, symmetric, per_channel, scale = f32> -> tensor<?x4xf32>
+  %n = qc.quantize %x : tensor<?x8xf32> -> tensor<?x8x!quant.uniform<i8<-127:127>:f32, 0.25>>
+  %nd = qc.dequantize %n : tensor<?x8x!quant.uniform<i8<-127:127>:f32, 0.25>> -> tensor<?x8xf32>
+  %y1 = qc.linear %nd, %w {layer = "b"} : tensor<?x8xf32>, !qc.qweight<8x4, int8, symmetric, per_channel, scale = f32> -> tensor<?x4xf32>
+  %c, %s = qc.quantize_dynamic %x <per_token> : tensor<?x8xf32> -> tensor<?x8xi8>, tensor<?x1xf32>
+  %dd = qc.dequantize_dynamic %c, %s : tensor<?x8xi8>, tensor<?x1xf32> -> tensor<?x8xf32>
+  %y2 = qc.linear %dd, %w4 {layer = "c"} : tensor<?x8xf32>, !qc.qweight<8x4, int4, symmetric, per_channel, scale = f32> -> tensor<?x4xf32>
+  %ct, %st = qc.quantize_dynamic %x <per_tensor> : tensor<?x8xf32> -> tensor<?x8xi8>, tensor<1x1xf32>
+  %dt = qc.dequantize_dynamic %ct, %st : tensor<?x8xi8>, tensor<1x1xf32> -> tensor<?x8xf32>
+  %y3 = qc.linear %dt, %w {layer = "d"} : tensor<?x8xf32>, !qc.qweight<8x4, int8, symmetric, per_channel, scale = f32> -> tensor<?x4xf32>
+  return %y0, %y1, %y2, %y3 : tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x4xf32>
+}

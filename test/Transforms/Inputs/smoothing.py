@@ -6,6 +6,9 @@
                                        s_j = max|X_j|, so X_j / s_j peaks at 1)
   smoothing.py outliers BEFORE AFTER LAYER -- max/median channel absmax of
                                        LAYER's input, before and after
+  smoothing.py scales STATS REPORT  -- qc-quantize-activations mode=static's
+                                       report lines "LAYER: scale S" give
+                                       S = max over channels of absmax / 127
 """
 import json
 import struct
@@ -43,3 +46,16 @@ elif cmd == "outliers":
     r0 = before[layer].max() / np.median(before[layer])
     r1 = after[layer].max() / np.median(after[layer])
     print(f"{layer}: max/median {r0:.1f} -> {r1:.1f}: {'smaller' if r1 < r0 else 'NOT smaller'}")
+elif cmd == "scales":
+    stats = records(sys.argv[2])
+    seen = bad = 0
+    for line in open(sys.argv[3]):
+        parts = line.split()
+        if len(parts) == 3 and parts[1] == "scale":
+            layer, got = parts[0].rstrip(":"), float(parts[2])
+            want = stats[layer].max() / 127
+            seen += 1
+            if abs(got - want) > 1e-3 * want:  # the report prints 4 digits
+                bad += 1
+                print(f"{layer}: scale {got}, statistics give {want}")
+    print(f"static scales: {seen - bad} of {seen} match the statistics")
