@@ -3,15 +3,20 @@
 # same run: weights size, greedy decode tokens/s (128 bytes after a 256-byte
 # prompt, KV cache; quant-run --generate, best of 5 rounds that alternate
 # the artifacts) and prefill tokens/s
-# (bench/prefill_bench.c, 16 x 256), for smallllama as fp32, W4 g128 (RTN,
-# f16 scales) and W4 g128 with --int8-activations. MODEL is a shared model
-# (tinyllama, smallllama) or a family of the model zoo (gpt2, opt, phi,
-# llama, mistral, qwen: test/Zoo/zoo.py --size bench --kv, exported here).
-# Usage: bench/quantized.sh [threads] [model]   (after scripts/build.sh)
+# (bench/prefill_bench.c, 16 x 256), for smallllama as fp32 and SET:
+#   w4 (default): W4 g128 (RTN, f16 scales), and with --int8-activations;
+#   w8a8: W8 per channel with f32 activations, W8A8 with dynamic (per-token)
+#         and static (per-tensor, calibrated on 64 windows of brown-calib)
+#         activation scales.
+# MODEL is a shared model (tinyllama, smallllama) or a family of the model
+# zoo (gpt2, opt, phi, llama, mistral, qwen: test/Zoo/zoo.py --size bench
+# --kv, exported here).
+# Usage: bench/quantized.sh [threads] [model] [set]   (after scripts/build.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=${1:-2}
 model=${2:-smallllama}
+set=${3:-w4}
 export OMP_NUM_THREADS=$threads
 shared=../shared
 tmp=$(mktemp -d)
@@ -22,9 +27,21 @@ if [ ! -f "$onnx" ]; then
   onnx=$tmp/$model.onnx
   /usr/bin/python3 test/Zoo/zoo.py "$onnx" --family "$model" --size bench --opset 17 --kv 2>/dev/null
 fi
-build/bin/quantc compile "$onnx" -o "$tmp/fp32" 2>/dev/null
-build/bin/quantc compile "$onnx" -o "$tmp/w4" --wbits 4 --group 128 2>/dev/null
-build/bin/quantc compile "$onnx" -o "$tmp/w4i8" --wbits 4 --group 128 --int8-activations 2>/dev/null
+declare -A options=([fp32]="")
+case $set in
+  w4) artifacts=(fp32 w4 w4i8)
+      options[w4]="--wbits 4 --group 128"
+      options[w4i8]="--wbits 4 --group 128 --int8-activations" ;;
+  w8a8) artifacts=(fp32 w8 w8a8-dynamic w8a8-static)
+      w8="--wbits 8 --per-channel --sym --scale f32"
+      options[w8]=$w8
+      options[w8a8-dynamic]="$w8 --abits 8"
+      options[w8a8-static]="$w8 --abits 8 --act-scale static --calib $shared/data/brown-calib.txt --calib-windows 64" ;;
+  *) echo "unknown set '$set' (w4 or w8a8)" >&2; exit 2 ;;
+esac
+for a in "${artifacts[@]}"; do
+  build/bin/quantc compile "$onnx" -o "$tmp/$a" ${options[$a]} 2>/dev/null
+done
 # Decode tokens/s of one run of an artifact.
 decode_once() {
   build/bin/quant-run "$1" --generate "$prompt" -n 129 |
@@ -36,9 +53,10 @@ prefill() {
 }
 # Decode: rounds alternate the three artifacts (a drift of the machine's
 # speed then hits all of them), the best of each kept.
-declare -A best=([fp32]=0 [w4]=0 [w4i8]=0)
+declare -A best
+for a in "${artifacts[@]}"; do best[$a]=0; done
 for _ in 1 2 3 4 5; do
-  for a in fp32 w4 w4i8; do
+  for a in "${artifacts[@]}"; do
     d=$(decode_once "$tmp/$a")
     best[$a]=$(echo "if ($d > ${best[$a]}) $d else ${best[$a]}" | bc -l)
   done
@@ -48,7 +66,7 @@ f_prefill=$(prefill "$tmp/fp32")
 printf '%s, %s threads\n\n' "$model" "$threads"
 printf '| artifact | weights.bin (bytes) | decode (tok/s) | decode / fp32 | prefill (tok/s) | prefill / fp32 |\n'
 printf '| --- | --- | --- | --- | --- | --- |\n'
-for a in fp32 w4 w4i8; do
+for a in "${artifacts[@]}"; do
   d=${best[$a]}
   p=$( [[ $a == fp32 ]] && echo "$f_prefill" || prefill "$tmp/$a")
   printf '| %s | %s | %.0f | %.2f | %.0f | %.2f |\n' "$a" "$(stat -c %s "$tmp/$a/weights.bin")" \

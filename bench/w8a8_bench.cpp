@@ -7,7 +7,7 @@
 // MatMulInteger; bench/w8a8.sh builds and times it).
 //
 //   w8a8_bench [threads [ORT_TIMINGS]]
-// ORT_TIMINGS: lines "m k n ms".
+// ORT_TIMINGS: lines "m k n ms" (bench/w8a8.sh).
 #include "limits.h"
 #include "quantc/Numerics/Matrix.h"
 #include "quantc/Target/CPU/KernelFlags.h"

@@ -88,33 +88,83 @@ static float scale_of(const uint8_t *scales, int64_t j, int64_t flags) {
   return f;
 }
 
-/* Round half to even, as the reference lowering's arith.roundeven. */
-static inline float round_even(float v) { return nearbyintf(v); }
+/* Row x's scale: the static one, or max|x| / 127. */
+static float row_scale(const float *x, int64_t k, float static_scale) {
+  if (static_scale > 0)
+    return static_scale;
+  float top = 0;
+  for (int64_t p = 0; p < k; ++p)
+    top = fmaxf(top, fabsf(x[p]));
+  return top / 127.0f;
+}
+
+/* Row x as codes: round-half-even(x / s) (a division, as the reference
+ * lowering divides; x * (1/s) may round differently) clamped to
+ * [-128, 127], 0 where s is 0; returns their sum. */
+static int32_t quantize_row(const float *x, int64_t k, float s, int8_t *q) {
+  int32_t sum = 0;
+  for (int64_t p = 0; p < k; ++p) {
+    float v = s > 0 ? nearbyintf(x[p] / s) : 0.0f;
+    v = v < -128.0f ? -128.0f : v > 127.0f ? 127.0f : v;
+    q[p] = (int8_t)v;
+    sum += (int32_t)v;
+  }
+  return sum;
+}
+
+/* The same on AVX-512, 16 elements a step (the division is IEEE's in
+ * every lane, the rounding the current mode's: to nearest even). */
+__attribute__((target("avx512f,avx512bw"))) static float
+row_scale_avx512(const float *x, int64_t k, float static_scale) {
+  if (static_scale > 0)
+    return static_scale;
+  __m512 top = _mm512_setzero_ps();
+  for (int64_t p = 0; p < k; p += 16) {
+    __mmask16 lanes = k - p >= 16 ? 0xffff : (__mmask16)((1u << (k - p)) - 1);
+    top = _mm512_max_ps(top, _mm512_abs_ps(_mm512_maskz_loadu_ps(lanes, x + p)));
+  }
+  return _mm512_reduce_max_ps(top) / 127.0f;
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static int32_t
+quantize_row_avx512(const float *x, int64_t k, float s, int8_t *q) {
+  if (!(s > 0)) {
+    memset(q, 0, (size_t)k);
+    return 0;
+  }
+  const __m512 vs = _mm512_set1_ps(s), lo = _mm512_set1_ps(-128.0f),
+               hi = _mm512_set1_ps(127.0f);
+  __m512i sum = _mm512_setzero_si512();
+  for (int64_t p = 0; p < k; p += 16) {
+    __mmask16 lanes = k - p >= 16 ? 0xffff : (__mmask16)((1u << (k - p)) - 1);
+    __m512 v = _mm512_div_ps(_mm512_maskz_loadu_ps(lanes, x + p), vs);
+    v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+    __m512i c = _mm512_cvtps_epi32(v); /* rounds to nearest even */
+    sum = _mm512_add_epi32(sum, _mm512_maskz_mov_epi32(lanes, c));
+    _mm_mask_storeu_epi8(q + p, lanes, _mm512_cvtepi32_epi8(c));
+  }
+  return _mm512_reduce_add_epi32(sum);
+}
+
+static int avx512_available(void) {
+  return strcmp(quantc_matmul_isa(), "avx512f") == 0 &&
+         __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl");
+}
 
 static void quantize_rows(const float *a, int64_t lda, int64_t m, int64_t k,
                           float static_scale, int8_rows *rows) {
+  const int wide = avx512_available();
 #pragma omp parallel for schedule(static) if (m * k > 65536)
   for (int64_t r = 0; r < m; ++r) {
     const float *x = a + r * lda;
     int8_t *q = rows->q + r * rows->kp;
-    float s = static_scale;
-    if (s <= 0) {
-      float top = 0;
-      for (int64_t p = 0; p < k; ++p)
-        top = fmaxf(top, fabsf(x[p]));
-      s = top / 127.0f;
-    }
-    int32_t sum = 0;
-    for (int64_t p = 0; p < k; ++p) {
-      /* x / s as the reference divides (x * (1/s) may round differently). */
-      float v = s > 0 ? round_even(x[p] / s) : 0.0f;
-      v = v < -128.0f ? -128.0f : v > 127.0f ? 127.0f : v;
-      q[p] = (int8_t)v;
-      sum += (int32_t)v;
-    }
+    float s = wide ? row_scale_avx512(x, k, static_scale)
+                   : row_scale(x, k, static_scale);
+    rows->sum[r] = wide ? quantize_row_avx512(x, k, s, q)
+                        : quantize_row(x, k, s, q);
     memset(q + k, 0, (size_t)(rows->kp - k));
     rows->scale[r] = s;
-    rows->sum[r] = sum;
   }
 }
 
@@ -152,38 +202,43 @@ static void gemm_generic(const weights *w, const int8_rows *rows, float *c,
 
 #define VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
 
-/* Few rows: each channel's codes (flipped where symmetric) against every
- * row, 64 bytes a vpdpbusd; the tail masked. */
-VNNI static void gemv_vnni(const weights *w, const int8_rows *rows, float *c,
-                           int64_t ldc, int64_t m, int zero) {
+/* Few rows: channel j's codes (flipped where symmetric) against every row,
+ * 64 bytes a vpdpbusd; the tail masked. (Threads are started outside the
+ * target-specific functions: clang's outlined parallel regions do not
+ * inherit their target attributes.) */
+VNNI static void gemv_channel(const weights *w, const int8_rows *rows,
+                              float *c, int64_t ldc, int64_t m, int zero,
+                              int64_t j) {
   const __m512i flip = _mm512_set1_epi8(w->symmetric ? (char)0x80 : 0);
   const int64_t full = w->k / 64, tail = w->k % 64;
   const __mmask64 tailMask = tail ? (~0ull >> (64 - tail)) : 0;
-#pragma omp parallel for schedule(static) if (w->n * w->k > 65536)
-  for (int64_t j = 0; j < w->n; ++j) {
-    const uint8_t *codes = w->codes + j * w->k;
-    __m512i acc[FEW];
+  const uint8_t *codes = w->codes + j * w->k;
+  __m512i acc[FEW];
+  for (int r = 0; r < m; ++r)
+    acc[r] = _mm512_setzero_si512();
+  for (int64_t b = 0; b < full + (tail != 0); ++b) {
+    __m512i u = b < full ? _mm512_loadu_si512(codes + 64 * b)
+                         : _mm512_maskz_loadu_epi8(tailMask, codes + 64 * b);
+    /* Reading ahead across the end of the channel keeps enough misses in
+     * flight (as the f32-activation kernel's tiles do). */
+    _mm_prefetch((const char *)codes + 64 * b + 4096, _MM_HINT_T0);
+    u = _mm512_xor_si512(u, flip);
+    if (b == full) /* the flip must not reach the masked-off bytes */
+      u = _mm512_maskz_mov_epi8(tailMask, u);
     for (int r = 0; r < m; ++r)
-      acc[r] = _mm512_setzero_si512();
-    for (int64_t b = 0; b <= full; ++b) {
-      if (b == full && !tail)
-        break;
-      __m512i u = b < full ? _mm512_loadu_si512(codes + 64 * b)
-                           : _mm512_maskz_loadu_epi8(tailMask, codes + 64 * b);
-      /* Reading ahead across the end of the channel keeps enough misses
-       * in flight (as the f32-activation kernel's tiles do). */
-      _mm_prefetch((const char *)codes + 64 * b + 2048, _MM_HINT_T0);
-      u = _mm512_xor_si512(u, flip);
-      if (b == full) /* the flip must not reach the masked-off bytes */
-        u = _mm512_maskz_mov_epi8(tailMask, u);
-      for (int r = 0; r < m; ++r)
-        acc[r] = _mm512_dpbusd_epi32(
-            acc[r], u, _mm512_loadu_si512(rows->q + r * rows->kp + 64 * b));
-    }
-    for (int r = 0; r < m; ++r)
-      store(c, ldc, r, j,
-            finish(w, rows, r, j, _mm512_reduce_add_epi32(acc[r])), zero);
+      acc[r] = _mm512_dpbusd_epi32(
+          acc[r], u, _mm512_loadu_si512(rows->q + r * rows->kp + 64 * b));
   }
+  for (int r = 0; r < m; ++r)
+    store(c, ldc, r, j,
+          finish(w, rows, r, j, _mm512_reduce_add_epi32(acc[r])), zero);
+}
+
+static void gemv_vnni(const weights *w, const int8_rows *rows, float *c,
+                      int64_t ldc, int64_t m, int zero) {
+#pragma omp parallel for schedule(static) if (w->n * w->k > 65536)
+  for (int64_t j = 0; j < w->n; ++j)
+    gemv_channel(w, rows, c, ldc, m, zero, j);
 }
 
 /* Channels j0 .. j0+NR-1 (zeros past n) packed as [kp/4][NR][4] unsigned
@@ -237,29 +292,35 @@ VNNI static void micro_tile_full(const int8_rows *rows, int64_t r0,
       micro_tile(rows, r0 + r, panel, quads, out + r * NR, 1);
 }
 
-/* Many rows: threads take panels of channels; each packs its panel once
- * (it stays in L2) and runs every block of rows against it. */
-VNNI static void gemm_vnni(const weights *w, const int8_rows *rows, float *c,
-                           int64_t ldc, int64_t m, int zero) {
-  const int64_t panels = (w->n + NR - 1) / NR, quads = rows->kp / 4;
+/* Panel p of channels against every block of rows; `panel` is the
+ * thread's buffer (packed once, it stays in L2 for all the rows). */
+VNNI static void gemm_panel(const weights *w, const int8_rows *rows, float *c,
+                            int64_t ldc, int64_t m, int zero, int64_t p,
+                            uint8_t *panel) {
+  const int64_t j0 = p * NR, quads = rows->kp / 4;
+  const int T = (int)(w->n - j0 < NR ? w->n - j0 : NR);
+  int32_t out[MR * NR];
+  pack_panel(w, j0, rows->kp, panel);
+  for (int64_t r0 = 0; r0 < m; r0 += MR) {
+    int M = (int)(m - r0 < MR ? m - r0 : MR);
+    micro_tile_full(rows, r0, panel, quads, out, M);
+    for (int r = 0; r < M; ++r)
+      for (int t = 0; t < T; ++t)
+        store(c, ldc, r0 + r, j0 + t,
+              finish(w, rows, r0 + r, j0 + t, out[r * NR + t]), zero);
+  }
+}
+
+/* Many rows: threads take panels of channels. */
+static void gemm_vnni(const weights *w, const int8_rows *rows, float *c,
+                      int64_t ldc, int64_t m, int zero) {
+  const int64_t panels = (w->n + NR - 1) / NR;
 #pragma omp parallel
   {
     uint8_t *panel = aligned_alloc(64, (size_t)(rows->kp * NR));
-    int32_t out[MR * NR];
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t p = 0; p < panels; ++p) {
-      int64_t j0 = p * NR;
-      int T = (int)(w->n - j0 < NR ? w->n - j0 : NR);
-      pack_panel(w, j0, rows->kp, panel);
-      for (int64_t r0 = 0; r0 < m; r0 += MR) {
-        int M = (int)(m - r0 < MR ? m - r0 : MR);
-        micro_tile_full(rows, r0, panel, quads, out, M);
-        for (int r = 0; r < M; ++r)
-          for (int t = 0; t < T; ++t)
-            store(c, ldc, r0 + r, j0 + t,
-                  finish(w, rows, r0 + r, j0 + t, out[r * NR + t]), zero);
-      }
-    }
+    for (int64_t p = 0; p < panels; ++p)
+      gemm_panel(w, rows, c, ldc, m, zero, p, panel);
     free(panel);
   }
 }
