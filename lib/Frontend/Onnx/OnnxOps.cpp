@@ -9,6 +9,7 @@
 #include "Importer.h"
 
 #include "QC/IR/QC.h"
+#include "QC/IR/QConstant.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -21,6 +22,7 @@
 #include "llvm/ADT/StringMap.h"
 
 #include <climits>
+#include <cstring>
 #include <cmath>
 
 using namespace mlir;
@@ -1587,7 +1589,50 @@ LogicalResult triluOp(Importer &im) {
 //===----------------------------------------------------------------------===//
 
 /// x · W (+ bias) with a constant weight: the op quantization targets.
+/// `v` if it is a 2-D transpose of a constant (a weight stored as [N, K]:
+/// Gemm's transB, Transpose before MatMul), as a new constant holding the
+/// transposed values, or null. The quantization passes rewrite qc.linear
+/// weights that are constants; a transpose op left in between would keep
+/// the layer in f32.
+Value transposedConstant(Importer &im, Value v) {
+  auto transpose = v.getDefiningOp<linalg::TransposeOp>();
+  if (!transpose || transpose.getPermutation() != ArrayRef<int64_t>{1, 0})
+    return Value();
+  auto constant = transpose.getInput().getDefiningOp<arith::ConstantOp>();
+  auto type = dyn_cast<RankedTensorType>(transpose.getInput().getType());
+  if (!constant || !type || type.getRank() != 2 || !type.hasStaticShape() ||
+      !type.getElementType().isIntOrFloat() ||
+      type.getElementType().getIntOrFloatBitWidth() % 8)
+    return Value();
+  std::vector<char> in =
+      quantc::storedBytes(cast<ElementsAttr>(constant.getValue()));
+  const int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
+  const size_t width = type.getElementType().getIntOrFloatBitWidth() / 8;
+  if (in.size() != size_t(rows * cols) * width)
+    return Value(); // a splat: left to the generic transpose
+  std::vector<char> out(in.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      std::memcpy(&out[(c * rows + r) * width], &in[(r * cols + c) * width],
+                  width);
+  auto outType =
+      RankedTensorType::get({cols, rows}, type.getElementType());
+  // As the importer stores initializers: weights in resources, small
+  // constants inline.
+  ElementsAttr value =
+      out.size() > 256
+          ? ElementsAttr(DenseResourceElementsAttr::get(
+                outType, im.layerName() + ".weight",
+                HeapAsmResourceBlob::allocateAndCopyWithAlign(
+                    ArrayRef<char>(out.data(), out.size()), width)))
+          : ElementsAttr(DenseElementsAttr::getFromRawBuffer(
+                outType, ArrayRef<char>(out.data(), out.size())));
+  return arith::ConstantOp::create(im.builder(), im.loc(), cast<TypedAttr>(value));
+}
+
 Value linear(Importer &im, Value x, Value weight, Value bias) {
+  if (Value folded = transposedConstant(im, weight))
+    weight = folded;
   auto xType = cast<RankedTensorType>(x.getType());
   auto wType = cast<RankedTensorType>(weight.getType());
   SmallVector<OpFoldResult> dims = im.tb().dims(x);
