@@ -30,6 +30,8 @@ echo "== sanitizers: lit subset"
   build-sanitize/test/Runtime/cuda-artifact-errors.test \
   build-sanitize/test/Runtime/qc-run.test \
   build-sanitize/test/Target/GPU \
+  build-sanitize/test/Target/CPU/w8a8.test \
+  build-sanitize/test/Conversion/QcToLinalg/activation-quantization.mlir \
   build-sanitize/test/Target/CUDA/qmatmul.mlir \
   build-sanitize/test/Target/CUDA/qmatmul-errors.mlir \
   build-sanitize/test/Target/CUDA/gpu-formats.mlir \

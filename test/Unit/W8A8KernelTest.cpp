@@ -6,7 +6,8 @@
 // one scale, clamped to [-128, 127]). Covers both code kinds, f32/f16/bf16
 // scales, K not a multiple of 4 or 64, decode (few rows) and prefill (many
 // rows, a short last block of rows and channels), accumulating or not.
-// CTest runs it again with QUANTC_MATMUL_ISA=generic (the portable loop).
+// test/Runtime/kernel-isas.test runs it with each instruction set (below
+// AVX-512 VNNI: the portable loop).
 //
 //===----------------------------------------------------------------------===//
 
