@@ -105,17 +105,8 @@ struct Stored {
   Stored(const std::vector<float> &w, int64_t k, int64_t n, const Format &f)
       : q(quantizeMatrix(w.data(), k, n, f)) {
     scales = q.scaleCodes;
-    for (float x : q.scales) {
-      if (f.scaleType == ScaleType::F32) {
-        const auto *b = reinterpret_cast<const uint8_t *>(&x);
-        scales.insert(scales.end(), b, b + 4);
-        continue;
-      }
-      uint16_t h =
-          f.scaleType == ScaleType::F16 ? floatToHalf(x) : floatToBF16(x);
-      scales.push_back(h & 255);
-      scales.push_back(h >> 8);
-    }
+    for (uint8_t b : storedScaleBytes(q.scales, f.scaleType))
+      scales.push_back(b);
     for (unsigned c = 0; quantc::isCodebook(f) && c < 16; ++c)
       table.push_back(decodeFloatCode(f.code, c));
     flags = QC_QMATMUL_INIT | quantc::qmatmulFormatFlags(f);

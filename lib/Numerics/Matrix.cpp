@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace quantc::numerics {
 
@@ -144,6 +145,23 @@ std::vector<float> decodedScales(const QuantizedMatrix &q) {
     scales[i] = roundToScaleType(offset + q.scaleCodes[i] * step, f.scaleType);
   }
   return scales;
+}
+
+std::vector<uint8_t> storedScaleBytes(const std::vector<float> &scales,
+                                      ScaleType type) {
+  std::vector<uint8_t> out;
+  for (float s : scales) {
+    if (type == ScaleType::F32) {
+      uint8_t b[4];
+      std::memcpy(b, &s, 4);
+      out.insert(out.end(), b, b + 4);
+      continue;
+    }
+    uint16_t h = type == ScaleType::F16 ? floatToHalf(s) : floatToBF16(s);
+    out.push_back(h & 255);
+    out.push_back(h >> 8);
+  }
+  return out;
 }
 
 std::vector<float> dequantizeMatrix(const QuantizedMatrix &q) {

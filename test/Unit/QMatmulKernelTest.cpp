@@ -89,16 +89,8 @@ void check(const Format &f, int64_t m, int64_t k, int64_t n, bool init,
 
   // Scales as stored (the reference holds them as float), or their codes.
   std::vector<uint8_t> stored = q.scaleCodes;
-  for (float s : q.scales) {
-    if (scaleType == ScaleType::F32) {
-      const auto *p = reinterpret_cast<const uint8_t *>(&s);
-      stored.insert(stored.end(), p, p + 4);
-    } else {
-      uint16_t h = scaleType == ScaleType::F16 ? floatToHalf(s) : floatToBF16(s);
-      stored.push_back(h & 255);
-      stored.push_back(h >> 8);
-    }
-  }
+  for (uint8_t b : storedScaleBytes(q.scales, scaleType))
+    stored.push_back(b);
   qc_memref2d_f32 va{x.data(), x.data(), 0, {m, k}, {k, 1}};
   qc_memref2d_f32 vc{out.data(), out.data(), 0, {m, n}, {n, 1}};
   qc_memref1d_i8 codes = bytes(q.codes.data(), q.codes.size());

@@ -69,17 +69,7 @@ void check(bool symmetric, ScaleType scaleType, int64_t m, int64_t k,
   std::vector<float> start = out;
   QuantizedMatrix q = quantizeMatrix(w.data(), k, n, f);
   std::vector<float> ref = dequantizeMatrix(q);
-  std::vector<uint8_t> stored;
-  for (float s : q.scales) {
-    if (scaleType == ScaleType::F32) {
-      const auto *p = reinterpret_cast<const uint8_t *>(&s);
-      stored.insert(stored.end(), p, p + 4);
-    } else {
-      uint16_t h = scaleType == ScaleType::F16 ? floatToHalf(s) : floatToBF16(s);
-      stored.push_back(h & 255);
-      stored.push_back(h >> 8);
-    }
-  }
+  std::vector<uint8_t> stored = storedScaleBytes(q.scales, scaleType);
   qc_memref2d_f32 va{x.data(), x.data(), 0, {m, k}, {k, 1}};
   qc_memref2d_f32 vc{out.data(), out.data(), 0, {m, n}, {n, 1}};
   qc_memref1d_i8 codes = bytes(q.codes.data(), q.codes.size());

@@ -45,24 +45,6 @@ template <typename T> ArrayRef<char> bytesOf(const std::vector<T> &v) {
                         v.size() * sizeof(T));
 }
 
-/// Scales as stored: f32 as they are, f16/bf16 as bit patterns.
-std::vector<char> storedScales(const std::vector<float> &scales,
-                               numerics::ScaleType type) {
-  std::vector<char> out;
-  if (type == numerics::ScaleType::F32) {
-    ArrayRef<char> raw = bytesOf(scales);
-    return std::vector<char>(raw.begin(), raw.end());
-  }
-  std::vector<uint16_t> half;
-  for (float s : scales)
-    half.push_back(type == numerics::ScaleType::F16 ? numerics::floatToHalf(s)
-                                                    : numerics::floatToBF16(s));
-  ArrayRef<char> raw = bytesOf(half);
-  return std::vector<char>(raw.begin(), raw.end());
-}
-} // namespace
-
-namespace {
 /// Moves codes between the channel-major layout and `tiles` of `type`:
 /// byte t of tile row (channel n, tile column j) is byte j*T + t of channel
 /// n's row, T = TK * B / 8 (tile rows end on bytes, the verifier checks).
@@ -121,9 +103,9 @@ qc::QConstantOp quantc::buildQConstant(OpBuilder &b, Location loc,
     params = resourceBlob(base + "_scale_params", {blocks, 2}, b.getF32Type(),
                           bytesOf(q.scaleParams));
   } else {
-    std::vector<char> stored = storedScales(q.scales, f.scaleType);
-    scales = resourceBlob(base + "_scales", {channels, groups}, scaleType,
-                          stored);
+    scales = resourceBlob(
+        base + "_scales", {channels, groups}, scaleType,
+        bytesOf(numerics::storedScaleBytes(q.scales, f.scaleType)));
   }
   if (!f.symmetric)
     zeros = resourceBlob(base + "_zero_points", {channels, groups}, i8,

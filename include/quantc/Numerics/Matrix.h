@@ -54,6 +54,11 @@ std::vector<float> decodedScales(const QuantizedMatrix &q);
 /// The K x N float matrix a quantized matrix stands for.
 std::vector<float> dequantizeMatrix(const QuantizedMatrix &q);
 
+/// Scales as qc.qconstant and the kernels store them: f32 bytes as they
+/// are, f16/bf16 as 16-bit patterns, little-endian.
+std::vector<uint8_t> storedScaleBytes(const std::vector<float> &scales,
+                                      ScaleType type);
+
 /// Rounds scales (count values) to B-bit affine codes in blocks of `block`,
 /// filling codes and (scale, offset) pairs; returns the decoded scales.
 std::vector<float> doubleQuantizeScales(const std::vector<float> &scales,

@@ -15,6 +15,8 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
+#include <functional>
+
 namespace quantc {
 #define GEN_PASS_DEF_QUANTIZEDLINEARTOUKERNEL
 #include "quantc/Target/CPU/Passes.h.inc"
@@ -138,49 +140,83 @@ struct QuantizedLinearToUkernelPass
     });
   }
 
+  /// A layer's weight as kernel arguments: its stored pieces as byte
+  /// constants (each recorded for the artifact's weights table); pieces a
+  /// format does not have are `scales`, never read.
+  struct Pieces {
+    quantc::qc::QConstantOp weight;
+    quantc::qc::QWeightType type;
+    quantc::numerics::Format format;
+    std::function<Value(ElementsAttr, StringRef)> read;
+    Value codes, scales, zeros;
+  };
+
+  Pieces readPieces(OpBuilder &b, quantc::qc::LinearOp op) {
+    Pieces p;
+    p.weight = op.getWeight().getDefiningOp<quantc::qc::QConstantOp>();
+    p.type = cast<quantc::qc::QWeightType>(p.weight.getType());
+    p.format = quantc::qc::toNumericsFormat(p.type.getFormat());
+    std::string name = (op.getLayer() ? op.getLayer()->str() : "w") + "_q";
+    Operation *module = op->getParentOfType<ModuleOp>();
+    Location loc = op.getLoc();
+    quantc::qc::QWeightType type = p.type;
+    b.setInsertionPoint(op);
+    p.read = [&b, loc, name, module, type](ElementsAttr value, StringRef part) {
+      Value piece = bytesConstant(b, loc, value, name + "_" + part.str());
+      quantc::recordPackedPiece(
+          module, piece.getDefiningOp<arith::ConstantOp>().getValue(), type,
+          part);
+      return piece;
+    };
+    p.codes = p.read(p.weight.getCodes(), "codes");
+    p.scales = p.read(p.weight.getScales(), "scales");
+    p.zeros = p.weight.getZeroPoints()
+                  ? p.read(*p.weight.getZeroPoints(), "zero_points")
+                  : p.scales;
+    return p;
+  }
+
+  /// An empty f32 result of `x`'s shape with N in place of K.
+  static Value emptyResult(OpBuilder &b, Location loc, Value x, int64_t n) {
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x);
+    sizes.back() = b.getIndexAttr(n);
+    return tensor::EmptyOp::create(b, loc, sizes, b.getF32Type());
+  }
+
+  /// `y` (the kernel's product) plus the layer's bias, in place of `op`.
+  static void replaceLayer(OpBuilder &b, quantc::qc::LinearOp op, Value y) {
+    // Written into y: an elementwise op that fuses into y's readers.
+    if (Value bias = op.getBias())
+      y = quantc::buildBiasAdd(b, op.getLoc(), y, bias, /*init=*/y);
+    Type resultType = op.getResult().getType();
+    if (y.getType() != resultType)
+      y = tensor::CastOp::create(b, op.getLoc(), resultType, y);
+    op.getResult().replaceAllUsesWith(y);
+    op.erase();
+  }
+
+  static Value i64(OpBuilder &b, Location loc, int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, v, 64).getResult();
+  }
+
   /// The layer and the quantization of its input as one W8A8 kernel call.
   void rewriteInt8(OpBuilder &b, quantc::qc::LinearOp op) {
     Location loc = op.getLoc();
     Int8Input in = *int8Input(op.getInput());
-    auto weight = op.getWeight().getDefiningOp<quantc::qc::QConstantOp>();
-    auto wtype = cast<quantc::qc::QWeightType>(weight.getType());
-    quantc::numerics::Format f = quantc::qc::toNumericsFormat(wtype.getFormat());
-    int64_t k = wtype.getInputDim(), n = wtype.getOutputDim();
-    std::string name = (op.getLayer() ? op.getLayer()->str() : "w") + "_q";
-    b.setInsertionPoint(op);
-    Operation *module = op->getParentOfType<ModuleOp>();
-    auto read = [&](ElementsAttr value, StringRef part) {
-      Value piece = bytesConstant(b, loc, value, name + "_" + part.str());
-      quantc::recordPackedPiece(
-          module, piece.getDefiningOp<arith::ConstantOp>().getValue(), wtype,
-          part);
-      return piece;
-    };
-    Value codes = read(weight.getCodes(), "codes");
-    Value scales = read(weight.getScales(), "scales");
-    Value zeros = weight.getZeroPoints()
-                      ? read(*weight.getZeroPoints(), "zero_points")
-                      : scales; // not read: symmetric
-    SmallVector<OpFoldResult> ySizes = tensor::getMixedSizes(b, loc, in.x);
-    ySizes.back() = b.getIndexAttr(n);
-    Value init = tensor::EmptyOp::create(b, loc, ySizes, b.getF32Type());
-    auto i64 = [&](int64_t v) {
-      return arith::ConstantIntOp::create(b, loc, v, 64).getResult();
-    };
-    Value actScale = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(in.scale));
-    int64_t flags = QC_QMATMUL_INIT | quantc::qmatmulFormatFlags(f);
+    Pieces p = readPieces(b, op);
+    int64_t k = p.type.getInputDim(), n = p.type.getOutputDim();
+    Value init = emptyResult(b, loc, in.x, n);
+    Value actScale =
+        arith::ConstantOp::create(b, loc, b.getF32FloatAttr(in.scale));
+    int64_t flags = QC_QMATMUL_INIT | quantc::qmatmulFormatFlags(p.format);
     Value y = quantc::qc::UKernelOp::create(
                   b, loc, TypeRange{init.getType()}, kInt8Kernel,
-                  ValueRange{in.x, codes, scales, zeros}, ValueRange{init},
-                  ValueRange{i64(k), i64(n), actScale, i64(flags)})
+                  ValueRange{in.x, p.codes, p.scales, p.zeros},
+                  ValueRange{init},
+                  ValueRange{i64(b, loc, k), i64(b, loc, n), actScale,
+                             i64(b, loc, flags)})
                   .getResult(0);
-    if (Value bias = op.getBias())
-      y = quantc::buildBiasAdd(b, loc, y, bias, /*init=*/y);
-    Type resultType = op.getResult().getType();
-    if (y.getType() != resultType)
-      y = tensor::CastOp::create(b, loc, resultType, y);
-    op.getResult().replaceAllUsesWith(y);
-    op.erase();
+    replaceLayer(b, op, y);
     for (Operation *dead : in.pair)
       if (dead->use_empty())
         dead->erase();
@@ -188,70 +224,43 @@ struct QuantizedLinearToUkernelPass
 
   void rewrite(OpBuilder &b, quantc::qc::LinearOp op) {
     Location loc = op.getLoc();
-    auto weight = op.getWeight().getDefiningOp<quantc::qc::QConstantOp>();
-    auto wtype = cast<quantc::qc::QWeightType>(weight.getType());
-    quantc::numerics::Format f = quantc::qc::toNumericsFormat(wtype.getFormat());
-    int64_t k = wtype.getInputDim(), n = wtype.getOutputDim();
-    std::string name = (op.getLayer() ? op.getLayer()->str() : "w") + "_q";
-
-    b.setInsertionPoint(op);
-    Operation *module = op->getParentOfType<ModuleOp>();
-    auto read = [&](ElementsAttr value, StringRef part) {
-      Value piece = bytesConstant(b, loc, value, name + "_" + part.str());
-      quantc::recordPackedPiece(module,
-                        piece.getDefiningOp<arith::ConstantOp>().getValue(),
-                        wtype, part);
-      return piece;
-    };
-    Value codes = read(weight.getCodes(), "codes");
-    Value scales = read(weight.getScales(), "scales");
-    // Pieces a format does not have are passed as `scales`, never read.
-    Value zeros = weight.getZeroPoints()
-                      ? read(*weight.getZeroPoints(), "zero_points")
-                      : scales;
-    Value table = scales;
+    Pieces p = readPieces(b, op);
+    const quantc::numerics::Format &f = p.format;
+    int64_t k = p.type.getInputDim(), n = p.type.getOutputDim();
+    Value table = p.scales;
     if (quantc::isCodebook(f)) {
       SmallVector<float> values;
       for (unsigned c = 0; c < (1u << f.bits); ++c)
         values.push_back(quantc::numerics::decodeFloatCode(f.code, c));
-      table = read(DenseElementsAttr::get(
+      table = p.read(DenseElementsAttr::get(
                        RankedTensorType::get({int64_t(values.size())},
                                              b.getF32Type()),
                        ArrayRef<float>(values)),
-                   "table");
+                     "table");
     }
-    Value scaleParams =
-        f.scaleBits ? read(*weight.getScaleParams(), "scale_params") : scales;
+    Value scaleParams = f.scaleBits
+                            ? p.read(*p.weight.getScaleParams(), "scale_params")
+                            : p.scales;
 
     // The result in its own shape; the kernel sees x and y as [rows, K] and
     // [rows, N] (qc.ukernel merges leading dimensions when it is lowered).
     Value x = op.getInput();
-    SmallVector<OpFoldResult> ySizes = tensor::getMixedSizes(b, loc, x);
-    ySizes.back() = b.getIndexAttr(n);
-    Value init = tensor::EmptyOp::create(b, loc, ySizes, b.getF32Type());
-    auto i64 = [&](int64_t v) {
-      return arith::ConstantIntOp::create(b, loc, v, 64).getResult();
-    };
+    Value init = emptyResult(b, loc, x, n);
     int64_t flags = QC_QMATMUL_INIT | quantc::qmatmulFormatFlags(f) |
                     (int8Activations ? QC_QMATMUL_INT8_ACT : 0);
     int64_t group = f.granularity == quantc::numerics::Granularity::PerGroup
                         ? f.groupSize
                         : 0;
+    auto c = [&](int64_t v) { return i64(b, loc, v); };
     Value y = quantc::qc::UKernelOp::create(
                   b, loc, TypeRange{init.getType()}, kKernel,
-                  ValueRange{x, codes, scales, zeros, table, scaleParams},
+                  ValueRange{x, p.codes, p.scales, p.zeros, table,
+                             scaleParams},
                   ValueRange{init},
-                  ValueRange{i64(k), i64(n), i64(f.bits), i64(group),
-                             i64(f.scaleBlock), i64(flags)})
+                  ValueRange{c(k), c(n), c(f.bits), c(group), c(f.scaleBlock),
+                             c(flags)})
                   .getResult(0);
-    // Written into y: an elementwise op that fuses into y's readers.
-    if (Value bias = op.getBias())
-      y = quantc::buildBiasAdd(b, loc, y, bias, /*init=*/y);
-    Type resultType = op.getResult().getType();
-    if (y.getType() != resultType)
-      y = tensor::CastOp::create(b, loc, resultType, y);
-    op.getResult().replaceAllUsesWith(y);
-    op.erase();
+    replaceLayer(b, op, y);
   }
 };
 
