@@ -103,10 +103,13 @@ struct LowerQuantizeDynamic : OpRewritePattern<qc::QuantizeDynamicOp> {
                               : utils::IteratorType::parallel);
     AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
     AffineMap toScale = broadcastMap(scalesType, xType.getShape(), ctx);
-    Value zeros = linalg::FillOp::create(
-                      b, loc, ValueRange{floatConst(b, loc, f, 0.0)},
-                      ValueRange{emptyLike(b, loc, scalesType, x)})
-                      .getResult(0);
+    // (One op built per statement: the order of function arguments'
+    // evaluation, and so of the ops in the IR, differs between compilers.)
+    Value zero = floatConst(b, loc, f, 0.0);
+    Value empty = emptyLike(b, loc, scalesType, x);
+    Value zeros =
+        linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{empty})
+            .getResult(0);
     SmallVector<Value> inits(affine ? 2 : 1, zeros);
     SmallVector<AffineMap> maps(1 + inits.size(), toScale);
     maps[0] = id;
@@ -152,9 +155,9 @@ struct LowerQuantizeDynamic : OpRewritePattern<qc::QuantizeDynamicOp> {
                     nb, l, a[0], floatConst(nb, l, f, top))});
             return;
           }
-          Value s = arith::DivFOp::create(
-              nb, l, arith::SubFOp::create(nb, l, a[1], a[0]),
-              floatConst(nb, l, f, top));
+          Value width = arith::SubFOp::create(nb, l, a[1], a[0]);
+          Value s =
+              arith::DivFOp::create(nb, l, width, floatConst(nb, l, f, top));
           Value z = clampF(nb, l,
                            roundedRatio(nb, l,
                                         arith::NegFOp::create(nb, l, a[0]), s),

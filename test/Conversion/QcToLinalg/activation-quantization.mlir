@@ -40,8 +40,9 @@ func.func @per_token(%x: tensor<?x64xf32>) -> tensor<?x64xf32> {
 // CHECK:   arith.minimumf
 // CHECK:   arith.maximumf
 // CHECK: linalg.generic
-// CHECK:   arith.constant 2.550000e+02
 // CHECK:   arith.subf
+// CHECK:   arith.constant 2.550000e+02
+// CHECK:   arith.divf
 // CHECK:   arith.negf
 // CHECK:   arith.fptoui %{{.*}} : f32 to i8
 // CHECK: linalg.generic
