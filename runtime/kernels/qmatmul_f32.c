@@ -15,6 +15,7 @@
  *===----------------------------------------------------------------------===*/
 
 #include "quantc/kernels.h"
+#include "stored_scale.h"
 
 #include <immintrin.h>
 #include <math.h>
@@ -96,29 +97,7 @@ static float scale_at(const qweight *w, int64_t i) {
            : (w->flags & QC_QMATMUL_SCALE_BF16) ? round_to_bf16(s)
                                                 : s;
   }
-  if (w->flags & (QC_QMATMUL_SCALE_F16 | QC_QMATMUL_SCALE_BF16)) {
-    uint16_t h;
-    memcpy(&h, w->scales + 2 * i, 2);
-    uint32_t bitsOut;
-    if (w->flags & QC_QMATMUL_SCALE_BF16) {
-      bitsOut = (uint32_t)h << 16;
-    } else { /* IEEE half to single */
-      uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 31,
-               man = h & 1023;
-      if (exp == 0) {
-        float f = ldexpf((float)man, -24);
-        return sign ? -f : f;
-      }
-      bitsOut = exp == 31 ? sign | 0x7f800000u | (man << 13)
-                          : sign | ((exp + 112) << 23) | (man << 13);
-    }
-    float f;
-    memcpy(&f, &bitsOut, 4);
-    return f;
-  }
-  float f;
-  memcpy(&f, w->scales + 4 * i, 4);
-  return f;
+  return stored_scale(w->scales, i, w->flags);
 }
 
 /* Codes [k0, k0 + len) of channel j as floats (signed for symmetric; the

@@ -17,6 +17,7 @@
  *===----------------------------------------------------------------------===*/
 
 #include "quantc/kernels.h"
+#include "stored_scale.h"
 
 #include <immintrin.h>
 #include <math.h>
@@ -45,48 +46,6 @@ typedef struct {
   int64_t kp;
 } int8_rows;
 
-static float half_to_float(uint16_t h) {
-  uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 31,
-           man = h & 1023, bits;
-  if (exp == 0) {
-    if (!man) {
-      bits = sign;
-    } else { /* subnormal: renormalize */
-      exp = 127 - 15 + 1;
-      while (!(man & 1024)) {
-        man <<= 1;
-        --exp;
-      }
-      bits = sign | exp << 23 | (man & 1023) << 13;
-    }
-  } else if (exp == 31) {
-    bits = sign | 0x7f800000u | man << 13;
-  } else {
-    bits = sign | (exp + 127 - 15) << 23 | man << 13;
-  }
-  float f;
-  memcpy(&f, &bits, 4);
-  return f;
-}
-
-static float scale_of(const uint8_t *scales, int64_t j, int64_t flags) {
-  if (flags & QC_QMATMUL_SCALE_F16) {
-    uint16_t h;
-    memcpy(&h, scales + 2 * j, 2);
-    return half_to_float(h);
-  }
-  if (flags & QC_QMATMUL_SCALE_BF16) {
-    uint16_t h;
-    memcpy(&h, scales + 2 * j, 2);
-    uint32_t bits = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-  }
-  float f;
-  memcpy(&f, scales + 4 * j, 4);
-  return f;
-}
 
 /* Row x's scale: the static one, or max|x| / 127. */
 static float row_scale(const float *x, int64_t k, float static_scale) {
@@ -352,7 +311,7 @@ void _mlir_ciface_quantc_qmatmul_i8(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
   const uint8_t *ps = (const uint8_t *)(scales->aligned + scales->offset),
                 *pz = (const uint8_t *)(zeros->aligned + zeros->offset);
   for (int64_t j = 0; j < n; ++j) {
-    w.scales[j] = scale_of(ps, j, flags);
+    w.scales[j] = stored_scale(ps, j, flags);
     w.zeros[j] = w.symmetric ? 128 : pz[j];
   }
   int8_rows rows = {NULL, malloc(sizeof(float) * (size_t)m),
