@@ -90,7 +90,7 @@ struct QuantizeActivationsPass
         return failure();
       for (size_t record = 0; record < file.size(); ++record) {
         LayerStatistics s;
-        if (!file.load(record, s, error))
+        if (!file.load(record, s, error, /*hessian=*/false))
           return failure();
         float m = s.absmax.empty()
                       ? 0.0f

@@ -290,7 +290,7 @@ struct SmoothQuantPass : quantc::impl::SmoothQuantBase<SmoothQuantPass> {
         continue;
       }
       LayerStatistics s;
-      if (!file.load(record, s, error) ||
+      if (!file.load(record, s, error, /*hessian=*/false) ||
           failed(smooth(readers, *target, s, names, error)))
         return failure();
     }

@@ -188,14 +188,14 @@ int64_t StatisticsFile::find(const std::string &layer) const {
 }
 
 bool StatisticsFile::load(size_t record, LayerStatistics &s,
-                          std::string &error) {
+                          std::string &error, bool hessian) {
   const StatisticsRecord &r = records[record];
   s.layers = r.layers;
   s.k = r.k;
   s.samples = r.samples;
   s.absmax.resize(r.k);
   s.mean.resize(r.k);
-  std::vector<float> h(r.k * r.k);
+  std::vector<float> h(hessian ? r.k * r.k : 0);
   in.clear();
   in.seekg(r.offset);
   in.read(reinterpret_cast<char *>(s.absmax.data()), 4 * r.k);

@@ -77,7 +77,10 @@ public:
   const std::vector<std::string> &layersOf(size_t record) const {
     return records[record].layers;
   }
-  bool load(size_t record, LayerStatistics &stats, std::string &error);
+  /// Without `hessian` only absmax and mean are read (SmoothQuant, static
+  /// activation scales): the K x K matrix is most of a record.
+  bool load(size_t record, LayerStatistics &stats, std::string &error,
+            bool hessian = true);
   /// The record serving `layer`, or -1.
   int64_t find(const std::string &layer) const;
 
