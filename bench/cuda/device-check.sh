@@ -87,11 +87,15 @@ kernels_zoo() {
 
 kernels() {
   nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
-  echo "== the fused dequantize-matmul kernel against float64 (numpy): every format, three shapes"
+  echo "== the fused dequantize-matmul kernels against float64 (numpy): every format, seven shapes"
+  [ -d qf ] || tar xzf qf.tgz
   for d in qf/*; do
-    echo "K x N x rows = $(basename "$d")"
+    tolerance=$(cat "$d/tolerance" 2>/dev/null || echo 1e-5)
+    echo "K x N x rows = $(basename "$d") (tolerance $tolerance)"
     ./bin/qc-run "$d/cuda" --input x="$d/x.npy" --input x3="$d/x3.npy" -o "$d/gpu" > /dev/null
-    python3 quantized_formats.py check "$d" gpu | grep -v "^ok"
+    python3 quantized_formats.py check "$d" gpu "$tolerance" > /tmp/check.txt
+    grep -v "^ok" /tmp/check.txt
+    echo "  largest error: $(grep -o 'contraction [0-9.e+-]*' /tmp/check.txt | sort -g -k2 | tail -1)"
   done
   echo "== more rows than the grid's height (65535 blocks of 8): 530000 rows of K x N = 100 x 24"
   big=/tmp/big && rm -rf $big && mkdir -p $big && cp -r qf/100x24x5/{reference,bias.npy,x3.npy} qf/100x24x5/w*.npy $big/

@@ -45,10 +45,15 @@ if [ "$mode" = kernels ]; then
   # K x N x rows: the default (rows of 50 bytes: byte loads), 1040 x 72 x 1
   # (whole words, one row: the decode kernel), 257 x 37 x 19 (odd K: the
   # last byte half padding; 19 rows: three blocks of 8, the last short),
-  # 4128 x 13 x 1 (16-byte code units, a pipelined trip and a ragged tail).
-  for shape in "100 24 5" "1040 72 1" "257 37 19" "4128 13 1"; do
+  # 4128 x 13 x 1 (16-byte code units, a pipelined trip and a ragged tail);
+  # then the tensor-core kernel (f16 operands: tolerance 2e-3): 1024 x 40 x
+  # 37 (K split in 2, partial tiles of rows and channels), 2048 x 24 x 130
+  # (9 blocks of rows, K split in 4), 512 x 40 x 20 (K not split).
+  for shape in "100 24 5" "1040 72 1" "257 37 19" "4128 13 1" \
+               "1024 40 37" "2048 24 130" "512 40 20"; do
     d=$out/qf/$(echo "$shape" | tr ' ' x)
     mkdir -p "$d"
+    case $shape in "1024 40 37"|"2048 24 130"|"512 40 20") echo 2e-3 > "$d/tolerance" ;; esac
     /usr/bin/python3 "$formats" write "$d" $shape
     "$build/bin/quantc" compile "$d/model.mlir" --target cuda -o "$d/cuda" 2>/dev/null
     "$build/bin/quant-opt" "$d/model.mlir" --qc-dequantize-constants -o "$d/reference.mlir"
@@ -56,6 +61,7 @@ if [ "$mode" = kernels ]; then
       -o "$d/reference" --output-format npy > /dev/null
     rm "$d/model.mlir" "$d/reference.mlir" "$d"/eye*.npy
   done
+  (cd "$out" && tar czf qf.tgz qf && rm -rf qf)
   # One quantized layer per artifact; splat weights, compressed.
   /usr/bin/python3 "$root/bench/cuda/qmatmul_models.py" "$out/layers"
   for m in "$out"/layers/*.mlir; do

@@ -54,7 +54,7 @@ static constexpr const char *kToKernels =
 // Kernels through NVVM (math the approximations left calls libdevice);
 // the host as on the CPU.
 static constexpr const char *kToLLVM =
-    "gpu.module(convert-gpu-to-nvvm),"
+    "gpu.module(convert-nvgpu-to-nvvm,convert-gpu-to-nvvm),"
     "quantc-lower-dynamic-expand-shape,"
     "expand-strided-metadata,"
     "lower-affine,"

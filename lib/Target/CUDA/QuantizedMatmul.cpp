@@ -17,7 +17,9 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/UB/IR/UBOps.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -35,6 +37,28 @@ namespace {
 constexpr const char *kKernel = "quantc_qmatmul_f32";
 constexpr int64_t kWarp = 32;
 constexpr int64_t kWarpsPerBlock = 4;
+
+/// A row number as indices of x's (and y's) leading dimensions.
+SmallVector<Value> delinearizeRow(OpBuilder &b, Location loc, Value row,
+                                  ArrayRef<Value> rowSizes) {
+  SmallVector<Value> out(rowSizes.size());
+  for (int64_t d = static_cast<int64_t>(rowSizes.size()) - 1; d > 0; --d) {
+    out[d] = arith::RemUIOp::create(b, loc, row, rowSizes[d]);
+    row = arith::DivUIOp::create(b, loc, row, rowSizes[d]);
+  }
+  if (!out.empty())
+    out[0] = row;
+  return out;
+}
+
+/// A word whose codes all have their top bit set (symmetric codes, XORed
+/// with it, read as unsigned code + 2^(bits-1)).
+int64_t signBitsOf(int64_t bits) {
+  uint32_t out = 0;
+  for (int64_t p = bits - 1; p < 32; p += bits)
+    out |= 1u << p;
+  return static_cast<int32_t>(out);
+}
 
 /// What one kernel is specialized on (all known at compile time).
 struct KernelShape {
@@ -201,16 +225,8 @@ private:
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, v, idx(0));
   }
 
-  /// A row number as indices of x's (and y's) leading dimensions.
   SmallVector<Value> delinearize(Value row) {
-    SmallVector<Value> out(rowSizes.size());
-    for (int64_t d = static_cast<int64_t>(rowSizes.size()) - 1; d > 0; --d) {
-      out[d] = arith::RemUIOp::create(b, loc, row, rowSizes[d]);
-      row = arith::DivUIOp::create(b, loc, row, rowSizes[d]);
-    }
-    if (!out.empty())
-      out[0] = row;
-    return out;
+    return delinearizeRow(b, loc, row, rowSizes);
   }
 
   /// The units of trip `base`: `unroll` units per lane, a row's lanes apart.
@@ -414,14 +430,7 @@ private:
   /// Where code j sits in its 16-bit half of the word.
   int64_t position(int64_t j) const { return s.bits * j % 16; }
 
-  /// A word whose codes all have their top bit set (symmetric codes,
-  /// XORed with it, read as unsigned code + 2^(bits-1)).
-  int64_t signBits() const {
-    uint32_t out = 0;
-    for (int64_t p = s.bits - 1; p < 32; p += s.bits)
-      out |= 1u << p;
-    return static_cast<int32_t>(out);
-  }
+  int64_t signBits() const { return signBitsOf(s.bits); }
 
   /// (code - offset) * 2^p for the code at bit p of `half`, exactly.
   Value decode(Value half, int64_t p) {
@@ -456,6 +465,350 @@ private:
   Value x, y, codes, scales, zeros;
   SmallVector<Value> rowSizes;
   Value rowCount;
+  SmallVector<SmallVector<Value>> rowIndices;
+  SmallVector<Value> codeBase, scaleBase;
+};
+
+/// Rows from which a call takes the tensor-core kernel: past one block of
+/// the 8-row kernel (which would read the weight once per 8 rows).
+constexpr int64_t kMmaMinRows = 9;
+/// Blocks the tensor-core kernel aims for (8 per SM of an H100/H200, 4
+/// warps each) when it splits K.
+constexpr int64_t kMmaBlocks = 1056;
+
+/// y = 0 (rows x n), one thread an element: the sums of blocks that split
+/// K are added to it.
+void emitZero(OpBuilder &b, Location loc, Value y, ArrayRef<Value> rowSizes,
+              Value rowCount, int64_t n) {
+  auto c = [&](int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v).getResult();
+  };
+  Value total = arith::MulIOp::create(b, loc, rowCount, c(n));
+  auto launch = gpu::LaunchOp::create(
+      b, loc, arith::CeilDivUIOp::create(b, loc, total, c(256)), c(1), c(1),
+      c(256), c(1), c(1));
+  Block &entry = launch.getBody().front();
+  OpBuilder body = OpBuilder::atBlockEnd(&entry);
+  if (entry.empty() || !entry.back().hasTrait<OpTrait::IsTerminator>())
+    gpu::TerminatorOp::create(body, loc);
+  body.setInsertionPoint(entry.getTerminator());
+  auto in = [&](int64_t v) {
+    return arith::ConstantIndexOp::create(body, loc, v).getResult();
+  };
+  Value e = arith::AddIOp::create(
+      body, loc,
+      arith::MulIOp::create(body, loc, launch.getBlockIds().x, in(256)),
+      launch.getThreadIds().x);
+  auto ifIn = scf::IfOp::create(
+      body, loc,
+      arith::CmpIOp::create(body, loc, arith::CmpIPredicate::ult, e, total));
+  body.setInsertionPointToStart(ifIn.thenBlock());
+  SmallVector<Value> at = delinearizeRow(
+      body, loc, arith::DivUIOp::create(body, loc, e, in(n)), rowSizes);
+  at.push_back(arith::RemUIOp::create(body, loc, e, in(n)));
+  memref::StoreOp::create(
+      body, loc,
+      arith::ConstantFloatOp::create(body, loc, body.getF32Type(),
+                                     APFloat(0.0f)),
+      y, at);
+}
+
+/// The tensor-core kernel (several rows, 4- and 8-bit codes in 16-byte
+/// units, x 16-byte aligned): each warp takes 16 * mTiles rows and
+/// 8 * nTiles channels and multiplies them with `mma.sync` m16n8k16 on f16
+/// operands into f32 sums; the codes are decoded once per block of rows,
+/// two at a time into a half2.
+///
+/// A lane (group g = lane / 4, t = lane % 4) holds the B operand of channel
+/// g of each tile: its unit u (4 * trip + t, 32 or 16 codes) read as words
+/// of 8 or 4 codes. The order of k inside one mma is free as long as A and
+/// B agree, so a word's codes pair as (j, j + codes/2) -- the two codes 16
+/// bits apart, one mask for both -- and A's halves are x at the same k.
+/// A code q becomes half(0x6400 | q) = 1024 + q exactly, minus 1024 + z
+/// (exact too), times the scale: 2 half2 instructions per 2 codes.
+struct MmaShape {
+  int64_t k = 0, n = 0, bits = 0, group = 0;
+  bool symmetric = true;
+  int64_t mTiles = 1, nTiles = 8;
+
+  int64_t codesPerWord() const { return 32 / bits; }
+  int64_t codesPerUnit() const { return 128 / bits; }
+  int64_t unitsPerRow() const { return k * bits / 128; }
+  int64_t groups() const { return (k + group - 1) / group; }
+  int64_t rowsPerWarp() const { return 16 * mTiles; }
+  int64_t channelsPerWarp() const { return 8 * nTiles; }
+  int64_t channelsPerBlock() const {
+    return channelsPerWarp() * kWarpsPerBlock;
+  }
+  /// Whether the kernel takes this format and K.
+  static bool takes(int64_t bits, int64_t k, int64_t group) {
+    if (bits != 4 && bits != 8)
+      return false;
+    int64_t perUnit = 128 / bits;
+    // Whole trips of 4 units a row; a unit inside one group.
+    return (k * bits) % (128 * 4) == 0 &&
+           (group == k || group % perUnit == 0);
+  }
+};
+
+class MmaKernelBuilder {
+public:
+  MmaKernelBuilder(OpBuilder &b, Location loc, const MmaShape &shape, Value x,
+                   Value y, Value codes, Value scales, Value zeros,
+                   ArrayRef<Value> rowSizes, Value rowCount)
+      : b(b), loc(loc), s(shape), x(x), y(y), codes(codes), scales(scales),
+        zeros(zeros), rowSizes(rowSizes), rowCount(rowCount) {}
+
+  /// `splits` blocks share each tile, each taking `tripsPerSplit` trips
+  /// of K and adding its sums to y (zeroed before) where there are several.
+  void build(gpu::LaunchOp launch, Value rowBlocks, Value splits,
+             Value tripsPerSplit) {
+    Value lane = launch.getThreadIds().x;
+    Value warp = launch.getThreadIds().y;
+    Value g = arith::ShRUIOp::create(b, loc, lane, idx(2));
+    Value t = arith::AndIOp::create(b, loc, lane, idx(3));
+    // The row blocks of one block of channels adjacent: they run together
+    // and share the channels' codes through the L2.
+    Value bx = launch.getBlockIds().x;
+    Value r0 = mul(arith::RemUIOp::create(b, loc, bx, rowBlocks),
+                   idx(s.rowsPerWarp()));
+    bx = arith::DivUIOp::create(b, loc, bx, rowBlocks);
+    Value split = arith::RemUIOp::create(b, loc, bx, splits);
+    bx = arith::DivUIOp::create(b, loc, bx, splits);
+    Value n0 = mul(add(mul(bx, idx(kWarpsPerBlock)), warp),
+                   idx(s.channelsPerWarp()));
+    Value begin = mul(mul(split, tripsPerSplit), idx(4));
+    Value end = arith::MinUIOp::create(
+        b, loc, add(begin, mul(tripsPerSplit, idx(4))), idx(s.unitsPerRow()));
+    int64_t wordsPerRow = s.unitsPerRow() * 4;
+    for (int64_t j = 0; j < s.nTiles; ++j) {
+      Value channel = arith::MinUIOp::create(
+          b, loc, add(n0, add(g, idx(8 * j))), idx(s.n - 1));
+      codeBase.push_back(mul(channel, idx(wordsPerRow)));
+      scaleBase.push_back(mul(channel, idx(s.groups())));
+    }
+    // Rows g and g + 8 of each tile: A's and C's (clamped for loads; the
+    // stores check).
+    Value lastRow = sub(rowCount, idx(1));
+    for (int64_t m = 0; m < s.mTiles; ++m)
+      for (int64_t half = 0; half < 2; ++half) {
+        Value row = add(r0, add(g, idx(16 * m + 8 * half)));
+        rows.push_back(row);
+        rowIndices.push_back(
+            delinearize(arith::MinUIOp::create(b, loc, row, lastRow)));
+      }
+
+    Type accType = VectorType::get({2, 2}, b.getF32Type());
+    Value zero = arith::ConstantOp::create(
+        b, loc, accType, DenseElementsAttr::get(cast<ShapedType>(accType), 0.0f));
+    SmallVector<Value> acc(s.mTiles * s.nTiles, zero);
+    acc = loop(t, begin, end, acc);
+    Value several = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
+                                          splits, idx(1));
+    store(acc, n0, t, several);
+  }
+
+private:
+  /// Trips of 4 units a row (one per lane of a group) over units [begin,
+  /// end), each loading the next trip's codes before multiplying the ones
+  /// loaded the trip before.
+  SmallVector<Value> loop(Value t, Value begin, Value end,
+                          SmallVector<Value> acc) {
+    size_t accCount = acc.size();
+    SmallVector<Value> carried = acc;
+    llvm::append_range(carried, loadUnit(add(begin, t)));
+    auto forOp = scf::ForOp::create(b, loc, begin, end, idx(4), carried);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forOp.getBody());
+    Value u = add(forOp.getInductionVar(), t);
+    Value next = arith::MinUIOp::create(b, loc, add(u, idx(4)),
+                                        add(sub(end, idx(4)), t));
+    SmallVector<Value> nextLoads = loadUnit(next);
+    ValueRange args = forOp.getRegionIterArgs();
+    SmallVector<Value> sums =
+        multiplyUnit(u, SmallVector<Value>(args.drop_front(accCount)),
+                     SmallVector<Value>(args.take_front(accCount)));
+    llvm::append_range(sums, nextLoads);
+    scf::YieldOp::create(b, loc, sums);
+    return SmallVector<Value>(forOp.getResults().take_front(accCount));
+  }
+
+  /// Unit `u` of each tile's channel: nTiles vectors of 4 words, then per
+  /// tile the scale and 1024 + zero point as half2 splats.
+  SmallVector<Value> loadUnit(Value u) {
+    Type f16 = b.getF16Type();
+    auto half2 = VectorType::get({2}, f16);
+    Value group = s.group == s.k
+                      ? idx(0)
+                      : arith::DivUIOp::create(
+                            b, loc, mul(u, idx(s.codesPerUnit())), idx(s.group))
+                            .getResult();
+    SmallVector<Value> words, scale, bias;
+    for (int64_t j = 0; j < s.nTiles; ++j) {
+      words.push_back(vector::LoadOp::create(
+          b, loc, VectorType::get({4}, b.getI32Type()), codes,
+          ValueRange{add(codeBase[j], mul(u, idx(4)))},
+          /*nontemporal=*/false, b.getI64IntegerAttr(16)));
+      Value at = add(scaleBase[j], group);
+      Value sc = memref::LoadOp::create(b, loc, scales, ValueRange{at});
+      if (sc.getType().isBF16())
+        sc = arith::ExtFOp::create(b, loc, b.getF32Type(), sc);
+      if (!sc.getType().isF16())
+        sc = arith::TruncFOp::create(b, loc, f16, sc);
+      scale.push_back(vector::BroadcastOp::create(b, loc, half2, sc));
+      // 0x6400 | z is the half 1024 + z, in both halves of a word.
+      Value z = s.symmetric
+                    ? i32(int64_t(1) << (s.bits - 1))
+                    : arith::ExtUIOp::create(
+                          b, loc, b.getI32Type(),
+                          memref::LoadOp::create(b, loc, zeros, ValueRange{at}))
+                          .getResult();
+      Value pair = arith::MulIOp::create(
+          b, loc, arith::OrIOp::create(b, loc, z, i32(0x6400)),
+          i32(0x00010001));
+      bias.push_back(asHalf2(pair));
+    }
+    llvm::append_range(words, scale);
+    llvm::append_range(words, bias);
+    return words;
+  }
+
+  /// The products of unit `u` (`loaded` by loadUnit) added to the tiles.
+  SmallVector<Value> multiplyUnit(Value u, ArrayRef<Value> loaded,
+                                  SmallVector<Value> acc) {
+    ArrayRef<Value> words = loaded.take_front(s.nTiles);
+    ArrayRef<Value> scale = loaded.slice(s.nTiles, s.nTiles);
+    ArrayRef<Value> bias = loaded.drop_front(2 * s.nTiles);
+    int64_t perWord = s.codesPerWord(), mmas = perWord / 4;
+    auto aType = VectorType::get({4, 2}, b.getF16Type());
+    auto bType = VectorType::get({2, 2}, b.getF16Type());
+    for (int64_t e = 0; e < 4; ++e) {
+      Value k0 = add(mul(u, idx(s.codesPerUnit())), idx(e * perWord));
+      // x of rows g and g + 8 of each tile at the word's k.
+      SmallVector<SmallVector<Value>> xs;
+      for (SmallVector<Value> &at : rowIndices) {
+        SmallVector<Value> values;
+        for (int64_t q = 0; q < perWord; q += 4) {
+          SmallVector<Value> index = at;
+          index.push_back(add(k0, idx(q)));
+          Value v = vector::LoadOp::create(
+              b, loc, VectorType::get({4}, b.getF32Type()), x, index,
+              /*nontemporal=*/false, b.getI64IntegerAttr(16));
+          for (int64_t c = 0; c < 4; ++c)
+            values.push_back(vector::ExtractOp::create(b, loc, v, c));
+        }
+        xs.push_back(values);
+      }
+      // x at codes (c, c + perWord / 2) as a half2: A's halves of pair c.
+      auto xPair = [&](int64_t row, int64_t c) {
+        Value two = vector::FromElementsOp::create(
+            b, loc, VectorType::get({2}, b.getF32Type()),
+            ValueRange{xs[row][c], xs[row][c + perWord / 2]});
+        return arith::TruncFOp::create(b, loc, VectorType::get({2}, b.getF16Type()),
+                                       two)
+            .getResult();
+      };
+      SmallVector<SmallVector<Value>> aOps(s.mTiles);
+      for (int64_t m = 0; m < s.mTiles; ++m)
+        for (int64_t i = 0; i < mmas; ++i)
+          aOps[m].push_back(fragment(
+              aType, {xPair(2 * m, 2 * i), xPair(2 * m + 1, 2 * i),
+                      xPair(2 * m, 2 * i + 1), xPair(2 * m + 1, 2 * i + 1)}));
+      for (int64_t j = 0; j < s.nTiles; ++j) {
+        Value w = vector::ExtractOp::create(b, loc, words[j], e);
+        if (s.symmetric)
+          w = arith::XOrIOp::create(b, loc, w, i32(signBits()));
+        int64_t mask = (int64_t(1) << s.bits) - 1;
+        SmallVector<Value> pairs;
+        for (int64_t c = 0; c < perWord / 2; ++c) {
+          Value shifted =
+              c ? arith::ShRUIOp::create(b, loc, w, i32(c * s.bits)).getResult()
+                : w;
+          Value bits = arith::OrIOp::create(
+              b, loc,
+              arith::AndIOp::create(b, loc, shifted, i32(mask | mask << 16)),
+              i32(0x64006400));
+          Value h = arith::SubFOp::create(b, loc, asHalf2(bits), bias[j]);
+          pairs.push_back(arith::MulFOp::create(b, loc, h, scale[j]));
+        }
+        for (int64_t i = 0; i < mmas; ++i) {
+          Value bOp = fragment(bType, {pairs[2 * i], pairs[2 * i + 1]});
+          for (int64_t m = 0; m < s.mTiles; ++m) {
+            Value &a = acc[m * s.nTiles + j];
+            a = nvgpu::MmaSyncOp::create(b, loc, aOps[m][i], bOp, a,
+                                         ArrayRef<int64_t>{16, 8, 16});
+          }
+        }
+      }
+    }
+    return acc;
+  }
+
+  /// C's element [h][c] of tile (m, j) is row g + 8h, channel 8j + 2t + c.
+  /// Added atomically where `several` blocks share the tile.
+  void store(ArrayRef<Value> acc, Value n0, Value t, Value several) {
+    for (int64_t m = 0; m < s.mTiles; ++m)
+      for (int64_t j = 0; j < s.nTiles; ++j)
+        for (int64_t h = 0; h < 2; ++h)
+          for (int64_t c = 0; c < 2; ++c) {
+            Value channel = add(n0, add(mul(t, idx(2)), idx(8 * j + c)));
+            Value row = rows[2 * m + h];
+            Value ok = arith::AndIOp::create(
+                b, loc,
+                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row,
+                                      rowCount),
+                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                      channel, idx(s.n)));
+            auto ifOk = scf::IfOp::create(b, loc, ok);
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToStart(ifOk.thenBlock());
+            Value v = vector::ExtractOp::create(b, loc, acc[m * s.nTiles + j],
+                                                ArrayRef<int64_t>{h, c});
+            SmallVector<Value> at = rowIndices[2 * m + h];
+            at.push_back(channel);
+            auto ifSeveral = scf::IfOp::create(b, loc, several, true);
+            b.setInsertionPointToStart(ifSeveral.thenBlock());
+            memref::AtomicRMWOp::create(b, loc, arith::AtomicRMWKind::addf, v,
+                                        y, at);
+            b.setInsertionPointToStart(ifSeveral.elseBlock());
+            memref::StoreOp::create(b, loc, v, y, at);
+          }
+  }
+
+  /// A 2-D mma operand from its rows (half2 each).
+  Value fragment(VectorType type, ArrayRef<Value> rowsOf) {
+    Value out = ub::PoisonOp::create(b, loc, type);
+    for (auto [i, r] : llvm::enumerate(rowsOf))
+      out = vector::InsertOp::create(b, loc, r, out, int64_t(i));
+    return out;
+  }
+
+  Value asHalf2(Value word) {
+    Value v = vector::BroadcastOp::create(
+        b, loc, VectorType::get({1}, b.getI32Type()), word);
+    return vector::BitCastOp::create(
+        b, loc, VectorType::get({2}, b.getF16Type()), v);
+  }
+
+  int64_t signBits() const { return signBitsOf(s.bits); }
+
+  SmallVector<Value> delinearize(Value row) {
+    return delinearizeRow(b, loc, row, rowSizes);
+  }
+
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value i32(int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 32); }
+  Value add(Value l, Value r) { return arith::AddIOp::create(b, loc, l, r); }
+  Value sub(Value l, Value r) { return arith::SubIOp::create(b, loc, l, r); }
+  Value mul(Value l, Value r) { return arith::MulIOp::create(b, loc, l, r); }
+
+  OpBuilder &b;
+  Location loc;
+  const MmaShape &s;
+  Value x, y, codes, scales, zeros;
+  SmallVector<Value> rowSizes;
+  Value rowCount;
+  SmallVector<Value> rows;
   SmallVector<SmallVector<Value>> rowIndices;
   SmallVector<Value> codeBase, scaleBase;
 };
@@ -505,7 +858,17 @@ Value vectorLoadable(OpBuilder &b, Location loc, Value x,
 
 struct CudaQuantizedMatmulPass
     : quantc::impl::CudaQuantizedMatmulBase<CudaQuantizedMatmulPass> {
+  using Base::Base;
+
   void runOnOperation() override {
+    if (rowTiles < 1 || rowTiles > 4 || channelTiles < 1 || channelTiles > 8) {
+      // At the module's location, without printing the module.
+      mlir::emitError(getOperation().getLoc(),
+                      "quantc-cuda-qmatmul: row-tiles must be 1-4 and "
+                      "channel-tiles 1-8 (registers), got ")
+          << int64_t(rowTiles) << " and " << int64_t(channelTiles);
+      return signalPassFailure();
+    }
     SmallVector<quantc::qc::UKernelOp> kernels;
     getOperation().walk([&](quantc::qc::UKernelOp op) {
       if (op.getFn() == kKernel)
@@ -647,10 +1010,79 @@ struct CudaQuantizedMatmulPass
           .build(launch);
     };
 
+    // Many rows: the tensor-core kernel where it takes the format and x is
+    // aligned (checked at run time), else the 8-row kernel.
+    bool mma = xAligned && MmaShape::takes(shape.bits, shape.k, shape.group);
+    auto emitMma = [&](OpBuilder &at) {
+      MmaShape variant;
+      variant.k = shape.k;
+      variant.n = shape.n;
+      variant.bits = shape.bits;
+      variant.group = shape.group;
+      variant.symmetric = shape.symmetric;
+      variant.mTiles = rowTiles;
+      variant.nTiles = channelTiles;
+      auto c = [&](int64_t v) {
+        return arith::ConstantIndexOp::create(at, loc, v).getResult();
+      };
+      int64_t perBlock = variant.channelsPerBlock();
+      Value rowBlocks = arith::CeilDivUIOp::create(
+          at, loc, rowCount, c(variant.rowsPerWarp()));
+      Value tiles = arith::MulIOp::create(
+          at, loc, c((shape.n + perBlock - 1) / perBlock), rowBlocks);
+      // Few tiles (few rows or channels, a long K): blocks split K too, up
+      // to kMmaBlocks blocks, each at least 4 trips.
+      int64_t trips = variant.unitsPerRow() / 4;
+      Value splits = arith::MinUIOp::create(
+          at, loc, arith::CeilDivUIOp::create(at, loc, c(kMmaBlocks), tiles),
+          c(std::max<int64_t>(1, trips / 4)));
+      Value tripsPerSplit =
+          arith::CeilDivUIOp::create(at, loc, c(trips), splits);
+      splits = arith::CeilDivUIOp::create(at, loc, c(trips), tripsPerSplit);
+      Value gridX = arith::MulIOp::create(at, loc, tiles, splits);
+      auto ifSplit = scf::IfOp::create(
+          at, loc,
+          arith::CmpIOp::create(at, loc, arith::CmpIPredicate::ugt, splits,
+                                c(1)));
+      {
+        OpBuilder zeroB = ifSplit.getThenBodyBuilder();
+        emitZero(zeroB, loc, y, rowSizes, rowCount, shape.n);
+      }
+      auto launch = gpu::LaunchOp::create(at, loc, gridX, c(1), c(1), c(kWarp),
+                                          c(kWarpsPerBlock), c(1));
+      Block &entry = launch.getBody().front();
+      OpBuilder body = OpBuilder::atBlockEnd(&entry);
+      if (entry.empty() || !entry.back().hasTrait<OpTrait::IsTerminator>())
+        gpu::TerminatorOp::create(body, loc);
+      body.setInsertionPoint(entry.getTerminator());
+      MmaKernelBuilder(body, loc, variant, x, y, codes, scales, zeros,
+                       rowSizes, rowCount)
+          .build(launch, rowBlocks, splits, tripsPerSplit);
+    };
+    auto emitRows = [&](OpBuilder &at) {
+      if (!mma)
+        return emitLaunch(at, 8);
+      Value many = arith::CmpIOp::create(at, loc, arith::CmpIPredicate::uge,
+                                         rowCount,
+                                         arith::ConstantIndexOp::create(
+                                             at, loc, kMmaMinRows));
+      auto ifMma = scf::IfOp::create(
+          at, loc, arith::AndIOp::create(at, loc, many, xAligned),
+          /*withElse=*/true);
+      OpBuilder thenB = ifMma.getThenBodyBuilder();
+      emitMma(thenB);
+      OpBuilder elseB = ifMma.getElseBodyBuilder();
+      emitLaunch(elseB, 8);
+    };
+
     std::optional<int64_t> staticRows = getConstantIntValue(rowCount);
     if (staticRows) {
-      if (*staticRows > 0)
-        emitLaunch(b, *staticRows == 1 ? 1 : 8);
+      if (*staticRows == 1)
+        emitLaunch(b, 1);
+      else if (*staticRows >= kMmaMinRows)
+        emitRows(b);
+      else if (*staticRows > 1)
+        emitLaunch(b, 8);
     } else {
       // One row (decoding a token) or several (a prompt); none: no launch.
       Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
@@ -664,7 +1096,7 @@ struct CudaQuantizedMatmulPass
       OpBuilder elseB = ifOne.getElseBodyBuilder();
       auto ifSome = scf::IfOp::create(elseB, loc, some);
       OpBuilder someB = ifSome.getThenBodyBuilder();
-      emitLaunch(someB, 8);
+      emitRows(someB);
     }
     op.erase();
     return success();

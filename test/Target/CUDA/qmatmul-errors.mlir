@@ -1,4 +1,9 @@
 // RUN: quant-opt %s --split-input-file --quantc-cuda-qmatmul -verify-diagnostics
+// Tile counts the tensor-core kernel has no registers for are refused:
+// RUN: not quant-opt %s --split-input-file --quantc-cuda-qmatmul=row-tiles=0 2>&1 | FileCheck %s --check-prefix=TILES
+// RUN: not quant-opt %s --split-input-file --quantc-cuda-qmatmul=channel-tiles=9 2>&1 | FileCheck %s --check-prefix=TILES9
+// TILES: quantc-cuda-qmatmul: row-tiles must be 1-4 and channel-tiles 1-8 (registers), got 0 and 8
+// TILES9: got 1 and 9
 
 // Formats the GPU kernel does not take never reach it
 // (quantc-quantized-linear-to-ukernel{gpu} leaves them to qc-to-linalg); a

@@ -1,4 +1,4 @@
-// RUN: quant-opt %s --split-input-file --quantc-cuda-qmatmul | FileCheck %s
+// RUN: quant-opt %s --split-input-file --quantc-cuda-qmatmul=channel-tiles=2 | FileCheck %s
 
 // int4 symmetric g128, K = 256, N = 20, rows known only at run time: one
 // launch for a single row (decoding a token), one for more; none for zero
@@ -145,5 +145,77 @@ func.func @ragged(%x: memref<3x9xf32>, %codes: memref<15xi8>, %scales: memref<12
   %block = arith.constant 0 : i64
   %flags = arith.constant 9 : i64
   qc.ukernel "quantc_qmatmul_f32" ins(%x, %codes, %scales, %scales, %scales, %scales : memref<3x9xf32>, memref<15xi8>, memref<12xi8>, memref<12xi8>, memref<12xi8>, memref<12xi8>) outs(%y : memref<3x3xf32>) scalars(%k, %n, %bits, %g, %block, %flags : i64, i64, i64, i64, i64, i64)
+  return
+}
+
+// -----
+
+// Nine rows or more, 4-bit codes in whole trips of 16-byte units (K = 2048:
+// 64 units a row, 16 trips of 4) and x 16-byte aligned: the tensor-core
+// kernel (here with 2 tiles of 8 channels a warp), else the 8-row kernel.
+// Blocks split K where there are few tiles (up to 1056 blocks, each at
+// least 4 trips: at most 4 splits here); then y is zeroed first and the
+// blocks add their sums atomically.
+// CHECK-LABEL: func.func @tensor_cores
+// CHECK: %[[ROWS:.+]] = memref.dim %arg0, %c0
+// CHECK: %[[AL:.+]] = arith.cmpi eq
+// CHECK: %[[SOME:.+]] = arith.cmpi ugt, %[[ROWS]], %c1
+// CHECK: } else {
+// CHECK: scf.if %[[SOME]] {
+// CHECK: %[[MANY:.+]] = arith.cmpi uge, %[[ROWS]], %c9
+// CHECK: %[[MMA:.+]] = arith.andi %[[MANY]], %[[AL]]
+// CHECK: scf.if %[[MMA]] {
+// CHECK: %[[RB:.+]] = arith.ceildivui %[[ROWS]], %c16
+// CHECK: %[[TILES:.+]] = arith.muli %c1{{.*}}, %[[RB]]
+// CHECK: %[[WANT:.+]] = arith.ceildivui %c1056, %[[TILES]]
+// CHECK: %[[CAP:.+]] = arith.minui %[[WANT]], %c4
+// CHECK: %[[PER:.+]] = arith.ceildivui %c16{{.*}}, %[[CAP]]
+// CHECK: %[[SPLITS:.+]] = arith.ceildivui %c16{{.*}}, %[[PER]]
+// CHECK: %[[GRID:.+]] = arith.muli %[[TILES]], %[[SPLITS]]
+// CHECK: %[[SPLIT:.+]] = arith.cmpi ugt, %[[SPLITS]], %c1
+// CHECK: scf.if %[[SPLIT]] {
+// CHECK: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c256{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}})
+// CHECK: memref.store %cst, %arg3
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[GRID]], {{.*}}) threads({{.*}}) in ({{.*}} = %c32{{.*}}, {{.*}} = %c4{{.*}}, {{.*}} = %c1{{.*}})
+// CHECK-NOT: workgroup
+// CHECK: vector.load %{{.+}} {alignment = 16 : i64} : memref<5120xi32>, vector<4xi32>
+// CHECK: scf.for
+// x of two rows (g and g + 8 of the tile), 8 values each, rounded to f16
+// in pairs (codes j and j + 4 of a word share one mask).
+// CHECK: vector.load %arg0[%{{.+}}, %{{.+}}] {alignment = 16 : i64} : memref<?x2048xf32>, vector<4xf32>
+// CHECK: arith.truncf %{{.+}} : vector<2xf32> to vector<2xf16>
+// CHECK: ub.poison : vector<4x2xf16>
+// Signs flipped (0x88888888); codes j, j + 4 masked (0x000F000F) and ORed
+// with the half 1024 (0x64006400): 1024 + q in each half; minus 1024 + 8
+// (the signed codes' offset), times the scale, in f16.
+// CHECK: arith.xori %{{.+}}, %c-2004318072_i32
+// CHECK: arith.andi %{{.+}}, %c983055_i32
+// CHECK: arith.ori %{{.+}}, %c1677747200_i32
+// CHECK: vector.bitcast %{{.+}} : vector<1xi32> to vector<2xf16>
+// CHECK: arith.subf %{{.+}} : vector<2xf16>
+// CHECK: arith.mulf %{{.+}} : vector<2xf16>
+// CHECK: nvgpu.mma.sync(%{{.+}}, %{{.+}}, %{{.+}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+// CHECK: nvgpu.mma.sync
+// After the loop: each C element stored where its row and channel exist,
+// added atomically where blocks split K.
+// CHECK: scf.yield
+// CHECK: vector.extract %{{.+}}[0, 0] : f32 from vector<2x2xf32>
+// CHECK: memref.atomic_rmw addf %{{.+}}, %arg3
+// CHECK: } else {
+// CHECK: memref.store %{{.+}}, %arg3
+// The 8-row kernel otherwise (x aligned or not).
+// CHECK: } else {
+// CHECK: gpu.launch
+// CHECK-NOT: nvgpu.mma.sync
+func.func @tensor_cores(%x: memref<?x2048xf32>, %codes: memref<20480xi8>, %scales: memref<640xi8>,
+                        %y: memref<?x20xf32>) {
+  %k = arith.constant 2048 : i64
+  %n = arith.constant 20 : i64
+  %bits = arith.constant 4 : i64
+  %g = arith.constant 128 : i64
+  %block = arith.constant 0 : i64
+  // symmetric (1) | f16 scales (2) | init (8)
+  %flags = arith.constant 11 : i64
+  qc.ukernel "quantc_qmatmul_f32" ins(%x, %codes, %scales, %scales, %scales, %scales : memref<?x2048xf32>, memref<20480xi8>, memref<640xi8>, memref<640xi8>, memref<640xi8>, memref<640xi8>) outs(%y : memref<?x20xf32>) scalars(%k, %n, %bits, %g, %block, %flags : i64, i64, i64, i64, i64, i64)
   return
 }

@@ -42,13 +42,26 @@ def CudaQuantizedMatmul : Pass<"quantc-cuda-qmatmul", "mlir::ModuleOp"> {
     straddles a group); the lanes' sums meet by warp shuffles. Blocks of
     rows and of channels both run along the grid's x (no 65535 cap on the
     rows); a row count known only at run time chooses between the two
-    launches at run time. Runs after `quantc-map-to-gpu`, before
+    launches at run time. 9 rows and more, with 4- or 8-bit codes in whole
+    trips of 16-byte units and x 16-byte aligned (checked at run time): the
+    tensor-core kernel instead, each warp multiplying 16 x `row-tiles` rows
+    by 8 x `channel-tiles` channels with `nvgpu.mma.sync` m16n8k16 (f16
+    operands: x rounded to f16, codes decoded to f16 and scaled in f16;
+    f32 sums). Runs after `quantc-map-to-gpu`, before
     `gpu-kernel-outlining`.
   }];
+  let options = [
+    Option<"rowTiles", "row-tiles", "int64_t", "1",
+           "Tiles of 16 rows per warp in the tensor-core kernel">,
+    Option<"channelTiles", "channel-tiles", "int64_t", "8",
+           "Tiles of 8 channels per warp in the tensor-core kernel">,
+  ];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::gpu::GPUDialect",
                            "mlir::math::MathDialect",
                            "mlir::memref::MemRefDialect",
+                           "mlir::nvgpu::NVGPUDialect",
+                           "mlir::ub::UBDialect",
                            "mlir::scf::SCFDialect",
                            "mlir::vector::VectorDialect"];
 }
