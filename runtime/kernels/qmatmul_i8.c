@@ -11,8 +11,9 @@
  * On AVX-512 VNNI: few rows (decode) dot each channel's codes in place;
  * many rows (prefill) first pack panels of 32 channels as [K/4][32][4] so
  * that a 4-byte broadcast of a row meets 16 channels in one vpdpbusd, with
- * 8 x 32 int32 accumulators in registers. Elsewhere a portable loop gives
- * the same integers.
+ * 8 x 32 int32 accumulators in registers. On AVX2: each channel's codes
+ * against blocks of 8 rows, 16 exact products a vpmaddwd. Elsewhere a
+ * portable loop gives the same integers.
  *
  *===----------------------------------------------------------------------===*/
 
@@ -284,6 +285,62 @@ static void gemm_vnni(const weights *w, const int8_rows *rows, float *c,
   }
 }
 
+/*===- AVX2: 16 exact products a vpmaddwd ---------------------------------===*/
+
+#define AVX2 __attribute__((target("avx2")))
+
+/* Channel j against rows in blocks of FEW: the codes (flipped where
+ * symmetric) widened to 16 bits unsigned, the rows' codes to 16 bits
+ * signed, vpmaddwd summing pairs into int32 (exact: vpmaddubsw would
+ * saturate at 2 x 255 x 128); the last k % 16 products one at a time. */
+AVX2 static void channel_avx2(const weights *w, const int8_rows *rows,
+                              float *c, int64_t ldc, int64_t m, int zero,
+                              int64_t j) {
+  const uint8_t flip = w->symmetric ? 0x80 : 0;
+  const __m128i flips = _mm_set1_epi8((char)flip);
+  const uint8_t *codes = w->codes + j * w->k;
+  const int64_t full = w->k / 16;
+  for (int64_t r0 = 0; r0 < m; r0 += FEW) {
+    const int rn = m - r0 < FEW ? (int)(m - r0) : FEW;
+    __m256i acc[FEW];
+    for (int r = 0; r < rn; ++r)
+      acc[r] = _mm256_setzero_si256();
+    for (int64_t b = 0; b < full; ++b) {
+      __m256i u = _mm256_cvtepu8_epi16(_mm_xor_si128(
+          _mm_loadu_si128((const __m128i *)(codes + 16 * b)), flips));
+      for (int r = 0; r < rn; ++r) {
+        __m256i x = _mm256_cvtepi8_epi16(_mm_loadu_si128(
+            (const __m128i *)(rows->q + (r0 + r) * rows->kp + 16 * b)));
+        acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(u, x));
+      }
+    }
+    for (int r = 0; r < rn; ++r) {
+      __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc[r]),
+                                _mm256_extracti128_si256(acc[r], 1));
+      s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+      s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+      int32_t dot = _mm_cvtsi128_si32(s);
+      const int8_t *q = rows->q + (r0 + r) * rows->kp;
+      for (int64_t p = full * 16; p < w->k; ++p)
+        dot += (int32_t)(uint8_t)(codes[p] ^ flip) * q[p];
+      store(c, ldc, r0 + r, j, finish(w, rows, r0 + r, j, dot), zero);
+    }
+  }
+}
+
+static void gemm_avx2(const weights *w, const int8_rows *rows, float *c,
+                      int64_t ldc, int64_t m, int zero) {
+#pragma omp parallel for schedule(static) if (m * w->n * w->k > 65536)
+  for (int64_t j = 0; j < w->n; ++j)
+    channel_avx2(w, rows, c, ldc, m, zero, j);
+}
+
+static int avx2_available(void) {
+  const char *isa = quantc_matmul_isa();
+  return (strcmp(isa, "avx512f") == 0 || strcmp(isa, "avx2+fma") == 0) &&
+         __builtin_cpu_supports("avx2");
+}
+
 static int vnni_available(void) {
   static int cpu = -1;
   if (cpu < 0)
@@ -318,12 +375,16 @@ void _mlir_ciface_quantc_qmatmul_i8(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
                     malloc(sizeof(int32_t) * (size_t)m), (k + 63) / 64 * 64};
   rows.q = aligned_alloc(64, (size_t)(m * rows.kp) + 64);
   quantize_rows(pa, lda, m, k, act_scale, &rows);
-  if (!vnni_available())
+  if (vnni_available()) {
+    if (m <= FEW)
+      gemv_vnni(&w, &rows, pc, ldc, m, zero);
+    else
+      gemm_vnni(&w, &rows, pc, ldc, m, zero);
+  } else if (avx2_available()) {
+    gemm_avx2(&w, &rows, pc, ldc, m, zero);
+  } else {
     gemm_generic(&w, &rows, pc, ldc, m, zero);
-  else if (m <= FEW)
-    gemv_vnni(&w, &rows, pc, ldc, m, zero);
-  else
-    gemm_vnni(&w, &rows, pc, ldc, m, zero);
+  }
   free(rows.q);
   free(rows.sum);
   free(rows.scale);
