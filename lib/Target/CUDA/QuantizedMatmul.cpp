@@ -101,16 +101,43 @@ struct KernelShape {
   int64_t lanesPerRow() const { return kWarp * (splitK ? kWarpsPerBlock : 1); }
 };
 
+/// What every kernel body is built from: the call's buffers and sizes and
+/// the small helpers both kernels use.
+class LaunchBodyBuilder {
+protected:
+  LaunchBodyBuilder(OpBuilder &b, Location loc, Value x, Value y, Value codes,
+                    Value scales, Value zeros, ArrayRef<Value> rowSizes,
+                    Value rowCount)
+      : b(b), loc(loc), x(x), y(y), codes(codes), scales(scales),
+        zeros(zeros), rowSizes(rowSizes), rowCount(rowCount) {}
+
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value i32(int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 32); }
+  Value add(Value l, Value r) { return arith::AddIOp::create(b, loc, l, r); }
+  Value sub(Value l, Value r) { return arith::SubIOp::create(b, loc, l, r); }
+  Value mul(Value l, Value r) { return arith::MulIOp::create(b, loc, l, r); }
+  SmallVector<Value> delinearize(Value row) {
+    return delinearizeRow(b, loc, row, rowSizes);
+  }
+
+  OpBuilder &b;
+  Location loc;
+  Value x, y, codes, scales, zeros;
+  SmallVector<Value> rowSizes;
+  Value rowCount;
+};
+
 /// Builds the body of one launch; `x`, `y` the activations and result in
 /// their own shapes (rows are all dimensions but the last), `codes` as
 /// words (i32 or i8), `scales` typed, `zeros` bytes (affine only).
-class KernelBuilder {
+class KernelBuilder : LaunchBodyBuilder {
 public:
   KernelBuilder(OpBuilder &b, Location loc, const KernelShape &shape, Value x,
                 Value y, Value codes, Value scales, Value zeros,
                 ArrayRef<Value> rowSizes, Value rowCount)
-      : b(b), loc(loc), s(shape), x(x), y(y), codes(codes), scales(scales),
-        zeros(zeros), rowSizes(rowSizes), rowCount(rowCount) {}
+      : LaunchBodyBuilder(b, loc, x, y, codes, scales, zeros, rowSizes,
+                          rowCount),
+        s(shape) {}
 
   void build(gpu::LaunchOp launch) {
     Value lane = launch.getThreadIds().x;
@@ -214,20 +241,12 @@ private:
       }
   }
 
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value i32(int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 32); }
-  Value add(Value l, Value r) { return arith::AddIOp::create(b, loc, l, r); }
-  Value sub(Value l, Value r) { return arith::SubIOp::create(b, loc, l, r); }
-  Value mul(Value l, Value r) { return arith::MulIOp::create(b, loc, l, r); }
   Value fadd(Value l, Value r) { return arith::AddFOp::create(b, loc, l, r); }
   Value fmul(Value l, Value r) { return arith::MulFOp::create(b, loc, l, r); }
   Value isZero(Value v) {
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, v, idx(0));
   }
 
-  SmallVector<Value> delinearize(Value row) {
-    return delinearizeRow(b, loc, row, rowSizes);
-  }
 
   /// The units of trip `base`: `unroll` units per lane, a row's lanes apart.
   SmallVector<Value> tripUnits(Value base, Value slot) {
@@ -459,12 +478,7 @@ private:
     return v;
   }
 
-  OpBuilder &b;
-  Location loc;
   const KernelShape &s;
-  Value x, y, codes, scales, zeros;
-  SmallVector<Value> rowSizes;
-  Value rowCount;
   SmallVector<SmallVector<Value>> rowIndices;
   SmallVector<Value> codeBase, scaleBase;
 };
@@ -551,13 +565,14 @@ struct MmaShape {
   }
 };
 
-class MmaKernelBuilder {
+class MmaKernelBuilder : LaunchBodyBuilder {
 public:
   MmaKernelBuilder(OpBuilder &b, Location loc, const MmaShape &shape, Value x,
                    Value y, Value codes, Value scales, Value zeros,
                    ArrayRef<Value> rowSizes, Value rowCount)
-      : b(b), loc(loc), s(shape), x(x), y(y), codes(codes), scales(scales),
-        zeros(zeros), rowSizes(rowSizes), rowCount(rowCount) {}
+      : LaunchBodyBuilder(b, loc, x, y, codes, scales, zeros, rowSizes,
+                          rowCount),
+        s(shape) {}
 
   /// `splits` blocks share each tile, each taking `tripsPerSplit` trips
   /// of K and adding its sums to y (zeroed before) where there are several.
@@ -792,22 +807,9 @@ private:
 
   int64_t signBits() const { return signBitsOf(s.bits); }
 
-  SmallVector<Value> delinearize(Value row) {
-    return delinearizeRow(b, loc, row, rowSizes);
-  }
 
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value i32(int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 32); }
-  Value add(Value l, Value r) { return arith::AddIOp::create(b, loc, l, r); }
-  Value sub(Value l, Value r) { return arith::SubIOp::create(b, loc, l, r); }
-  Value mul(Value l, Value r) { return arith::MulIOp::create(b, loc, l, r); }
 
-  OpBuilder &b;
-  Location loc;
   const MmaShape &s;
-  Value x, y, codes, scales, zeros;
-  SmallVector<Value> rowSizes;
-  Value rowCount;
   SmallVector<Value> rows;
   SmallVector<SmallVector<Value>> rowIndices;
   SmallVector<Value> codeBase, scaleBase;

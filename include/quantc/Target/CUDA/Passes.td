@@ -36,8 +36,9 @@ def CudaQuantizedMatmul : Pass<"quantc-cuda-qmatmul", "mlir::ModuleOp"> {
     warps takes 8 output channels and splits their rows between its warps
     (their sums meet in workgroup memory), each lane loading 16 bytes of
     codes at a time (4-byte words where a row is not a whole number of
-    16-byte units, bytes where it is not one of words). Several rows: each
-    block takes 8 rows and 16 channels, 4 per warp, a lane loading a word
+    16-byte units, bytes where it is not one of words). Several rows (or
+    many, where the tensor-core kernel below does not apply): each block
+    takes 8 rows and 16 channels, 4 per warp, a lane loading a word
     at a time. The scale and zero point apply once per unit (a unit never
     straddles a group); the lanes' sums meet by warp shuffles. Blocks of
     rows and of channels both run along the grid's x (no 65535 cap on the
@@ -47,7 +48,9 @@ def CudaQuantizedMatmul : Pass<"quantc-cuda-qmatmul", "mlir::ModuleOp"> {
     tensor-core kernel instead, each warp multiplying 16 x `row-tiles` rows
     by 8 x `channel-tiles` channels with `nvgpu.mma.sync` m16n8k16 (f16
     operands: x rounded to f16, codes decoded to f16 and scaled in f16;
-    f32 sums). Runs after `quantc-map-to-gpu`, before
+    f32 sums); where its tiles are few, blocks split K (up to 1056
+    blocks, each at least 4 trips) and add their sums to y, zeroed by a
+    launch before. Runs after `quantc-map-to-gpu`, before
     `gpu-kernel-outlining`.
   }];
   let options = [
