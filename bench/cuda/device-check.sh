@@ -87,7 +87,7 @@ kernels_zoo() {
 
 kernels() {
   nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
-  echo "== the fused dequantize-matmul kernels against float64 (numpy): every format, seven shapes"
+  echo "== the fused dequantize-matmul kernels against float64 (numpy): every format, eight shapes"
   [ -d qf ] || tar xzf qf.tgz
   for d in qf/*; do
     tolerance=$(cat "$d/tolerance" 2>/dev/null || echo 1e-5)
