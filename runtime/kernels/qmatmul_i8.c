@@ -11,8 +11,8 @@
  * On AVX-512 VNNI: few rows (decode) dot each channel's codes in place;
  * many rows (prefill) first pack panels of 32 channels as [K/4][32][4] so
  * that a 4-byte broadcast of a row meets 16 channels in one vpdpbusd, with
- * 8 x 32 int32 accumulators in registers. On AVX2: each channel's codes
- * against blocks of 8 rows, 16 exact products a vpmaddwd. Elsewhere a
+ * 8 x 32 int32 accumulators in registers. On AVX2: tiles of 2 rows x 4
+ * channels, 16 exact products a vpmaddwd. Elsewhere a
  * portable loop gives the same integers.
  *
  *===----------------------------------------------------------------------===*/
@@ -289,50 +289,103 @@ static void gemm_vnni(const weights *w, const int8_rows *rows, float *c,
 
 #define AVX2 __attribute__((target("avx2")))
 
-/* Channel j against rows in blocks of FEW: the codes (flipped where
- * symmetric) widened to 16 bits unsigned, the rows' codes to 16 bits
- * signed, vpmaddwd summing pairs into int32 (exact: vpmaddubsw would
- * saturate at 2 x 255 x 128); the last k % 16 products one at a time. */
-AVX2 static void channel_avx2(const weights *w, const int8_rows *rows,
-                              float *c, int64_t ldc, int64_t m, int zero,
-                              int64_t j) {
+/* One row's codes and one channel's, widened to 16 bits (the channel's
+ * flipped where symmetric): 16 exact products summed in pairs by vpmaddwd
+ * (vpmaddubsw would saturate at 2 x 255 x 128). */
+#define WIDEN_ROW(q) _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(q)))
+#define WIDEN_CODES(p, flips)                                                  \
+  _mm256_cvtepu8_epi16(                                                        \
+      _mm_xor_si128(_mm_loadu_si128((const __m128i *)(p)), flips))
+
+AVX2 static int32_t hsum_avx2(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v),
+                            _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  return _mm_cvtsi128_si32(s);
+}
+
+/* A tile of RB rows x 4 channels: each widened row serves 4 channels and
+ * each widened channel RB rows; the last k % 16 products one at a time. */
+#define DEFINE_TILE_AVX2(NAME, RB)                                             \
+  AVX2 static void NAME(const weights *w, const int8_rows *rows, float *c,     \
+                        int64_t ldc, int zero, int64_t r0, int64_t j) {        \
+    const uint8_t flip = w->symmetric ? 0x80 : 0;                              \
+    const __m128i flips = _mm_set1_epi8((char)flip);                           \
+    const int64_t full = w->k / 16;                                            \
+    const uint8_t *cp[4];                                                      \
+    const int8_t *xp[RB];                                                      \
+    __m256i acc[RB][4];                                                        \
+    for (int ch = 0; ch < 4; ++ch)                                             \
+      cp[ch] = w->codes + (j + ch) * w->k;                                     \
+    for (int r = 0; r < RB; ++r) {                                             \
+      xp[r] = rows->q + (r0 + r) * rows->kp;                                   \
+      for (int ch = 0; ch < 4; ++ch)                                           \
+        acc[r][ch] = _mm256_setzero_si256();                                   \
+    }                                                                          \
+    for (int64_t b = 0; b < full; ++b) {                                       \
+      __m256i x[RB];                                                           \
+      for (int r = 0; r < RB; ++r)                                             \
+        x[r] = WIDEN_ROW(xp[r] + 16 * b);                                      \
+      for (int ch = 0; ch < 4; ++ch) {                                         \
+        __m256i u = WIDEN_CODES(cp[ch] + 16 * b, flips);                       \
+        for (int r = 0; r < RB; ++r)                                           \
+          acc[r][ch] =                                                         \
+              _mm256_add_epi32(acc[r][ch], _mm256_madd_epi16(u, x[r]));        \
+      }                                                                        \
+    }                                                                          \
+    for (int r = 0; r < RB; ++r)                                               \
+      for (int ch = 0; ch < 4; ++ch) {                                         \
+        int32_t dot = hsum_avx2(acc[r][ch]);                                   \
+        for (int64_t p = full * 16; p < w->k; ++p)                             \
+          dot += (int32_t)(uint8_t)(cp[ch][p] ^ flip) * xp[r][p];              \
+        store(c, ldc, r0 + r, j + ch,                                          \
+              finish(w, rows, r0 + r, j + ch, dot), zero);                     \
+      }                                                                        \
+  }
+
+DEFINE_TILE_AVX2(tile_avx2_1x4, 1)
+DEFINE_TILE_AVX2(tile_avx2_2x4, 2)
+
+/* Channels j..j+3 (or the last few: one at a time, as 1-row tiles would
+ * need 4 channels) against every row, two rows a tile. */
+AVX2 static void channels_avx2(const weights *w, const int8_rows *rows,
+                               float *c, int64_t ldc, int64_t m, int zero,
+                               int64_t j) {
+  if (j + 4 <= w->n) {
+    int64_t r = 0;
+    for (; r + 2 <= m; r += 2)
+      tile_avx2_2x4(w, rows, c, ldc, zero, r, j);
+    if (r < m)
+      tile_avx2_1x4(w, rows, c, ldc, zero, r, j);
+    return;
+  }
   const uint8_t flip = w->symmetric ? 0x80 : 0;
   const __m128i flips = _mm_set1_epi8((char)flip);
-  const uint8_t *codes = w->codes + j * w->k;
   const int64_t full = w->k / 16;
-  for (int64_t r0 = 0; r0 < m; r0 += FEW) {
-    const int rn = m - r0 < FEW ? (int)(m - r0) : FEW;
-    __m256i acc[FEW];
-    for (int r = 0; r < rn; ++r)
-      acc[r] = _mm256_setzero_si256();
-    for (int64_t b = 0; b < full; ++b) {
-      __m256i u = _mm256_cvtepu8_epi16(_mm_xor_si128(
-          _mm_loadu_si128((const __m128i *)(codes + 16 * b)), flips));
-      for (int r = 0; r < rn; ++r) {
-        __m256i x = _mm256_cvtepi8_epi16(_mm_loadu_si128(
-            (const __m128i *)(rows->q + (r0 + r) * rows->kp + 16 * b)));
-        acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(u, x));
-      }
-    }
-    for (int r = 0; r < rn; ++r) {
-      __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc[r]),
-                                _mm256_extracti128_si256(acc[r], 1));
-      s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-      s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-      int32_t dot = _mm_cvtsi128_si32(s);
-      const int8_t *q = rows->q + (r0 + r) * rows->kp;
+  for (int64_t ch = j; ch < w->n; ++ch) {
+    const uint8_t *codes = w->codes + ch * w->k;
+    for (int64_t r = 0; r < m; ++r) {
+      const int8_t *q = rows->q + r * rows->kp;
+      __m256i acc = _mm256_setzero_si256();
+      for (int64_t b = 0; b < full; ++b)
+        acc = _mm256_add_epi32(
+            acc, _mm256_madd_epi16(WIDEN_CODES(codes + 16 * b, flips),
+                                   WIDEN_ROW(q + 16 * b)));
+      int32_t dot = hsum_avx2(acc);
       for (int64_t p = full * 16; p < w->k; ++p)
         dot += (int32_t)(uint8_t)(codes[p] ^ flip) * q[p];
-      store(c, ldc, r0 + r, j, finish(w, rows, r0 + r, j, dot), zero);
+      store(c, ldc, r, ch, finish(w, rows, r, ch, dot), zero);
     }
   }
 }
 
 static void gemm_avx2(const weights *w, const int8_rows *rows, float *c,
                       int64_t ldc, int64_t m, int zero) {
+  const int64_t groups = (w->n + 3) / 4;
 #pragma omp parallel for schedule(static) if (m * w->n * w->k > 65536)
-  for (int64_t j = 0; j < w->n; ++j)
-    channel_avx2(w, rows, c, ldc, m, zero, j);
+  for (int64_t g = 0; g < groups; ++g)
+    channels_avx2(w, rows, c, ldc, m, zero, 4 * g);
 }
 
 static int avx2_available(void) {
