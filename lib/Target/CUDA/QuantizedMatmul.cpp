@@ -490,6 +490,28 @@ constexpr int64_t kMmaMinRows = 9;
 /// warps each) when it splits K.
 constexpr int64_t kMmaBlocks = 1056;
 
+/// A launch of gridX x 1 x 1 blocks of tx x ty x 1 threads (with
+/// `workgroup` buffers) and a builder inside its body, before the
+/// terminator.
+std::pair<gpu::LaunchOp, OpBuilder> createLaunch(OpBuilder &b, Location loc,
+                                                 Value gridX, int64_t tx,
+                                                 int64_t ty,
+                                                 TypeRange workgroup = {}) {
+  auto c = [&](int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v).getResult();
+  };
+  auto launch = gpu::LaunchOp::create(
+      b, loc, gridX, c(1), c(1), c(tx), c(ty), c(1),
+      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
+      /*asyncDependencies=*/{}, workgroup);
+  Block &entry = launch.getBody().front();
+  OpBuilder body = OpBuilder::atBlockEnd(&entry);
+  if (entry.empty() || !entry.back().hasTrait<OpTrait::IsTerminator>())
+    gpu::TerminatorOp::create(body, loc);
+  body.setInsertionPoint(entry.getTerminator());
+  return {launch, body};
+}
+
 /// y = 0 (rows x n), one thread an element: the sums of blocks that split
 /// K are added to it.
 void emitZero(OpBuilder &b, Location loc, Value y, ArrayRef<Value> rowSizes,
@@ -498,14 +520,11 @@ void emitZero(OpBuilder &b, Location loc, Value y, ArrayRef<Value> rowSizes,
     return arith::ConstantIndexOp::create(b, loc, v).getResult();
   };
   Value total = arith::MulIOp::create(b, loc, rowCount, c(n));
-  auto launch = gpu::LaunchOp::create(
-      b, loc, arith::CeilDivUIOp::create(b, loc, total, c(256)), c(1), c(1),
-      c(256), c(1), c(1));
-  Block &entry = launch.getBody().front();
-  OpBuilder body = OpBuilder::atBlockEnd(&entry);
-  if (entry.empty() || !entry.back().hasTrait<OpTrait::IsTerminator>())
-    gpu::TerminatorOp::create(body, loc);
-  body.setInsertionPoint(entry.getTerminator());
+  // (Not a structured binding: C++17 lambdas cannot capture one.)
+  auto launched = createLaunch(
+      b, loc, arith::CeilDivUIOp::create(b, loc, total, c(256)), 256, 1);
+  gpu::LaunchOp launch = launched.first;
+  OpBuilder &body = launched.second;
   auto in = [&](int64_t v) {
     return arith::ConstantIndexOp::create(body, loc, v).getResult();
   };
@@ -997,16 +1016,10 @@ struct CudaQuantizedMatmulPass
             MemRefLayoutAttrInterface(),
             gpu::AddressSpaceAttr::get(at.getContext(),
                                        gpu::AddressSpace::Workgroup)));
-      auto launch = gpu::LaunchOp::create(at, loc, gridX, c(1), c(1), c(kWarp),
-                                          c(kWarpsPerBlock),
-                                          c(1), /*dynamicSharedMemorySize=*/
-                                          nullptr, /*asyncTokenType=*/nullptr,
-                                          /*asyncDependencies=*/{}, workgroup);
-      Block &entry = launch.getBody().front();
-      OpBuilder body = OpBuilder::atBlockEnd(&entry);
-      if (entry.empty() || !entry.back().hasTrait<OpTrait::IsTerminator>())
-        gpu::TerminatorOp::create(body, loc);
-      body.setInsertionPoint(entry.getTerminator());
+      auto launched =
+          createLaunch(at, loc, gridX, kWarp, kWarpsPerBlock, workgroup);
+      gpu::LaunchOp launch = launched.first;
+      OpBuilder &body = launched.second;
       KernelBuilder(body, loc, variant, x, y, codes, scales, zeros, rowSizes,
                     rowCount)
           .build(launch);
@@ -1050,13 +1063,9 @@ struct CudaQuantizedMatmulPass
         OpBuilder zeroB = ifSplit.getThenBodyBuilder();
         emitZero(zeroB, loc, y, rowSizes, rowCount, shape.n);
       }
-      auto launch = gpu::LaunchOp::create(at, loc, gridX, c(1), c(1), c(kWarp),
-                                          c(kWarpsPerBlock), c(1));
-      Block &entry = launch.getBody().front();
-      OpBuilder body = OpBuilder::atBlockEnd(&entry);
-      if (entry.empty() || !entry.back().hasTrait<OpTrait::IsTerminator>())
-        gpu::TerminatorOp::create(body, loc);
-      body.setInsertionPoint(entry.getTerminator());
+      auto launched = createLaunch(at, loc, gridX, kWarp, kWarpsPerBlock);
+      gpu::LaunchOp launch = launched.first;
+      OpBuilder &body = launched.second;
       MmaKernelBuilder(body, loc, variant, x, y, codes, scales, zeros,
                        rowSizes, rowCount)
           .build(launch, rowBlocks, splits, tripsPerSplit);
