@@ -142,6 +142,16 @@ static void store(float *c, int64_t ldc, int64_t r, int64_t j, float v,
 
 /*===- portable: the same integers on any CPU ---------------------------===*/
 
+/* dot + sum_{p in [from, k)} (codes[p] ^ flip) q[p]: the portable loop, and
+ * the vector paths' last k % 16 products. */
+static inline int32_t dot_tail(int32_t dot, const uint8_t *codes,
+                               const int8_t *q, int64_t from, int64_t k,
+                               uint8_t flip) {
+  for (int64_t p = from; p < k; ++p)
+    dot += (int32_t)(uint8_t)(codes[p] ^ flip) * q[p];
+  return dot;
+}
+
 static void gemm_generic(const weights *w, const int8_rows *rows, float *c,
                          int64_t ldc, int64_t m, int zero) {
   const uint8_t flip = w->symmetric ? 0x80 : 0;
@@ -149,10 +159,7 @@ static void gemm_generic(const weights *w, const int8_rows *rows, float *c,
   for (int64_t j = 0; j < w->n; ++j) {
     const uint8_t *codes = w->codes + j * w->k;
     for (int64_t r = 0; r < m; ++r) {
-      const int8_t *q = rows->q + r * rows->kp;
-      int32_t dot = 0;
-      for (int64_t p = 0; p < w->k; ++p)
-        dot += (int32_t)(uint8_t)(codes[p] ^ flip) * q[p];
+      int32_t dot = dot_tail(0, codes, rows->q + r * rows->kp, 0, w->k, flip);
       store(c, ldc, r, j, finish(w, rows, r, j, dot), zero);
     }
   }
@@ -336,9 +343,8 @@ AVX2 static int32_t hsum_avx2(__m256i v) {
     }                                                                          \
     for (int r = 0; r < RB; ++r)                                               \
       for (int ch = 0; ch < 4; ++ch) {                                         \
-        int32_t dot = hsum_avx2(acc[r][ch]);                                   \
-        for (int64_t p = full * 16; p < w->k; ++p)                             \
-          dot += (int32_t)(uint8_t)(cp[ch][p] ^ flip) * xp[r][p];              \
+        int32_t dot = dot_tail(hsum_avx2(acc[r][ch]), cp[ch], xp[r],          \
+                               full * 16, w->k, flip);                         \
         store(c, ldc, r0 + r, j + ch,                                          \
               finish(w, rows, r0 + r, j + ch, dot), zero);                     \
       }                                                                        \
@@ -372,9 +378,7 @@ AVX2 static void channels_avx2(const weights *w, const int8_rows *rows,
         acc = _mm256_add_epi32(
             acc, _mm256_madd_epi16(WIDEN_CODES(codes + 16 * b, flips),
                                    WIDEN_ROW(q + 16 * b)));
-      int32_t dot = hsum_avx2(acc);
-      for (int64_t p = full * 16; p < w->k; ++p)
-        dot += (int32_t)(uint8_t)(codes[p] ^ flip) * q[p];
+      int32_t dot = dot_tail(hsum_avx2(acc), codes, q, full * 16, w->k, flip);
       store(c, ldc, r, ch, finish(w, rows, r, ch, dot), zero);
     }
   }
