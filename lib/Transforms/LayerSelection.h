@@ -44,10 +44,13 @@ public:
   /// Why a pattern is malformed, or "".
   const std::string &error() const { return why; }
   bool selects(llvm::StringRef name) const {
-    // By default a layer without a name is left alone: it cannot be told
-    // from an unnamed head.
-    bool included = include.empty() ? !name.empty() && !heads.contains(name)
-                                    : matchesAny(in, name);
+    // A layer without a name is never picked: the importer names every
+    // layer of a model, and what passes add unnamed (qc-split-outliers'
+    // floating-point products) must stay as it is.
+    if (name.empty())
+      return false;
+    bool included =
+        include.empty() ? !heads.contains(name) : matchesAny(in, name);
     return included && !matchesAny(out, name);
   }
   /// "A, B minus C" for messages.

@@ -6,7 +6,7 @@
 //   per row, computed at run time) and qc.dequantize_dynamic;
 // - static: qc.quantize to !quant.uniform<iB:f32, s> with one scale for the
 //   tensor, s = (max over channels of the calibration absmax) / (2^(B-1)-1),
-//   and qc.dequantize.
+//   and qc.dequantize; channels qc-split-outliers set to 0 do not count.
 // Targets lower the pair as it stands (qc-to-linalg) or fuse it with the
 // layer into an integer product (CPU: 8-bit codes with 8-bit per-channel
 // weights become one int8 x int8 kernel call).
@@ -77,8 +77,8 @@ struct QuantizeActivationsPass
     }
     const double top = double((1 << (bits - 1)) - 1);
 
-    // Static: each layer's input absmax from the statistics.
-    llvm::StringMap<float> absmax;
+    // Static: each layer's input absmax per channel from the statistics.
+    llvm::StringMap<std::vector<float>> absmax;
     if (mode == "static") {
       std::string path = statisticsPath(module, stats);
       if (path.empty()) {
@@ -92,11 +92,8 @@ struct QuantizeActivationsPass
         LayerStatistics s;
         if (!file.load(record, s, error, /*hessian=*/false))
           return failure();
-        float m = s.absmax.empty()
-                      ? 0.0f
-                      : *std::max_element(s.absmax.begin(), s.absmax.end());
         for (const std::string &layer : s.layers)
-          absmax[layer] = m;
+          absmax[layer] = s.absmax;
       }
     }
 
@@ -130,9 +127,18 @@ struct QuantizeActivationsPass
           error = "layer '" + name + "' has no calibration statistics";
           return failure();
         }
+        // The channels qc-split-outliers took out are 0 here.
+        std::vector<float> channels = it->second;
+        if (auto split = x.getDefiningOp<qc::SplitColumnsOp>())
+          for (int64_t c : split.getColumns())
+            if (c < int64_t(channels.size()))
+              channels[size_t(c)] = 0.0f;
+        float m = channels.empty()
+                      ? 0.0f
+                      : *std::max_element(channels.begin(), channels.end());
         // A layer whose input was zero throughout calibration: any scale
         // rounds it to 0; 1 keeps the type valid.
-        double scale = it->second > 0 ? it->second / top : 1.0;
+        double scale = m > 0 ? m / top : 1.0;
         auto element = quant::UniformQuantizedType::get(
             quant::QuantizationFlags::Signed, codes, f, scale, 0,
             -(int64_t(1) << (bits - 1)), (int64_t(1) << (bits - 1)) - 1);

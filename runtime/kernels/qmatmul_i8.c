@@ -8,6 +8,10 @@
  * are two's complement and are dotted as unsigned with the sign bit flipped
  * (zero point 128), which is what vpdpbusd (unsigned x signed) wants.
  *
+ * LLM.int8() (quantc_qmatmul_i8_split): listed input columns stay in f32;
+ * rows are quantized without them and their f32 products are added where
+ * each output is written.
+ *
  * On AVX-512 VNNI: few rows (decode) dot each channel's codes in place;
  * many rows (prefill) first pack panels of 32 channels as [K/4][32][4] so
  * that a 4-byte broadcast of a row meets 16 channels in one vpdpbusd, with
@@ -36,15 +40,22 @@ typedef struct {
   int32_t *zeros;       /* n: 128 for symmetric codes, else the stored byte */
   int64_t k, n;
   int symmetric;
+  /* LLM.int8(): input columns kept in f32, and their weights, n x count
+   * (channel-major); count 0 without. */
+  const int32_t *columns;
+  const float *fp;
+  int64_t count;
 } weights;
 
 /* Rows of A as int8, each padded with zeros to kp (a multiple of 64), with
- * each row's scale and sum of codes. */
+ * each row's scale and sum of codes; with f32 columns, their values
+ * (m x count), which the codes hold as 0. */
 typedef struct {
   int8_t *q;
   float *scale;
   int32_t *sum;
   int64_t kp;
+  float *fp;
 } int8_rows;
 
 
@@ -112,27 +123,44 @@ static int avx512_available(void) {
          __builtin_cpu_supports("avx512vl");
 }
 
-static void quantize_rows(const float *a, int64_t lda, int64_t m, int64_t k,
-                          float static_scale, int8_rows *rows) {
+static void quantize_rows(const float *a, int64_t lda, int64_t m,
+                          const weights *w, float static_scale,
+                          int8_rows *rows) {
   const int wide = avx512_available();
+  const int64_t k = w->k;
 #pragma omp parallel for schedule(static) if (m * k > 65536)
   for (int64_t r = 0; r < m; ++r) {
     const float *x = a + r * lda;
     int8_t *q = rows->q + r * rows->kp;
+    float *masked = NULL;
+    if (w->count) { /* the f32 columns out, as 0, before the scale is taken */
+      masked = malloc(sizeof(float) * (size_t)k);
+      memcpy(masked, x, sizeof(float) * (size_t)k);
+      for (int64_t t = 0; t < w->count; ++t) {
+        rows->fp[r * w->count + t] = x[w->columns[t]];
+        masked[w->columns[t]] = 0.0f;
+      }
+      x = masked;
+    }
     float s = wide ? row_scale_avx512(x, k, static_scale)
                    : row_scale(x, k, static_scale);
     rows->sum[r] = wide ? quantize_row_avx512(x, k, s, q)
                         : quantize_row(x, k, s, q);
     memset(q + k, 0, (size_t)(rows->kp - k));
     rows->scale[r] = s;
+    free(masked);
   }
 }
 
-/* The output: c = s_x s_w (dot - z sum(q_x)). */
+/* The output: c = s_x s_w (dot - z sum(q_x)), plus the f32 columns'
+ * products (so both parts are written once). */
 static inline float finish(const weights *w, const int8_rows *rows, int64_t r,
                            int64_t j, int32_t dot) {
   int64_t exact = (int64_t)dot - (int64_t)w->zeros[j] * rows->sum[r];
-  return rows->scale[r] * w->scales[j] * (float)exact;
+  float v = rows->scale[r] * w->scales[j] * (float)exact;
+  for (int64_t t = 0; t < w->count; ++t)
+    v += rows->fp[r * w->count + t] * w->fp[j * w->count + t];
+  return v;
 }
 
 static void store(float *c, int64_t ldc, int64_t r, int64_t j, float v,
@@ -407,11 +435,11 @@ static int vnni_available(void) {
   return cpu;
 }
 
-void _mlir_ciface_quantc_qmatmul_i8(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
-                                    qc_memref1d_i8 *scales,
-                                    qc_memref1d_i8 *zeros, qc_memref2d_f32 *c,
-                                    int64_t k, int64_t n, float act_scale,
-                                    int64_t flags) {
+static void qmatmul_i8(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
+                       qc_memref1d_i8 *scales, qc_memref1d_i8 *zeros,
+                       const int32_t *columns, const float *fp, int64_t count,
+                       qc_memref2d_f32 *c, int64_t k, int64_t n,
+                       float act_scale, int64_t flags) {
   const int64_t m = c->sizes[0], lda = a->strides[0], ldc = c->strides[0];
   const float *pa = a->aligned + a->offset;
   float *pc = c->aligned + c->offset;
@@ -420,8 +448,13 @@ void _mlir_ciface_quantc_qmatmul_i8(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
     return;
   weights w = {(const uint8_t *)(codes->aligned + codes->offset),
                malloc(sizeof(float) * (size_t)n),
-               malloc(sizeof(int32_t) * (size_t)n), k, n,
-               (flags & QC_QMATMUL_SYMMETRIC) != 0};
+               malloc(sizeof(int32_t) * (size_t)n),
+               k,
+               n,
+               (flags & QC_QMATMUL_SYMMETRIC) != 0,
+               columns,
+               fp,
+               count};
   const uint8_t *ps = (const uint8_t *)(scales->aligned + scales->offset),
                 *pz = (const uint8_t *)(zeros->aligned + zeros->offset);
   for (int64_t j = 0; j < n; ++j) {
@@ -429,9 +462,10 @@ void _mlir_ciface_quantc_qmatmul_i8(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
     w.zeros[j] = w.symmetric ? 128 : pz[j];
   }
   int8_rows rows = {NULL, malloc(sizeof(float) * (size_t)m),
-                    malloc(sizeof(int32_t) * (size_t)m), (k + 63) / 64 * 64};
+                    malloc(sizeof(int32_t) * (size_t)m), (k + 63) / 64 * 64,
+                    count ? malloc(sizeof(float) * (size_t)(m * count)) : NULL};
   rows.q = aligned_alloc(64, (size_t)(m * rows.kp) + 64);
-  quantize_rows(pa, lda, m, k, act_scale, &rows);
+  quantize_rows(pa, lda, m, &w, act_scale, &rows);
   if (vnni_available()) {
     if (m <= FEW)
       gemv_vnni(&w, &rows, pc, ldc, m, zero);
@@ -442,9 +476,30 @@ void _mlir_ciface_quantc_qmatmul_i8(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
   } else {
     gemm_generic(&w, &rows, pc, ldc, m, zero);
   }
+  free(rows.fp);
   free(rows.q);
   free(rows.sum);
   free(rows.scale);
   free(w.zeros);
   free(w.scales);
+}
+
+void _mlir_ciface_quantc_qmatmul_i8(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
+                                    qc_memref1d_i8 *scales,
+                                    qc_memref1d_i8 *zeros, qc_memref2d_f32 *c,
+                                    int64_t k, int64_t n, float act_scale,
+                                    int64_t flags) {
+  qmatmul_i8(a, codes, scales, zeros, NULL, NULL, 0, c, k, n, act_scale,
+             flags);
+}
+
+void _mlir_ciface_quantc_qmatmul_i8_split(
+    qc_memref2d_f32 *a, qc_memref1d_i8 *codes, qc_memref1d_i8 *scales,
+    qc_memref1d_i8 *zeros, qc_memref1d_i8 *columns, qc_memref1d_i8 *fp,
+    qc_memref2d_f32 *c, int64_t k, int64_t n, float act_scale, int64_t flags,
+    int64_t count) {
+  qmatmul_i8(a, codes, scales, zeros,
+             (const int32_t *)(columns->aligned + columns->offset),
+             (const float *)(fp->aligned + fp->offset), count, c, k, n,
+             act_scale, flags);
 }

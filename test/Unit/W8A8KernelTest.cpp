@@ -5,7 +5,8 @@
 // here as the kernel's contract states (per row: scale max|x|/127; static:
 // one scale, clamped to [-128, 127]). Covers both code kinds, f32/f16/bf16
 // scales, K not a multiple of 4 or 64, decode (few rows) and prefill (many
-// rows, a short last block of rows and channels), accumulating or not.
+// rows, a short last block of rows and channels), accumulating or not,
+// and the split kernel (LLM.int8(): listed columns stay f32).
 // test/Runtime/kernel-isas.test runs it with each instruction set (below
 // AVX-512 VNNI: the portable loop).
 //
@@ -49,8 +50,11 @@ std::vector<double> quantizedRow(const float *x, int64_t k, float staticScale) {
   return out;
 }
 
+/// With `columns`, the split kernel: those columns of x are left out of the
+/// quantization (0 there) and multiplied by the unquantized weights.
 void check(bool symmetric, ScaleType scaleType, int64_t m, int64_t k,
-           int64_t n, bool init, float staticScale) {
+           int64_t n, bool init, float staticScale,
+           const std::vector<int32_t> &columns = {}) {
   Format f;
   f.bits = 8;
   f.symmetric = symmetric;
@@ -64,6 +68,8 @@ void check(bool symmetric, ScaleType scaleType, int64_t m, int64_t k,
     v = u(rng) + (symmetric ? 0.0f : 0.5f);
   for (float &v : x)
     v = u(rng) * 3.0f; // static scale 0.02: some values clamp
+  for (int64_t i = 0; i < m && !columns.empty(); ++i)
+    x[i * k + columns[0]] *= 40.0f; // an outlier the scales must not see
   for (float &v : out)
     v = init ? std::nanf("") : u(rng);
   std::vector<float> start = out;
@@ -76,14 +82,35 @@ void check(bool symmetric, ScaleType scaleType, int64_t m, int64_t k,
   qc_memref1d_i8 scales = bytes(stored.data(), stored.size());
   qc_memref1d_i8 zeros = bytes(q.zeroPoints.data(), q.zeroPoints.size());
   int64_t flags = quantc::qmatmulFormatFlags(f) | (init ? QC_QMATMUL_INIT : 0);
-  _mlir_ciface_quantc_qmatmul_i8(&va, &codes, &scales, &zeros, &vc, k, n,
-                                 staticScale, flags);
+  const int64_t count = int64_t(columns.size());
+  std::vector<float> fp(n * count); // channel-major
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t t = 0; t < count; ++t)
+      fp[j * count + t] = w[columns[t] * n + j];
+  if (count) {
+    qc_memref1d_i8 vcolumns = bytes(columns.data(), count * 4);
+    qc_memref1d_i8 vfp = bytes(fp.data(), fp.size() * 4);
+    _mlir_ciface_quantc_qmatmul_i8_split(&va, &codes, &scales, &zeros,
+                                         &vcolumns, &vfp, &vc, k, n,
+                                         staticScale, flags, count);
+  } else {
+    _mlir_ciface_quantc_qmatmul_i8(&va, &codes, &scales, &zeros, &vc, k, n,
+                                   staticScale, flags);
+  }
   for (int64_t i = 0; i < m; ++i) {
-    std::vector<double> xq = quantizedRow(&x[i * k], k, staticScale);
+    std::vector<float> rest(x.begin() + i * k, x.begin() + (i + 1) * k);
+    for (int32_t c : columns)
+      rest[c] = 0.0f;
+    std::vector<double> xq = quantizedRow(rest.data(), k, staticScale);
     for (int64_t j = 0; j < n; ++j) {
       double want = init ? 0.0 : start[i * n + j], mag = std::fabs(want);
       for (int64_t p = 0; p < k; ++p) {
         double t = xq[p] * ref[p * n + j];
+        want += t;
+        mag += std::fabs(t);
+      }
+      for (int32_t c : columns) {
+        double t = double(x[i * k + c]) * double(w[c * n + j]);
         want += t;
         mag += std::fabs(t);
       }
@@ -109,6 +136,17 @@ TEST(W8A8, OddShapesAndScaleTypes) {
   check(true, ScaleType::BF16, 2, 7, 3, true, 0.0f);    // K < 64, not % 4
   check(false, ScaleType::F16, 11, 257, 65, false, 0.0f); // tails everywhere
   check(true, ScaleType::F32, 64, 512, 96, true, 0.0f);   // full tiles only
+}
+
+TEST(W8A8, SplitColumnsStayFloat) {
+  // LLM.int8(): an outlier column 40x the rest, first and last columns, a
+  // column in the K tail; few and many rows, dynamic and static scales.
+  for (bool symmetric : {true, false})
+    for (int64_t m : {1, 5, 8, 9, 33}) {
+      check(symmetric, ScaleType::F32, m, 131, 37, m % 2 == 1, 0.0f,
+            {0, 7, 64, 130});
+      check(symmetric, ScaleType::F16, m, 131, 37, true, 0.02f, {3});
+    }
 }
 
 TEST(W8A8, ZeroRowGivesZero) {

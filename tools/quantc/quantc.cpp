@@ -127,6 +127,11 @@ static cl::opt<std::string> actScale(
     "act-scale", cl::init("dynamic"), cl::cat(quantization),
     cl::desc("activation scales (--abits): dynamic (per token, at run time) "
              "or static (per tensor, from --calib or --calib-stats)"));
+static cl::opt<double> outlierThreshold(
+    "outlier-threshold", cl::cat(quantization), cl::value_desc("T"),
+    cl::desc("LLM.int8(): input channels whose calibration absmax exceeds T "
+             "(6.0 in the paper) stay in floating point, the rest use --abits "
+             "(needs --calib or --calib-stats)"));
 static cl::opt<bool> int8Activations(
     "int8-activations", cl::cat(quantization),
     cl::desc("quantized layers may round the activations of decode steps (up "
@@ -196,7 +201,7 @@ int main(int argc, char **argv) {
         &actOrder,     &trueSequential, &reportPath,
         std::addressof(layers), std::addressof(exclude), &calibWindows,
         &group,        &perChannel,   &symmetric,
-        &scaleType,    &smoothAlpha, &abits, &actScale};
+        &scaleType,    &smoothAlpha, &abits, &actScale, &outlierThreshold};
     for (const cl::Option *o : needFormat)
       if (o->getNumOccurrences()) {
         llvm::errs() << "quantc: error: --" << o->ArgStr
@@ -235,6 +240,30 @@ int main(int argc, char **argv) {
   }
   if (actScale.getNumOccurrences() && !abits) {
     llvm::errs() << "quantc: error: --act-scale needs --abits B\n";
+    return 1;
+  }
+  const bool splitOutliers = outlierThreshold.getNumOccurrences() > 0;
+  if (splitOutliers && !(outlierThreshold > 0)) {
+    llvm::errs() << "quantc: error: --outlier-threshold must be greater than "
+                    "0, not "
+                 << llvm::format("%g", outlierThreshold.getValue()) << "\n";
+    return 1;
+  }
+  if (splitOutliers && !abits) {
+    llvm::errs() << "quantc: error: --outlier-threshold needs --abits B (the "
+                    "other channels' activation bits)\n";
+    return 1;
+  }
+  if (splitOutliers && algo == "gptq") {
+    llvm::errs() << "quantc: error: --outlier-threshold works with "
+                    "round-to-nearest weights only (--algo rtn), not gptq\n";
+    return 1;
+  }
+  if (splitOutliers && calib.empty() && (statsPath.empty() || smooth)) {
+    llvm::errs() << "quantc: error: --outlier-threshold needs --calib TEXT"
+                 << (smooth ? " (the smoothed model is calibrated again)"
+                            : " (or --calib-stats FILE)")
+                 << "\n";
     return 1;
   }
   if (staticActs && calib.empty() && (statsPath.empty() || smooth)) {
@@ -356,10 +385,22 @@ int main(int argc, char **argv) {
       step("GPTQ to #qc.format<" + format + ">");
       pm.addPass(quantc::createGptq(g));
     } else {
-      if (staticActs && (actStats.empty() || !calib.empty())) {
+      if ((staticActs || splitOutliers) &&
+          (actStats.empty() || !calib.empty())) {
         if (actStats.empty() && !temporaryStats(actStats))
           return 1;
         addCalibration(actStats);
+      }
+      if (splitOutliers) {
+        quantc::SplitOutliersOptions o;
+        o.threshold = outlierThreshold;
+        o.stats = actStats;
+        o.layers.assign(layers.begin(), layers.end());
+        o.exclude.assign(exclude.begin(), exclude.end());
+        step(llvm::formatv("splitting off input channels beyond {0}",
+                           llvm::format("%g", outlierThreshold.getValue()))
+                 .str());
+        pm.addPass(quantc::createSplitOutliers(o));
       }
       step("quantizing weights to #qc.format<" + format + ">");
       quantc::QuantizeWeightsOptions q;

@@ -305,6 +305,34 @@ LogicalResult QuantizeDynamicOp::verify() {
                           codesType.getElementType());
 }
 
+LogicalResult SplitColumnsOp::verify() {
+  auto inputType = getInput().getType();
+  if (inputType.getRank() < 1 || inputType.isDynamicDim(inputType.getRank() - 1))
+    return emitOpError("input must have a static last dimension");
+  const int64_t k = inputType.getShape().back();
+  ArrayRef<int64_t> columns = getColumns();
+  if (columns.empty())
+    return emitOpError("needs at least one column");
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i] < 0 || columns[i] >= k)
+      return emitOpError("column ") << columns[i] << " is outside [0, " << k
+                                    << ")";
+    if (i > 0 && columns[i] <= columns[i - 1])
+      return emitOpError("columns must be strictly increasing");
+  }
+  if (getRest().getType() != inputType)
+    return emitOpError("rest must have the input's type ") << inputType;
+  SmallVector<int64_t> shape(inputType.getShape());
+  shape.back() = int64_t(columns.size());
+  auto outliersType = getOutliers().getType();
+  if (outliersType.getElementType() != inputType.getElementType() ||
+      failed(verifyCompatibleShape(outliersType.getShape(), shape)))
+    return emitOpError("outliers must be ")
+           << describe(shape, inputType.getElementType()) << ", not "
+           << outliersType;
+  return success();
+}
+
 LogicalResult DequantizeDynamicOp::verify() {
   auto codesType = getCodes().getType();
   auto scalesType = getScales().getType();

@@ -189,6 +189,29 @@ def QC_DequantizeDynamicOp : QC_Op<"dequantize_dynamic", [Pure]> {
   let hasVerifier = 1;
 }
 
+def QC_SplitColumnsOp : QC_Op<"split_columns", [Pure]> {
+  let summary = "Separates outlier input channels (LLM.int8())";
+  let description = [{
+    Splits the last dimension of `input` by the channel indices `columns`
+    (strictly increasing, each in [0, K)): `rest` is the input with those
+    channels set to 0, `outliers[..., i] = input[..., columns[i]]`. A layer
+    then multiplies `rest` in low precision and `outliers` in floating point
+    and adds the two products (what qc-split-outliers writes); targets may
+    fuse the three into one kernel.
+
+    ```
+    %rest, %out = qc.split_columns %x [3, 17] : tensor<?x256xf32> -> tensor<?x256xf32>, tensor<?x2xf32>
+    ```
+  }];
+  let arguments = (ins QC_FloatTensor:$input, DenseI64ArrayAttr:$columns);
+  let results = (outs QC_FloatTensor:$rest, QC_FloatTensor:$outliers);
+  let assemblyFormat = [{
+    $input $columns attr-dict `:` type($input) `->` type($rest) `,`
+    type($outliers)
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Kernel calls
 //===----------------------------------------------------------------------===//

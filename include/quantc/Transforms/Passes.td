@@ -185,6 +185,39 @@ def QuantizeActivations : Pass<"qc-quantize-activations", "mlir::ModuleOp"> {
                            "mlir::quant::QuantDialect"];
 }
 
+def SplitOutliers : Pass<"qc-split-outliers", "mlir::ModuleOp"> {
+  let summary = "LLM.int8(): outlier input channels stay in floating point";
+  let description = [{
+    For each selected f32 `qc.linear`, the input channels whose calibration
+    absmax exceeds `threshold` (from `stats`, default: the file
+    qc-calibrate left on the module) are split off with
+    `qc.split_columns`: the layer reads the input with those channels set to
+    0 (and its weight rows there set to 0, so that quantizing the weight
+    later ignores them), and an unnamed f32 `qc.linear` multiplies the
+    channels by their weight rows; the two products are added. Run it
+    before weight and activation quantization: the layer keeps its name, so
+    those passes quantize the low-precision part only, and static
+    activation scales ignore the split channels. Reports the outlier
+    columns per layer and their fraction of all input columns.
+  }];
+  let options = [
+    Option<"threshold", "threshold", "double", /*default=*/"6.0",
+           "An input channel whose calibration absmax exceeds this stays in "
+           "floating point (> 0)">,
+    Option<"stats", "stats", "std::string", /*default=*/"",
+           "Statistics file (default: the module's qc.calibration_stats)">,
+    ListOption<"layers", "layers", "std::string",
+               "Glob patterns of layer names (default: every layer but the "
+               "output head)">,
+    ListOption<"exclude", "exclude", "std::string",
+               "Glob patterns of layer names to leave alone">
+  ];
+  let dependentDialects = ["quantc::qc::QCDialect",
+                           "mlir::arith::ArithDialect",
+                           "mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def RepackWeights : Pass<"qc-repack-weights", "mlir::ModuleOp"> {
   let summary = "Lay the codes of quantized weights out for a target";
   let description = [{

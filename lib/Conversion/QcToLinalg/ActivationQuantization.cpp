@@ -11,7 +11,8 @@
 // - qc.dequantize of a qc.quantize (static scales in the !quant.uniform
 //   type, per tensor or per axis): one elementwise pass computing the
 //   rounded value directly. A !quant.uniform tensor has no buffer form, so
-//   a qc.quantize read by anything else is left for qc-to-linalg to reject.
+//   a qc.quantize read by anything else is left for qc-to-linalg to reject;
+// - qc.split_columns: a masked copy and a gather of the listed columns.
 //
 //===----------------------------------------------------------------------===//
 
@@ -326,10 +327,75 @@ struct LowerQuantizeDequantize : OpRewritePattern<qc::DequantizeOp> {
   }
 };
 
+/// qc.split_columns: `rest` selects 0 where a constant mask over the last
+/// dimension marks a column; `outliers` gathers the columns through a
+/// constant index table.
+struct LowerSplitColumns : OpRewritePattern<qc::SplitColumnsOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(qc::SplitColumnsOp op,
+                                PatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = b.getContext();
+    Value x = op.getInput();
+    auto xType = cast<RankedTensorType>(x.getType());
+    const int64_t rank = xType.getRank(), k = xType.getShape().back();
+    ArrayRef<int64_t> columns = op.getColumns();
+    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+    AffineMap last = AffineMap::get(rank, 0, getAffineDimExpr(rank - 1, ctx));
+    auto parallel =
+        SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel);
+
+    SmallVector<bool> marked(k, false);
+    for (int64_t c : columns)
+      marked[c] = true;
+    Value mask = arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(RankedTensorType::get({k}, b.getI1Type()),
+                               ArrayRef<bool>(marked)));
+    Type f = xType.getElementType();
+    Value rest =
+        linalg::GenericOp::create(
+            b, loc, xType, ValueRange{x, mask},
+            ValueRange{emptyLike(b, loc, xType, x)},
+            SmallVector<AffineMap>{id, last, id}, parallel,
+            [&](OpBuilder &nb, Location l, ValueRange a) {
+              linalg::YieldOp::create(
+                  nb, l,
+                  ValueRange{arith::SelectOp::create(
+                      nb, l, a[1], floatConst(nb, l, f, 0.0), a[0])});
+            })
+            .getResult(0);
+
+    auto outType = cast<RankedTensorType>(op.getOutliers().getType());
+    Value table = arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(
+            RankedTensorType::get({int64_t(columns.size())}, b.getIndexType()),
+            ArrayRef<int64_t>(columns)));
+    Value outliers =
+        linalg::GenericOp::create(
+            b, loc, outType, ValueRange{table},
+            ValueRange{emptyLike(b, loc, outType, x)},
+            SmallVector<AffineMap>{last, id}, parallel,
+            [&](OpBuilder &nb, Location l, ValueRange a) {
+              SmallVector<Value> at;
+              for (int64_t i = 0; i + 1 < rank; ++i)
+                at.push_back(linalg::IndexOp::create(nb, l, i));
+              at.push_back(a[0]);
+              linalg::YieldOp::create(
+                  nb, l, ValueRange{tensor::ExtractOp::create(nb, l, x, at)});
+            })
+            .getResult(0);
+    b.replaceOp(op, ValueRange{rest, outliers});
+    return success();
+  }
+};
+
 } // namespace
 
 void quantc::populateActivationQuantizationPatterns(
     RewritePatternSet &patterns) {
   patterns.add<LowerQuantizeDynamic, LowerDequantizeDynamic,
-               LowerQuantizeDequantize>(patterns.getContext());
+               LowerQuantizeDequantize, LowerSplitColumns>(patterns.getContext());
 }

@@ -69,6 +69,8 @@ JitModel::compile(OwningOpRef<ModuleOp> module) {
     add("_mlir_ciface_quantc_matmul_f32", &_mlir_ciface_quantc_matmul_f32);
     add("_mlir_ciface_quantc_qmatmul_f32", &_mlir_ciface_quantc_qmatmul_f32);
     add("_mlir_ciface_quantc_qmatmul_i8", &_mlir_ciface_quantc_qmatmul_i8);
+    add("_mlir_ciface_quantc_qmatmul_i8_split",
+        &_mlir_ciface_quantc_qmatmul_i8_split);
     add("memrefCopy", &memrefCopy);
     add("quantc_check_failed", &quantc_check_failed);
     add("quantc_model_alloc", &quantc_model_alloc);

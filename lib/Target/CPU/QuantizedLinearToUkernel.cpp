@@ -28,6 +28,7 @@ namespace {
 
 constexpr const char *kKernel = "quantc_qmatmul_f32";
 constexpr const char *kInt8Kernel = "quantc_qmatmul_i8";
+constexpr const char *kInt8SplitKernel = "quantc_qmatmul_i8_split";
 
 /// True if the kernel implements `f`: every code (integers, NF4/FP4 through
 /// their table, FP8) and scale kind, per channel or group, without outliers.
@@ -84,6 +85,51 @@ std::optional<Int8Input> int8Input(Value input) {
     return Int8Input{q.getInput(), float(t.getScale()), {dq, q}};
   }
   return std::nullopt;
+}
+
+/// LLM.int8()'s split as qc-split-outliers writes it around a layer: the
+/// layer reads `split`'s rest (through its quantization), and its only
+/// reader adds `product`, the f32 product of `split`'s outliers (an unnamed
+/// qc.linear of a constant without bias).
+struct OutlierSplit {
+  quantc::qc::SplitColumnsOp split;
+  quantc::qc::LinearOp product;
+  linalg::GenericOp sum;
+};
+
+/// True if `op` is `x + y` elementwise over one shape.
+bool isElementwiseAdd(linalg::GenericOp op) {
+  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      op.getNumParallelLoops() != op.getNumLoops() ||
+      !llvm::all_of(op.getIndexingMapsArray(),
+                    [](AffineMap m) { return m.isIdentity(); }))
+    return false;
+  Block &body = op.getRegion().front();
+  auto add = dyn_cast<arith::AddFOp>(body.front());
+  return add && std::next(body.begin()) != body.end() &&
+         isa<linalg::YieldOp>(*std::next(body.begin())) &&
+         add.getLhs() == body.getArgument(0) &&
+         add.getRhs() == body.getArgument(1) &&
+         body.getTerminator()->getOperand(0) == add.getResult();
+}
+
+std::optional<OutlierSplit> outlierSplit(quantc::qc::LinearOp op, Value x) {
+  using namespace quantc::qc;
+  auto split = x.getDefiningOp<SplitColumnsOp>();
+  if (!split || x != split.getRest() || !op.getResult().hasOneUse())
+    return std::nullopt;
+  auto sum = dyn_cast<linalg::GenericOp>(*op.getResult().getUsers().begin());
+  if (!sum || !isElementwiseAdd(sum) ||
+      sum.getDpsInputs()[0] != op.getResult())
+    return std::nullopt;
+  auto product = sum.getDpsInputs()[1].getDefiningOp<LinearOp>();
+  if (!product || product.getInput() != split.getOutliers() ||
+      product.getBias() || !product.getResult().hasOneUse())
+    return std::nullopt;
+  auto weight = product.getWeight().getDefiningOp<arith::ConstantOp>();
+  if (!weight || !cast<ShapedType>(weight.getType()).getElementType().isF32())
+    return std::nullopt;
+  return OutlierSplit{split, product, sum};
 }
 
 /// A constant tensor of `value`'s stored bytes, named for the layer (its
@@ -183,15 +229,20 @@ struct QuantizedLinearToUkernelPass
     return tensor::EmptyOp::create(b, loc, sizes, b.getF32Type());
   }
 
-  /// `y` (the kernel's product) plus the layer's bias, in place of `op`.
-  static void replaceLayer(OpBuilder &b, quantc::qc::LinearOp op, Value y) {
+  /// `y` (the kernel's product) plus the layer's bias, in place of `op`
+  /// (or of `sum`, which adds `op`'s result to what the kernel computed
+  /// too).
+  static void replaceLayer(OpBuilder &b, quantc::qc::LinearOp op, Value y,
+                           Operation *sum = nullptr) {
     // Written into y: an elementwise op that fuses into y's readers.
     if (Value bias = op.getBias())
       y = quantc::buildBiasAdd(b, op.getLoc(), y, bias, /*init=*/y);
-    Type resultType = op.getResult().getType();
-    if (y.getType() != resultType)
-      y = tensor::CastOp::create(b, op.getLoc(), resultType, y);
-    op.getResult().replaceAllUsesWith(y);
+    Value result = sum ? sum->getResult(0) : Value(op.getResult());
+    if (y.getType() != result.getType())
+      y = tensor::CastOp::create(b, op.getLoc(), result.getType(), y);
+    result.replaceAllUsesWith(y);
+    if (sum)
+      sum->erase();
     op.erase();
   }
 
@@ -199,27 +250,61 @@ struct QuantizedLinearToUkernelPass
     return arith::ConstantIntOp::create(b, loc, v, 64).getResult();
   }
 
-  /// The layer and the quantization of its input as one W8A8 kernel call.
+  /// The layer and the quantization of its input as one W8A8 kernel call;
+  /// with LLM.int8()'s split around it, the split, the f32 product and the
+  /// sum too.
   void rewriteInt8(OpBuilder &b, quantc::qc::LinearOp op) {
     Location loc = op.getLoc();
     Int8Input in = *int8Input(op.getInput());
+    std::optional<OutlierSplit> split = outlierSplit(op, in.x);
     Pieces p = readPieces(b, op);
     int64_t k = p.type.getInputDim(), n = p.type.getOutputDim();
-    Value init = emptyResult(b, loc, in.x, n);
+    Value x = split ? split->split.getInput() : in.x;
+    Value init = emptyResult(b, loc, x, n);
     Value actScale =
         arith::ConstantOp::create(b, loc, b.getF32FloatAttr(in.scale));
     int64_t flags = QC_QMATMUL_INIT | quantc::qmatmulFormatFlags(p.format);
+    SmallVector<Value> inputs = {x, p.codes, p.scales, p.zeros};
+    SmallVector<Value> scalars = {i64(b, loc, k), i64(b, loc, n), actScale,
+                                  i64(b, loc, flags)};
+    if (split) {
+      // The listed columns as int32, their weights channel-major (N x count).
+      ArrayRef<int64_t> columns = split->split.getColumns();
+      const int64_t count = int64_t(columns.size());
+      SmallVector<int32_t> listed(columns.begin(), columns.end());
+      auto weight =
+          split->product.getWeight().getDefiningOp<arith::ConstantOp>();
+      std::vector<float> rows =
+          *quantc::floatValues(cast<ElementsAttr>(weight.getValue()));
+      SmallVector<float> byChannel(size_t(n * count));
+      for (int64_t t = 0; t < count; ++t)
+        for (int64_t j = 0; j < n; ++j)
+          byChannel[size_t(j * count + t)] = rows[size_t(t * n + j)];
+      inputs.push_back(p.read(
+          DenseElementsAttr::get(
+              RankedTensorType::get({count}, b.getI32Type()),
+              ArrayRef<int32_t>(listed)),
+          "outlier_columns"));
+      inputs.push_back(p.read(
+          DenseElementsAttr::get(
+              RankedTensorType::get({n, count}, b.getF32Type()),
+              ArrayRef<float>(byChannel)),
+          "outlier_weights"));
+      scalars.push_back(i64(b, loc, count));
+    }
     Value y = quantc::qc::UKernelOp::create(
-                  b, loc, TypeRange{init.getType()}, kInt8Kernel,
-                  ValueRange{in.x, p.codes, p.scales, p.zeros},
-                  ValueRange{init},
-                  ValueRange{i64(b, loc, k), i64(b, loc, n), actScale,
-                             i64(b, loc, flags)})
+                  b, loc, TypeRange{init.getType()},
+                  split ? kInt8SplitKernel : kInt8Kernel, inputs,
+                  ValueRange{init}, scalars)
                   .getResult(0);
-    replaceLayer(b, op, y);
+    replaceLayer(b, op, y, split ? split->sum.getOperation() : nullptr);
+    if (split)
+      split->product.erase();
     for (Operation *dead : in.pair)
       if (dead->use_empty())
         dead->erase();
+    if (split && split->split->use_empty())
+      split->split.erase();
   }
 
   void rewrite(OpBuilder &b, quantc::qc::LinearOp op) {

@@ -106,6 +106,18 @@ void _mlir_ciface_quantc_qmatmul_i8(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
                                     int64_t k, int64_t n, float act_scale,
                                     int64_t flags);
 
+/* W8A8 with LLM.int8()'s split: the `count` input columns listed in
+ * `columns` (int32, increasing) are left out of A's quantization (as 0)
+ * and multiplied in f32 by `fp` (f32, N x count: channel j's weights of the
+ * listed columns), added to each output as it is written. W's codes at
+ * those columns are not read for them (0 in what qc-split-outliers
+ * writes). */
+void _mlir_ciface_quantc_qmatmul_i8_split(
+    qc_memref2d_f32 *a, qc_memref1d_i8 *codes, qc_memref1d_i8 *scales,
+    qc_memref1d_i8 *zeros, qc_memref1d_i8 *columns, qc_memref1d_i8 *fp,
+    qc_memref2d_f32 *c, int64_t k, int64_t n, float act_scale, int64_t flags,
+    int64_t count);
+
 /* An unranked memref: the rank and a pointer to a ranked descriptor. */
 typedef struct {
   int64_t rank;

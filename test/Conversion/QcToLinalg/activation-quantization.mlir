@@ -95,3 +95,28 @@ func.func @per_axis(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
   %d = qc.dequantize %q : tensor<3x2x!quant.uniform<i8:f32:1, {0.1, 0.2:1}>> -> tensor<3x2xf32>
   return %d : tensor<3x2xf32>
 }
+
+// -----
+
+// LLM.int8()'s split: the rest selects 0 where a constant mask along the
+// last dimension marks a listed column; the outliers gather the listed
+// columns through a constant index table.
+// CHECK: #[[ID:.*]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+// CHECK: #[[LAST:.*]] = affine_map<(d0, d1, d2) -> (d2)>
+// CHECK: func.func @split_columns
+// CHECK: %[[MASK:.*]] = arith.constant dense<[false, false, true, false, false, false, false, true]> : tensor<8xi1>
+// CHECK: linalg.generic {indexing_maps = [#[[ID]], #[[LAST]], #[[ID]]]{{.*}} ins(%arg0, %[[MASK]] : tensor<?x?x8xf32>, tensor<8xi1>)
+// CHECK: ^bb0(%[[X:.*]]: f32, %[[M:.*]]: i1, %{{.*}}: f32):
+// CHECK:   %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK:   arith.select %[[M]], %[[ZERO]], %[[X]] : f32
+// CHECK: %[[TABLE:.*]] = arith.constant dense<[2, 7]> : tensor<2xindex>
+// CHECK: linalg.generic {indexing_maps = [#[[LAST]], #[[ID]]]{{.*}} ins(%[[TABLE]] : tensor<2xindex>) outs(%{{.*}} : tensor<?x?x2xf32>)
+// CHECK: ^bb0(%[[C:.*]]: index, %{{.*}}: f32):
+// CHECK:   %[[I0:.*]] = linalg.index 0 : index
+// CHECK:   %[[I1:.*]] = linalg.index 1 : index
+// CHECK:   tensor.extract %arg0[%[[I0]], %[[I1]], %[[C]]] : tensor<?x?x8xf32>
+// CHECK-NOT: qc.
+func.func @split_columns(%x: tensor<?x?x8xf32>) -> (tensor<?x?x8xf32>, tensor<?x?x2xf32>) {
+  %r, %o = qc.split_columns %x [2, 7] : tensor<?x?x8xf32> -> tensor<?x?x8xf32>, tensor<?x?x2xf32>
+  return %r, %o : tensor<?x?x8xf32>, tensor<?x?x2xf32>
+}

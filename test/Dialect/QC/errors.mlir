@@ -481,3 +481,51 @@ func.func @qconstant_tiled_codes() {
        : !qc.qweight<128x32, int4, per_channel, scale = f32, layout = tiles<16x64>>
   return
 }
+
+// -----
+
+func.func @split_columns_dynamic_k(%x: tensor<4x?xf32>) {
+  // expected-error @+1 {{input must have a static last dimension}}
+  %r, %o = qc.split_columns %x [1] : tensor<4x?xf32> -> tensor<4x?xf32>, tensor<4x1xf32>
+  return
+}
+
+// -----
+
+func.func @split_columns_none(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{needs at least one column}}
+  %r, %o = qc.split_columns %x [] : tensor<4x8xf32> -> tensor<4x8xf32>, tensor<4x0xf32>
+  return
+}
+
+// -----
+
+func.func @split_columns_out_of_range(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{column 8 is outside [0, 8)}}
+  %r, %o = qc.split_columns %x [2, 8] : tensor<4x8xf32> -> tensor<4x8xf32>, tensor<4x2xf32>
+  return
+}
+
+// -----
+
+func.func @split_columns_unordered(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{columns must be strictly increasing}}
+  %r, %o = qc.split_columns %x [3, 3] : tensor<4x8xf32> -> tensor<4x8xf32>, tensor<4x2xf32>
+  return
+}
+
+// -----
+
+func.func @split_columns_rest_type(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{rest must have the input's type 'tensor<4x8xf32>'}}
+  %r, %o = qc.split_columns %x [3] : tensor<4x8xf32> -> tensor<4x8xf16>, tensor<4x1xf32>
+  return
+}
+
+// -----
+
+func.func @split_columns_outliers_shape(%x: tensor<?x8xf32>) {
+  // expected-error @+1 {{outliers must be 'tensor<?x2xf32>', not 'tensor<?x3xf32>'}}
+  %r, %o = qc.split_columns %x [3, 5] : tensor<?x8xf32> -> tensor<?x8xf32>, tensor<?x3xf32>
+  return
+}

@@ -95,6 +95,13 @@ func.func @dynamic_activations(%x: tensor<?x256xf32>) {
   return
 }
 
+// CHECK-LABEL: func.func @split_columns
+// CHECK: %{{.*}}, %{{.*}} = qc.split_columns %arg0 [3, 17] : tensor<?x?x64xf32> -> tensor<?x?x64xf32>, tensor<?x?x2xf32>
+func.func @split_columns(%x: tensor<?x?x64xf32>) {
+  %r, %o = qc.split_columns %x [3, 17] : tensor<?x?x64xf32> -> tensor<?x?x64xf32>, tensor<?x?x2xf32>
+  return
+}
+
 // CHECK-LABEL: func.func @observe
 // CHECK: qc.observe %arg0 layer "layers.0.attn.q_proj" <absmax|mean|hessian> : tensor<?x?x256xf32>
 // CHECK: qc.observe %arg0 layer "lm_head" <absmax> : tensor<?x?x256xf32>
