@@ -52,11 +52,9 @@ Value floatConstant(OpBuilder &b, Location loc, RankedTensorType type,
       b, loc, DenseResourceElementsAttr::get(type, name, std::move(blob)));
 }
 
-/// `a + b` of one shape, elementwise, written into a new tensor.
-Value buildAdd(OpBuilder &b, Location loc, Value x, Value y) {
+/// `x + y` of one shape, elementwise, written into `init`.
+Value buildAdd(OpBuilder &b, Location loc, Value x, Value y, Value init) {
   auto type = cast<RankedTensorType>(x.getType());
-  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x);
-  Value init = tensor::EmptyOp::create(b, loc, sizes, type.getElementType());
   AffineMap id = b.getMultiDimIdentityMap(type.getRank());
   return linalg::GenericOp::create(
              b, loc, type, ValueRange{x, y}, ValueRange{init},
@@ -191,6 +189,13 @@ struct SplitOutliersPass
     auto xType = cast<RankedTensorType>(op.getInput().getType());
     SmallVector<int64_t> outShape(xType.getShape());
     outShape.back() = count;
+    // The sum's sizes: the input's, N last (not read from the layer's
+    // result: the sum must be its only reader, which targets fusing the
+    // split look for).
+    SmallVector<OpFoldResult> sizes =
+        tensor::getMixedSizes(b, loc, op.getInput());
+    sizes.back() = b.getIndexAttr(n);
+    Value init = tensor::EmptyOp::create(b, loc, sizes, xType.getElementType());
     auto split = qc::SplitColumnsOp::create(
         b, loc, xType, RankedTensorType::get(outShape, xType.getElementType()),
         op.getInput(), outliers);
@@ -217,7 +222,7 @@ struct SplitOutliersPass
     b.setInsertionPointAfter(op);
     Value product = qc::LinearOp::create(b, loc, resultType, split.getOutliers(),
                                          fp, Value(), StringAttr());
-    Value sum = buildAdd(b, loc, op.getResult(), product);
+    Value sum = buildAdd(b, loc, op.getResult(), product, init);
     op.getResult().replaceUsesWithIf(sum, [&](OpOperand &use) {
       return readers.contains(use.getOwner());
     });

@@ -6,9 +6,16 @@
                                        s_j = max|X_j|, so X_j / s_j peaks at 1)
   smoothing.py outliers BEFORE AFTER LAYER -- max/median channel absmax of
                                        LAYER's input, before and after
-  smoothing.py scales STATS REPORT  -- qc-quantize-activations mode=static's
-                                       report lines "LAYER: scale S" give
-                                       S = max over channels of absmax / 127
+  smoothing.py scales STATS REPORT [T] -- qc-quantize-activations
+                                       mode=static's report lines "LAYER:
+                                       scale S" give S = max over channels of
+                                       absmax / 127 (with T: over the
+                                       channels of absmax <= T, those
+                                       qc-split-outliers leaves)
+  smoothing.py split STATS REPORT T -- qc-split-outliers' report lines
+                                       "LAYER: N of K input columns ..." give
+                                       N = channels of absmax > T, for every
+                                       layer with such channels
 """
 import json
 import struct
@@ -53,9 +60,27 @@ elif cmd == "scales":
         parts = line.split()
         if len(parts) == 3 and parts[1] == "scale":
             layer, got = parts[0].rstrip(":"), float(parts[2])
-            want = stats[layer].max() / 127
+            kept = stats[layer]
+            if len(sys.argv) > 4:
+                kept = kept[kept <= float(sys.argv[4])]
+            want = kept.max() / 127
             seen += 1
             if abs(got - want) > 1e-3 * want:  # the report prints 4 digits
                 bad += 1
                 print(f"{layer}: scale {got}, statistics give {want}")
     print(f"static scales: {seen - bad} of {seen} match the statistics")
+elif cmd == "split":
+    stats, t = records(sys.argv[2]), float(sys.argv[4])
+    reported = {}
+    for line in open(sys.argv[3]):
+        parts = line.split()
+        if len(parts) >= 4 and parts[2] == "of" and parts[4] == "input":
+            reported[parts[0].rstrip(":")] = (int(parts[1]), int(parts[3]))
+    want = {layer: (int((a > t).sum()), len(a)) for layer, a in stats.items()
+            if (a > t).any()}
+    bad = [layer for layer in set(want) | set(reported)
+           if want.get(layer) != reported.get(layer)]
+    for layer in sorted(bad):
+        print(f"{layer}: reported {reported.get(layer)}, statistics give {want.get(layer)}")
+    print(f"outlier columns: {len(want) - len(bad)} of {len(want)} layers match "
+          f"the statistics, {len(bad)} differ")
