@@ -7,7 +7,10 @@
 #   w4 (default): W4 g128 (RTN, f16 scales), and with --int8-activations;
 #   w8a8: W8 per channel with f32 activations, W8A8 with dynamic (per-token)
 #         and static (per-tensor, calibrated on 64 windows of brown-calib)
-#         activation scales.
+#         activation scales;
+#   llmint8: W8A8 dynamic beside LLM.int8() (--outlier-threshold 6: input
+#         channels whose calibration absmax passes 6 stay f32), dynamic and
+#         static.
 # MODEL is a shared model (tinyllama, smallllama) or a family of the model
 # zoo (gpt2, opt, phi, llama, mistral, qwen: test/Zoo/zoo.py --size bench
 # --kv, exported here).
@@ -37,7 +40,13 @@ case $set in
       options[w8]=$w8
       options[w8a8-dynamic]="$w8 --abits 8"
       options[w8a8-static]="$w8 --abits 8 --act-scale static --calib $shared/data/brown-calib.txt --calib-windows 64" ;;
-  *) echo "unknown set '$set' (w4 or w8a8)" >&2; exit 2 ;;
+  llmint8) artifacts=(fp32 w8a8-dynamic llmint8-dynamic llmint8-static)
+      w8="--wbits 8 --per-channel --sym --scale f32 --abits 8"
+      calib="--calib $shared/data/brown-calib.txt --calib-windows 64"
+      options[w8a8-dynamic]=$w8
+      options[llmint8-dynamic]="$w8 --outlier-threshold 6 $calib"
+      options[llmint8-static]="$w8 --act-scale static --outlier-threshold 6 $calib" ;;
+  *) echo "unknown set '$set' (w4, w8a8 or llmint8)" >&2; exit 2 ;;
 esac
 for a in "${artifacts[@]}"; do
   build/bin/quantc compile "$onnx" -o "$tmp/$a" ${options[$a]} 2>/dev/null

@@ -21,6 +21,7 @@
 
 #include "QC/IR/QC.h"
 #include "QC/IR/QConstant.h"
+#include "quantc/Numerics/Matrix.h"
 #include "quantc/Transforms/Passes.h"
 #include "quantc/Transforms/Statistics.h"
 
@@ -31,6 +32,10 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include "mlir/AsmParser/AsmParser.h"
+
+#include <Eigen/Core>
 
 #include <algorithm>
 #include <cmath>
@@ -237,10 +242,29 @@ struct SmoothQuantPass : quantc::impl::SmoothQuantBase<SmoothQuantPass> {
   }
 
   LogicalResult run(ModuleOp module, std::string &error) {
-    if (!(alpha >= 0.0 && alpha <= 1.0)) {
-      error = llvm::formatv("alpha must be in [0, 1], not {0}",
-                            llvm::format("%g", alpha.getValue()));
-      return failure();
+    const bool search = alpha == "auto";
+    double fixed = 0;
+    if (!search) {
+      StringRef text = StringRef(alpha).trim();
+      if (text.getAsDouble(fixed) || !(fixed >= 0.0 && fixed <= 1.0)) {
+        error = "alpha must be in [0, 1] or 'auto', not '" + alpha + "'";
+        return failure();
+      }
+    }
+    numerics::Format weightFormat;
+    if (search) {
+      auto f = dyn_cast_or_null<qc::FormatAttr>(
+          parseAttribute("#qc.format<" + format + ">", module.getContext()));
+      if (!f) {
+        error = "format '" + format + "' is not a #qc.format body";
+        return failure();
+      }
+      weightFormat = qc::toNumericsFormat(f);
+      if (abits < 2 || abits > 8) {
+        error = llvm::formatv("abits must be 2 to 8, not {0}",
+                              abits.getValue());
+        return failure();
+      }
     }
     LayerSelection selection(layers, exclude, outputHeads(module));
     if (!selection.error().empty()) {
@@ -261,8 +285,11 @@ struct SmoothQuantPass : quantc::impl::SmoothQuantBase<SmoothQuantPass> {
         byName[name.getValue()] = op;
     });
 
-    llvm::errs() << llvm::formatv("smoothquant: alpha {0}\n",
-                                  llvm::format("%g", alpha.getValue()));
+    llvm::errs() << "smoothquant: alpha "
+                 << (search ? "searched per input (0, 0.1, ..., 1)"
+                            : llvm::formatv("{0}", llvm::format("%g", fixed))
+                                  .str())
+                 << "\n";
     for (size_t record = 0; record < file.size(); ++record) {
       SmallVector<qc::LinearOp> readers;
       std::string names;
@@ -290,19 +317,39 @@ struct SmoothQuantPass : quantc::impl::SmoothQuantBase<SmoothQuantPass> {
         continue;
       }
       LayerStatistics s;
-      if (!file.load(record, s, error, /*hessian=*/false) ||
-          failed(smooth(readers, *target, s, names, error)))
+      if (!file.load(record, s, error, /*hessian=*/search))
+        return failure();
+      FailureOr<Weights> w = readWeights(readers, s.k, names, error);
+      if (failed(w))
+        return failure();
+      std::string chosen;
+      double a = fixed;
+      if (search) {
+        FailureOr<double> best = searchAlpha(*w, s, weightFormat, names,
+                                             chosen, error);
+        if (failed(best))
+          return failure();
+        a = *best;
+      }
+      if (failed(smooth(readers, *target, s, scalesFor(*w, s, a), names,
+                        chosen, error)))
         return failure();
     }
     return success();
   }
 
-  /// Rescales the readers' weights by s and folds 1/s into the target.
-  LogicalResult smooth(ArrayRef<qc::LinearOp> readers, FoldTarget target,
-                       const LayerStatistics &stats, const std::string &names,
-                       std::string &error) {
-    int64_t k = stats.k;
-    std::vector<float> weightMax(k, 0.0f);
+  /// The readers' weights (K x N_i each) and max|W_j| over all of them.
+  struct Weights {
+    std::vector<std::vector<float>> values;
+    std::vector<int64_t> n;
+    std::vector<float> rowMax;
+  };
+
+  FailureOr<Weights> readWeights(ArrayRef<qc::LinearOp> readers, int64_t k,
+                                 const std::string &names,
+                                 std::string &error) {
+    Weights out;
+    out.rowMax.assign(k, 0.0f);
     for (qc::LinearOp op : readers) {
       auto type = cast<RankedTensorType>(op.getWeight().getType());
       if (type.getDimSize(0) != k) {
@@ -318,18 +365,100 @@ struct SmoothQuantPass : quantc::impl::SmoothQuantBase<SmoothQuantPass> {
       int64_t n = type.getDimSize(1);
       for (int64_t j = 0; j < k; ++j)
         for (int64_t c = 0; c < n; ++c)
-          weightMax[j] = std::max(weightMax[j], std::abs((*w)[j * n + c]));
+          out.rowMax[j] = std::max(out.rowMax[j], std::abs((*w)[j * n + c]));
+      out.values.push_back(std::move(*w));
+      out.n.push_back(n);
     }
-    // s_j = max|X_j|^a / max|W_j|^(1-a); channels never seen, or whose
-    // weights are all zero, keep s = 1.
-    std::vector<float> s(k, 1.0f);
-    double a = alpha;
-    for (int64_t j = 0; j < k; ++j)
-      if (stats.absmax[j] > 0.0f && weightMax[j] > 0.0f)
+    return out;
+  }
+
+  /// s_j = max|X_j|^a / max|W_j|^(1-a); channels never seen, or whose
+  /// weights are all zero, keep s = 1.
+  static std::vector<float> scalesFor(const Weights &w,
+                                      const LayerStatistics &stats, double a) {
+    std::vector<float> s(stats.k, 1.0f);
+    for (int64_t j = 0; j < stats.k; ++j)
+      if (stats.absmax[j] > 0.0f && w.rowMax[j] > 0.0f)
         s[j] = static_cast<float>(
             std::clamp(std::pow(double(stats.absmax[j]), a) /
-                           std::pow(double(weightMax[j]), 1.0 - a),
+                           std::pow(double(w.rowMax[j]), 1.0 - a),
                        1e-5, 1e5));
+    return s;
+  }
+
+  /// The expected squared output error per row of the readers quantized
+  /// after smoothing by `s` (see the pass description): weight rounding
+  /// through the Hessian, activation rounding as uniform noise.
+  double expectedError(const Weights &w, const LayerStatistics &stats,
+                       const std::vector<float> &s,
+                       const numerics::Format &f) {
+    const int64_t k = stats.k;
+    double top = 0;
+    for (int64_t j = 0; j < k; ++j)
+      top = std::max(top, double(stats.absmax[j]) / s[j]);
+    double step = top / double((1 << (abits - 1)) - 1);
+    Eigen::Map<const Eigen::MatrixXd> h(stats.hessian.data(), k, k);
+    double total = 0;
+    for (size_t i = 0; i < w.values.size(); ++i) {
+      const int64_t n = w.n[i];
+      std::vector<float> smoothed(w.values[i]);
+      double energy = 0;
+      for (int64_t j = 0; j < k; ++j)
+        for (int64_t c = 0; c < n; ++c) {
+          float &v = smoothed[j * n + c];
+          v *= s[j];
+          energy += double(v) * v;
+        }
+      std::vector<float> back = numerics::dequantizeMatrix(
+          numerics::quantizeMatrix(smoothed.data(), k, n, f));
+      // D = diag(1/s) Q(diag(s) W) - W, row-major K x N; H is symmetric.
+      Eigen::MatrixXd d(k, n);
+      for (int64_t j = 0; j < k; ++j)
+        for (int64_t c = 0; c < n; ++c)
+          d(j, c) = double(back[j * n + c]) / s[j] - w.values[i][j * n + c];
+      total += 0.5 * (d.transpose() * h * d).trace() +
+               step * step / 12.0 * energy;
+    }
+    return total;
+  }
+
+  /// alpha=auto: the grid point of least expected error.
+  FailureOr<double> searchAlpha(const Weights &w, const LayerStatistics &stats,
+                                const numerics::Format &f,
+                                const std::string &names, std::string &chosen,
+                                std::string &error) {
+    if (int64_t(stats.hessian.size()) != stats.k * stats.k) {
+      error = "alpha=auto needs the statistics' Hessian for '" + names + "'";
+      return failure();
+    }
+    for (size_t i = 0; i < w.values.size(); ++i)
+      if (std::string why = f.validateShape(stats.k, w.n[i]); !why.empty()) {
+        error = "alpha=auto: '" + names + "' cannot be stored as '" + format +
+                "': " + why;
+        return failure();
+      }
+    double best = 0, least = 0, atHalf = 0;
+    for (int i = 0; i <= 10; ++i) {
+      double a = i / 10.0;
+      double e = expectedError(w, stats, scalesFor(w, stats, a), f);
+      if (i == 5)
+        atHalf = e;
+      if (i == 0 || e < least)
+        best = a, least = e;
+    }
+    chosen = llvm::formatv("alpha {0:f1} (expected error {1:e2}, at 0.5 "
+                           "{2:e2}), ",
+                           best, least, atHalf)
+                 .str();
+    return best;
+  }
+
+  /// Rescales the readers' weights by s and folds 1/s into the target.
+  LogicalResult smooth(ArrayRef<qc::LinearOp> readers, FoldTarget target,
+                       const LayerStatistics &stats, std::vector<float> s,
+                       const std::string &names, const std::string &chosen,
+                       std::string &error) {
+    int64_t k = stats.k;
 
     // Rows j of the readers' weights times s_j; what makes X, over s.
     auto rows = [&](std::vector<float> &w) {
@@ -368,9 +497,9 @@ struct SmoothQuantPass : quantc::impl::SmoothQuantBase<SmoothQuantPass> {
           return failure();
     }
     auto [lo, hi] = std::minmax_element(s.begin(), s.end());
-    llvm::errs() << llvm::formatv("  {0}: s in [{1:e2}, {2:e2}], 1/s folded "
-                                  "into {3}\n",
-                                  names, *lo, *hi, target.describe());
+    llvm::errs() << llvm::formatv("  {0}: {1}s in [{2:e2}, {3:e2}], 1/s "
+                                  "folded into {4}\n",
+                                  names, chosen, *lo, *hi, target.describe());
     return success();
   }
 };

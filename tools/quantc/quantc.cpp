@@ -114,10 +114,11 @@ static cl::opt<std::string> statsPath(
     "calib-stats", cl::cat(quantization),
     cl::desc("calibration statistics file: written with --calib, read "
              "without (gptq)"));
-static cl::opt<double> smoothAlpha(
+static cl::opt<std::string> smoothAlpha(
     "smoothquant", cl::cat(quantization), cl::value_desc("ALPHA"),
     cl::desc("SmoothQuant before quantizing, migration strength ALPHA in "
-             "[0, 1] (needs --calib or --calib-stats)"));
+             "[0, 1], or auto (searched per layer input for the weight "
+             "format and --abits; needs --calib or --calib-stats)"));
 static cl::opt<unsigned> abits(
     "abits", cl::init(0), cl::cat(quantization),
     cl::desc("round the inputs of quantized layers to B-bit integers (2..8; "
@@ -211,9 +212,13 @@ int main(int argc, char **argv) {
       }
   }
   bool smooth = smoothAlpha.getNumOccurrences() > 0;
-  if (smooth && !(smoothAlpha >= 0 && smoothAlpha <= 1)) {
-    llvm::errs() << "quantc: error: --smoothquant must be in [0, 1], not "
-                 << llvm::format("%g", smoothAlpha.getValue()) << "\n";
+  double alphaValue = 0;
+  if (smooth && smoothAlpha != "auto" &&
+      (llvm::StringRef(smoothAlpha).trim().getAsDouble(alphaValue) ||
+       !(alphaValue >= 0 && alphaValue <= 1))) {
+    llvm::errs() << "quantc: error: --smoothquant must be in [0, 1] or auto, "
+                    "not '"
+                 << smoothAlpha << "'\n";
     return 1;
   }
   if (smooth && calib.empty() && statsPath.empty()) {
@@ -344,12 +349,12 @@ int main(int argc, char **argv) {
       }
       quantc::SmoothQuantOptions o;
       o.alpha = smoothAlpha;
+      o.format = format;
+      o.abits = abits ? int(abits) : 8;
       o.stats = stats;
       o.layers.assign(layers.begin(), layers.end());
       o.exclude.assign(exclude.begin(), exclude.end());
-      step(llvm::formatv("SmoothQuant, alpha {0}",
-                         llvm::format("%g", smoothAlpha.getValue()))
-               .str());
+      step("SmoothQuant, alpha " + smoothAlpha);
       pm.addPass(quantc::createSmoothQuant(o));
     }
     // Statistics of the model as weight quantization finds it, for static

@@ -135,10 +135,26 @@ def SmoothQuant : Pass<"qc-smoothquant", "mlir::ModuleOp"> {
     not selected, is left alone; a line per value reports s's range and
     where 1/s went, or why not. Statistics come from `stats` (default: the
     file qc-calibrate left on the module) and must come from this model.
+
+    `alpha=auto` searches alpha in 0, 0.1, ..., 1 for each value X: the
+    expected output error of the layers reading it once their weights are
+    quantized to `format` and X to `abits` bits per tensor, from the
+    calibration statistics: sum over the layers of tr(D^T H D / 2)
+    (D: the weight's rounding error mapped back through s, H = 2 X^T X / n)
+    plus the activation rounding noise d^2 / 12 times |diag(s) W|^2 (d: the
+    step of X diag(1/s)'s absmax over 2^(abits-1) - 1 levels).
   }];
   let options = [
-    Option<"alpha", "alpha", "double", /*default=*/"0.5",
-           "Migration strength in [0, 1] (0: weights unchanged)">,
+    Option<"alpha", "alpha", "std::string", /*default=*/"\"0.5\"",
+           "Migration strength in [0, 1] (0: weights unchanged), or 'auto': "
+           "per input value, the alpha of 0, 0.1, ..., 1 whose quantized "
+           "layers have the least expected output error (see the pass's "
+           "description)">,
+    Option<"format", "format", "std::string",
+           /*default=*/"\"int8,symmetric,per_channel,scale=f32\"",
+           "alpha=auto: the #qc.format body the weights will be quantized to">,
+    Option<"abits", "abits", "int", /*default=*/"8",
+           "alpha=auto: the bits the activations will be quantized to">,
     Option<"stats", "stats", "std::string", /*default=*/"",
            "Statistics file (default: the module's qc.calibration_stats)">,
     ListOption<"layers", "layers", "std::string",

@@ -12,12 +12,15 @@
                                        absmax / 127 (with T: over the
                                        channels of absmax <= T, those
                                        qc-split-outliers leaves)
+  smoothing.py alphas REPORT LO HI  -- every alpha qc-smoothquant alpha=auto
+                                       reports lies in [LO, HI]
   smoothing.py split STATS REPORT T -- qc-split-outliers' report lines
                                        "LAYER: N of K input columns ..." give
                                        N = channels of absmax > T, for every
                                        layer with such channels
 """
 import json
+import re
 import struct
 import sys
 
@@ -70,6 +73,13 @@ def main():
                     bad += 1
                     print(f"{layer}: scale {got}, statistics give {want}")
         print(f"static scales: {seen - bad} of {seen} match the statistics")
+    elif cmd == "alphas":
+        text = open(sys.argv[2]).read()
+        found = [float(a) for a in re.findall(r": alpha ([0-9.]+) \(", text)]
+        lo, hi = float(sys.argv[3]), float(sys.argv[4])
+        inside = all(lo <= a <= hi for a in found)
+        print(f"{len(found)} alphas, {'all' if inside else 'NOT all'} in "
+              f"[{lo}, {hi}] ({', '.join(map(str, found))})")
     elif cmd == "split":
         stats, t = records(sys.argv[2]), float(sys.argv[4])
         reported = {}
