@@ -67,3 +67,25 @@ llvm::StringSet<> quantc::outputHeads(ModuleOp module) {
   });
   return heads;
 }
+
+llvm::SmallVector<quantc::qc::LinearOp>
+quantc::selectLayers(ModuleOp module, std::vector<std::string> include,
+                     std::vector<std::string> exclude,
+                     llvm::function_ref<bool(qc::LinearOp)> keep,
+                     std::string &error) {
+  LayerSelection selection(std::move(include), std::move(exclude),
+                           outputHeads(module));
+  if (!selection.error().empty()) {
+    error = selection.error();
+    return {};
+  }
+  llvm::SmallVector<qc::LinearOp> selected;
+  module.walk([&](qc::LinearOp op) {
+    auto name = op->getAttrOfType<StringAttr>("layer");
+    if (name && selection.selects(name.getValue()) && keep(op))
+      selected.push_back(op);
+  });
+  if (selected.empty())
+    error = "no qc.linear layer matches " + selection.describe();
+  return selected;
+}

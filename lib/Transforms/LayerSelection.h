@@ -91,6 +91,14 @@ private:
 };
 
 /// The format each selected layer is quantized to.
+/// The named qc.linear ops of `module` (program order) that `include`
+/// minus `exclude` picks and `keep` accepts; empty, with `error` set, for a
+/// bad pattern or when none is picked.
+llvm::SmallVector<qc::LinearOp>
+selectLayers(mlir::ModuleOp module, std::vector<std::string> include,
+             std::vector<std::string> exclude,
+             llvm::function_ref<bool(qc::LinearOp)> keep, std::string &error);
+
 class LayerFormats {
 public:
   /// `rules`: "GLOB=FORMAT; GLOB=FORMAT; ..." (FORMAT a #qc.format body, or

@@ -58,23 +58,15 @@ struct QuantizeActivationsPass
       error = llvm::formatv("bits must be 2 to 8, not {0}", bits.getValue());
       return failure();
     }
-    LayerSelection selection(layers, exclude, outputHeads(module));
-    if (!selection.error().empty()) {
-      error = selection.error();
+    SmallVector<qc::LinearOp> selected = selectLayers(
+        module, layers, exclude,
+        [](qc::LinearOp op) {
+          return !op.getInput().getDefiningOp<qc::DequantizeOp>() &&
+                 !op.getInput().getDefiningOp<qc::DequantizeDynamicOp>();
+        },
+        error);
+    if (selected.empty())
       return failure();
-    }
-    SmallVector<qc::LinearOp> selected;
-    module.walk([&](qc::LinearOp op) {
-      auto name = op->getAttrOfType<StringAttr>("layer");
-      if (name && selection.selects(name.getValue()) &&
-          !op.getInput().getDefiningOp<qc::DequantizeOp>() &&
-          !op.getInput().getDefiningOp<qc::DequantizeDynamicOp>())
-        selected.push_back(op);
-    });
-    if (selected.empty()) {
-      error = "no qc.linear layer matches " + selection.describe();
-      return failure();
-    }
     const double top = double((1 << (bits - 1)) - 1);
 
     // Static: each layer's input absmax per channel from the statistics.
@@ -88,13 +80,8 @@ struct QuantizeActivationsPass
       StatisticsFile file;
       if (!openModelStatistics(module, path, file, error))
         return failure();
-      for (size_t record = 0; record < file.size(); ++record) {
-        LayerStatistics s;
-        if (!file.load(record, s, error, /*hessian=*/false))
-          return failure();
-        for (const std::string &layer : s.layers)
-          absmax[layer] = s.absmax;
-      }
+      if (!file.absmaxByLayer(absmax, error))
+        return failure();
     }
 
     llvm::errs() << llvm::formatv("quantize-activations: {0}, {1} bits, {2} "

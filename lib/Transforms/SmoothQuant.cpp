@@ -188,12 +188,8 @@ std::optional<FoldTarget> findFoldTarget(Value x,
 /// A constant of `type` holding `values`, as a resource blob named `name`.
 Value floatConstant(OpBuilder &b, Location loc, RankedTensorType type,
                     ArrayRef<float> values, StringRef name) {
-  auto blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
-      ArrayRef<char>(reinterpret_cast<const char *>(values.data()),
-                     values.size() * sizeof(float)),
-      alignof(float));
   return arith::ConstantOp::create(
-      b, loc, DenseResourceElementsAttr::get(type, name, std::move(blob)));
+      b, loc, cast<TypedAttr>(floatBlob(name, type, values)));
 }
 
 FailureOr<std::vector<float>> constantValues(Value v, std::string &error,

@@ -26,7 +26,6 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
@@ -40,17 +39,6 @@ using namespace mlir;
 using namespace quantc;
 
 namespace {
-
-/// A constant of `type` holding `values`, as a resource blob named `name`.
-Value floatConstant(OpBuilder &b, Location loc, RankedTensorType type,
-                    ArrayRef<float> values, StringRef name) {
-  auto blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
-      ArrayRef<char>(reinterpret_cast<const char *>(values.data()),
-                     values.size() * sizeof(float)),
-      alignof(float));
-  return arith::ConstantOp::create(
-      b, loc, DenseResourceElementsAttr::get(type, name, std::move(blob)));
-}
 
 /// `x + y` of one shape, elementwise, written into `init`.
 Value buildAdd(OpBuilder &b, Location loc, Value x, Value y, Value init) {
@@ -87,21 +75,10 @@ struct SplitOutliersPass
                             threshold.getValue());
       return failure();
     }
-    LayerSelection selection(layers, exclude, outputHeads(module));
-    if (!selection.error().empty()) {
-      error = selection.error();
+    SmallVector<qc::LinearOp> selected = selectLayers(
+        module, layers, exclude, [](qc::LinearOp) { return true; }, error);
+    if (selected.empty())
       return failure();
-    }
-    SmallVector<qc::LinearOp> selected;
-    module.walk([&](qc::LinearOp op) {
-      auto name = op->getAttrOfType<StringAttr>("layer");
-      if (name && selection.selects(name.getValue()))
-        selected.push_back(op);
-    });
-    if (selected.empty()) {
-      error = "no qc.linear layer matches " + selection.describe();
-      return failure();
-    }
     std::string path = statisticsPath(module, stats);
     if (path.empty()) {
       error = "needs stats=FILE (or qc-calibrate before it)";
@@ -111,13 +88,8 @@ struct SplitOutliersPass
     if (!openModelStatistics(module, path, file, error))
       return failure();
     llvm::StringMap<std::vector<float>> absmax;
-    for (size_t record = 0; record < file.size(); ++record) {
-      LayerStatistics s;
-      if (!file.load(record, s, error, /*hessian=*/false))
-        return failure();
-      for (const std::string &layer : s.layers)
-        absmax[layer] = s.absmax;
-    }
+    if (!file.absmaxByLayer(absmax, error))
+      return failure();
 
     int64_t columns = 0, split = 0, layersSplit = 0;
     OpBuilder b(&getContext());
@@ -208,11 +180,14 @@ struct SplitOutliersPass
         v = 0.0f;
       }
     auto wType = cast<RankedTensorType>(constant.getType());
-    Value rest = floatConstant(b, constant.getLoc(), wType, w, name + ".weight");
-    Value fp = floatConstant(
+    Value rest = arith::ConstantOp::create(
         b, constant.getLoc(),
-        RankedTensorType::get({count, n}, wType.getElementType()), rows,
-        name + ".outlier_weight");
+        cast<TypedAttr>(floatBlob(name + ".weight", wType, w)));
+    Value fp = arith::ConstantOp::create(
+        b, constant.getLoc(),
+        cast<TypedAttr>(floatBlob(
+            name + ".outlier_weight",
+            RankedTensorType::get({count, n}, wType.getElementType()), rows)));
     Type resultType = op.getResult().getType();
     SmallPtrSet<Operation *, 4> readers;
     for (Operation *user : op.getResult().getUsers())

@@ -179,6 +179,18 @@ bool StatisticsFile::open(const std::string &path, std::string &error) {
   return true;
 }
 
+bool StatisticsFile::absmaxByLayer(llvm::StringMap<std::vector<float>> &out,
+                                   std::string &error) {
+  for (size_t record = 0; record < size(); ++record) {
+    LayerStatistics s;
+    if (!load(record, s, error, /*hessian=*/false))
+      return false;
+    for (const std::string &layer : s.layers)
+      out[layer] = s.absmax;
+  }
+  return true;
+}
+
 int64_t StatisticsFile::find(const std::string &layer) const {
   for (size_t i = 0; i < records.size(); ++i)
     for (const std::string &l : records[i].layers)

@@ -39,6 +39,14 @@ ElementsAttr quantc::resourceBlob(StringRef name, ArrayRef<int64_t> shape,
       HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, align));
 }
 
+ElementsAttr quantc::floatBlob(StringRef name, RankedTensorType type,
+                               ArrayRef<float> values) {
+  return resourceBlob(name, type.getShape(), type.getElementType(),
+                      ArrayRef<char>(reinterpret_cast<const char *>(
+                                         values.data()),
+                                     values.size() * sizeof(float)));
+}
+
 namespace {
 template <typename T> ArrayRef<char> bytesOf(const std::vector<T> &v) {
   return ArrayRef<char>(reinterpret_cast<const char *>(v.data()),

@@ -28,6 +28,10 @@ mlir::ElementsAttr resourceBlob(llvm::StringRef name,
                                 mlir::Type element,
                                 llvm::ArrayRef<char> bytes);
 
+/// A `dense_resource` blob `name` of f32 `type` holding `values`.
+mlir::ElementsAttr floatBlob(llvm::StringRef name, mlir::RankedTensorType type,
+                             llvm::ArrayRef<float> values);
+
 /// `codes` of a weight of type `from` in layout `to` (channel-major or tiles).
 std::vector<char> relayoutCodes(const std::vector<char> &codes,
                                 qc::QWeightType from, qc::LayoutAttr to);

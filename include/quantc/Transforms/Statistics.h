@@ -18,6 +18,7 @@
 #define QUANTC_TRANSFORMS_STATISTICS_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringMap.h"
 
 #include <cstdint>
 #include <fstream>
@@ -81,6 +82,9 @@ public:
   /// activation scales): the K x K matrix is most of a record.
   bool load(size_t record, LayerStatistics &stats, std::string &error,
             bool hessian = true);
+  /// Every record's per-channel absmax, by the layers it serves.
+  bool absmaxByLayer(llvm::StringMap<std::vector<float>> &out,
+                     std::string &error);
   /// The record serving `layer`, or -1.
   int64_t find(const std::string &layer) const;
 
