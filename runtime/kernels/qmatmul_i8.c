@@ -9,8 +9,9 @@
  * (zero point 128), which is what vpdpbusd (unsigned x signed) wants.
  *
  * LLM.int8() (quantc_qmatmul_i8_split): listed input columns stay in f32;
- * rows are quantized without them and their f32 products are added where
- * each output is written.
+ * rows are quantized without them, the columns' product with their f32
+ * weights goes through quantc's f32 GEMM first, and is added where each
+ * output is written.
  *
  * On AVX-512 VNNI: few rows (decode) dot each channel's codes in place;
  * many rows (prefill) first pack panels of 32 channels as [K/4][32][4] so
@@ -49,13 +50,14 @@ typedef struct {
 
 /* Rows of A as int8, each padded with zeros to kp (a multiple of 64), with
  * each row's scale and sum of codes; with f32 columns, their values
- * (m x count), which the codes hold as 0. */
+ * (m x count), which the codes hold as 0, and their products with the f32
+ * weights (m x n), added as each output is written. */
 typedef struct {
   int8_t *q;
   float *scale;
   int32_t *sum;
   int64_t kp;
-  float *fp;
+  float *fp, *fp_product;
 } int8_rows;
 
 
@@ -128,39 +130,41 @@ static void quantize_rows(const float *a, int64_t lda, int64_t m,
                           int8_rows *rows) {
   const int wide = avx512_available();
   const int64_t k = w->k;
-#pragma omp parallel for schedule(static) if (m * k > 65536)
-  for (int64_t r = 0; r < m; ++r) {
-    const float *x = a + r * lda;
-    int8_t *q = rows->q + r * rows->kp;
-    float *masked = NULL;
-    if (w->count) { /* the f32 columns out, as 0, before the scale is taken */
-      masked = malloc(sizeof(float) * (size_t)k);
-      memcpy(masked, x, sizeof(float) * (size_t)k);
-      for (int64_t t = 0; t < w->count; ++t) {
-        rows->fp[r * w->count + t] = x[w->columns[t]];
-        masked[w->columns[t]] = 0.0f;
+#pragma omp parallel if (m * k > 65536)
+  {
+    /* A thread's copy of a row with the f32 columns 0 (before the scale
+     * is taken); without f32 columns rows are read in place. */
+    float *masked = w->count ? malloc(sizeof(float) * (size_t)k) : NULL;
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < m; ++r) {
+      const float *x = a + r * lda;
+      int8_t *q = rows->q + r * rows->kp;
+      if (masked) {
+        memcpy(masked, x, sizeof(float) * (size_t)k);
+        for (int64_t t = 0; t < w->count; ++t) {
+          rows->fp[r * w->count + t] = x[w->columns[t]];
+          masked[w->columns[t]] = 0.0f;
+        }
+        x = masked;
       }
-      x = masked;
+      float s = wide ? row_scale_avx512(x, k, static_scale)
+                     : row_scale(x, k, static_scale);
+      rows->sum[r] = wide ? quantize_row_avx512(x, k, s, q)
+                          : quantize_row(x, k, s, q);
+      memset(q + k, 0, (size_t)(rows->kp - k));
+      rows->scale[r] = s;
     }
-    float s = wide ? row_scale_avx512(x, k, static_scale)
-                   : row_scale(x, k, static_scale);
-    rows->sum[r] = wide ? quantize_row_avx512(x, k, s, q)
-                        : quantize_row(x, k, s, q);
-    memset(q + k, 0, (size_t)(rows->kp - k));
-    rows->scale[r] = s;
     free(masked);
   }
 }
 
 /* The output: c = s_x s_w (dot - z sum(q_x)), plus the f32 columns'
- * products (so both parts are written once). */
+ * product (so the output is written once). */
 static inline float finish(const weights *w, const int8_rows *rows, int64_t r,
                            int64_t j, int32_t dot) {
   int64_t exact = (int64_t)dot - (int64_t)w->zeros[j] * rows->sum[r];
   float v = rows->scale[r] * w->scales[j] * (float)exact;
-  for (int64_t t = 0; t < w->count; ++t)
-    v += rows->fp[r * w->count + t] * w->fp[j * w->count + t];
-  return v;
+  return w->count ? v + rows->fp_product[r * w->n + j] : v;
 }
 
 static void store(float *c, int64_t ldc, int64_t r, int64_t j, float v,
@@ -437,7 +441,7 @@ static int vnni_available(void) {
 
 static void qmatmul_i8(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
                        qc_memref1d_i8 *scales, qc_memref1d_i8 *zeros,
-                       const int32_t *columns, const float *fp, int64_t count,
+                       const int32_t *columns, float *fp, int64_t count,
                        qc_memref2d_f32 *c, int64_t k, int64_t n,
                        float act_scale, int64_t flags) {
   const int64_t m = c->sizes[0], lda = a->strides[0], ldc = c->strides[0];
@@ -461,11 +465,24 @@ static void qmatmul_i8(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
     w.scales[j] = stored_scale(ps, j, flags);
     w.zeros[j] = w.symmetric ? 128 : pz[j];
   }
-  int8_rows rows = {NULL, malloc(sizeof(float) * (size_t)m),
-                    malloc(sizeof(int32_t) * (size_t)m), (k + 63) / 64 * 64,
-                    count ? malloc(sizeof(float) * (size_t)(m * count)) : NULL};
+  int8_rows rows = {NULL,
+                    malloc(sizeof(float) * (size_t)m),
+                    malloc(sizeof(int32_t) * (size_t)m),
+                    (k + 63) / 64 * 64,
+                    count ? malloc(sizeof(float) * (size_t)(m * count)) : NULL,
+                    count ? malloc(sizeof(float) * (size_t)(m * n)) : NULL};
   rows.q = aligned_alloc(64, (size_t)(m * rows.kp) + 64);
   quantize_rows(pa, lda, m, &w, act_scale, &rows);
+  if (count) { /* the f32 columns' product: quantc's f32 GEMM, B as [N, K] */
+    qc_memref3d_f32 fa = {rows.fp, rows.fp, 0, {1, m, count},
+                          {m * count, count, 1}},
+                    fb = {fp, fp, 0, {1, n, count},
+                          {n * count, count, 1}},
+                    fc = {rows.fp_product, rows.fp_product, 0, {1, m, n},
+                          {m * n, n, 1}};
+    _mlir_ciface_quantc_matmul_f32(&fa, &fb, &fc,
+                                   QC_MATMUL_INIT | QC_MATMUL_TRANSPOSED_B);
+  }
   if (vnni_available()) {
     if (m <= FEW)
       gemv_vnni(&w, &rows, pc, ldc, m, zero);
@@ -476,6 +493,7 @@ static void qmatmul_i8(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
   } else {
     gemm_generic(&w, &rows, pc, ldc, m, zero);
   }
+  free(rows.fp_product);
   free(rows.fp);
   free(rows.q);
   free(rows.sum);
@@ -500,6 +518,6 @@ void _mlir_ciface_quantc_qmatmul_i8_split(
     int64_t count) {
   qmatmul_i8(a, codes, scales, zeros,
              (const int32_t *)(columns->aligned + columns->offset),
-             (const float *)(fp->aligned + fp->offset), count, c, k, n,
+             (float *)(fp->aligned + fp->offset), count, c, k, n,
              act_scale, flags);
 }
