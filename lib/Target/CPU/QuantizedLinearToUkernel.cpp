@@ -95,6 +95,7 @@ struct OutlierSplit {
   quantc::qc::SplitColumnsOp split;
   quantc::qc::LinearOp product;
   linalg::GenericOp sum;
+  std::vector<float> weight; // product's, count x N
 };
 
 /// True if `op` is `x + y` elementwise over one shape.
@@ -127,9 +128,13 @@ std::optional<OutlierSplit> outlierSplit(quantc::qc::LinearOp op, Value x) {
       product.getBias() || !product.getResult().hasOneUse())
     return std::nullopt;
   auto weight = product.getWeight().getDefiningOp<arith::ConstantOp>();
-  if (!weight || !cast<ShapedType>(weight.getType()).getElementType().isF32())
+  if (!weight)
     return std::nullopt;
-  return OutlierSplit{split, product, sum};
+  FailureOr<std::vector<float>> values =
+      quantc::floatValues(cast<ElementsAttr>(weight.getValue()));
+  if (failed(values)) // not f32, or a blob elided when printed
+    return std::nullopt;
+  return OutlierSplit{split, product, sum, std::move(*values)};
 }
 
 /// A constant tensor of `value`'s stored bytes, named for the layer (its
@@ -272,14 +277,10 @@ struct QuantizedLinearToUkernelPass
       ArrayRef<int64_t> columns = split->split.getColumns();
       const int64_t count = int64_t(columns.size());
       SmallVector<int32_t> listed(columns.begin(), columns.end());
-      auto weight =
-          split->product.getWeight().getDefiningOp<arith::ConstantOp>();
-      std::vector<float> rows =
-          *quantc::floatValues(cast<ElementsAttr>(weight.getValue()));
       SmallVector<float> byChannel(size_t(n * count));
       for (int64_t t = 0; t < count; ++t)
         for (int64_t j = 0; j < n; ++j)
-          byChannel[size_t(j * count + t)] = rows[size_t(t * n + j)];
+          byChannel[size_t(j * count + t)] = split->weight[size_t(t * n + j)];
       inputs.push_back(p.read(
           DenseElementsAttr::get(
               RankedTensorType::get({count}, b.getI32Type()),
