@@ -41,10 +41,9 @@ typedef struct {
   int32_t *zeros;       /* n: 128 for symmetric codes, else the stored byte */
   int64_t k, n;
   int symmetric;
-  /* LLM.int8(): input columns kept in f32, and their weights, n x count
-   * (channel-major); count 0 without. */
+  /* LLM.int8(): the input columns kept in f32 (their product comes from
+   * the f32 GEMM, see qmatmul_i8); count 0 without. */
   const int32_t *columns;
-  const float *fp;
   int64_t count;
 } weights;
 
@@ -457,7 +456,6 @@ static void qmatmul_i8(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
                n,
                (flags & QC_QMATMUL_SYMMETRIC) != 0,
                columns,
-               fp,
                count};
   const uint8_t *ps = (const uint8_t *)(scales->aligned + scales->offset),
                 *pz = (const uint8_t *)(zeros->aligned + zeros->offset);
