@@ -264,20 +264,18 @@ int main(int argc, char **argv) {
                     "round-to-nearest weights only (--algo rtn), not gptq\n";
     return 1;
   }
-  if (splitOutliers && calib.empty() && (statsPath.empty() || smooth)) {
-    llvm::errs() << "quantc: error: --outlier-threshold needs --calib TEXT"
-                 << (smooth ? " (the smoothed model is calibrated again)"
-                            : " (or --calib-stats FILE)")
-                 << "\n";
-    return 1;
-  }
-  if (staticActs && calib.empty() && (statsPath.empty() || smooth)) {
-    llvm::errs() << "quantc: error: --act-scale static needs --calib TEXT"
-                 << (smooth ? " (the smoothed model is calibrated again)"
-                            : " (or --calib-stats FILE)")
-                 << "\n";
-    return 1;
-  }
+  // Options reading the statistics of the model as it is quantized: a
+  // smoothed model must be calibrated again, so only text will do then.
+  for (auto [asked, option] :
+       {std::pair<bool, const char *>{splitOutliers, "--outlier-threshold"},
+        {staticActs, "--act-scale static"}})
+    if (asked && calib.empty() && (statsPath.empty() || smooth)) {
+      llvm::errs() << "quantc: error: " << option << " needs --calib TEXT"
+                   << (smooth ? " (the smoothed model is calibrated again)"
+                              : " (or --calib-stats FILE)")
+                   << "\n";
+      return 1;
+    }
   if (algo == "gptq" && (!(damp >= 0) || blockSize <= 0 || calibWindows <= 0)) {
     llvm::errs() << "quantc: error: --damp must be at least 0, --block and "
                     "--calib-windows positive\n";
