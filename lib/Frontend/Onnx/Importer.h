@@ -38,6 +38,15 @@ struct Imported {
   mlir::Type elementType;
   /// ONNX element type is unsigned (uint8 etc.): the MLIR type is signless.
   bool isUnsigned = false;
+  /// QuantizeLinear's codes of `quantizedFrom` at one constant scale and
+  /// zero point (null otherwise): a DequantizeLinear with the same
+  /// parameters imports as qc.quantize + qc.dequantize of that value.
+  mlir::Value quantizedFrom;
+  double quantScale = 0;
+  int64_t quantZeroPoint = 0;
+  /// DequantizeLinear of a constant weight that int8 per-channel codes
+  /// hold exactly: that weight as a qc.qconstant, which MatMul takes.
+  mlir::Value qweight;
 };
 
 class Importer {
@@ -78,6 +87,8 @@ public:
 
   /// Binds result `i` of the current node.
   void setResult(int i, mlir::Value tensor, bool isUnsigned = false);
+  /// Result `i`'s table entry once bound (null for an unnamed result).
+  Imported *resultEntry(int i);
   /// Binds result `i` to a small integer tensor known elementwise.
   void setResultElements(int i, llvm::SmallVector<mlir::Value> elements,
                          bool isScalar, mlir::Type elementType);

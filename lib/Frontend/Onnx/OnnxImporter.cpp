@@ -138,6 +138,13 @@ void Importer::setResult(int i, Value tensor, bool isUnsigned) {
   values[currentNode->output(i)] = entry;
 }
 
+Imported *Importer::resultEntry(int i) {
+  if (i >= currentNode->output_size() || currentNode->output(i).empty())
+    return nullptr;
+  auto it = values.find(currentNode->output(i));
+  return it == values.end() ? nullptr : &it->second;
+}
+
 void Importer::setResultElements(int i, SmallVector<Value> elements,
                                  bool isScalar, Type elementType) {
   if (i >= currentNode->output_size() || currentNode->output(i).empty())

@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Quant/IR/QuantTypes.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -1660,6 +1661,17 @@ LogicalResult matmulOp(Importer &im) {
   if (!ShapedType::isDynamic(k) && !ShapedType::isDynamic(kb) && k != kb)
     return im.error() << "inner dimensions differ: " << aType << " times "
                       << bType;
+  // B = DequantizeLinear(int8 codes): the layer keeps them (quantizedWeight).
+  if (Value q = im.inputEntry(1).qweight; q && aType.getElementType().isF32()) {
+    SmallVector<OpFoldResult> dims = im.tb().dims(a);
+    dims.back() = im.builder().getIndexAttr(bType.getDimSize(1));
+    im.setResult(0, quantc::qc::LinearOp::create(
+                        im.builder(), im.loc(),
+                        TensorBuilder::tensorType(dims, aType.getElementType()),
+                        a, q, Value(),
+                        im.builder().getStringAttr(im.layerName())));
+    return success();
+  }
   if (bType.getRank() == 2 && bType.hasStaticShape() &&
       isa<FloatType>(bType.getElementType()) && isConstantDerived(bMat)) {
     im.setResult(0, linear(im, a, bMat, Value()));
@@ -1870,7 +1882,127 @@ FailureOr<Value> quantParam(Importer &im, int operand, int64_t rank,
   return im.tb().expandUnitDims(p, units);
 }
 
+/// Operand `i` if it is a constant of f32 values.
+std::optional<std::vector<float>> constantFloats(Importer &im, int i) {
+  auto c = im.input(i).getDefiningOp<arith::ConstantOp>();
+  FailureOr<std::vector<float>> v =
+      c ? quantc::floatValues(cast<ElementsAttr>(c.getValue()))
+        : FailureOr<std::vector<float>>(failure());
+  if (failed(v))
+    return std::nullopt;
+  return *v;
+}
+
+/// Zero point operand `i` if it is a constant of 8-bit integers (as
+/// unsigned where its ONNX type is); zeros where it is not given.
+std::optional<std::vector<int64_t>> constantZeroPoints(Importer &im, int i,
+                                                       int64_t count) {
+  if (!im.hasInput(i))
+    return std::vector<int64_t>(size_t(count), 0);
+  const Imported &entry = im.inputEntry(i);
+  auto c = im.input(i).getDefiningOp<arith::ConstantOp>();
+  if (!c || !entry.elementType.isInteger(8))
+    return std::nullopt;
+  std::vector<int64_t> out;
+  for (char byte : quantc::storedBytes(cast<ElementsAttr>(c.getValue())))
+    out.push_back(entry.isUnsigned ? int64_t(uint8_t(byte))
+                                   : int64_t(int8_t(byte)));
+  return out;
+}
+
+/// The codes' zero point if the codes are 8-bit with zero point 0 (int8)
+/// or 128 (uint8): both are int8 symmetric codes, q - 128 for uint8.
+bool symmetric8(bool isUnsigned, int64_t zeroPoint) {
+  return zeroPoint == (isUnsigned ? 128 : 0);
+}
+
+/// DequantizeLinear(QuantizeLinear(x, s, z), s, z) with one constant scale
+/// and 8-bit symmetric codes (z = 0 for int8, 128 for uint8: the same
+/// values) as qc.quantize + qc.dequantize of x, the form of a static int8
+/// activation that targets execute in int8 (a layer reading it multiplies
+/// int8 x int8 on the CPU). Null where the pair is anything else.
+Value quantizedActivation(Importer &im) {
+  const Imported &codes = im.inputEntry(0);
+  if (!codes.quantizedFrom || !symmetric8(codes.isUnsigned,
+                                          codes.quantZeroPoint))
+    return Value();
+  std::optional<std::vector<float>> scale = constantFloats(im, 1);
+  std::optional<std::vector<int64_t>> zero = constantZeroPoints(im, 2, 1);
+  if (!scale || scale->size() != 1 || double((*scale)[0]) != codes.quantScale ||
+      !zero || zero->size() != 1 || (*zero)[0] != codes.quantZeroPoint)
+    return Value();
+  Value x = codes.quantizedFrom;
+  auto type = cast<RankedTensorType>(x.getType());
+  OpBuilder &b = im.builder();
+  auto element = quant::UniformQuantizedType::get(
+      quant::QuantizationFlags::Signed, b.getI8Type(), type.getElementType(),
+      codes.quantScale, 0, -128, 127);
+  Value q = quantc::qc::QuantizeOp::create(
+      b, im.loc(), RankedTensorType::get(type.getShape(), element), x);
+  return quantc::qc::DequantizeOp::create(b, im.loc(), type, q);
+}
+
+/// DequantizeLinear of a constant K x N weight of 8-bit symmetric codes
+/// (see symmetric8) with f32 scales per column (axis 1) or per tensor: the
+/// int8 per-channel qc.qconstant holding the same values exactly. Null
+/// for anything else.
+Value quantizedWeight(Importer &im) {
+  const Imported &w = im.inputEntry(0);
+  auto constant = w.tensor ? w.tensor.getDefiningOp<arith::ConstantOp>()
+                           : arith::ConstantOp();
+  auto type = constant ? dyn_cast<RankedTensorType>(constant.getType())
+                       : RankedTensorType();
+  if (!type || type.getRank() != 2 || !type.hasStaticShape() ||
+      !type.getElementType().isInteger(8))
+    return Value();
+  const int64_t k = type.getDimSize(0), n = type.getDimSize(1);
+  std::optional<std::vector<float>> scales = constantFloats(im, 1);
+  if (!scales || (scales->size() != 1 && scales->size() != size_t(n)))
+    return Value();
+  if (scales->size() == size_t(n) && n != 1) {
+    int64_t axis = im.attrInt("axis", 1);
+    if (axis != 1 && axis != -1)
+      return Value();
+  }
+  std::optional<std::vector<int64_t>> zeros =
+      constantZeroPoints(im, 2, int64_t(scales->size()));
+  if (!zeros || zeros->size() != scales->size() ||
+      !llvm::all_of(*zeros, [&](int64_t z) {
+        return symmetric8(w.isUnsigned, z);
+      }))
+    return Value();
+  for (float s : *scales)
+    if (!std::isfinite(s))
+      return Value();
+  std::vector<char> bytes =
+      quantc::storedBytes(cast<ElementsAttr>(constant.getValue()));
+  MLIRContext *ctx = im.builder().getContext();
+  auto format = quantc::qc::FormatAttr::get(
+      ctx, quantc::qc::ElementCode::Int, 8, /*symmetric=*/true,
+      quantc::qc::Granularity::PerChannel, 0, Float32Type::get(ctx), 0, 0,
+      false);
+  quantc::numerics::QuantizedMatrix q;
+  q.k = k;
+  q.n = n;
+  q.format = quantc::qc::toNumericsFormat(format);
+  // Channel-major: row c holds column c's K codes, two's complement.
+  q.codes.resize(size_t(k * n));
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t c = 0; c < n; ++c)
+      q.codes[size_t(c * k + r)] =
+          uint8_t(bytes[size_t(r * n + c)]) ^ (w.isUnsigned ? 0x80 : 0);
+  for (int64_t c = 0; c < n; ++c)
+    q.scales.push_back((*scales)[scales->size() == 1 ? 0 : size_t(c)]);
+  auto qtype = quantc::qc::QWeightType::get(ctx, k, n, format);
+  return quantc::buildQConstant(im.builder(), im.loc(), qtype, q,
+                                im.node().input(0));
+}
+
 LogicalResult dequantizeLinearOp(Importer &im) {
+  if (Value xq = quantizedActivation(im)) {
+    im.setResult(0, xq);
+    return success();
+  }
   Value x = im.input(0);
   int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
   int64_t axis = im.attrInt("axis", 1);
@@ -1898,6 +2030,10 @@ LogicalResult dequantizeLinearOp(Importer &im) {
     return arith::MulFOp::create(nb, nloc, sb.convertScalar(q, element, false),
                                  a[1]);
   }));
+  // A weight in int8 codes: MatMul takes the qc.qconstant (the f32 values
+  // above then go unused and are folded away).
+  if (Imported *result = im.resultEntry(0))
+    result->qweight = quantizedWeight(im);
   return success();
 }
 
@@ -1947,6 +2083,18 @@ LogicalResult quantizeLinearOp(Importer &im) {
                                  isUnsigned);
                            }),
                isUnsigned);
+  // One constant f32 scale and 8-bit zero point: remembered for the
+  // DequantizeLinear that reads these codes (quantizedActivation).
+  std::optional<std::vector<float>> s = constantFloats(im, 1);
+  std::optional<std::vector<int64_t>> z = constantZeroPoints(im, 2, 1);
+  Imported *result = im.resultEntry(0);
+  if (result && s && s->size() == 1 && std::isfinite((*s)[0]) &&
+      (*s)[0] > 0 && z && z->size() == 1 && intType.isInteger(8) &&
+      cast<RankedTensorType>(x.getType()).getElementType().isF32()) {
+    result->quantizedFrom = x;
+    result->quantScale = (*s)[0];
+    result->quantZeroPoint = (*z)[0];
+  }
   return success();
 }
 
