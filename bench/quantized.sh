@@ -8,6 +8,11 @@
 #   w8a8: W8 per channel with f32 activations, W8A8 with dynamic (per-token)
 #         and static (per-tensor, calibrated on 64 windows of brown-calib)
 #         activation scales;
+#         With ONNX Runtime (build/ort), two more rows measured in the same
+#         run: ORT on the fp32 model, and on the model as ORT's own dynamic
+#         quantization writes it (bench/w8a8_models.py --model:
+#         DynamicQuantizeLinear + MatMulInteger for every MatMul, the output
+#         head included); "weights.bin" is then the ONNX file's size;
 #   llmint8: W8A8 dynamic beside LLM.int8() (--outlier-threshold 6: input
 #         channels whose calibration absmax passes 6 stay f32), dynamic and
 #         static.
@@ -81,3 +86,32 @@ for a in "${artifacts[@]}"; do
   printf '| %s | %s | %.0f | %.2f | %.0f | %.2f |\n' "$a" "$(stat -c %s "$tmp/$a/weights.bin")" \
     "$d" "$(echo "$d / $f_decode" | bc -l)" "$p" "$(echo "$p / $f_prefill" | bc -l)"
 done
+# ONNX Runtime's rows (set w8a8): prefill 16 x 256 and greedy decode of
+# 128 tokens after 256 (bench/ort_bench.js), best of 3 alternating rounds.
+if [[ $set == w8a8 && -d build/ort/node_modules/onnxruntime-node ]]; then
+  /usr/bin/python3 bench/w8a8_models.py --model "$onnx" "$tmp/ort-dq.onnx" > /dev/null
+  read -r heads dim < <(/usr/bin/python3 -c "
+import onnx, sys
+g = onnx.load(sys.argv[1], load_external_data=False).graph
+past = [i for i in g.input if i.name.startswith('past_key_values')]
+d = [x.dim_value for x in past[0].type.tensor_type.shape.dim]
+print(d[1], d[3])" "$onnx")
+  declare -A ort=([ort-fp32]=$onnx [ort-dynamic-quant]=$tmp/ort-dq.onnx)
+  declare -A od op
+  for r in ort-fp32 ort-dynamic-quant; do od[$r]=0; op[$r]=0; done
+  for _ in 1 2 3; do
+    for r in ort-fp32 ort-dynamic-quant; do
+      read -r p d < <(NODE_PATH=build/ort/node_modules node bench/ort_bench.js \
+          "${ort[$r]}" 16 256 128 "$threads" "$heads" "$dim" |
+          /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print(d['prefill'], d['decode'])")
+      od[$r]=$(echo "if ($d > ${od[$r]}) $d else ${od[$r]}" | bc -l)
+      op[$r]=$(echo "if ($p > ${op[$r]}) $p else ${op[$r]}" | bc -l)
+    done
+  done
+  for r in ort-fp32 ort-dynamic-quant; do
+    size=$(du -bL "${ort[$r]}" | cut -f1)
+    [[ -f ${ort[$r]%.onnx}.weights ]] && size=$((size + $(stat -c %s "${ort[$r]%.onnx}.weights")))
+    printf '| %s | %s | %.0f | %.2f | %.0f | %.2f |\n' "$r" "$size" \
+      "${od[$r]}" "$(echo "${od[$r]} / $f_decode" | bc -l)" "${op[$r]}" "$(echo "${op[$r]} / $f_prefill" | bc -l)"
+  done
+fi
