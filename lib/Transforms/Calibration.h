@@ -50,6 +50,14 @@ calibrate(mlir::ModuleOp module, const CalibrationOptions &options,
           const std::function<bool(LayerStatistics &, std::string &)> &sink,
           std::string &error);
 
+/// Discardable attributes of a qc.linear saying what the passes did to it,
+/// read by qc-report: SmoothQuant's alpha (f64), the weight quantization's
+/// ||(W - W')X||^2 / ||WX||^2 on the calibration inputs (f64, qc-gptq, and
+/// qc-quantize-weights given statistics), GPTQ's seconds (f64).
+constexpr const char *kAlphaAttr = "qc.alpha";
+constexpr const char *kOutputErrorAttr = "qc.output_error";
+constexpr const char *kSecondsAttr = "qc.seconds";
+
 /// One line of the per-layer report.
 struct LayerReport {
   std::string layer, format;

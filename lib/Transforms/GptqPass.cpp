@@ -24,21 +24,6 @@ namespace quantc {
 using namespace mlir;
 using namespace quantc;
 
-namespace {
-
-/// The layer's format as the report shows it: the #qc.format body.
-std::string formatBody(qc::FormatAttr format) {
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  os << Attribute(format);
-  StringRef body(text);
-  body.consume_front("#qc.format<");
-  body.consume_back(">");
-  return body.str();
-}
-
-} // namespace
-
 FailureOr<std::vector<LayerReport>> quantc::gptqQuantizeLayers(
     const llvm::StringMap<qc::LinearOp> &layers, const LayerStatistics &stats,
     const LayerFormats &formats, const numerics::GptqOptions &options,
@@ -94,6 +79,9 @@ FailureOr<std::vector<LayerReport>> quantc::gptqQuantizeLayers(
     r.seconds = std::chrono::duration<double>(
                     std::chrono::steady_clock::now() - start)
                     .count();
+    Type f64 = b.getF64Type();
+    op->setAttr(kOutputErrorAttr, FloatAttr::get(f64, r.outputError));
+    op->setAttr(kSecondsAttr, FloatAttr::get(f64, r.seconds));
     if (progress)
       progress(r);
     reports.push_back(r);
@@ -174,8 +162,6 @@ struct GptqPass : quantc::impl::GptqBase<GptqPass> {
                               : runFromFile(selected, byInput, formats,
                                             options, progress, error)))
       return fail(error);
-    if (!report.empty() && failed(writeReport(reports, error)))
-      return fail(error);
   }
 
   /// Every layer from one statistics file, one record in memory at a time.
@@ -249,22 +235,6 @@ struct GptqPass : quantc::impl::GptqBase<GptqPass> {
       if (failed(calibrate(module, c, quantize, error)))
         return failure();
     }
-    return success();
-  }
-
-  LogicalResult writeReport(ArrayRef<LayerReport> reports,
-                            std::string &error) {
-    std::error_code ec;
-    llvm::raw_fd_ostream csv(report, ec);
-    if (ec) {
-      error = "cannot write '" + report + "': " + ec.message();
-      return failure();
-    }
-    csv << "layer,k,n,format,relative_output_error,seconds\n";
-    for (const LayerReport &r : reports)
-      csv << r.layer << "," << r.k << "," << r.n << ",\"" << r.format
-          << "\"," << llvm::formatv("{0:e6}", r.outputError) << ","
-          << llvm::formatv("{0:f3}", r.seconds) << "\n";
     return success();
   }
 };

@@ -89,3 +89,13 @@ quantc::selectLayers(ModuleOp module, std::vector<std::string> include,
     error = "no qc.linear layer matches " + selection.describe();
   return selected;
 }
+
+std::string quantc::formatBody(qc::FormatAttr format) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << mlir::Attribute(format);
+  llvm::StringRef body(text);
+  body.consume_front("#qc.format<");
+  body.consume_back(">");
+  return body.str();
+}

@@ -99,6 +99,9 @@ selectLayers(mlir::ModuleOp module, std::vector<std::string> include,
              std::vector<std::string> exclude,
              llvm::function_ref<bool(qc::LinearOp)> keep, std::string &error);
 
+/// A format as reports show it: the #qc.format body.
+std::string formatBody(qc::FormatAttr format);
+
 class LayerFormats {
 public:
   /// `rules`: "GLOB=FORMAT; GLOB=FORMAT; ..." (FORMAT a #qc.format body, or

@@ -1,8 +1,11 @@
 //===- QuantizeWeights.cpp - round-to-nearest weights of qc.linear --------===//
 
 #include "QC/IR/QConstant.h"
+#include "Calibration.h"
 #include "LayerSelection.h"
+#include "quantc/Numerics/Gptq.h"
 #include "quantc/Transforms/Passes.h"
+#include "quantc/Transforms/Statistics.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -38,6 +41,16 @@ struct QuantizeWeightsPass
                "outliers, and no quantc pass chooses them yet";
         return signalPassFailure();
       }
+    // With statistics: each layer's output error, one record (Hessian) in
+    // memory at a time (layers reading one value are adjacent).
+    StatisticsFile file;
+    std::string error;
+    if (!stats.empty() && !openModelStatistics(module, stats, file, error)) {
+      emitError(module.getLoc()) << "qc-quantize-weights: " << error;
+      return signalPassFailure();
+    }
+    LayerStatistics loaded;
+    int64_t loadedRecord = -1;
     bool selected = false;
     WalkResult result = module.walk([&](qc::LinearOp op) {
       StringRef layer = op.getLayer() ? *op.getLayer() : StringRef();
@@ -65,6 +78,27 @@ struct QuantizeWeightsPass
       }
       numerics::QuantizedMatrix q =
           numerics::quantizeMatrix(weight->data(), k, n, f);
+      if (int64_t record = stats.empty() ? -1 : file.find(layer.str());
+          record >= 0) {
+        if (record != loadedRecord &&
+            !file.load(size_t(record), loaded, error)) {
+          op.emitError() << "qc-quantize-weights: " << error;
+          return WalkResult::interrupt();
+        }
+        loadedRecord = record;
+        if (loaded.k != k) {
+          op.emitError() << "qc-quantize-weights: layer '" << layer
+                         << "': weight and calibration statistics do not "
+                            "match (statistics from another model?)";
+          return WalkResult::interrupt();
+        }
+        std::vector<float> wq = numerics::dequantizeMatrix(q);
+        op->setAttr(kOutputErrorAttr,
+                    FloatAttr::get(Float64Type::get(ctx),
+                                   numerics::relativeOutputError(
+                                       weight->data(), wq.data(), k, n,
+                                       loaded.hessian.data())));
+      }
       OpBuilder b(op);
       auto qtype = qc::QWeightType::get(ctx, k, n, formatAttr);
       qc::QConstantOp quantized =

@@ -17,6 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Calibration.h"
 #include "LayerSelection.h"
 
 #include "QC/IR/QC.h"
@@ -330,6 +331,8 @@ struct SmoothQuantPass : quantc::impl::SmoothQuantBase<SmoothQuantPass> {
       if (failed(smooth(readers, *target, s, scalesFor(*w, s, a), names,
                         chosen, error)))
         return failure();
+      for (qc::LinearOp op : readers)
+        op->setAttr(kAlphaAttr, FloatAttr::get(Float64Type::get(op.getContext()), a));
     }
     return success();
   }

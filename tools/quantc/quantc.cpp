@@ -107,9 +107,11 @@ static cl::opt<bool> trueSequential(
     cl::desc("GPTQ: calibrate each stage on the outputs of the layers "
              "quantized before it (one calibration run per stage; default: "
              "one calibration of the fp32 model)"));
-static cl::opt<std::string> reportPath("report", cl::cat(quantization),
-                                       cl::desc("write the per-layer report "
-                                                "as CSV (gptq)"));
+static cl::opt<std::string> reportPath(
+    "report", cl::cat(quantization),
+    cl::desc("write the per-layer report as CSV: format, SmoothQuant alpha, "
+             "outlier columns, activations, and with --calib or --calib-stats "
+             "the weights' output error on the calibration inputs"));
 static cl::opt<std::string> statsPath(
     "calib-stats", cl::cat(quantization),
     cl::desc("calibration statistics file: written with --calib, read "
@@ -384,11 +386,12 @@ int main(int argc, char **argv) {
       g.trueSequential = trueSequential;
       g.calib = calib;
       g.windows = calibWindows;
-      g.report = reportPath;
       step("GPTQ to #qc.format<" + format + ">");
       pm.addPass(quantc::createGptq(g));
     } else {
-      if ((staticActs || splitOutliers) &&
+      // The report's output errors come from the statistics too.
+      bool report = !reportPath.empty() && (!calib.empty() || !actStats.empty());
+      if ((staticActs || splitOutliers || report) &&
           (actStats.empty() || !calib.empty())) {
         if (actStats.empty() && !temporaryStats(actStats))
           return 1;
@@ -411,6 +414,8 @@ int main(int argc, char **argv) {
       q.layerFormats = llvm::join(layerFormats, "; ");
       q.layers.assign(layers.begin(), layers.end());
       q.exclude.assign(exclude.begin(), exclude.end());
+      if (report)
+        q.stats = actStats;
       pm.addPass(quantc::createQuantizeWeights(q));
     }
     if (abits) {
@@ -430,6 +435,8 @@ int main(int argc, char **argv) {
                .str());
       pm.addPass(quantc::createQuantizeActivations(a));
     }
+    if (!reportPath.empty())
+      pm.addPass(quantc::createReport({reportPath}));
     if (referenceWeights)
       pm.addPass(quantc::createDequantizeConstants());
     if (mlir::failed(pm.run(*module)))

@@ -17,7 +17,10 @@ def QuantizeWeights : Pass<"qc-quantize-weights", "mlir::ModuleOp"> {
     (`layer` attribute) with glob patterns: `layers` picks, `exclude` drops;
     `layer-formats` gives layers matching a pattern their own format (mixed
     precision) or keeps them in f32. A layer whose shape the format cannot
-    hold is an error naming it.
+    hold is an error naming it. Given calibration statistics (`stats`),
+    each quantized layer they serve gets its relative output error
+    ||(W - W')X||^2 / ||WX||^2 on the calibration inputs as `qc.output_error`
+    (read by qc-report).
   }];
   let options = [
     Option<"format", "format", "std::string",
@@ -31,9 +34,33 @@ def QuantizeWeights : Pass<"qc-quantize-weights", "mlir::ModuleOp"> {
                "Glob patterns of layer names to keep in floating point">,
     Option<"layerFormats", "layer-formats", "std::string", /*default=*/"",
            "Per-layer formats: 'GLOB=FORMAT; GLOB=FORMAT' (first match "
-           "wins; FORMAT 'f32' keeps the layer)">
+           "wins; FORMAT 'f32' keeps the layer)">,
+    Option<"stats", "stats", "std::string", /*default=*/"",
+           "Statistics file from this model: record each layer's output "
+           "error (default: none)">
   ];
   let dependentDialects = ["quantc::qc::QCDialect"];
+}
+
+def Report : Pass<"qc-report", "mlir::ModuleOp"> {
+  let summary = "Writes the per-layer quantization report as CSV";
+  let description = [{
+    One line per named `qc.linear`, in program order, to `file`:
+    `layer,k,n,format,alpha,outlier_columns,activations,relative_output_error,seconds`.
+    format: the weight's #qc.format body (f32 if not quantized); alpha:
+    SmoothQuant's (`qc.alpha`); outlier_columns: the input columns
+    qc-split-outliers keeps in floating point; activations: f32, `int8
+    dynamic per token` or `int8 static per tensor` with its scale;
+    relative_output_error: ||(W - W')X||^2 / ||WX||^2 of the weight's
+    quantization on the calibration inputs (`qc.output_error`: qc-gptq,
+    or qc-quantize-weights given statistics; of the layer's int8 part
+    where columns were split off); seconds: GPTQ's time. Empty where a
+    pass did not run or had no statistics.
+  }];
+  let options = [
+    Option<"file", "file", "std::string", /*default=*/"",
+           "The CSV file to write">
+  ];
 }
 
 def Calibrate : Pass<"qc-calibrate", "mlir::ModuleOp"> {
@@ -83,9 +110,9 @@ def Gptq : Pass<"qc-gptq", "mlir::ModuleOp"> {
     qc-calibrate left on the module), one record at a time; they must come
     from this model. With `true-sequential`, layers go in stages (those
     reading one value), each calibrated on `calib` with the stages before
-    it already quantized. Prints a per-layer report (relative output error
-    ||(W - W')X||^2 / ||WX||^2, format, seconds), also written as CSV to
-    `report`.
+    it already quantized. Prints a per-layer table (relative output error
+    ||(W - W')X||^2 / ||WX||^2, format, seconds) and leaves the error and
+    seconds on each layer for qc-report.
   }];
   let options = [
     Option<"format", "format", "std::string",
@@ -112,8 +139,6 @@ def Gptq : Pass<"qc-gptq", "mlir::ModuleOp"> {
            "Calibration text (true-sequential)">,
     Option<"windows", "windows", "int64_t", /*default=*/"256",
            "Windows of calibration text (true-sequential)">,
-    Option<"report", "report", "std::string", /*default=*/"",
-           "Write the per-layer report as CSV to this file">,
     Option<"device", "device", "std::string", /*default=*/"\"cpu\"",
            "Device that runs the calibration (true-sequential)">
   ];
