@@ -89,14 +89,15 @@ int main(int argc, char **argv) {
     f.scaleType = ScaleType::F32;
     QuantizedMatrix q = quantizeMatrix(w.data(), k, n, f);
     qc_memref1d_i8 codes = bytes(q.codes.data(), q.codes.size()),
-                   scales = bytes(q.scales.data(), q.scales.size() * 4);
+                   scales = bytes(q.scales.data(), q.scales.size() * 4),
+                   none = bytes(nullptr, 0);
     qc_memref2d_f32 va{a.data(), a.data(), 0, {m, k}, {k, 1}};
     qc_memref2d_f32 vc{c.data(), c.data(), 0, {m, n}, {n, 1}};
     const int64_t flags = QC_QMATMUL_INIT | quantc::qmatmulFormatFlags(f);
     int calls = m > 8 ? 2 : 20;
     double t8 = best(calls, [&] {
-      _mlir_ciface_quantc_qmatmul_i8(&va, &codes, &scales, &scales, &vc, k, n,
-                                     0.0f, flags);
+      _mlir_ciface_quantc_qmatmul_i8(&va, &codes, &scales, &scales, &none,
+                                     &vc, k, n, 0.0f, flags);
     });
     double tw8 = best(calls, [&] {
       _mlir_ciface_quantc_qmatmul_f32(&va, &codes, &scales, &scales, nullptr,

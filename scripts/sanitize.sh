@@ -31,6 +31,8 @@ echo "== sanitizers: lit subset"
   build-sanitize/test/Runtime/qc-run.test \
   build-sanitize/test/Target/GPU \
   build-sanitize/test/Target/CPU/w8a8.test \
+  build-sanitize/test/Target/CPU/qdq.test \
+  build-sanitize/test/Frontend/Onnx/qdq.onnxtxt \
   build-sanitize/test/Conversion/QcToLinalg/activation-quantization.mlir \
   build-sanitize/test/Target/CUDA/qmatmul.mlir \
   build-sanitize/test/Target/CUDA/qmatmul-errors.mlir \

@@ -13,7 +13,8 @@
 //   reading that result (LLaMA's silu(gate) * up before down): up's output
 //   columns (and bias) <- / s.
 // Values with no such producer (attention's output before the output
-// projection) are left as they are and reported.
+// projection) are read through a multiply by 1/s of their own, which the
+// CPU's W8A8 kernel takes into its row quantization.
 //
 //===----------------------------------------------------------------------===//
 
@@ -52,12 +53,18 @@ using namespace quantc;
 namespace {
 
 /// Where X diag(1/s) folds: the per-channel scale (and shift) operands of
-/// `affine`, or the result columns of `producer`.
+/// `affine`, or the result columns of `producer`; or, with neither, a
+/// scale of its own that the layers read X through (`own`).
 struct FoldTarget {
   linalg::GenericOp affine;
   SmallVector<unsigned, 2> channelOperands; // scale[, shift]
   qc::LinearOp producer;
+  bool own = false;
   std::string describe() const {
+    if (own)
+      return "a scale along the last dimension of the layers' input (nothing "
+             "before it to fold into: a multiply before the activations' "
+             "quantization)";
     if (producer) {
       auto name = producer->getAttrOfType<StringAttr>("layer");
       return "the output columns of " +
@@ -303,14 +310,14 @@ struct SmoothQuantPass : quantc::impl::SmoothQuantBase<SmoothQuantPass> {
       if (readers.empty())
         continue;
       std::optional<FoldTarget> target;
-      if (all)
+      if (all) {
         target = findFoldTarget(readers.front().getInput(), readers);
+        if (!target) // attention's output before its projection
+          target = FoldTarget{{}, {}, {}, /*own=*/true};
+      }
       if (!target) {
-        llvm::errs() << "  " << names << ": not smoothed ("
-                     << (all ? "nothing before it to fold 1/s into"
-                             : "a layer reading the same input is not "
-                               "selected or quantized already")
-                     << ")\n";
+        llvm::errs() << "  " << names << ": not smoothed (a layer reading the "
+                        "same input is not selected or quantized already)\n";
         continue;
       }
       LayerStatistics s;
@@ -452,6 +459,47 @@ struct SmoothQuantPass : quantc::impl::SmoothQuantBase<SmoothQuantPass> {
     return best;
   }
 
+  /// The readers read x * (1/s) along the last dimension instead of x: a
+  /// multiply of its own, placed after x's definition.
+  void scaleInput(ArrayRef<qc::LinearOp> readers, const std::vector<float> &s,
+                  const std::string &names) {
+    qc::LinearOp first = readers.front();
+    Value x = first.getInput();
+    auto type = cast<RankedTensorType>(x.getType());
+    OpBuilder b(x.getContext());
+    if (Operation *def = x.getDefiningOp())
+      b.setInsertionPointAfter(def);
+    else
+      b.setInsertionPointToStart(cast<BlockArgument>(x).getOwner());
+    Location loc = first.getLoc();
+    std::vector<float> inverse(s.size());
+    for (size_t j = 0; j < s.size(); ++j)
+      inverse[j] = 1.0f / s[j];
+    Value factors = floatConstant(
+        b, loc, RankedTensorType::get({int64_t(s.size())}, type.getElementType()),
+        inverse, names + ".smoothing");
+    SmallVector<Value> dynamic;
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      if (type.isDynamicDim(d))
+        dynamic.push_back(tensor::DimOp::create(b, loc, x, d));
+    Value init = tensor::EmptyOp::create(b, loc, type, dynamic);
+    unsigned rank = type.getRank();
+    MLIRContext *ctx = b.getContext();
+    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+    AffineMap last = AffineMap::get(rank, 0, getAffineDimExpr(rank - 1, ctx));
+    auto scaled = linalg::GenericOp::create(
+        b, loc, TypeRange{type}, ValueRange{x, factors}, ValueRange{init},
+        ArrayRef<AffineMap>{id, last, id},
+        SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+        [](OpBuilder &nb, Location nloc, ValueRange a) {
+          linalg::YieldOp::create(
+              nb, nloc, ValueRange{arith::MulFOp::create(nb, nloc, a[0], a[1])
+                                       .getResult()});
+        });
+    for (qc::LinearOp op : readers)
+      op.getInputMutable().set(scaled.getResult(0));
+  }
+
   /// Rescales the readers' weights by s and folds 1/s into the target.
   LogicalResult smooth(ArrayRef<qc::LinearOp> readers, FoldTarget target,
                        const LayerStatistics &stats, std::vector<float> s,
@@ -478,7 +526,9 @@ struct SmoothQuantPass : quantc::impl::SmoothQuantBase<SmoothQuantPass> {
                                  "the weight of '" + names + "'",
                                  layerName(op) + ".smoothed", rows, error)))
         return failure();
-    if (qc::LinearOp p = target.producer) {
+    if (target.own) {
+      scaleInput(readers, s, names);
+    } else if (qc::LinearOp p = target.producer) {
       std::string what = "a weight before '" + names + "'";
       std::string name = layerName(p) + ".smoothed-out";
       if (failed(rescaleConstant(p.getWeightMutable(), what, name, channels,

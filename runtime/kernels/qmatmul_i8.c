@@ -45,6 +45,9 @@ typedef struct {
    * the f32 GEMM, see qmatmul_i8); count 0 without. */
   const int32_t *columns;
   int64_t count;
+  /* SmoothQuant's 1/s where nothing before the layer took it: A's column p
+   * is multiplied by factors[p] before it is quantized; NULL without. */
+  const float *factors;
 } weights;
 
 /* Rows of A as int8, each padded with zeros to kp (a multiple of 64), with
@@ -131,20 +134,26 @@ static void quantize_rows(const float *a, int64_t lda, int64_t m,
   const int64_t k = w->k;
 #pragma omp parallel if (m * k > 65536)
   {
-    /* A thread's copy of a row with the f32 columns 0 (before the scale
-     * is taken); without f32 columns rows are read in place. */
-    float *masked = w->count ? malloc(sizeof(float) * (size_t)k) : NULL;
+    /* A thread's copy of a row, times the factors, with the f32 columns 0
+     * (before the scale is taken); without either rows are read in place. */
+    float *masked = w->count || w->factors
+                        ? malloc(sizeof(float) * (size_t)k)
+                        : NULL;
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < m; ++r) {
       const float *x = a + r * lda;
       int8_t *q = rows->q + r * rows->kp;
       if (masked) {
-        memcpy(masked, x, sizeof(float) * (size_t)k);
+        if (w->factors)
+          for (int64_t p = 0; p < k; ++p)
+            masked[p] = x[p] * w->factors[p];
+        else
+          memcpy(masked, x, sizeof(float) * (size_t)k);
+        x = masked;
         for (int64_t t = 0; t < w->count; ++t) {
-          rows->fp[r * w->count + t] = x[w->columns[t]];
+          rows->fp[r * w->count + t] = masked[w->columns[t]];
           masked[w->columns[t]] = 0.0f;
         }
-        x = masked;
       }
       float s = wide ? row_scale_avx512(x, k, static_scale)
                      : row_scale(x, k, static_scale);
@@ -440,7 +449,8 @@ static int vnni_available(void) {
 
 static void qmatmul_i8(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
                        qc_memref1d_i8 *scales, qc_memref1d_i8 *zeros,
-                       const int32_t *columns, float *fp, int64_t count,
+                       qc_memref1d_i8 *factors, const int32_t *columns,
+                       float *fp, int64_t count,
                        qc_memref2d_f32 *c, int64_t k, int64_t n,
                        float act_scale, int64_t flags) {
   const int64_t m = c->sizes[0], lda = a->strides[0], ldc = c->strides[0];
@@ -456,7 +466,10 @@ static void qmatmul_i8(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
                n,
                (flags & QC_QMATMUL_SYMMETRIC) != 0,
                columns,
-               count};
+               count,
+               factors->sizes[0] ? (const float *)(factors->aligned +
+                                                   factors->offset)
+                                 : NULL};
   const uint8_t *ps = (const uint8_t *)(scales->aligned + scales->offset),
                 *pz = (const uint8_t *)(zeros->aligned + zeros->offset);
   for (int64_t j = 0; j < n; ++j) {
@@ -502,19 +515,20 @@ static void qmatmul_i8(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
 
 void _mlir_ciface_quantc_qmatmul_i8(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
                                     qc_memref1d_i8 *scales,
-                                    qc_memref1d_i8 *zeros, qc_memref2d_f32 *c,
-                                    int64_t k, int64_t n, float act_scale,
-                                    int64_t flags) {
-  qmatmul_i8(a, codes, scales, zeros, NULL, NULL, 0, c, k, n, act_scale,
-             flags);
+                                    qc_memref1d_i8 *zeros,
+                                    qc_memref1d_i8 *factors,
+                                    qc_memref2d_f32 *c, int64_t k, int64_t n,
+                                    float act_scale, int64_t flags) {
+  qmatmul_i8(a, codes, scales, zeros, factors, NULL, NULL, 0, c, k, n,
+             act_scale, flags);
 }
 
 void _mlir_ciface_quantc_qmatmul_i8_split(
     qc_memref2d_f32 *a, qc_memref1d_i8 *codes, qc_memref1d_i8 *scales,
-    qc_memref1d_i8 *zeros, qc_memref1d_i8 *columns, qc_memref1d_i8 *fp,
-    qc_memref2d_f32 *c, int64_t k, int64_t n, float act_scale, int64_t flags,
-    int64_t count) {
-  qmatmul_i8(a, codes, scales, zeros,
+    qc_memref1d_i8 *zeros, qc_memref1d_i8 *factors, qc_memref1d_i8 *columns,
+    qc_memref1d_i8 *fp, qc_memref2d_f32 *c, int64_t k, int64_t n,
+    float act_scale, int64_t flags, int64_t count) {
+  qmatmul_i8(a, codes, scales, zeros, factors,
              (const int32_t *)(columns->aligned + columns->offset),
              (float *)(fp->aligned + fp->offset), count, c, k, n,
              act_scale, flags);

@@ -51,10 +51,11 @@ std::vector<double> quantizedRow(const float *x, int64_t k, float staticScale) {
 }
 
 /// With `columns`, the split kernel: those columns of x are left out of the
-/// quantization (0 there) and multiplied by the unquantized weights.
+/// quantization (0 there) and multiplied by the unquantized weights. With
+/// `scaled`, x's columns are multiplied by factors (f32) first.
 void check(bool symmetric, ScaleType scaleType, int64_t m, int64_t k,
            int64_t n, bool init, float staticScale,
-           const std::vector<int32_t> &columns = {}) {
+           const std::vector<int32_t> &columns = {}, bool scaled = false) {
   Format f;
   f.bits = 8;
   f.symmetric = symmetric;
@@ -72,6 +73,10 @@ void check(bool symmetric, ScaleType scaleType, int64_t m, int64_t k,
     x[i * k + columns[0]] *= 40.0f; // an outlier the scales must not see
   for (float &v : out)
     v = init ? std::nanf("") : u(rng);
+  std::vector<float> factors(scaled ? k : 0);
+  for (float &v : factors)
+    v = std::exp2(u(rng) * 4.0f); // 1/16 .. 16
+  qc_memref1d_i8 vfactors = bytes(factors.data(), factors.size() * 4);
   std::vector<float> start = out;
   QuantizedMatrix q = quantizeMatrix(w.data(), k, n, f);
   std::vector<float> ref = dequantizeMatrix(q);
@@ -91,14 +96,17 @@ void check(bool symmetric, ScaleType scaleType, int64_t m, int64_t k,
     qc_memref1d_i8 vcolumns = bytes(columns.data(), count * 4);
     qc_memref1d_i8 vfp = bytes(fp.data(), fp.size() * 4);
     _mlir_ciface_quantc_qmatmul_i8_split(&va, &codes, &scales, &zeros,
-                                         &vcolumns, &vfp, &vc, k, n,
-                                         staticScale, flags, count);
+                                         &vfactors, &vcolumns, &vfp, &vc, k,
+                                         n, staticScale, flags, count);
   } else {
-    _mlir_ciface_quantc_qmatmul_i8(&va, &codes, &scales, &zeros, &vc, k, n,
-                                   staticScale, flags);
+    _mlir_ciface_quantc_qmatmul_i8(&va, &codes, &scales, &zeros, &vfactors,
+                                   &vc, k, n, staticScale, flags);
   }
   for (int64_t i = 0; i < m; ++i) {
-    std::vector<float> rest(x.begin() + i * k, x.begin() + (i + 1) * k);
+    std::vector<float> row(x.begin() + i * k, x.begin() + (i + 1) * k);
+    for (int64_t p = 0; scaled && p < k; ++p)
+      row[p] *= factors[p]; // in f32, as the kernel and the IR multiply
+    std::vector<float> rest = row;
     for (int32_t c : columns)
       rest[c] = 0.0f;
     std::vector<double> xq = quantizedRow(rest.data(), k, staticScale);
@@ -110,7 +118,7 @@ void check(bool symmetric, ScaleType scaleType, int64_t m, int64_t k,
         mag += std::fabs(t);
       }
       for (int32_t c : columns) {
-        double t = double(x[i * k + c]) * double(w[c * n + j]);
+        double t = double(row[c]) * double(w[c * n + j]);
         want += t;
         mag += std::fabs(t);
       }
@@ -138,6 +146,16 @@ TEST(W8A8, OddShapesAndScaleTypes) {
   check(true, ScaleType::F32, 64, 512, 96, true, 0.0f);   // full tiles only
 }
 
+TEST(W8A8, ColumnFactors) {
+  // SmoothQuant's 1/s applied by the kernel before quantizing: dynamic and
+  // static, few and many rows, with LLM.int8()'s columns too.
+  for (int64_t m : {1, 8, 9, 33}) {
+    check(true, ScaleType::F32, m, 131, 37, true, 0.0f, {}, true);
+    check(false, ScaleType::F16, m, 200, 45, false, 0.05f, {}, true);
+    check(true, ScaleType::F32, m, 131, 37, true, 0.0f, {0, 64}, true);
+  }
+}
+
 TEST(W8A8, SplitColumnsStayFloat) {
   // LLM.int8(): an outlier column 40x the rest, first and last columns, a
   // column in the K tail; few and many rows, dynamic and static scales.
@@ -159,8 +177,10 @@ TEST(W8A8, ZeroRowGivesZero) {
   qc_memref2d_f32 vc{out.data(), out.data(), 0, {1, n}, {n, 1}};
   qc_memref1d_i8 vcodes = bytes(codes.data(), codes.size());
   qc_memref1d_i8 vscales = bytes(sc.data(), sc.size() * 4);
-  _mlir_ciface_quantc_qmatmul_i8(&va, &vcodes, &vscales, &vscales, &vc, k, n,
-                                 0.0f, QC_QMATMUL_SYMMETRIC | QC_QMATMUL_INIT);
+  qc_memref1d_i8 none = bytes(nullptr, 0);
+  _mlir_ciface_quantc_qmatmul_i8(&va, &vcodes, &vscales, &vscales, &none, &vc,
+                                 k, n, 0.0f,
+                                 QC_QMATMUL_SYMMETRIC | QC_QMATMUL_INIT);
   for (float v : out)
     EXPECT_EQ(v, 0.0f);
 }

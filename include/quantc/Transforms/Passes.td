@@ -155,10 +155,12 @@ def SmoothQuant : Pass<"qc-smoothquant", "mlir::ModuleOp"> {
     scale along X's last dimension (a normalization's weight), or the
     output columns (and bias) of a linear layer whose result only
     multiplies elementwise into X (silu(gate) * up before down). The model
-    computes the same function; X's outlier channels shrink. A value with
-    neither (attention's output before its projection), or read by a layer
-    not selected, is left alone; a line per value reports s's range and
-    where 1/s went, or why not. Statistics come from `stats` (default: the
+    computes the same function; X's outlier channels shrink. With neither
+    (attention's output before its projection) the layers read X through a
+    multiply by 1/s along its last dimension, which the CPU's W8A8 kernel
+    applies as it quantizes rows. A value read by a layer not selected is
+    left alone; a line per value reports s's range and where 1/s went, or
+    why not. Statistics come from `stats` (default: the
     file qc-calibrate left on the module) and must come from this model.
 
     `alpha=auto` searches alpha in 0, 0.1, ..., 1 for each value X: the

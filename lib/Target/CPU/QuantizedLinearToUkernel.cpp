@@ -87,6 +87,36 @@ std::optional<Int8Input> int8Input(Value input) {
   return std::nullopt;
 }
 
+/// x = y * f[c] along the last dimension with f a constant of K f32 (what
+/// qc-smoothquant writes where nothing before a layer takes 1/s): y and f,
+/// which the W8A8 kernel applies as it quantizes rows.
+std::optional<std::pair<Value, std::vector<float>>> channelFactors(Value x) {
+  auto op = x.getDefiningOp<linalg::GenericOp>();
+  if (!op || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      op.getNumParallelLoops() != op.getNumLoops())
+    return std::nullopt;
+  unsigned rank = op.getNumLoops();
+  MLIRContext *ctx = op.getContext();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  AffineMap last = AffineMap::get(rank, 0, getAffineDimExpr(rank - 1, ctx));
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  Block &body = op.getRegion().front();
+  auto mul = dyn_cast<arith::MulFOp>(body.front());
+  if (maps[0] != id || maps[1] != last || maps[2] != id || !mul ||
+      mul.getLhs() != body.getArgument(0) ||
+      mul.getRhs() != body.getArgument(1) ||
+      body.getTerminator()->getOperand(0) != mul.getResult())
+    return std::nullopt;
+  auto constant = op.getDpsInputs()[1].getDefiningOp<arith::ConstantOp>();
+  if (!constant)
+    return std::nullopt;
+  FailureOr<std::vector<float>> values =
+      quantc::floatValues(cast<ElementsAttr>(constant.getValue()));
+  if (failed(values))
+    return std::nullopt;
+  return std::make_pair(op.getDpsInputs()[0], std::move(*values));
+}
+
 /// LLM.int8()'s split as qc-split-outliers writes it around a layer: the
 /// layer reads `split`'s rest (through its quantization), and its only
 /// reader adds `product`, the f32 product of `split`'s outliers (an unnamed
@@ -265,11 +295,30 @@ struct QuantizedLinearToUkernelPass
     Pieces p = readPieces(b, op);
     int64_t k = p.type.getInputDim(), n = p.type.getOutputDim();
     Value x = split ? split->split.getInput() : in.x;
+    // SmoothQuant's own 1/s before the layer: applied by the kernel.
+    std::vector<float> factors;
+    Operation *scaling = x.getDefiningOp();
+    if (auto f = channelFactors(x); f && int64_t(f->second.size()) == k) {
+      x = f->first;
+      factors = std::move(f->second);
+    }
     Value init = emptyResult(b, loc, x, n);
     Value actScale =
         arith::ConstantOp::create(b, loc, b.getF32FloatAttr(in.scale));
     int64_t flags = QC_QMATMUL_INIT | quantc::qmatmulFormatFlags(p.format);
-    SmallVector<Value> inputs = {x, p.codes, p.scales, p.zeros};
+    Value factorsValue =
+        factors.empty()
+            ? arith::ConstantOp::create(
+                  b, loc,
+                  DenseElementsAttr::get(
+                      RankedTensorType::get({0}, b.getI8Type()),
+                      ArrayRef<int8_t>()))
+                  .getResult()
+            : p.read(DenseElementsAttr::get(
+                         RankedTensorType::get({k}, b.getF32Type()),
+                         ArrayRef<float>(factors)),
+                     "input_factors");
+    SmallVector<Value> inputs = {x, p.codes, p.scales, p.zeros, factorsValue};
     SmallVector<Value> scalars = {i64(b, loc, k), i64(b, loc, n), actScale,
                                   i64(b, loc, flags)};
     if (split) {
@@ -306,6 +355,8 @@ struct QuantizedLinearToUkernelPass
         dead->erase();
     if (split && split->split->use_empty())
       split->split.erase();
+    if (!factors.empty() && scaling->use_empty())
+      scaling->erase();
   }
 
   void rewrite(OpBuilder &b, quantc::qc::LinearOp op) {

@@ -97,26 +97,30 @@ void _mlir_ciface_quantc_qmatmul_f32(
 /* W8A8: C (+)= A x W with A's rows quantized to int8 and multiplied in
  * integers. W is K x N with 8-bit integer codes, one scale (f32, f16 or
  * bf16 by the flags) and, unless QC_QMATMUL_SYMMETRIC, one unsigned zero
- * point per channel, in qc.qconstant's layout. act_scale > 0: every row is
- * quantized with it (round half to even, clamped to [-128, 127]); else each
- * row with its own, max|x|/127. Sums are exact in int32 for K <= 65536. */
+ * point per channel, in qc.qconstant's layout. `factors`: empty, or K f32
+ * that A's columns are multiplied by (in f32) before quantization
+ * (SmoothQuant's 1/s). act_scale > 0: every row is quantized with it
+ * (round half to even, clamped to [-128, 127]); else each row with its
+ * own, max|x|/127. Sums are exact in int32 for K <= 65536. */
 void _mlir_ciface_quantc_qmatmul_i8(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
                                     qc_memref1d_i8 *scales,
-                                    qc_memref1d_i8 *zeros, qc_memref2d_f32 *c,
-                                    int64_t k, int64_t n, float act_scale,
-                                    int64_t flags);
+                                    qc_memref1d_i8 *zeros,
+                                    qc_memref1d_i8 *factors,
+                                    qc_memref2d_f32 *c, int64_t k, int64_t n,
+                                    float act_scale, int64_t flags);
 
 /* W8A8 with LLM.int8()'s split: the `count` input columns listed in
  * `columns` (int32, increasing) are left out of A's quantization (as 0)
  * and multiplied in f32 by `fp` (f32, N x count: channel j's weights of the
- * listed columns), added to each output as it is written. W's codes at
+ * listed columns), added to each output as it is written (the columns
+ * taken after the factors apply). W's codes at
  * those columns are not read for them (0 in what qc-split-outliers
  * writes). */
 void _mlir_ciface_quantc_qmatmul_i8_split(
     qc_memref2d_f32 *a, qc_memref1d_i8 *codes, qc_memref1d_i8 *scales,
-    qc_memref1d_i8 *zeros, qc_memref1d_i8 *columns, qc_memref1d_i8 *fp,
-    qc_memref2d_f32 *c, int64_t k, int64_t n, float act_scale, int64_t flags,
-    int64_t count);
+    qc_memref1d_i8 *zeros, qc_memref1d_i8 *factors, qc_memref1d_i8 *columns,
+    qc_memref1d_i8 *fp, qc_memref2d_f32 *c, int64_t k, int64_t n,
+    float act_scale, int64_t flags, int64_t count);
 
 /* An unranked memref: the rank and a pointer to a ranked descriptor. */
 typedef struct {

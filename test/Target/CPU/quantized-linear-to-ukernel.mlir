@@ -119,14 +119,16 @@ func.func @biased(%x: tensor<2x256xf32>, %b: tensor<4xf32>) -> tensor<2x4xf32> {
 // W8A8: an int8 per-channel layer reading dequantize_dynamic(quantize_dynamic
 // <per_token>) of x becomes one call of the int8 kernel on x itself, which
 // quantizes the rows (static scale 0: per row); the pair is gone.
-// ins: x, codes, scales, zero points (the scales: symmetric); scalars: K,
-// N, the static scale, flags (symmetric 1 | init 8 = 9).
+// ins: x, codes, scales, zero points (the scales: symmetric), column
+// factors (none: empty); scalars: K, N, the static scale, flags (symmetric
+// 1 | init 8 = 9).
 // CHECK-LABEL: func.func @w8a8_dynamic
 // CHECK-NOT: qc.quantize_dynamic
 // CHECK-DAG: %[[C:.+]] = arith.constant dense_resource<w_q_codes> : tensor<32xi8>
 // CHECK-DAG: %[[S:.+]] = arith.constant dense_resource<w_q_scales> : tensor<16xi8>
 // CHECK-DAG: %[[NONE:.+]] = arith.constant 0.000000e+00 : f32
-// CHECK: qc.ukernel "quantc_qmatmul_i8" ins(%arg0, %[[C]], %[[S]], %[[S]] : tensor<?x8xf32>, tensor<32xi8>, tensor<16xi8>, tensor<16xi8>) outs(%{{.+}} : tensor<?x4xf32>) scalars(%c8_i64, %c4_i64, %[[NONE]], %c9_i64 : i64, i64, f32, i64)
+// CHECK-DAG: %[[NOF:.+]] = arith.constant dense<> : tensor<0xi8>
+// CHECK: qc.ukernel "quantc_qmatmul_i8" ins(%arg0, %[[C]], %[[S]], %[[S]], %[[NOF]] : tensor<?x8xf32>, tensor<32xi8>, tensor<16xi8>, tensor<16xi8>, tensor<0xi8>) outs(%{{.+}} : tensor<?x4xf32>) scalars(%c8_i64, %c4_i64, %[[NONE]], %c9_i64 : i64, i64, f32, i64)
 // CHECK-NOT: qc.dequantize_dynamic
 func.func @w8a8_dynamic(%x: tensor<?x8xf32>) -> tensor<?x4xf32> {
   %w = qc.qconstant {codes = dense<3> : tensor<4x8xi8>, scales = dense<0.5> : tensor<4x1xf32>}
@@ -144,7 +146,7 @@ func.func @w8a8_dynamic(%x: tensor<?x8xf32>) -> tensor<?x4xf32> {
 // CHECK-LABEL: func.func @w8a8_static
 // CHECK-DAG: %[[SCALE:.+]] = arith.constant 2.500000e-01 : f32
 // CHECK-DAG: %[[Z:.+]] = arith.constant dense_resource<w_q_zero_points> : tensor<4xi8>
-// CHECK: qc.ukernel "quantc_qmatmul_i8" ins(%arg0, %{{.+}}, %{{.+}}, %[[Z]] : {{.*}} scalars(%c8_i64, %c4_i64, %[[SCALE]], %c10_i64 : i64, i64, f32, i64)
+// CHECK: qc.ukernel "quantc_qmatmul_i8" ins(%arg0, %{{.+}}, %{{.+}}, %[[Z]], %{{.+}} : {{.*}} scalars(%c8_i64, %c4_i64, %[[SCALE]], %c10_i64 : i64, i64, f32, i64)
 // CHECK-NOT: qc.quantize
 func.func @w8a8_static(%x: tensor<?x8xf32>) -> tensor<?x4xf32> {
   %w = qc.qconstant {codes = dense<3> : tensor<4x8xi8>, scales = dense<0.5> : tensor<4x1xf16>, zero_points = dense<128> : tensor<4x1xi8>}
@@ -152,6 +154,38 @@ func.func @w8a8_static(%x: tensor<?x8xf32>) -> tensor<?x4xf32> {
   %q = qc.quantize %x : tensor<?x8xf32> -> tensor<?x8x!quant.uniform<i8:f32, 0.25>>
   %d = qc.dequantize %q : tensor<?x8x!quant.uniform<i8:f32, 0.25>> -> tensor<?x8xf32>
   %y = qc.linear %d, %w {layer = "w"} : tensor<?x8xf32>, !qc.qweight<8x4, int8, affine, per_channel, scale = f16> -> tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}
+
+// -----
+
+// x times constant factors along its last dimension (qc-smoothquant's 1/s
+// where nothing before the layer takes it): the kernel reads x and the
+// factors (f32 bytes, recorded with the weight's pieces); the multiply is
+// gone.
+// CHECK-LABEL: func.func @w8a8_factors
+// CHECK-DAG: %[[F:.+]] = arith.constant dense_resource<w_q_input_factors> : tensor<32xi8>
+// CHECK: qc.ukernel "quantc_qmatmul_i8" ins(%arg0, %{{.+}}, %{{.+}}, %{{.+}}, %[[F]] : tensor<?x8xf32>, tensor<32xi8>, tensor<16xi8>, tensor<16xi8>, tensor<32xi8>)
+// CHECK-NOT: linalg.generic
+// CHECK: w_q_input_factors: "0x010000000000003F0000803F000000400000803E0000003F0000803F000000400000803E"
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#last = affine_map<(d0, d1) -> (d1)>
+func.func @w8a8_factors(%x: tensor<?x8xf32>) -> tensor<?x4xf32> {
+  %w = qc.qconstant {codes = dense<3> : tensor<4x8xi8>, scales = dense<0.5> : tensor<4x1xf32>}
+       : !qc.qweight<8x4, int8, symmetric, per_channel, scale = f32>
+  %f = arith.constant dense<[0.5, 1.0, 2.0, 0.25, 0.5, 1.0, 2.0, 0.25]> : tensor<8xf32>
+  %c0 = arith.constant 0 : index
+  %rows = tensor.dim %x, %c0 : tensor<?x8xf32>
+  %e = tensor.empty(%rows) : tensor<?x8xf32>
+  %xs = linalg.generic {indexing_maps = [#id, #last, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %f : tensor<?x8xf32>, tensor<8xf32>) outs(%e : tensor<?x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<?x8xf32>
+  %c, %s = qc.quantize_dynamic %xs <per_token> : tensor<?x8xf32> -> tensor<?x8xi8>, tensor<?x1xf32>
+  %d = qc.dequantize_dynamic %c, %s : tensor<?x8xi8>, tensor<?x1xf32> -> tensor<?x8xf32>
+  %y = qc.linear %d, %w {layer = "w"} : tensor<?x8xf32>, !qc.qweight<8x4, int8, symmetric, per_channel, scale = f32> -> tensor<?x4xf32>
   return %y : tensor<?x4xf32>
 }
 
