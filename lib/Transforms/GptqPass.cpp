@@ -15,6 +15,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <utility>
 
 namespace quantc {
 #define GEN_PASS_DEF_GPTQ
@@ -144,9 +145,9 @@ struct GptqPass : quantc::impl::GptqBase<GptqPass> {
       return fail("no qc.linear layer with an f32 weight matches " +
                   formats.describe());
 
-    std::vector<LayerReport> reports;
+    bool header = false;
     auto progress = [&](const LayerReport &r) {
-      if (reports.empty())
+      if (!std::exchange(header, true))
         llvm::errs() << llvm::formatv(
             "{0,-24} {1,13}  {2,-38} {3,10} {4,8}\n", "layer", "K x N",
             "format", "rel. error", "seconds");
@@ -154,7 +155,6 @@ struct GptqPass : quantc::impl::GptqBase<GptqPass> {
           "{0,-24} {1,13}  {2,-38} {3,10:e2} {4,8:f2}\n", r.layer,
           std::to_string(r.k) + " x " + std::to_string(r.n), r.format,
           r.outputError, r.seconds);
-      reports.push_back(r);
     };
     std::string error;
     if (failed(trueSequential ? runTrueSequential(selected, byInput, formats,

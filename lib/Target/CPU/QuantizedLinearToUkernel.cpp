@@ -87,9 +87,10 @@ std::optional<Int8Input> int8Input(Value input) {
   return std::nullopt;
 }
 
-/// x = y * f[c] along the last dimension with f a constant of K f32 (what
-/// qc-smoothquant writes where nothing before a layer takes 1/s): y and f,
-/// which the W8A8 kernel applies as it quantizes rows.
+/// x = y * f[c] along the last dimension with f a constant of K f32 (the
+/// 1/s qc-smoothquant puts before a layer where nothing else takes it, a
+/// normalization's weight): y and f, which the W8A8 kernel applies as it
+/// quantizes rows.
 std::optional<std::pair<Value, std::vector<float>>> channelFactors(Value x) {
   auto op = x.getDefiningOp<linalg::GenericOp>();
   if (!op || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
@@ -295,7 +296,7 @@ struct QuantizedLinearToUkernelPass
     Pieces p = readPieces(b, op);
     int64_t k = p.type.getInputDim(), n = p.type.getOutputDim();
     Value x = split ? split->split.getInput() : in.x;
-    // SmoothQuant's own 1/s before the layer: applied by the kernel.
+    // A constant multiply along x's channels: applied by the kernel.
     std::vector<float> factors;
     Operation *scaling = x.getDefiningOp();
     if (auto f = channelFactors(x); f && int64_t(f->second.size()) == k) {
