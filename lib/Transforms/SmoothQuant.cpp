@@ -338,8 +338,9 @@ struct SmoothQuantPass : quantc::impl::SmoothQuantBase<SmoothQuantPass> {
       if (failed(smooth(readers, *target, s, scalesFor(*w, s, a), names,
                         chosen, error)))
         return failure();
+      auto alphaAttr = FloatAttr::get(Float64Type::get(module.getContext()), a);
       for (qc::LinearOp op : readers)
-        op->setAttr(kAlphaAttr, FloatAttr::get(Float64Type::get(op.getContext()), a));
+        op->setAttr(kAlphaAttr, alphaAttr);
     }
     return success();
   }
