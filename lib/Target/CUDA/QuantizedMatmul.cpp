@@ -15,6 +15,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
@@ -558,7 +559,9 @@ void emitZero(OpBuilder &b, Location loc, Value y, ArrayRef<Value> rowSizes,
 /// B agree, so a word's codes pair as (j, j + codes/2) -- the two codes 16
 /// bits apart, one mask for both -- and A's halves are x at the same k.
 /// A code q becomes half(0x6400 | q) = 1024 + q exactly, minus 1024 + z
-/// (exact too), times the scale: 2 half2 instructions per 2 codes.
+/// (exact too), times the scale: 2 half2 instructions per 2 codes. The
+/// block's 4 warps take the same rows (and different channels): x comes
+/// from workgroup memory, where the block copies it once per trip.
 struct MmaShape {
   int64_t k = 0, n = 0, bits = 0, group = 0;
   bool symmetric = true;
@@ -569,6 +572,27 @@ struct MmaShape {
   int64_t unitsPerRow() const { return k * bits / 128; }
   int64_t groups() const { return (k + group - 1) / group; }
   int64_t rowsPerWarp() const { return 16 * mTiles; }
+  /// Whether a trip's units lie in one group (per channel, or groups of
+  /// whole trips): the mmas then take the codes unscaled (q - z, exact in
+  /// f16) and the scale multiplies the trip's f32 sums, once per channel.
+  bool scaleOnSums() const {
+    return group == k || group % (4 * codesPerUnit()) == 0;
+  }
+  /// x is staged in workgroup memory a trip (4 units of k) at a time, in
+  /// 16-byte pieces: a row's pieces reordered unit-minor (piece e of unit
+  /// t at 4e + t) and rows 4 pieces apart, so that the 8 lanes of a
+  /// quarter-warp (rows g, g + 1; units t = 0..3) meet 8 bank groups.
+  int64_t piecesPerUnit() const { return codesPerUnit() / 4; }
+  int64_t piecesPerTrip() const { return 4 * piecesPerUnit(); }
+  int64_t stageRowFloats() const { return (piecesPerTrip() + 4) * 4; }
+  /// One of the two stages (double buffering): the block's rows of a trip.
+  int64_t stageFloats() const { return rowsPerWarp() * stageRowFloats(); }
+  /// The most row tiles whose two stages fit the 48 KB of static shared
+  /// memory a block may have.
+  static int64_t maxRowTiles(int64_t bits) {
+    int64_t perTile = 2 * 16 * (4 * 128 / bits / 4 + 4) * 4 * 4;
+    return std::min<int64_t>(4, 48 * 1024 / perTile);
+  }
   int64_t channelsPerWarp() const { return 8 * nTiles; }
   int64_t channelsPerBlock() const {
     return channelsPerWarp() * kWarpsPerBlock;
@@ -601,6 +625,7 @@ public:
     Value warp = launch.getThreadIds().y;
     Value g = arith::ShRUIOp::create(b, loc, lane, idx(2));
     Value t = arith::AndIOp::create(b, loc, lane, idx(3));
+    stage = launch.getWorkgroupAttributions().front();
     // The row blocks of one block of channels adjacent: they run together
     // and share the channels' codes through the L2.
     Value bx = launch.getBlockIds().x;
@@ -620,17 +645,44 @@ public:
           b, loc, add(n0, add(g, idx(8 * j))), idx(s.n - 1));
       codeBase.push_back(mul(channel, idx(wordsPerRow)));
       scaleBase.push_back(mul(channel, idx(s.groups())));
+      for (int64_t c = 0; c < 2; ++c) {
+        Value channelC = arith::MinUIOp::create(
+            b, loc, add(n0, add(mul(t, idx(2)), idx(8 * j + c))),
+            idx(s.n - 1));
+        scaleBaseC.push_back(mul(channelC, idx(s.groups())));
+      }
     }
-    // Rows g and g + 8 of each tile: A's and C's (clamped for loads; the
-    // stores check).
+    // Rows g and g + 8 of each tile: C's (the stores check), and where
+    // their x sits in a stage (with the lane's unit t).
     Value lastRow = sub(rowCount, idx(1));
     for (int64_t m = 0; m < s.mTiles; ++m)
       for (int64_t half = 0; half < 2; ++half) {
-        Value row = add(r0, add(g, idx(16 * m + 8 * half)));
+        Value inBlock = add(g, idx(16 * m + 8 * half));
+        Value row = add(r0, inBlock);
         rows.push_back(row);
         rowIndices.push_back(
             delinearize(arith::MinUIOp::create(b, loc, row, lastRow)));
+        stageRowBase.push_back(
+            add(mul(inBlock, idx(s.stageRowFloats())), mul(t, idx(4))));
       }
+    // The pieces this thread copies into each stage: the same rows and
+    // places every trip (rows past the end read the last one).
+    Value thread = add(mul(warp, idx(kWarp)), lane);
+    int64_t perThread =
+        s.rowsPerWarp() * s.piecesPerTrip() / (kWarp * kWarpsPerBlock);
+    for (int64_t i = 0; i < perThread; ++i) {
+      Value linear = add(idx(i * kWarp * kWarpsPerBlock), thread);
+      Value row = arith::DivUIOp::create(b, loc, linear, idx(s.piecesPerTrip()));
+      Value p = arith::RemUIOp::create(b, loc, linear, idx(s.piecesPerTrip()));
+      copySource.push_back(delinearize(
+          arith::MinUIOp::create(b, loc, add(r0, row), lastRow)));
+      copyK.push_back(mul(p, idx(4)));
+      Value unit = arith::DivUIOp::create(b, loc, p, idx(s.piecesPerUnit()));
+      Value piece = arith::RemUIOp::create(b, loc, p, idx(s.piecesPerUnit()));
+      copyTarget.push_back(
+          add(mul(row, idx(s.stageRowFloats())),
+              mul(add(mul(piece, idx(4)), unit), idx(4))));
+    }
 
     Type accType = VectorType::get({2, 2}, b.getF32Type());
     Value zero = arith::ConstantOp::create(
@@ -646,50 +698,97 @@ private:
   /// Trips of 4 units a row (one per lane of a group) over units [begin,
   /// end), each loading the next trip's codes before multiplying the ones
   /// loaded the trip before.
+  ///
+  /// The block's x of a trip is copied into a stage by `cp.async` a trip
+  /// ahead: at each trip every thread waits for its copies, the barrier
+  /// makes them everyone's (and says all are done with the other stage),
+  /// and the next trip's copies into the other stage run under the
+  /// multiplies.
   SmallVector<Value> loop(Value t, Value begin, Value end,
                           SmallVector<Value> acc) {
     size_t accCount = acc.size();
     SmallVector<Value> carried = acc;
     llvm::append_range(carried, loadUnit(add(begin, t)));
+    copyTrip(begin, idx(0));
     auto forOp = scf::ForOp::create(b, loc, begin, end, idx(4), carried);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(forOp.getBody());
-    Value u = add(forOp.getInductionVar(), t);
-    Value next = arith::MinUIOp::create(b, loc, add(u, idx(4)),
-                                        add(sub(end, idx(4)), t));
-    SmallVector<Value> nextLoads = loadUnit(next);
-    ValueRange args = forOp.getRegionIterArgs();
-    SmallVector<Value> sums =
-        multiplyUnit(u, SmallVector<Value>(args.drop_front(accCount)),
-                     SmallVector<Value>(args.take_front(accCount)));
-    llvm::append_range(sums, nextLoads);
-    scf::YieldOp::create(b, loc, sums);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(forOp.getBody());
+      Value trip = forOp.getInductionVar();
+      Value nextTrip = arith::MinUIOp::create(b, loc, add(trip, idx(4)),
+                                              sub(end, idx(4)));
+      SmallVector<Value> nextLoads = loadUnit(add(nextTrip, t));
+      Value parity = arith::AndIOp::create(
+          b, loc, arith::DivUIOp::create(b, loc, sub(trip, begin), idx(4)),
+          idx(1));
+      waitCopies();
+      gpu::BarrierOp::create(b, loc);
+      copyTrip(nextTrip, sub(idx(1), parity));
+      ValueRange args = forOp.getRegionIterArgs();
+      SmallVector<Value> sums = multiplyUnit(
+          mul(parity, idx(s.stageFloats())),
+          SmallVector<Value>(args.drop_front(accCount)),
+          SmallVector<Value>(args.take_front(accCount)));
+      llvm::append_range(sums, nextLoads);
+      scf::YieldOp::create(b, loc, sums);
+    }
+    // The last trip copied its own x again; nothing may be in flight when
+    // the block ends.
+    waitCopies();
     return SmallVector<Value>(forOp.getResults().take_front(accCount));
   }
 
-  /// Unit `u` of each tile's channel: nTiles vectors of 4 words, then per
-  /// tile the scale and 1024 + zero point as half2 splats.
+  /// x of the trip starting at unit `trip` into stage `parity`.
+  void copyTrip(Value trip, Value parity) {
+    Value k0 = mul(trip, idx(s.codesPerUnit()));
+    Value base = mul(parity, idx(s.stageFloats()));
+    SmallVector<Value> copies;
+    for (size_t i = 0; i < copySource.size(); ++i) {
+      SmallVector<Value> from = copySource[i];
+      from.push_back(add(k0, copyK[i]));
+      copies.push_back(nvgpu::DeviceAsyncCopyOp::create(
+          b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), stage,
+          ValueRange{add(base, copyTarget[i])}, x, from,
+          b.getIndexAttr(4), /*srcElements=*/Value(),
+          /*bypassL1=*/b.getUnitAttr()));
+    }
+    nvgpu::DeviceAsyncCreateGroupOp::create(
+        b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), copies);
+  }
+
+  /// Until this thread's copies have landed.
+  void waitCopies() {
+    Value none = nvgpu::DeviceAsyncCreateGroupOp::create(
+        b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), ValueRange{});
+    nvgpu::DeviceAsyncWaitOp::create(b, loc, none, b.getI32IntegerAttr(0));
+  }
+
+  /// Unit `u` of each tile's channel: nTiles vectors of 4 words; per tile
+  /// the half2 splats 1024 + z and -(64 + z) (what a code decodes to, less
+  /// q - z: see decodePairs); then per tile the scale: of channel g as a
+  /// half2 splat (scaled in f16), or of C's channels 2t, 2t + 1 as f32
+  /// (scaled once per trip, on the sums).
   SmallVector<Value> loadUnit(Value u) {
-    Type f16 = b.getF16Type();
+    Type f16 = b.getF16Type(), f32 = b.getF32Type();
     auto half2 = VectorType::get({2}, f16);
     Value group = s.group == s.k
                       ? idx(0)
                       : arith::DivUIOp::create(
                             b, loc, mul(u, idx(s.codesPerUnit())), idx(s.group))
                             .getResult();
-    SmallVector<Value> words, scale, bias;
+    auto loadScale = [&](Value at) {
+      Value sc = memref::LoadOp::create(b, loc, scales, ValueRange{at});
+      if (sc.getType().isBF16())
+        sc = arith::ExtFOp::create(b, loc, f32, sc);
+      return sc;
+    };
+    SmallVector<Value> words, bias, scale;
     for (int64_t j = 0; j < s.nTiles; ++j) {
       words.push_back(vector::LoadOp::create(
           b, loc, VectorType::get({4}, b.getI32Type()), codes,
           ValueRange{add(codeBase[j], mul(u, idx(4)))},
           /*nontemporal=*/false, b.getI64IntegerAttr(16)));
       Value at = add(scaleBase[j], group);
-      Value sc = memref::LoadOp::create(b, loc, scales, ValueRange{at});
-      if (sc.getType().isBF16())
-        sc = arith::ExtFOp::create(b, loc, b.getF32Type(), sc);
-      if (!sc.getType().isF16())
-        sc = arith::TruncFOp::create(b, loc, f16, sc);
-      scale.push_back(vector::BroadcastOp::create(b, loc, half2, sc));
       // 0x6400 | z is the half 1024 + z, in both halves of a word.
       Value z = s.symmetric
                     ? i32(int64_t(1) << (s.bits - 1))
@@ -700,34 +799,56 @@ private:
       Value pair = arith::MulIOp::create(
           b, loc, arith::OrIOp::create(b, loc, z, i32(0x6400)),
           i32(0x00010001));
-      bias.push_back(asHalf2(pair));
+      Value bias0 = asHalf2(pair);
+      bias.push_back(bias0);
+      // -(64 + z)
+      bias.push_back(
+          arith::SubFOp::create(b, loc, halfSplat(1024.0f - 64.0f), bias0));
+      if (s.scaleOnSums()) {
+        // C's channels of the tile (clamped: their sums are not stored).
+        for (int64_t c = 0; c < 2; ++c) {
+          Value sc = loadScale(add(scaleBaseC[2 * j + c], group));
+          if (!sc.getType().isF32())
+            sc = arith::ExtFOp::create(b, loc, f32, sc);
+          scale.push_back(sc);
+        }
+      } else {
+        Value sc = loadScale(at);
+        if (!sc.getType().isF16())
+          sc = arith::TruncFOp::create(b, loc, f16, sc);
+        scale.push_back(vector::BroadcastOp::create(b, loc, half2, sc));
+      }
     }
-    llvm::append_range(words, scale);
     llvm::append_range(words, bias);
+    llvm::append_range(words, scale);
     return words;
   }
 
-  /// The products of unit `u` (`loaded` by loadUnit) added to the tiles.
-  SmallVector<Value> multiplyUnit(Value u, ArrayRef<Value> loaded,
+  /// The products of the lane's unit (codes `loaded` by loadUnit, x in the
+  /// stage at `stageBase`) added to the tiles: A of the unit's 4 words
+  /// first, then tile by tile its codes decoded and multiplied.
+  SmallVector<Value> multiplyUnit(Value stageBase, ArrayRef<Value> loaded,
                                   SmallVector<Value> acc) {
     ArrayRef<Value> words = loaded.take_front(s.nTiles);
-    ArrayRef<Value> scale = loaded.slice(s.nTiles, s.nTiles);
-    ArrayRef<Value> bias = loaded.drop_front(2 * s.nTiles);
+    ArrayRef<Value> bias = loaded.slice(s.nTiles, 2 * s.nTiles);
+    ArrayRef<Value> scale = loaded.drop_front(3 * s.nTiles);
     int64_t perWord = s.codesPerWord(), mmas = perWord / 4;
+    int64_t piecesPerWord = perWord / 4;
     auto aType = VectorType::get({4, 2}, b.getF16Type());
     auto bType = VectorType::get({2, 2}, b.getF16Type());
+    // aOps[e][m][i]: mma i of word e for row tile m.
+    SmallVector<SmallVector<SmallVector<Value>>> aOps(4);
     for (int64_t e = 0; e < 4; ++e) {
-      Value k0 = add(mul(u, idx(s.codesPerUnit())), idx(e * perWord));
-      // x of rows g and g + 8 of each tile at the word's k.
+      // x of rows g and g + 8 of each tile at the word's k, from the stage.
       SmallVector<SmallVector<Value>> xs;
-      for (SmallVector<Value> &at : rowIndices) {
+      for (Value rowBase : stageRowBase) {
         SmallVector<Value> values;
         for (int64_t q = 0; q < perWord; q += 4) {
-          SmallVector<Value> index = at;
-          index.push_back(add(k0, idx(q)));
+          int64_t piece = e * piecesPerWord + q / 4;
+          Value at = add(add(stageBase, rowBase), idx(piece * 16));
           Value v = vector::LoadOp::create(
-              b, loc, VectorType::get({4}, b.getF32Type()), x, index,
-              /*nontemporal=*/false, b.getI64IntegerAttr(16));
+              b, loc, VectorType::get({4}, b.getF32Type()), stage,
+              ValueRange{at}, /*nontemporal=*/false, b.getI64IntegerAttr(16));
           for (int64_t c = 0; c < 4; ++c)
             values.push_back(vector::ExtractOp::create(b, loc, v, c));
         }
@@ -738,44 +859,95 @@ private:
         Value two = vector::FromElementsOp::create(
             b, loc, VectorType::get({2}, b.getF32Type()),
             ValueRange{xs[row][c], xs[row][c + perWord / 2]});
-        return arith::TruncFOp::create(b, loc, VectorType::get({2}, b.getF16Type()),
-                                       two)
+        return arith::TruncFOp::create(
+                   b, loc, VectorType::get({2}, b.getF16Type()), two)
             .getResult();
       };
-      SmallVector<SmallVector<Value>> aOps(s.mTiles);
+      aOps[e].resize(s.mTiles);
       for (int64_t m = 0; m < s.mTiles; ++m)
         for (int64_t i = 0; i < mmas; ++i)
-          aOps[m].push_back(fragment(
+          aOps[e][m].push_back(fragment(
               aType, {xPair(2 * m, 2 * i), xPair(2 * m + 1, 2 * i),
                       xPair(2 * m, 2 * i + 1), xPair(2 * m + 1, 2 * i + 1)}));
-      for (int64_t j = 0; j < s.nTiles; ++j) {
-        Value w = vector::ExtractOp::create(b, loc, words[j], e);
-        if (s.symmetric)
-          w = arith::XOrIOp::create(b, loc, w, i32(signBits()));
-        int64_t mask = (int64_t(1) << s.bits) - 1;
-        SmallVector<Value> pairs;
-        for (int64_t c = 0; c < perWord / 2; ++c) {
-          Value shifted =
-              c ? arith::ShRUIOp::create(b, loc, w, i32(c * s.bits)).getResult()
-                : w;
-          Value bits = arith::OrIOp::create(
-              b, loc,
-              arith::AndIOp::create(b, loc, shifted, i32(mask | mask << 16)),
-              i32(0x64006400));
-          Value h = arith::SubFOp::create(b, loc, asHalf2(bits), bias[j]);
-          pairs.push_back(arith::MulFOp::create(b, loc, h, scale[j]));
+    }
+    Type accType = VectorType::get({2, 2}, b.getF32Type());
+    Value zero = arith::ConstantOp::create(
+        b, loc, accType,
+        DenseElementsAttr::get(cast<ShapedType>(accType), 0.0f));
+    for (int64_t j = 0; j < s.nTiles; ++j) {
+      SmallVector<Value> bOps;
+      for (int64_t e = 0; e < 4; ++e) {
+        SmallVector<Value> pairs = decodePairs(
+            vector::ExtractOp::create(b, loc, words[j], e), bias[2 * j],
+            bias[2 * j + 1]);
+        if (!s.scaleOnSums())
+          for (Value &p : pairs)
+            p = arith::MulFOp::create(b, loc, p, scale[j]);
+        for (int64_t i = 0; i < mmas; ++i)
+          bOps.push_back(fragment(bType, {pairs[2 * i], pairs[2 * i + 1]}));
+      }
+      for (int64_t m = 0; m < s.mTiles; ++m) {
+        Value &a = acc[m * s.nTiles + j];
+        Value sum = s.scaleOnSums() ? zero : a;
+        for (int64_t e = 0; e < 4; ++e)
+          for (int64_t i = 0; i < mmas; ++i)
+            sum = nvgpu::MmaSyncOp::create(b, loc, aOps[e][m][i],
+                                           bOps[e * mmas + i], sum,
+                                           ArrayRef<int64_t>{16, 8, 16});
+        if (!s.scaleOnSums()) {
+          a = sum;
+          continue;
         }
-        for (int64_t i = 0; i < mmas; ++i) {
-          Value bOp = fragment(bType, {pairs[2 * i], pairs[2 * i + 1]});
-          for (int64_t m = 0; m < s.mTiles; ++m) {
-            Value &a = acc[m * s.nTiles + j];
-            a = nvgpu::MmaSyncOp::create(b, loc, aOps[m][i], bOp, a,
-                                         ArrayRef<int64_t>{16, 8, 16});
+        // C's element [h][c] is channel 2t + c: a += s_c * sum.
+        for (int64_t h = 0; h < 2; ++h)
+          for (int64_t c = 0; c < 2; ++c) {
+            Value v = math::FmaOp::create(
+                b, loc, scale[2 * j + c],
+                vector::ExtractOp::create(b, loc, sum, ArrayRef<int64_t>{h, c}),
+                vector::ExtractOp::create(b, loc, a, ArrayRef<int64_t>{h, c}));
+            a = vector::InsertOp::create(b, loc, v, a, ArrayRef<int64_t>{h, c});
           }
-        }
       }
     }
     return acc;
+  }
+
+  /// The codes of one word as half2 pairs (c, c + codes/2), each q - z
+  /// exactly. A code masked in place at bit 0 of a byte and ORed with 0x6400
+  /// is the half 1024 + q: minus `bias0` (1024 + z). At bit 4 (4-bit codes)
+  /// it is 1024 + 16q: times 1/16 plus `negBias4` (-(64 + z)) in one fma,
+  /// exact (a small integer); so one shift (by 8) serves a word.
+  SmallVector<Value> decodePairs(Value w, Value bias0, Value negBias4) {
+    if (s.symmetric)
+      w = arith::XOrIOp::create(b, loc, w, i32(signBits()));
+    Value high = arith::ShRUIOp::create(b, loc, w, i32(8));
+    int64_t mask = (int64_t(1) << s.bits) - 1;
+    SmallVector<Value> pairs;
+    for (int64_t c = 0; c < s.codesPerWord() / 2; ++c) {
+      int64_t at = c * s.bits;
+      int64_t inByte = at % 8;
+      Value bits = arith::OrIOp::create(
+          b, loc,
+          arith::AndIOp::create(b, loc, at >= 8 ? high : w,
+                                i32((mask | mask << 16) << inByte)),
+          i32(0x64006400));
+      Value h = asHalf2(bits);
+      if (inByte == 0)
+        pairs.push_back(arith::SubFOp::create(b, loc, h, bias0));
+      else
+        // llvm.intr.fma itself: math.fma on f16x2 reaches the NVPTX
+        // backend as a multiply and an add.
+        pairs.push_back(
+            LLVM::FMAOp::create(b, loc, h, halfSplat(1.0f / 16), negBias4));
+    }
+    return pairs;
+  }
+
+  Value halfSplat(float v) {
+    auto type = VectorType::get({2}, b.getF16Type());
+    return arith::ConstantOp::create(
+        b, loc, type,
+        DenseElementsAttr::get(type, b.getFloatAttr(b.getF16Type(), v)));
   }
 
   /// C's element [h][c] of tile (m, j) is row g + 8h, channel 8j + 2t + c.
@@ -832,6 +1004,16 @@ private:
   SmallVector<Value> rows;
   SmallVector<SmallVector<Value>> rowIndices;
   SmallVector<Value> codeBase, scaleBase;
+  /// Where the scales of C's channels 2t, 2t + 1 of each tile start.
+  SmallVector<Value> scaleBaseC;
+  /// The two stages of x in workgroup memory, and where each row slot of
+  /// the lane reads in a stage.
+  Value stage;
+  SmallVector<Value> stageRowBase;
+  /// This thread's copies into a stage: x's row indices, k within the
+  /// trip, the place in the stage.
+  SmallVector<SmallVector<Value>> copySource;
+  SmallVector<Value> copyK, copyTarget;
 };
 
 /// `bytes` (a 1-D i8 buffer) seen as elements of `element`.
@@ -1035,7 +1217,8 @@ struct CudaQuantizedMatmulPass
       variant.bits = shape.bits;
       variant.group = shape.group;
       variant.symmetric = shape.symmetric;
-      variant.mTiles = rowTiles;
+      variant.mTiles = std::min<int64_t>(rowTiles,
+                                         MmaShape::maxRowTiles(shape.bits));
       variant.nTiles = channelTiles;
       auto c = [&](int64_t v) {
         return arith::ConstantIndexOp::create(at, loc, v).getResult();
@@ -1063,7 +1246,13 @@ struct CudaQuantizedMatmulPass
         OpBuilder zeroB = ifSplit.getThenBodyBuilder();
         emitZero(zeroB, loc, y, rowSizes, rowCount, shape.n);
       }
-      auto launched = createLaunch(at, loc, gridX, kWarp, kWarpsPerBlock);
+      Type stages = MemRefType::get(
+          {2 * variant.stageFloats()}, at.getF32Type(),
+          MemRefLayoutAttrInterface(),
+          gpu::AddressSpaceAttr::get(at.getContext(),
+                                     gpu::AddressSpace::Workgroup));
+      auto launched =
+          createLaunch(at, loc, gridX, kWarp, kWarpsPerBlock, stages);
       gpu::LaunchOp launch = launched.first;
       OpBuilder &body = launched.second;
       MmaKernelBuilder(body, loc, variant, x, y, codes, scales, zeros,

@@ -83,6 +83,12 @@ struct GatherGpuKernelsPass
         std::string name = old.getName().str();
         auto oldRef = SymbolRefAttr::get(
             old.getNameAttr(), {FlatSymbolRefAttr::get(fn.getNameAttr())});
+        // 16-byte aligned workgroup memory: kernels read it in vectors
+        // (the CUDA tensor-core kernel's staged x).
+        for (unsigned i = 0; i < fn.getNumWorkgroupAttributions(); ++i)
+          if (!fn.getWorkgroupAttributionAttr(i, "llvm.align"))
+            fn.setWorkgroupAttributionAttr(
+                i, "llvm.align", IntegerAttr::get(IntegerType::get(ctx, 64), 16));
         fn->remove();
         fn.setName(name);
         table.insert(fn);

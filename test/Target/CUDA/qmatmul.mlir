@@ -1,4 +1,9 @@
 // RUN: quant-opt %s --split-input-file --quantc-cuda-qmatmul=channel-tiles=2 | FileCheck %s
+// Row tiles past what two stages of x fit in 48 KB are capped: 2 for 4-bit
+// codes (2 x 32 rows x 144 floats).
+// RUN: quant-opt %s --split-input-file --quantc-cuda-qmatmul=row-tiles=4 | FileCheck %s --check-prefix=TILECAP
+// TILECAP-LABEL: func.func @tensor_cores(
+// TILECAP: workgroup(%{{.+}} : memref<9216xf32, #gpu.address_space<workgroup>>)
 
 // int4 symmetric g128, K = 256, N = 20, rows known only at run time: one
 // launch for a single row (decoding a token), one for more; none for zero
@@ -156,7 +161,7 @@ func.func @ragged(%x: memref<3x9xf32>, %codes: memref<15xi8>, %scales: memref<12
 // Blocks split K where there are few tiles (up to 1056 blocks, each at
 // least 4 trips: at most 4 splits here); then y is zeroed first and the
 // blocks add their sums atomically.
-// CHECK-LABEL: func.func @tensor_cores
+// CHECK-LABEL: func.func @tensor_cores(
 // CHECK: %[[ROWS:.+]] = memref.dim %arg0, %c0
 // CHECK: %[[AL:.+]] = arith.cmpi eq
 // CHECK: %[[SOME:.+]] = arith.cmpi ugt, %[[ROWS]], %c1
@@ -176,29 +181,50 @@ func.func @ragged(%x: memref<3x9xf32>, %codes: memref<15xi8>, %scales: memref<12
 // CHECK: scf.if %[[SPLIT]] {
 // CHECK: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c256{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}})
 // CHECK: memref.store %cst, %arg3
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[GRID]], {{.*}}) threads({{.*}}) in ({{.*}} = %c32{{.*}}, {{.*}} = %c4{{.*}}, {{.*}} = %c1{{.*}})
-// CHECK-NOT: workgroup
+// Two stages of x in workgroup memory, each 16 rows of a trip (128 values
+// and 16 of padding): 2 x 16 x 144 floats.
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[GRID]], {{.*}}) threads({{.*}}) in ({{.*}} = %c32{{.*}}, {{.*}} = %c4{{.*}}, {{.*}} = %c1{{.*}}) workgroup(%[[STAGE:.+]] : memref<4608xf32, #gpu.address_space<workgroup>>)
+// The first trip's codes (symmetric: the biases are constants, 1024 + 8
+// and -(64 + 8)), then its x: 16 x 32 pieces of 16 bytes, 4 a thread.
 // CHECK: vector.load %{{.+}} {alignment = 16 : i64} : memref<5120xi32>, vector<4xi32>
+// CHECK-COUNT-4: nvgpu.device_async_copy %arg0[%{{.+}}, %{{.+}}], %[[STAGE]][%{{.+}}], 4 {bypassL1} : memref<?x2048xf32> to memref<4608xf32, #gpu.address_space<workgroup>>
+// CHECK: nvgpu.device_async_create_group
+// Each trip: the next trip's codes; this thread's copies waited for, a
+// barrier; the next trip's x copied into the other stage.
 // CHECK: scf.for
-// x of two rows (g and g + 8 of the tile), 8 values each, rounded to f16
-// in pairs (codes j and j + 4 of a word share one mask).
-// CHECK: vector.load %arg0[%{{.+}}, %{{.+}}] {alignment = 16 : i64} : memref<?x2048xf32>, vector<4xf32>
+// CHECK: vector.load %{{.+}} {alignment = 16 : i64} : memref<5120xi32>, vector<4xi32>
+// CHECK: nvgpu.device_async_wait %{{.+}} {numGroups = 0 : i32}
+// CHECK-NEXT: gpu.barrier
+// CHECK-COUNT-4: nvgpu.device_async_copy %arg0
+// CHECK: nvgpu.device_async_create_group
+// x of two rows (g and g + 8 of the tile), 8 values each, from the stage,
+// rounded to f16 in pairs (codes j and j + 4 of a word share one mask).
+// CHECK: vector.load %[[STAGE]][%{{.+}}] {alignment = 16 : i64} : memref<4608xf32, #gpu.address_space<workgroup>>, vector<4xf32>
 // CHECK: arith.truncf %{{.+}} : vector<2xf32> to vector<2xf16>
 // CHECK: ub.poison : vector<4x2xf16>
-// Signs flipped (0x88888888); codes j, j + 4 masked (0x000F000F) and ORed
-// with the half 1024 (0x64006400): 1024 + q in each half; minus 1024 + 8
-// (the signed codes' offset), times the scale, in f16.
-// CHECK: arith.xori %{{.+}}, %c-2004318072_i32
-// CHECK: arith.andi %{{.+}}, %c983055_i32
+// Signs flipped (0x88888888), one shift by 8 for the word; codes at bit 0
+// of a byte masked (0x000F000F) and ORed with the half 1024 (0x64006400):
+// 1024 + q, minus 1024 + 8 (the signed codes' offset); codes at bit 4
+// (0x00F000F0): 1024 + 16q, times 1/16 minus 64 + 8 in one fma. No scale:
+// the codes go into the mma as they are.
+// CHECK: %[[FLIP:.+]] = arith.xori %{{.+}}, %c-2004318072_i32
+// CHECK: arith.shrui %[[FLIP]], %c8_i32
+// CHECK: arith.andi %[[FLIP]], %c983055_i32
 // CHECK: arith.ori %{{.+}}, %c1677747200_i32
 // CHECK: vector.bitcast %{{.+}} : vector<1xi32> to vector<2xf16>
 // CHECK: arith.subf %{{.+}} : vector<2xf16>
-// CHECK: arith.mulf %{{.+}} : vector<2xf16>
+// CHECK: arith.andi %[[FLIP]], %c15728880_i32
+// CHECK: llvm.intr.fma
+// CHECK-NOT: arith.mulf %{{.+}} : vector<2xf16>
 // CHECK: nvgpu.mma.sync(%{{.+}}, %{{.+}}, %{{.+}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
-// CHECK: nvgpu.mma.sync
-// After the loop: each C element stored where its row and channel exist,
-// added atomically where blocks split K.
+// A group of 128 codes is one trip: the tile's 8 mmas sum from zero and
+// the trip's sums are scaled once, in f32, per C channel.
+// CHECK-COUNT-7: nvgpu.mma.sync
+// CHECK: math.fma %{{.+}} : f32
+// After the loop: no copy left in flight; each C element stored where its
+// row and channel exist, added atomically where blocks split K.
 // CHECK: scf.yield
+// CHECK: nvgpu.device_async_wait
 // CHECK: vector.extract %{{.+}}[0, 0] : f32 from vector<2x2xf32>
 // CHECK: memref.atomic_rmw addf %{{.+}}, %arg3
 // CHECK: } else {
@@ -217,5 +243,36 @@ func.func @tensor_cores(%x: memref<?x2048xf32>, %codes: memref<20480xi8>, %scale
   // symmetric (1) | f16 scales (2) | init (8)
   %flags = arith.constant 11 : i64
   qc.ukernel "quantc_qmatmul_f32" ins(%x, %codes, %scales, %scales, %scales, %scales : memref<?x2048xf32>, memref<20480xi8>, memref<640xi8>, memref<640xi8>, memref<640xi8>, memref<640xi8>) outs(%y : memref<?x20xf32>) scalars(%k, %n, %bits, %g, %block, %flags : i64, i64, i64, i64, i64, i64)
+  return
+}
+
+// -----
+
+// Affine 4-bit codes in groups of 32: a trip (128 codes of a row) spans 4
+// groups, so the scales multiply the decoded codes (in f16) before the
+// mmas; 1024 + z from each group's zero point (a byte, read unsigned).
+// CHECK-LABEL: func.func @tensor_cores_groups_of_32
+// CHECK: workgroup(%{{.+}} : memref<4608xf32, #gpu.address_space<workgroup>>)
+// CHECK: scf.for
+// CHECK: memref.load %arg3[%{{.+}}] : memref<1280xi8>
+// CHECK: arith.extui %{{.+}} : i8 to i32
+// CHECK: arith.ori %{{.+}}, %c25600_i32
+// CHECK: gpu.barrier
+// CHECK: arith.subf %{{.+}} : vector<2xf16>
+// CHECK: arith.mulf %{{.+}} : vector<2xf16>
+// CHECK: nvgpu.mma.sync
+// CHECK-NOT: math.fma %{{.+}} : f32
+// CHECK: scf.yield
+func.func @tensor_cores_groups_of_32(%x: memref<?x2048xf32>, %codes: memref<20480xi8>,
+                                     %scales: memref<2560xi8>, %zeros: memref<1280xi8>,
+                                     %y: memref<?x20xf32>) {
+  %k = arith.constant 2048 : i64
+  %n = arith.constant 20 : i64
+  %bits = arith.constant 4 : i64
+  %g = arith.constant 32 : i64
+  %block = arith.constant 0 : i64
+  // affine | f16 scales (2) | init (8)
+  %flags = arith.constant 10 : i64
+  qc.ukernel "quantc_qmatmul_f32" ins(%x, %codes, %scales, %zeros, %zeros, %zeros : memref<?x2048xf32>, memref<20480xi8>, memref<2560xi8>, memref<1280xi8>, memref<1280xi8>, memref<1280xi8>) outs(%y : memref<?x20xf32>) scalars(%k, %n, %bits, %g, %block, %flags : i64, i64, i64, i64, i64, i64)
   return
 }

@@ -48,7 +48,11 @@ def CudaQuantizedMatmul : Pass<"quantc-cuda-qmatmul", "mlir::ModuleOp"> {
     tensor-core kernel instead, each warp multiplying 16 x `row-tiles` rows
     by 8 x `channel-tiles` channels with `nvgpu.mma.sync` m16n8k16 (f16
     operands: x rounded to f16, codes decoded to f16 and scaled in f16;
-    f32 sums); where its tiles are few, blocks split K (up to 1056
+    f32 sums). The block's 4 warps share their rows: x is copied into
+    workgroup memory a trip of k at a time (`nvgpu.device_async_copy`,
+    two stages, the next trip's copy under the current trip's multiplies);
+    `row-tiles` is capped where the two stages would pass 48 KB (at 2 for
+    4-bit codes). Where its tiles are few, blocks split K (up to 1056
     blocks, each at least 4 trips) and add their sums to y, zeroed by a
     launch before. Runs after `quantc-map-to-gpu`, before
     `gpu-kernel-outlining`.
@@ -60,6 +64,7 @@ def CudaQuantizedMatmul : Pass<"quantc-cuda-qmatmul", "mlir::ModuleOp"> {
            "Tiles of 8 channels per warp in the tensor-core kernel">,
   ];
   let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::LLVM::LLVMDialect",
                            "mlir::gpu::GPUDialect",
                            "mlir::math::MathDialect",
                            "mlir::memref::MemRefDialect",
