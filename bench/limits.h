@@ -70,14 +70,22 @@ static inline double peak_int8_gops(void) {
     return 0;
   const long n = 20000000;
   volatile int seed = 0x01020304;
-  double t0 = now();
-  int sink = 0;
+  /* The best of 3: the first run also pays for starting the threads and
+   * for the clock ramping up (a single run read 20% below what the W8A8
+   * GEMM then sustained). */
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    double t0 = now();
+    int sink = 0;
 #pragma omp parallel reduction(+ : sink)
-  sink += vnni_loop(n, seed);
-  double t = now() - t0;
-  if (sink == 42)
-    printf(" ");
-  return omp_get_max_threads() * (double)n * 12 * 64 * 2 / t / 1e9;
+    sink += vnni_loop(n, seed);
+    double t = now() - t0;
+    if (sink == 42)
+      printf(" ");
+    double gops = omp_get_max_threads() * (double)n * 12 * 64 * 2 / t / 1e9;
+    best = gops > best ? gops : best;
+  }
+  return best;
 }
 
 static inline double read_gbs(void) {

@@ -253,10 +253,19 @@ static void gemv_vnni(const weights *w, const int8_rows *rows, float *c,
 VNNI static void pack_panel(const weights *w, int64_t j0, int64_t kp,
                             uint8_t *panel) {
   const uint8_t flip = w->symmetric ? 0x80 : 0;
+  const uint32_t flip4 = flip * 0x01010101u;
+  const int64_t whole = w->k / 4;
   memset(panel, 0, (size_t)(kp * NR));
   for (int t = 0; t < NR && j0 + t < w->n; ++t) {
     const uint8_t *codes = w->codes + (j0 + t) * w->k;
-    for (int64_t p = 0; p < w->k; ++p)
+    /* A quad of codes a step (the repacking runs on every call). */
+    for (int64_t q = 0; q < whole; ++q) {
+      uint32_t four;
+      memcpy(&four, codes + 4 * q, 4);
+      four ^= flip4;
+      memcpy(panel + q * NR * 4 + t * 4, &four, 4);
+    }
+    for (int64_t p = 4 * whole; p < w->k; ++p)
       panel[(p / 4) * NR * 4 + t * 4 + p % 4] = codes[p] ^ flip;
   }
 }
