@@ -23,6 +23,7 @@
 
 #include "QC/IR/QC.h"
 #include "QC/IR/QConstant.h"
+#include "quantc/Conversion/QcToLinalg.h"
 #include "quantc/Numerics/Matrix.h"
 #include "quantc/Transforms/Passes.h"
 #include "quantc/Transforms/Statistics.h"
@@ -484,21 +485,13 @@ struct SmoothQuantPass : quantc::impl::SmoothQuantBase<SmoothQuantPass> {
       if (type.isDynamicDim(d))
         dynamic.push_back(tensor::DimOp::create(b, loc, x, d));
     Value init = tensor::EmptyOp::create(b, loc, type, dynamic);
-    unsigned rank = type.getRank();
-    MLIRContext *ctx = b.getContext();
-    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
-    AffineMap last = AffineMap::get(rank, 0, getAffineDimExpr(rank - 1, ctx));
-    auto scaled = linalg::GenericOp::create(
-        b, loc, TypeRange{type}, ValueRange{x, factors}, ValueRange{init},
-        ArrayRef<AffineMap>{id, last, id},
-        SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
-        [](OpBuilder &nb, Location nloc, ValueRange a) {
-          linalg::YieldOp::create(
-              nb, nloc, ValueRange{arith::MulFOp::create(nb, nloc, a[0], a[1])
-                                       .getResult()});
+    Value scaled = buildColumnwise(
+        b, loc, x, factors, init,
+        [](OpBuilder &nb, Location l, Value v, Value f) {
+          return arith::MulFOp::create(nb, l, v, f).getResult();
         });
     for (qc::LinearOp op : readers)
-      op.getInputMutable().set(scaled.getResult(0));
+      op.getInputMutable().set(scaled);
   }
 
   /// Rescales the readers' weights by s and folds 1/s into the target.

@@ -22,24 +22,32 @@ namespace quantc {
 using namespace mlir;
 using namespace quantc;
 
-Value quantc::buildBiasAdd(OpBuilder &b, Location loc, Value y, Value bias,
-                           Value init) {
+Value quantc::buildColumnwise(
+    OpBuilder &b, Location loc, Value y, Value column, Value init,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
   auto type = cast<RankedTensorType>(y.getType());
   int64_t rank = type.getRank();
   MLIRContext *ctx = b.getContext();
   AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
-  AffineMap column =
+  AffineMap last =
       AffineMap::get(rank, 0, {getAffineDimExpr(rank - 1, ctx)}, ctx);
   return linalg::GenericOp::create(
-             b, loc, type, ValueRange{y, bias}, ValueRange{init},
-             ArrayRef<AffineMap>{id, column, id},
+             b, loc, type, ValueRange{y, column}, ValueRange{init},
+             ArrayRef<AffineMap>{id, last, id},
              SmallVector<utils::IteratorType>(rank,
                                               utils::IteratorType::parallel),
-             [](OpBuilder &nb, Location l, ValueRange a) {
-               linalg::YieldOp::create(
-                   nb, l, arith::AddFOp::create(nb, l, a[0], a[1]).getResult());
+             [&](OpBuilder &nb, Location l, ValueRange a) {
+               linalg::YieldOp::create(nb, l, combine(nb, l, a[0], a[1]));
              })
       .getResult(0);
+}
+
+Value quantc::buildBiasAdd(OpBuilder &b, Location loc, Value y, Value bias,
+                           Value init) {
+  return buildColumnwise(
+      b, loc, y, bias, init, [](OpBuilder &nb, Location l, Value v, Value c) {
+        return arith::AddFOp::create(nb, l, v, c).getResult();
+      });
 }
 
 Value quantc::buildLinearContraction(OpBuilder &b, Location loc, Value x,
