@@ -559,9 +559,10 @@ void emitZero(OpBuilder &b, Location loc, Value y, ArrayRef<Value> rowSizes,
 /// B agree, so a word's codes pair as (j, j + codes/2) -- the two codes 16
 /// bits apart, one mask for both -- and A's halves are x at the same k.
 /// A code q becomes half(0x6400 | q) = 1024 + q exactly, minus 1024 + z
-/// (exact too), times the scale: 2 half2 instructions per 2 codes. The
-/// block's 4 warps take the same rows (and different channels): x comes
-/// from workgroup memory, where the block copies it once per trip.
+/// (exact too; see decodePairs), scaled on the f32 sums or, where a trip
+/// spans groups, in f16 before the mma. The block's 4 warps take the same
+/// rows (and different channels): x comes from workgroup memory, where the
+/// block copies it once per trip.
 struct MmaShape {
   int64_t k = 0, n = 0, bits = 0, group = 0;
   bool symmetric = true;
@@ -590,7 +591,8 @@ struct MmaShape {
   /// The most row tiles whose two stages fit the 48 KB of static shared
   /// memory a block may have.
   static int64_t maxRowTiles(int64_t bits) {
-    int64_t perTile = 2 * 16 * (4 * 128 / bits / 4 + 4) * 4 * 4;
+    // 2 stages x 16 rows x (128 / bits pieces + 4 of padding) x 16 bytes.
+    int64_t perTile = 2 * 16 * (128 / bits + 4) * 16;
     return std::min<int64_t>(4, 48 * 1024 / perTile);
   }
   int64_t channelsPerWarp() const { return 8 * nTiles; }
