@@ -5,6 +5,7 @@
 #   cd .device-small && bash device-check.sh small
 #   cd .device-kernels && bash device-check.sh kernels
 #   cd .device-kernels-zoo && bash device-check.sh kernels-zoo
+#   cd .device-kernels-zoo-bench && bash device-check.sh kernels-zoo
 set -uo pipefail
 what=${1:-all}
 export LD_LIBRARY_PATH=$PWD/lib

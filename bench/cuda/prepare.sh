@@ -8,12 +8,16 @@
 # (every format, three shapes), the 4-bit shared models, and one-layer
 # models at the peers' shapes for timing. `kernels-zoo` builds
 # .device-kernels-zoo/: the zoo's decoders with 4-bit weights (beside the
-# rest they would pass the 64 MiB).
-#   bench/cuda/prepare.sh [small|kernels|kernels-zoo] [build-dir]
+# rest they would pass the 64 MiB). `kernels-zoo-bench` builds
+# .device-kernels-zoo-bench/: three families exported at the zoo's bench
+# size (d = 384: wide enough for the tensor-core kernel, which the small
+# zoo models never reach), checked the same way (device-check.sh
+# kernels-zoo).
+#   bench/cuda/prepare.sh [small|kernels|kernels-zoo|kernels-zoo-bench] [build-dir]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mode=
-case ${1:-} in small|kernels|kernels-zoo) mode=$1; shift ;; esac
+case ${1:-} in small|kernels|kernels-zoo|kernels-zoo-bench) mode=$1; shift ;; esac
 build=${1:-$root/build}
 out=$root/.device${mode:+-$mode}
 shared=$root/../shared
@@ -23,6 +27,22 @@ cp "$build/lib/libquantc_runtime.so" "$out/lib/"
 cp "$shared/data/brown-eval.txt" "$out/"
 cp "$root"/bench/cuda/device-check.sh "$root"/bench/cuda/zoo-check.py \
   "$root"/bench/cuda/profile.sh "$root"/bench/cuda/peers.py "$out/"
+if [ "$mode" = kernels-zoo-bench ]; then
+  mkdir -p "$out/zoo"
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  for family in gpt2 phi qwen; do
+    name=${family}_bench_w4
+    /usr/bin/python3 "$root/test/Zoo/zoo.py" "$tmp/$family.onnx" --family "$family" \
+      --size bench --kv --opset 17 > /dev/null
+    "$build/bin/quantc" compile "$tmp/$family.onnx" --wbits 4 --target cuda -o "$out/zoo/${name}_cuda" 2>/dev/null
+    "$build/bin/quantc" compile "$tmp/$family.onnx" --wbits 4 -o "$tmp/cpu_$family" 2>/dev/null
+    "$build/bin/qc-run" "$tmp/cpu_$family" --perplexity "$shared/data/brown-eval.txt" --windows 2 \
+      2>/dev/null > "$out/ref/${name}_bpb.txt"
+  done
+  du -sh "$out"
+  exit 0
+fi
 if [ "$mode" = kernels-zoo ]; then
   # The zoo's decoders (other families, opsets 18 and 21) with 4-bit
   # weights: bits per byte on the GPU against the CPU's.
