@@ -89,20 +89,31 @@ static int32_t quantize_row(const float *x, int64_t k, float s, int8_t *q) {
 
 /* The same on AVX-512, 16 elements a step (the division is IEEE's in
  * every lane, the rounding the current mode's: to nearest even). */
+/* x[p] * factors[p] rounded to f32, as the scalar path's copy holds it;
+ * x itself where factors is NULL. */
+__attribute__((target("avx512f"))) static inline __m512
+load_scaled(const float *x, const float *factors, int64_t p, __mmask16 lanes) {
+  __m512 v = _mm512_maskz_loadu_ps(lanes, x + p);
+  return factors ? _mm512_mul_ps(v, _mm512_maskz_loadu_ps(lanes, factors + p))
+                 : v;
+}
+
 __attribute__((target("avx512f,avx512bw"))) static float
-row_scale_avx512(const float *x, int64_t k, float static_scale) {
+row_scale_avx512(const float *x, const float *factors, int64_t k,
+                 float static_scale) {
   if (static_scale > 0)
     return static_scale;
   __m512 top = _mm512_setzero_ps();
   for (int64_t p = 0; p < k; p += 16) {
     __mmask16 lanes = k - p >= 16 ? 0xffff : (__mmask16)((1u << (k - p)) - 1);
-    top = _mm512_max_ps(top, _mm512_abs_ps(_mm512_maskz_loadu_ps(lanes, x + p)));
+    top = _mm512_max_ps(top, _mm512_abs_ps(load_scaled(x, factors, p, lanes)));
   }
   return _mm512_reduce_max_ps(top) / 127.0f;
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vl"))) static int32_t
-quantize_row_avx512(const float *x, int64_t k, float s, int8_t *q) {
+quantize_row_avx512(const float *x, const float *factors, int64_t k, float s,
+                    int8_t *q) {
   if (!(s > 0)) {
     memset(q, 0, (size_t)k);
     return 0;
@@ -112,7 +123,7 @@ quantize_row_avx512(const float *x, int64_t k, float s, int8_t *q) {
   __m512i sum = _mm512_setzero_si512();
   for (int64_t p = 0; p < k; p += 16) {
     __mmask16 lanes = k - p >= 16 ? 0xffff : (__mmask16)((1u << (k - p)) - 1);
-    __m512 v = _mm512_div_ps(_mm512_maskz_loadu_ps(lanes, x + p), vs);
+    __m512 v = _mm512_div_ps(load_scaled(x, factors, p, lanes), vs);
     v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
     __m512i c = _mm512_cvtps_epi32(v); /* rounds to nearest even */
     sum = _mm512_add_epi32(sum, _mm512_maskz_mov_epi32(lanes, c));
@@ -135,10 +146,12 @@ static void quantize_rows(const float *a, int64_t lda, int64_t m,
 #pragma omp parallel if (m * k > 65536)
   {
     /* A thread's copy of a row, times the factors, with the f32 columns 0
-     * (before the scale is taken); without either rows are read in place. */
-    float *masked = w->count || w->factors
+     * (before the scale is taken); without either rows are read in place,
+     * and the AVX-512 path multiplies by the factors as it reads. */
+    float *masked = w->count || (w->factors && !wide)
                         ? malloc(sizeof(float) * (size_t)k)
                         : NULL;
+    const float *factors = masked ? NULL : w->factors;
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < m; ++r) {
       const float *x = a + r * lda;
@@ -155,9 +168,9 @@ static void quantize_rows(const float *a, int64_t lda, int64_t m,
           masked[w->columns[t]] = 0.0f;
         }
       }
-      float s = wide ? row_scale_avx512(x, k, static_scale)
+      float s = wide ? row_scale_avx512(x, factors, k, static_scale)
                      : row_scale(x, k, static_scale);
-      rows->sum[r] = wide ? quantize_row_avx512(x, k, s, q)
+      rows->sum[r] = wide ? quantize_row_avx512(x, factors, k, s, q)
                           : quantize_row(x, k, s, q);
       memset(q + k, 0, (size_t)(rows->kp - k));
       rows->scale[r] = s;
@@ -308,6 +321,38 @@ VNNI static void micro_tile_full(const int8_rows *rows, int64_t r0,
       micro_tile(rows, r0 + r, panel, quads, out + r * NR, 1);
 }
 
+/* finish() and store() for an M x T tile, 16 channels a step: the same
+ * arithmetic in the same order (so the same bits), where dot - z_j sum_r
+ * cannot leave int32 (see exact32). At K = 384 the scalar loop cost about
+ * as much as the tile's products. */
+VNNI static void finish_tile(const weights *w, const int8_rows *rows, float *c,
+                             int64_t ldc, int zero, int64_t r0, int M,
+                             int64_t j0, int T, const int32_t *out) {
+  for (int h = 0; h < NR / 16 && 16 * h < T; ++h) {
+    const int64_t j = j0 + 16 * h;
+    const int lanes = T - 16 * h < 16 ? T - 16 * h : 16;
+    const __mmask16 mask = (__mmask16)((1u << lanes) - 1);
+    const __m512i zeros = _mm512_maskz_loadu_epi32(mask, w->zeros + j);
+    const __m512 scales = _mm512_maskz_loadu_ps(mask, w->scales + j);
+    for (int r = 0; r < M; ++r) {
+      const int64_t row = r0 + r;
+      __m512i exact = _mm512_sub_epi32(
+          _mm512_loadu_si512(out + r * NR + 16 * h),
+          _mm512_mullo_epi32(zeros, _mm512_set1_epi32(rows->sum[row])));
+      __m512 v = _mm512_mul_ps(
+          _mm512_mul_ps(_mm512_set1_ps(rows->scale[row]), scales),
+          _mm512_cvtepi32_ps(exact));
+      if (w->count)
+        v = _mm512_add_ps(
+            v, _mm512_maskz_loadu_ps(mask, rows->fp_product + row * w->n + j));
+      float *y = c + row * ldc + j;
+      if (!zero)
+        v = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, y), v);
+      _mm512_mask_storeu_ps(y, mask, v);
+    }
+  }
+}
+
 /* Panel p of channels against every block of rows; `panel` is the
  * thread's buffer (packed once, it stays in L2 for all the rows). */
 VNNI static void gemm_panel(const weights *w, const int8_rows *rows, float *c,
@@ -315,15 +360,21 @@ VNNI static void gemm_panel(const weights *w, const int8_rows *rows, float *c,
                             uint8_t *panel) {
   const int64_t j0 = p * NR, quads = rows->kp / 4;
   const int T = (int)(w->n - j0 < NR ? w->n - j0 : NR);
+  /* |dot| and |z_j sum_r| are each at most 255 * 128 * k: their difference
+   * stays in int32 up to k = 32767 (beyond, finish() takes it in int64). */
+  const int exact32 = w->k <= 32767;
   int32_t out[MR * NR];
   pack_panel(w, j0, rows->kp, panel);
   for (int64_t r0 = 0; r0 < m; r0 += MR) {
     int M = (int)(m - r0 < MR ? m - r0 : MR);
     micro_tile_full(rows, r0, panel, quads, out, M);
-    for (int r = 0; r < M; ++r)
-      for (int t = 0; t < T; ++t)
-        store(c, ldc, r0 + r, j0 + t,
-              finish(w, rows, r0 + r, j0 + t, out[r * NR + t]), zero);
+    if (exact32)
+      finish_tile(w, rows, c, ldc, zero, r0, M, j0, T, out);
+    else
+      for (int r = 0; r < M; ++r)
+        for (int t = 0; t < T; ++t)
+          store(c, ldc, r0 + r, j0 + t,
+                finish(w, rows, r0 + r, j0 + t, out[r * NR + t]), zero);
   }
 }
 
