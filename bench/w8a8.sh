@@ -11,7 +11,8 @@ threads=${1:-2}
 export OMP_NUM_THREADS=$threads
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-for shape in "512 4096 14336" "512 4096 4096" "8 4096 14336" "1 4096 14336"; do
+for shape in "512 4096 14336" "512 4096 4096" "8 4096 14336" "1 4096 14336" \
+  "4096 384 1024" "4096 1024 384"; do
   read -r m k n <<<"$shape"
   /usr/bin/python3 bench/w8a8_models.py "$tmp/m.onnx" "$m" "$k" "$n"
   ms=$(NODE_PATH=build/ort/node_modules node bench/ort_matmulnbits.js "$tmp/m.onnx" "$threads" 1)
