@@ -87,8 +87,6 @@ static int32_t quantize_row(const float *x, int64_t k, float s, int8_t *q) {
   return sum;
 }
 
-/* The same on AVX-512, 16 elements a step (the division is IEEE's in
- * every lane, the rounding the current mode's: to nearest even). */
 /* x[p] * factors[p] rounded to f32, as the scalar path's copy holds it;
  * x itself where factors is NULL. */
 __attribute__((target("avx512f"))) static inline __m512
@@ -98,6 +96,8 @@ load_scaled(const float *x, const float *factors, int64_t p, __mmask16 lanes) {
                  : v;
 }
 
+/* The same on AVX-512, 16 elements a step (the division is IEEE's in
+ * every lane, the rounding the current mode's: to nearest even). */
 __attribute__((target("avx512f,avx512bw"))) static float
 row_scale_avx512(const float *x, const float *factors, int64_t k,
                  float static_scale) {

@@ -146,6 +146,13 @@ TEST(W8A8, OddShapesAndScaleTypes) {
   check(true, ScaleType::F32, 64, 512, 96, true, 0.0f);   // full tiles only
 }
 
+TEST(W8A8, LongRowsFinishInInt64) {
+  // K past 32767: dot - z sum may leave int32, so the GEMM's outputs are
+  // finished one at a time in int64 instead of 16 channels a step.
+  check(false, ScaleType::F32, 9, 32800, 37, true, 0.0f);
+  check(true, ScaleType::F32, 9, 32800, 5, false, 0.0f);
+}
+
 TEST(W8A8, ColumnFactors) {
   // SmoothQuant's 1/s applied by the kernel before quantizing: dynamic and
   // static, few and many rows, with LLM.int8()'s columns too.
