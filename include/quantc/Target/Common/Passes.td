@@ -103,6 +103,12 @@ def FuseElementwise : Pass<"quantc-fuse-elementwise", "mlir::ModuleOp"> {
     user: one pass over memory instead of one per op, and no value computed
     twice. Contractions and reductions keep their producers (the matmul
     microkernel must still recognise them).
+
+    First, attention's divisions leave the scores (one value per query and
+    key): softmax(Q K^T / c) divides Q by c before the product (exact for
+    a power of two c), and softmax's division by each row's sum moves after
+    P V, onto its d values per row. Only for products of two activations
+    (a batch loop) that start from zeros.
   }];
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
