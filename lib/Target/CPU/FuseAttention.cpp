@@ -82,17 +82,11 @@ struct FoldUnitExpandIntoReader : OpRewritePattern<linalg::GenericOp> {
   }
 };
 
-bool hasBatchLoop(linalg::GenericOp op) {
-  for (unsigned d = 0, e = op.getNumLoops(); d < e; ++d)
-    if (quantc::isBatchLoop(op, d))
-      return true;
-  return false;
-}
-
 bool isBatchedContraction(Operation *op) {
   auto generic = dyn_cast<linalg::GenericOp>(op);
   return generic && generic.hasPureTensorSemantics() &&
-         linalg::isaContractionOpInterface(generic) && hasBatchLoop(generic);
+         linalg::isaContractionOpInterface(generic) &&
+         quantc::hasBatchLoop(generic);
 }
 
 /// What `root` can compute tile by tile: itself and the linalg ops it

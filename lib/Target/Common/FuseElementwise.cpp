@@ -119,8 +119,7 @@ void forwardIfCopy(PatternRewriter &rewriter, linalg::GenericOp op) {
   if (!arg || arg.getOwner() != op.getBody())
     return;
   OpOperand *input = op.getMatchingOpOperand(arg);
-  if (op.isDpsInput(input) &&
-      op.getMatchingIndexingMap(input).isIdentity() &&
+  if (op.isDpsInput(input) && op.getMatchingIndexingMap(input).isIdentity() &&
       op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity() &&
       input->get().getType() == op.getResult(0).getType())
     rewriter.replaceOp(op, input->get());
@@ -135,11 +134,10 @@ bool isBatchedProductFromZero(Operation *op) {
       !isContraction(generic) || generic.getNumDpsInputs() != 2 ||
       generic.getNumDpsInits() != 1)
     return false;
-  bool batched = false;
-  for (unsigned d = 0, e = generic.getNumLoops(); d < e; ++d)
-    batched |= quantc::isBatchLoop(generic, d);
-  auto fill = generic.getDpsInitOperand(0)->get().getDefiningOp<linalg::FillOp>();
-  return batched && fill && matchPattern(fill.value(), m_AnyZeroFloat());
+  auto fill =
+      generic.getDpsInitOperand(0)->get().getDefiningOp<linalg::FillOp>();
+  return quantc::hasBatchLoop(generic) && fill &&
+         matchPattern(fill.value(), m_AnyZeroFloat());
 }
 
 /// softmax(Q K^T / c): the scores' reader divides (or multiplies) every
@@ -153,8 +151,7 @@ struct ScaleProductOperand : OpRewritePattern<linalg::GenericOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(linalg::GenericOp reader,
                                 PatternRewriter &rewriter) const override {
-    if (!reader.hasPureTensorSemantics() ||
-        reader.getNumReductionLoops() != 0)
+    if (!reader.hasPureTensorSemantics() || reader.getNumReductionLoops() != 0)
       return failure();
     for (OpOperand *operand : reader.getDpsInputOperands()) {
       auto product = operand->get().getDefiningOp<linalg::GenericOp>();
@@ -196,9 +193,8 @@ struct ScaleProductOperand : OpRewritePattern<linalg::GenericOp> {
   /// The product's first operand replaced by its elementwise `scale` (the
   /// same op, the same factor).
   static LogicalResult scaleOperand(PatternRewriter &rewriter,
-                                    linalg::GenericOp product,
-                                    Operation *scale, Value factor,
-                                    Value factorInput) {
+                                    linalg::GenericOp product, Operation *scale,
+                                    Value factor, Value factorInput) {
     OpOperand *a = product.getDpsInputOperand(0);
     auto type = dyn_cast<RankedTensorType>(a->get().getType());
     if (!type)
@@ -217,7 +213,8 @@ struct ScaleProductOperand : OpRewritePattern<linalg::GenericOp> {
     MLIRContext *ctx = rewriter.getContext();
     int64_t rank = type.getRank();
     SmallVector<Value> inputs = {a->get()};
-    SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(rank, ctx)};
+    SmallVector<AffineMap> maps = {
+        AffineMap::getMultiDimIdentityMap(rank, ctx)};
     if (factorInput) {
       inputs.push_back(factorInput);
       maps.push_back(AffineMap::get(rank, 0, {}, ctx));
@@ -274,7 +271,8 @@ struct NormalizeAfterProduct : OpRewritePattern<linalg::GenericOp> {
     // loop, and be expressible in the output's dimensions.
     AffineMap sumInProduct = softmax.getMatchingIndexingMap(sum).compose(
         product.getMatchingIndexingMap(weights));
-    AffineMap out = product.getMatchingIndexingMap(product.getDpsInitOperand(0));
+    AffineMap out =
+        product.getMatchingIndexingMap(product.getDpsInitOperand(0));
     if (!out.isProjectedPermutation())
       return failure();
     MLIRContext *ctx = rewriter.getContext();
@@ -293,9 +291,8 @@ struct NormalizeAfterProduct : OpRewritePattern<linalg::GenericOp> {
         loopToOut, {}, out.getNumResults(), 0);
 
     Value sumValue = sum->get(); // softmax may go: it may be a copy now
-    rewriter.modifyOpInPlace(softmax, [&] {
-      yield->setOperand(0, divide.getLhs());
-    });
+    rewriter.modifyOpInPlace(softmax,
+                             [&] { yield->setOperand(0, divide.getLhs()); });
     rewriter.eraseOp(divide);
     forwardIfCopy(rewriter, softmax);
     Location loc = product.getLoc();

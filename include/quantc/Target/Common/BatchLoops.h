@@ -17,6 +17,15 @@ inline bool isBatchLoop(mlir::linalg::GenericOp op, unsigned d) {
   });
 }
 
+/// Whether `op` has a batch loop (a product of two activations, such as
+/// attention's Q K^T, rather than a linear layer's).
+inline bool hasBatchLoop(mlir::linalg::GenericOp op) {
+  for (unsigned d = 0, e = op.getNumLoops(); d < e; ++d)
+    if (isBatchLoop(op, d))
+      return true;
+  return false;
+}
+
 } // namespace quantc
 
 #endif // QUANTC_TARGET_COMMON_BATCHLOOPS_H
