@@ -100,7 +100,7 @@ int main(int argc, char **argv) {
     int calls = m > 8 ? 2 : 20;
     double t8 = best(calls, [&] {
       _mlir_ciface_quantc_qmatmul_i8(&va, &codes, &scales, &scales, &none,
-                                     &vc, k, n, 0.0f, flags);
+                                     &vc, k, n, 0.0f, flags, 0);
     });
     double tw8 = best(calls, [&] {
       _mlir_ciface_quantc_qmatmul_f32(&va, &codes, &scales, &scales, nullptr,

@@ -74,12 +74,13 @@ static float row_scale(const float *x, int64_t k, float static_scale) {
 }
 
 /* Row x as codes: round-half-even(x / s) (a division, as the reference
- * lowering divides; x * (1/s) may round differently) clamped to
- * [-128, 127], 0 where s is 0; returns their sum. */
-static int32_t quantize_row(const float *x, int64_t k, float s, int8_t *q) {
+ * lowering divides; x * (1/s) may round differently) plus the zero point
+ * z, clamped to [-128, 127], 0 where s is 0; returns their sum. */
+static int32_t quantize_row(const float *x, int64_t k, float s, int32_t z,
+                            int8_t *q) {
   int32_t sum = 0;
   for (int64_t p = 0; p < k; ++p) {
-    float v = s > 0 ? nearbyintf(x[p] / s) : 0.0f;
+    float v = s > 0 ? nearbyintf(x[p] / s) + (float)z : 0.0f;
     v = v < -128.0f ? -128.0f : v > 127.0f ? 127.0f : v;
     q[p] = (int8_t)v;
     sum += (int32_t)v;
@@ -113,13 +114,17 @@ row_scale_avx512(const float *x, const float *factors, int64_t k,
 
 __attribute__((target("avx512f,avx512bw,avx512vl"))) static int32_t
 quantize_row_avx512(const float *x, const float *factors, int64_t k, float s,
-                    int8_t *q) {
+                    int32_t z, int8_t *q) {
   if (!(s > 0)) {
     memset(q, 0, (size_t)k);
     return 0;
   }
-  const __m512 vs = _mm512_set1_ps(s), lo = _mm512_set1_ps(-128.0f),
-               hi = _mm512_set1_ps(127.0f);
+  /* Clamped to [-128 - z, 127 - z] before rounding (integer bounds: the
+   * same as after), then z added: round(x / s) + z, not round(x / s + z),
+   * whose ties would go the other way for odd z. */
+  const __m512 vs = _mm512_set1_ps(s), lo = _mm512_set1_ps(-128.0f - z),
+               hi = _mm512_set1_ps(127.0f - z);
+  const __m512i vz = _mm512_set1_epi32(z);
   __m512i sum = _mm512_setzero_si512();
   for (int64_t p = 0; p < k; p += 16) {
     __mmask16 lanes = k - p >= 16 ? 0xffff : (__mmask16)((1u << (k - p)) - 1);
@@ -128,7 +133,7 @@ quantize_row_avx512(const float *x, const float *factors, int64_t k, float s,
     _mm_prefetch((const char *)(x + p + 128), _MM_HINT_T0);
     __m512 v = _mm512_div_ps(load_scaled(x, factors, p, lanes), vs);
     v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-    __m512i c = _mm512_cvtps_epi32(v); /* rounds to nearest even */
+    __m512i c = _mm512_add_epi32(_mm512_cvtps_epi32(v), vz); /* nearest even */
     sum = _mm512_add_epi32(sum, _mm512_maskz_mov_epi32(lanes, c));
     _mm_mask_storeu_epi8(q + p, lanes, _mm512_cvtepi32_epi8(c));
   }
@@ -143,7 +148,7 @@ static int avx512_available(void) {
 
 static void quantize_rows(const float *a, int64_t lda, int64_t m,
                           const weights *w, float static_scale,
-                          int8_rows *rows) {
+                          int32_t static_zero, int8_rows *rows) {
   const int wide = avx512_available();
   const int64_t k = w->k;
 #pragma omp parallel if (m * k > 65536)
@@ -173,8 +178,9 @@ static void quantize_rows(const float *a, int64_t lda, int64_t m,
       }
       float s = wide ? row_scale_avx512(x, factors, k, static_scale)
                      : row_scale(x, k, static_scale);
-      rows->sum[r] = wide ? quantize_row_avx512(x, factors, k, s, q)
-                          : quantize_row(x, k, s, q);
+      rows->sum[r] = wide
+                         ? quantize_row_avx512(x, factors, k, s, static_zero, q)
+                         : quantize_row(x, k, s, static_zero, q);
       memset(q + k, 0, (size_t)(rows->kp - k));
       rows->scale[r] = s;
     }
@@ -513,9 +519,9 @@ static int vnni_available(void) {
 static void qmatmul_i8(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
                        qc_memref1d_i8 *scales, qc_memref1d_i8 *zeros,
                        qc_memref1d_i8 *factors, const int32_t *columns,
-                       float *fp, int64_t count,
-                       qc_memref2d_f32 *c, int64_t k, int64_t n,
-                       float act_scale, int64_t flags) {
+                       float *fp, int64_t count, qc_memref2d_f32 *c, int64_t k,
+                       int64_t n, float act_scale, int64_t flags,
+                       int64_t act_zero) {
   const int64_t m = c->sizes[0], lda = a->strides[0], ldc = c->strides[0];
   const float *pa = a->aligned + a->offset;
   float *pc = c->aligned + c->offset;
@@ -546,7 +552,8 @@ static void qmatmul_i8(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
                     count ? malloc(sizeof(float) * (size_t)(m * count)) : NULL,
                     count ? malloc(sizeof(float) * (size_t)(m * n)) : NULL};
   rows.q = aligned_alloc(64, (size_t)(m * rows.kp) + 64);
-  quantize_rows(pa, lda, m, &w, act_scale, &rows);
+  quantize_rows(pa, lda, m, &w, act_scale,
+                act_scale > 0 ? (int32_t)act_zero : 0, &rows);
   if (count) { /* the f32 columns' product: quantc's f32 GEMM, B as [N, K] */
     qc_memref3d_f32 fa = {rows.fp, rows.fp, 0, {1, m, count},
                           {m * count, count, 1}},
@@ -579,20 +586,20 @@ static void qmatmul_i8(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
 void _mlir_ciface_quantc_qmatmul_i8(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
                                     qc_memref1d_i8 *scales,
                                     qc_memref1d_i8 *zeros,
-                                    qc_memref1d_i8 *factors,
-                                    qc_memref2d_f32 *c, int64_t k, int64_t n,
-                                    float act_scale, int64_t flags) {
+                                    qc_memref1d_i8 *factors, qc_memref2d_f32 *c,
+                                    int64_t k, int64_t n, float act_scale,
+                                    int64_t flags, int64_t act_zero) {
   qmatmul_i8(a, codes, scales, zeros, factors, NULL, NULL, 0, c, k, n,
-             act_scale, flags);
+             act_scale, flags, act_zero);
 }
 
 void _mlir_ciface_quantc_qmatmul_i8_split(
     qc_memref2d_f32 *a, qc_memref1d_i8 *codes, qc_memref1d_i8 *scales,
     qc_memref1d_i8 *zeros, qc_memref1d_i8 *factors, qc_memref1d_i8 *columns,
     qc_memref1d_i8 *fp, qc_memref2d_f32 *c, int64_t k, int64_t n,
-    float act_scale, int64_t flags, int64_t count) {
+    float act_scale, int64_t flags, int64_t count, int64_t act_zero) {
   qmatmul_i8(a, codes, scales, zeros, factors,
              (const int32_t *)(columns->aligned + columns->offset),
-             (float *)(fp->aligned + fp->offset), count, c, k, n,
-             act_scale, flags);
+             (float *)(fp->aligned + fp->offset), count, c, k, n, act_scale,
+             flags, act_zero);
 }

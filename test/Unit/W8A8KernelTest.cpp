@@ -3,7 +3,8 @@
 // quantc_qmatmul_i8 against float64 over the weight quantc's reference
 // numerics decode (numerics::dequantizeMatrix) and activations quantized
 // here as the kernel's contract states (per row: scale max|x|/127; static:
-// one scale, clamped to [-128, 127]). Covers both code kinds, f32/f16/bf16
+// one scale and zero point, clamped to [-128, 127], the codes multiplied as
+// they are). Covers both code kinds, f32/f16/bf16
 // scales, K not a multiple of 4 or 64, decode (few rows) and prefill (many
 // rows, a short last block of rows and channels), accumulating or not,
 // and the split kernel (LLM.int8(): listed columns stay f32).
@@ -33,8 +34,10 @@ qc_memref1d_i8 bytes(const void *data, size_t size) {
   return {p, p, 0, {static_cast<int64_t>(size)}, {1}};
 }
 
-/// Row x as int8 codes times their scale: round-half-even(x / s), clamped.
-std::vector<double> quantizedRow(const float *x, int64_t k, float staticScale) {
+/// Row x as int8 codes times their scale: round-half-even(x / s) plus the
+/// zero point, clamped.
+std::vector<double> quantizedRow(const float *x, int64_t k, float staticScale,
+                                 int32_t zero) {
   float s = staticScale;
   if (s <= 0) {
     float top = 0;
@@ -44,7 +47,7 @@ std::vector<double> quantizedRow(const float *x, int64_t k, float staticScale) {
   }
   std::vector<double> out(k, 0.0);
   for (int64_t i = 0; s > 0 && i < k; ++i) {
-    double q = std::nearbyint(x[i] / s);
+    double q = std::nearbyint(x[i] / s) + zero;
     out[i] = std::min(127.0, std::max(-128.0, q)) * double(s);
   }
   return out;
@@ -53,9 +56,10 @@ std::vector<double> quantizedRow(const float *x, int64_t k, float staticScale) {
 /// With `columns`, the split kernel: those columns of x are left out of the
 /// quantization (0 there) and multiplied by the unquantized weights. With
 /// `scaled`, x's columns are multiplied by factors (f32) first.
-void check(bool symmetric, ScaleType scaleType, int64_t m, int64_t k,
-           int64_t n, bool init, float staticScale,
-           const std::vector<int32_t> &columns = {}, bool scaled = false) {
+void check(bool symmetric, ScaleType scaleType, int64_t m, int64_t k, int64_t n,
+           bool init, float staticScale,
+           const std::vector<int32_t> &columns = {}, bool scaled = false,
+           int32_t zero = 0) {
   Format f;
   f.bits = 8;
   f.symmetric = symmetric;
@@ -96,11 +100,11 @@ void check(bool symmetric, ScaleType scaleType, int64_t m, int64_t k,
     qc_memref1d_i8 vcolumns = bytes(columns.data(), count * 4);
     qc_memref1d_i8 vfp = bytes(fp.data(), fp.size() * 4);
     _mlir_ciface_quantc_qmatmul_i8_split(&va, &codes, &scales, &zeros,
-                                         &vfactors, &vcolumns, &vfp, &vc, k,
-                                         n, staticScale, flags, count);
+                                         &vfactors, &vcolumns, &vfp, &vc, k, n,
+                                         staticScale, flags, count, zero);
   } else {
-    _mlir_ciface_quantc_qmatmul_i8(&va, &codes, &scales, &zeros, &vfactors,
-                                   &vc, k, n, staticScale, flags);
+    _mlir_ciface_quantc_qmatmul_i8(&va, &codes, &scales, &zeros, &vfactors, &vc,
+                                   k, n, staticScale, flags, zero);
   }
   for (int64_t i = 0; i < m; ++i) {
     std::vector<float> row(x.begin() + i * k, x.begin() + (i + 1) * k);
@@ -109,7 +113,7 @@ void check(bool symmetric, ScaleType scaleType, int64_t m, int64_t k,
     std::vector<float> rest = row;
     for (int32_t c : columns)
       rest[c] = 0.0f;
-    std::vector<double> xq = quantizedRow(rest.data(), k, staticScale);
+    std::vector<double> xq = quantizedRow(rest.data(), k, staticScale, zero);
     for (int64_t j = 0; j < n; ++j) {
       double want = init ? 0.0 : start[i * n + j], mag = std::fabs(want);
       for (int64_t p = 0; p < k; ++p) {
@@ -124,7 +128,8 @@ void check(bool symmetric, ScaleType scaleType, int64_t m, int64_t k,
       }
       ASSERT_LE(std::fabs(out[i * n + j] - want), 2e-6 * mag + 1e-6)
           << (symmetric ? "sym" : "affine") << " m " << m << " k " << k
-          << " static " << staticScale << " at " << i << "," << j;
+          << " static " << staticScale << " zero " << zero << " at " << i << ","
+          << j;
     }
   }
 }
@@ -174,6 +179,49 @@ TEST(W8A8, SplitColumnsStayFloat) {
     }
 }
 
+TEST(W8A8, StaticZeroPoint) {
+  // An asymmetric static activation (a QDQ model's): round(x / s) + z,
+  // clamped, both ends of the zero point's range and odd ones (whose ties
+  // would round the other way if z were added before rounding); with
+  // factors, LLM.int8()'s columns (which quantize to z), few and many rows.
+  for (int32_t zero : {-128, -37, 5, 127})
+    for (int64_t m : {1, 8, 9, 33}) {
+      check(true, ScaleType::F16, m, 130, 33, true, 0.02f, {}, false, zero);
+      check(false, ScaleType::F32, m, 200, 45, false, 0.05f, {}, true, zero);
+      check(true, ScaleType::F32, m, 131, 37, true, 0.02f, {3, 64}, false,
+            zero);
+    }
+}
+
+TEST(W8A8, ZeroPointAddedAfterRounding) {
+  // x / s = i + 1/2 exactly: half to even first, then z (odd here); z added
+  // first would round every other tie the other way. Channel j reads x_j
+  // alone (one-hot codes, scale 1), so out[j] = s * q_j.
+  const int64_t k = 48, n = 48;
+  const float s = 0.25f;
+  const int32_t zero = 5;
+  std::vector<float> x(k), out(n);
+  for (int64_t i = 0; i < k; ++i)
+    x[i] = (float(i - 24) + 0.5f) * s;
+  std::vector<int8_t> codes(k * n, 0);
+  for (int64_t j = 0; j < n; ++j)
+    codes[j * k + j] = 1;
+  std::vector<float> sc(n, 1.0f);
+  qc_memref2d_f32 va{x.data(), x.data(), 0, {1, k}, {k, 1}};
+  qc_memref2d_f32 vc{out.data(), out.data(), 0, {1, n}, {n, 1}};
+  qc_memref1d_i8 vcodes = bytes(codes.data(), codes.size());
+  qc_memref1d_i8 vscales = bytes(sc.data(), sc.size() * 4);
+  qc_memref1d_i8 none = bytes(nullptr, 0);
+  _mlir_ciface_quantc_qmatmul_i8(&va, &vcodes, &vscales, &vscales, &none, &vc,
+                                 k, n, s,
+                                 QC_QMATMUL_SYMMETRIC | QC_QMATMUL_INIT, zero);
+  for (int64_t j = 0; j < n; ++j) {
+    double half = double(j - 24) + 0.5;
+    double even = std::floor(half) + (int64_t(std::floor(half)) % 2 != 0);
+    EXPECT_EQ(out[j], float((even + zero) * s)) << "x / s = " << half;
+  }
+}
+
 TEST(W8A8, ZeroRowGivesZero) {
   // A row of zeros has scale 0: its outputs are exactly zero (no 0/0).
   const int64_t k = 64, n = 16;
@@ -187,7 +235,7 @@ TEST(W8A8, ZeroRowGivesZero) {
   qc_memref1d_i8 none = bytes(nullptr, 0);
   _mlir_ciface_quantc_qmatmul_i8(&va, &vcodes, &vscales, &vscales, &none, &vc,
                                  k, n, 0.0f,
-                                 QC_QMATMUL_SYMMETRIC | QC_QMATMUL_INIT);
+                                 QC_QMATMUL_SYMMETRIC | QC_QMATMUL_INIT, 0);
   for (float v : out)
     EXPECT_EQ(v, 0.0f);
 }

@@ -4,8 +4,10 @@ MatMul whose B is a 2-D f32 initializer, B becomes int8 codes (symmetric,
 scale max|column| / 127 per column) read through DequantizeLinear (axis 1),
 and A is read through QuantizeLinear -> DequantizeLinear with one scale
 (SCALE, default 2^-4; values past 127 steps saturate, in ONNX Runtime as
-in quantc) and zero point int8 0 -- or uint8 128 with --uint8.
-  qdq_rewrite.py IN OUT [--scale S] [--uint8]
+in quantc) and zero point int8 0 -- or uint8 128 with --uint8, or Z with
+--zero Z (asymmetric activations, as quantize_static writes them by
+default).
+  qdq_rewrite.py IN OUT [--scale S] [--uint8] [--zero Z]
 Prints the number of MatMuls rewritten. rewrite_weight_matmuls is also
 bench/w8a8_models.py's (the dynamic-quantization form)."""
 import argparse
@@ -50,9 +52,11 @@ def main():
     p.add_argument("out")
     p.add_argument("--scale", type=float, default=2.0 ** -4)
     p.add_argument("--uint8", action="store_true")
+    p.add_argument("--zero", type=int)
     a = p.parse_args()
     model = onnx.load(a.src)
-    zero = np.uint8(128) if a.uint8 else np.int8(0)
+    zero = (128 if a.uint8 else 0) if a.zero is None else a.zero
+    zero = np.uint8(zero) if a.uint8 else np.int8(zero)
     model.graph.initializer.extend([
         numpy_helper.from_array(np.array(np.float32(a.scale)), "qdq_s"),
         numpy_helper.from_array(np.array(zero), "qdq_z")])

@@ -1917,14 +1917,14 @@ bool symmetric8(bool isUnsigned, int64_t zeroPoint) {
 }
 
 /// DequantizeLinear(QuantizeLinear(x, s, z), s, z) with one constant scale
-/// and 8-bit symmetric codes (z = 0 for int8, 128 for uint8: the same
-/// values) as qc.quantize + qc.dequantize of x, the form of a static int8
-/// activation that targets execute in int8 (a layer reading it multiplies
-/// int8 x int8 on the CPU). Null where the pair is anything else.
+/// and 8-bit codes as qc.quantize + qc.dequantize of x, the form of a static
+/// int8 activation that targets execute in int8 (a layer reading it
+/// multiplies int8 x int8 on the CPU). uint8 codes are stored as q - 128
+/// with zero point z - 128 (the same values). Null where the pair is
+/// anything else.
 Value quantizedActivation(Importer &im) {
   const Imported &codes = im.inputEntry(0);
-  if (!codes.quantizedFrom || !symmetric8(codes.isUnsigned,
-                                          codes.quantZeroPoint))
+  if (!codes.quantizedFrom)
     return Value();
   std::optional<std::vector<float>> scale = constantFloats(im, 1);
   std::optional<std::vector<int64_t>> zero = constantZeroPoints(im, 2, 1);
@@ -1936,7 +1936,8 @@ Value quantizedActivation(Importer &im) {
   OpBuilder &b = im.builder();
   auto element = quant::UniformQuantizedType::get(
       quant::QuantizationFlags::Signed, b.getI8Type(), type.getElementType(),
-      codes.quantScale, 0, -128, 127);
+      codes.quantScale, codes.quantZeroPoint - (codes.isUnsigned ? 128 : 0),
+      -128, 127);
   Value q = quantc::qc::QuantizeOp::create(
       b, im.loc(), RankedTensorType::get(type.getShape(), element), x);
   return quantc::qc::DequantizeOp::create(b, im.loc(), type, q);

@@ -8,6 +8,7 @@
 #include "QC/IR/QC.h"
 #include "QC/IR/QConstant.h"
 #include "quantc/Numerics/Format.h"
+#include "quantc/Numerics/Matrix.h"
 #include "quantc/Numerics/Scalar.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -56,10 +57,12 @@ bool supportedByInt8Kernel(const quantc::numerics::Format &f, int64_t k) {
 }
 
 /// An input the W8A8 kernel quantizes itself, as qc-quantize-activations
-/// writes it: the unquantized value and the static scale (0: per row).
+/// (or a QDQ import) writes it: the unquantized value, the static scale
+/// (0: per row) and zero point.
 struct Int8Input {
   Value x;
   float scale = 0;
+  int64_t zero = 0;
   SmallVector<Operation *, 2> pair; // dequantize, quantize: dead after
 };
 
@@ -72,17 +75,21 @@ std::optional<Int8Input> int8Input(Value input) {
         q.getGranularity() != ActGranularity::PerToken ||
         !q.getCodes().getType().getElementType().isInteger(8))
       return std::nullopt;
-    return Int8Input{q.getInput(), 0.0f, {dq, q}};
+    return Int8Input{q.getInput(), 0.0f, 0, {dq, q}};
   }
   if (auto dq = input.getDefiningOp<DequantizeOp>()) {
     auto q = dq.getInput().getDefiningOp<QuantizeOp>();
     auto t = dyn_cast<quant::UniformQuantizedType>(
         dq.getInput().getType().getElementType());
-    // The kernel rounds x / s half to even and clamps to [-128, 127].
-    if (!q || !t || t.getZeroPoint() != 0 || t.getStorageTypeMin() != -128 ||
-        t.getStorageTypeMax() != 127 || !t.getExpressedType().isF32())
+    // The kernel rounds x / s half to even, adds z and clamps to
+    // [-128, 127].
+    if (!q || !t || !t.isSigned() || t.getStorageTypeIntegralWidth() != 8 ||
+        t.getZeroPoint() < -128 || t.getZeroPoint() > 127 ||
+        t.getStorageTypeMin() != -128 || t.getStorageTypeMax() != 127 ||
+        !t.getExpressedType().isF32() || !(t.getScale() > 0))
       return std::nullopt;
-    return Int8Input{q.getInput(), float(t.getScale()), {dq, q}};
+    return Int8Input{
+        q.getInput(), float(t.getScale()), t.getZeroPoint(), {dq, q}};
   }
   return std::nullopt;
 }
@@ -322,6 +329,20 @@ struct QuantizedLinearToUkernelPass
     SmallVector<Value> inputs = {x, p.codes, p.scales, p.zeros, factorsValue};
     SmallVector<Value> scalars = {i64(b, loc, k), i64(b, loc, n), actScale,
                                   i64(b, loc, flags)};
+    // The kernel multiplies x's codes as they are: s_x z_x times W's column
+    // sums, constants, are taken off after it.
+    std::vector<float> zeroTerm;
+    if (in.zero != 0) {
+      std::vector<float> w =
+          quantc::numerics::dequantizeMatrix(quantc::readQConstant(p.weight));
+      zeroTerm.assign(size_t(n), 0.0f);
+      for (int64_t j = 0; j < n; ++j) {
+        double sum = 0;
+        for (int64_t r = 0; r < k; ++r)
+          sum += w[size_t(r * n + j)];
+        zeroTerm[size_t(j)] = float(-double(in.scale) * in.zero * sum);
+      }
+    }
     if (split) {
       // The listed columns as int32, their weights channel-major (N x count).
       ArrayRef<int64_t> columns = split->split.getColumns();
@@ -343,11 +364,20 @@ struct QuantizedLinearToUkernelPass
           "outlier_weights"));
       scalars.push_back(i64(b, loc, count));
     }
+    scalars.push_back(i64(b, loc, in.zero));
     Value y = quantc::qc::UKernelOp::create(
                   b, loc, TypeRange{init.getType()},
                   split ? kInt8SplitKernel : kInt8Kernel, inputs,
                   ValueRange{init}, scalars)
                   .getResult(0);
+    if (!zeroTerm.empty())
+      y = quantc::buildBiasAdd(
+          b, loc, y,
+          arith::ConstantOp::create(
+              b, loc,
+              DenseElementsAttr::get(RankedTensorType::get({n}, b.getF32Type()),
+                                     ArrayRef<float>(zeroTerm))),
+          /*init=*/y);
     replaceLayer(b, op, y, split ? split->sum.getOperation() : nullptr);
     if (split)
       split->product.erase();

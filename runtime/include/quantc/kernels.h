@@ -99,15 +99,19 @@ void _mlir_ciface_quantc_qmatmul_f32(
  * bf16 by the flags) and, unless QC_QMATMUL_SYMMETRIC, one unsigned zero
  * point per channel, in qc.qconstant's layout. `factors`: empty, or K f32
  * that A's columns are multiplied by (in f32) before quantization
- * (SmoothQuant's 1/s). act_scale > 0: every row is quantized with it
- * (round half to even, clamped to [-128, 127]); else each row with its
- * own, max|x|/127. Sums are exact in int32 for K <= 65536. */
+ * (SmoothQuant's 1/s). act_scale > 0: every row is quantized with it and
+ * the zero point act_zero (-128..127): round half to even of x / s, plus
+ * act_zero, clamped to [-128, 127]; else each row with its own scale,
+ * max|x|/127, and act_zero must be 0. The result is s_x s_w sum q_x (q_w -
+ * z_w): the product of x's codes as they are, so with act_zero != 0 it
+ * holds act_zero s_x times W's column sums too, which the caller takes off
+ * (a constant per channel). Sums are exact in int32 for K <= 65536. */
 void _mlir_ciface_quantc_qmatmul_i8(qc_memref2d_f32 *a, qc_memref1d_i8 *codes,
                                     qc_memref1d_i8 *scales,
                                     qc_memref1d_i8 *zeros,
-                                    qc_memref1d_i8 *factors,
-                                    qc_memref2d_f32 *c, int64_t k, int64_t n,
-                                    float act_scale, int64_t flags);
+                                    qc_memref1d_i8 *factors, qc_memref2d_f32 *c,
+                                    int64_t k, int64_t n, float act_scale,
+                                    int64_t flags, int64_t act_zero);
 
 /* W8A8 with LLM.int8()'s split: the `count` input columns listed in
  * `columns` (int32, increasing) are left out of A's quantization (as 0)
@@ -120,7 +124,7 @@ void _mlir_ciface_quantc_qmatmul_i8_split(
     qc_memref2d_f32 *a, qc_memref1d_i8 *codes, qc_memref1d_i8 *scales,
     qc_memref1d_i8 *zeros, qc_memref1d_i8 *factors, qc_memref1d_i8 *columns,
     qc_memref1d_i8 *fp, qc_memref2d_f32 *c, int64_t k, int64_t n,
-    float act_scale, int64_t flags, int64_t count);
+    float act_scale, int64_t flags, int64_t count, int64_t act_zero);
 
 /* An unranked memref: the rank and a pointer to a ranked descriptor. */
 typedef struct {

@@ -121,14 +121,14 @@ func.func @biased(%x: tensor<2x256xf32>, %b: tensor<4xf32>) -> tensor<2x4xf32> {
 // quantizes the rows (static scale 0: per row); the pair is gone.
 // ins: x, codes, scales, zero points (the scales: symmetric), column
 // factors (none: empty); scalars: K, N, the static scale, flags (symmetric
-// 1 | init 8 = 9).
+// 1 | init 8 = 9), the static zero point (0).
 // CHECK-LABEL: func.func @w8a8_dynamic
 // CHECK-NOT: qc.quantize_dynamic
 // CHECK-DAG: %[[C:.+]] = arith.constant dense_resource<w_q_codes> : tensor<32xi8>
 // CHECK-DAG: %[[S:.+]] = arith.constant dense_resource<w_q_scales> : tensor<16xi8>
 // CHECK-DAG: %[[NONE:.+]] = arith.constant 0.000000e+00 : f32
 // CHECK-DAG: %[[NOF:.+]] = arith.constant dense<> : tensor<0xi8>
-// CHECK: qc.ukernel "quantc_qmatmul_i8" ins(%arg0, %[[C]], %[[S]], %[[S]], %[[NOF]] : tensor<?x8xf32>, tensor<32xi8>, tensor<16xi8>, tensor<16xi8>, tensor<0xi8>) outs(%{{.+}} : tensor<?x4xf32>) scalars(%c8_i64, %c4_i64, %[[NONE]], %c9_i64 : i64, i64, f32, i64)
+// CHECK: qc.ukernel "quantc_qmatmul_i8" ins(%arg0, %[[C]], %[[S]], %[[S]], %[[NOF]] : tensor<?x8xf32>, tensor<32xi8>, tensor<16xi8>, tensor<16xi8>, tensor<0xi8>) outs(%{{.+}} : tensor<?x4xf32>) scalars(%c8_i64, %c4_i64, %[[NONE]], %c9_i64, %c0_i64 : i64, i64, f32, i64, i64)
 // CHECK-NOT: qc.dequantize_dynamic
 func.func @w8a8_dynamic(%x: tensor<?x8xf32>) -> tensor<?x4xf32> {
   %w = qc.qconstant {codes = dense<3> : tensor<4x8xi8>, scales = dense<0.5> : tensor<4x1xf32>}
@@ -146,8 +146,9 @@ func.func @w8a8_dynamic(%x: tensor<?x8xf32>) -> tensor<?x4xf32> {
 // CHECK-LABEL: func.func @w8a8_static
 // CHECK-DAG: %[[SCALE:.+]] = arith.constant 2.500000e-01 : f32
 // CHECK-DAG: %[[Z:.+]] = arith.constant dense_resource<w_q_zero_points> : tensor<4xi8>
-// CHECK: qc.ukernel "quantc_qmatmul_i8" ins(%arg0, %{{.+}}, %{{.+}}, %[[Z]], %{{.+}} : {{.*}} scalars(%c8_i64, %c4_i64, %[[SCALE]], %c10_i64 : i64, i64, f32, i64)
+// CHECK: qc.ukernel "quantc_qmatmul_i8" ins(%arg0, %{{.+}}, %{{.+}}, %[[Z]], %{{.+}} : {{.*}} scalars(%c8_i64, %c4_i64, %[[SCALE]], %c10_i64, %c0_i64 : i64, i64, f32, i64, i64)
 // CHECK-NOT: qc.quantize
+// CHECK-NOT: linalg.generic
 func.func @w8a8_static(%x: tensor<?x8xf32>) -> tensor<?x4xf32> {
   %w = qc.qconstant {codes = dense<3> : tensor<4x8xi8>, scales = dense<0.5> : tensor<4x1xf16>, zero_points = dense<128> : tensor<4x1xi8>}
        : !qc.qweight<8x4, int8, affine, per_channel, scale = f16>
@@ -191,22 +192,39 @@ func.func @w8a8_factors(%x: tensor<?x8xf32>) -> tensor<?x4xf32> {
 
 // -----
 
+// A static zero point z (3): the kernel quantizes round(x / s) + z and
+// multiplies those codes as they are; s z times W's column sums (0.25 x 3 x
+// 8 x 1.5 = 9 per channel) comes off after it, as a bias.
+// CHECK-LABEL: func.func @w8a8_zero_point
+// CHECK: %[[SCALE:.+]] = arith.constant 2.500000e-01 : f32
+// CHECK: %[[Y:.+]] = qc.ukernel "quantc_qmatmul_i8" ins(%arg0, {{.*}} scalars(%c8_i64, %c4_i64, %[[SCALE]], %c9_i64, %c3_i64 : i64, i64, f32, i64, i64)
+// CHECK: %[[TERM:.+]] = arith.constant dense<-9.000000e+00> : tensor<4xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[Y]], %[[TERM]] : tensor<?x4xf32>, tensor<4xf32>)
+// CHECK: arith.addf
+// CHECK-NOT: qc.quantize
+func.func @w8a8_zero_point(%x: tensor<?x8xf32>) -> tensor<?x4xf32> {
+  %w = qc.qconstant {codes = dense<3> : tensor<4x8xi8>, scales = dense<0.5> : tensor<4x1xf32>}
+       : !qc.qweight<8x4, int8, symmetric, per_channel, scale = f32>
+  %q = qc.quantize %x : tensor<?x8xf32> -> tensor<?x8x!quant.uniform<i8:f32, 0.25:3>>
+  %d = qc.dequantize %q : tensor<?x8x!quant.uniform<i8:f32, 0.25:3>> -> tensor<?x8xf32>
+  %y = qc.linear %d, %w {layer = "a"} : tensor<?x8xf32>, !qc.qweight<8x4, int8, symmetric, per_channel, scale = f32> -> tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}
+
+// -----
+
 // What the int8 kernel does not compute keeps its pair and goes to the f32
-// kernel on the dequantized input: a zero point (the kernel's codes are
-// symmetric), a narrow range (the kernel clamps to -128), grouped or 4-bit
-// weights, per-tensor dynamic scales.
+// kernel on the dequantized input: a narrow range (the kernel clamps to
+// -128), grouped or 4-bit weights, per-tensor dynamic scales.
 // CHECK-LABEL: func.func @not_w8a8
 // CHECK-NOT: quantc_qmatmul_i8
-// CHECK-COUNT-4: qc.ukernel "quantc_qmatmul_f32"
+// CHECK-COUNT-3: qc.ukernel "quantc_qmatmul_f32"
 // CHECK-NOT: quantc_qmatmul_i8
-func.func @not_w8a8(%x: tensor<?x8xf32>) -> (tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x4xf32>) {
+func.func @not_w8a8(%x: tensor<?x8xf32>) -> (tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x4xf32>) {
   %w = qc.qconstant {codes = dense<3> : tensor<4x8xi8>, scales = dense<0.5> : tensor<4x1xf32>}
        : !qc.qweight<8x4, int8, symmetric, per_channel, scale = f32>
   %w4 = qc.qconstant {codes = dense<3> : tensor<4x4xi8>, scales = dense<0.5> : tensor<4x1xf32>}
        : !qc.qweight<8x4, int4, symmetric, per_channel, scale = f32>
-  %q = qc.quantize %x : tensor<?x8xf32> -> tensor<?x8x!quant.uniform<i8:f32, 0.25:3>>
-  %d = qc.dequantize %q : tensor<?x8x!quant.uniform<i8:f32, 0.25:3>> -> tensor<?x8xf32>
-  %y0 = qc.linear %d, %w {layer = "a"} : tensor<?x8xf32>, !qc.qweight<8x4, int8, symmetric, per_channel, scale = f32> -> tensor<?x4xf32>
   %n = qc.quantize %x : tensor<?x8xf32> -> tensor<?x8x!quant.uniform<i8<-127:127>:f32, 0.25>>
   %nd = qc.dequantize %n : tensor<?x8x!quant.uniform<i8<-127:127>:f32, 0.25>> -> tensor<?x8xf32>
   %y1 = qc.linear %nd, %w {layer = "b"} : tensor<?x8xf32>, !qc.qweight<8x4, int8, symmetric, per_channel, scale = f32> -> tensor<?x4xf32>
@@ -216,5 +234,5 @@ func.func @not_w8a8(%x: tensor<?x8xf32>) -> (tensor<?x4xf32>, tensor<?x4xf32>, t
   %ct, %st = qc.quantize_dynamic %x <per_tensor> : tensor<?x8xf32> -> tensor<?x8xi8>, tensor<1x1xf32>
   %dt = qc.dequantize_dynamic %ct, %st : tensor<?x8xi8>, tensor<1x1xf32> -> tensor<?x8xf32>
   %y3 = qc.linear %dt, %w {layer = "d"} : tensor<?x8xf32>, !qc.qweight<8x4, int8, symmetric, per_channel, scale = f32> -> tensor<?x4xf32>
-  return %y0, %y1, %y2, %y3 : tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x4xf32>
+  return %y1, %y2, %y3 : tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x4xf32>
 }

@@ -5,9 +5,12 @@ qdq_model.py write DIR OPSET   DIR/model.onnx and DIR/x.npy:
   y1 = MatMul(DQ(Q(x, 2^-5, int8 0)), DQ(W1 int8, per-column scales))
   y2 = MatMul(DQ(Q(relu(y1), 2^-4, uint8 128)), DQ(W2 uint8 zero point 128,
        one scale))                        -- both int8 x int8 on the CPU
-  y3 = MatMul(DQ(Q(x, 2^-5, uint8 3)), DQ(W1 ...))   -- asymmetric codes
+  y3 = MatMul(DQ(Q(x, 2^-5, uint8 3)), DQ(W1 ...))
+                                          -- asymmetric activation codes:
+                                             int8 x int8 too
   y4 = MatMul(DQ(Q(x, 2^-5, int8 0)), DQ(W3 int8, zero points 1))
-                                          -- stay floating point
+                                          -- asymmetric weight codes: stay
+                                             floating point
 qdq_model.py check DIR RESULT_DIR   compares RESULT_DIR/y{1..4}.npy with
   float64 products of ONNX's definition: q = saturate(round-half-even(x /
   s) + z), DQ(q) = (q - z) * s.
