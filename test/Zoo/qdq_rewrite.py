@@ -6,8 +6,10 @@ and A is read through QuantizeLinear -> DequantizeLinear with one scale
 (SCALE, default 2^-4; values past 127 steps saturate, in ONNX Runtime as
 in quantc) and zero point int8 0 -- or uint8 128 with --uint8, or Z with
 --zero Z (asymmetric activations, as quantize_static writes them by
-default).
-  qdq_rewrite.py IN OUT [--scale S] [--uint8] [--zero Z]
+default). --weight-zero Z gives the weights zero points too (Z on even
+columns, -Z on odd ones; codes halved, scales doubled, so they stay in
+int8 for |Z| < 64).
+  qdq_rewrite.py IN OUT [--scale S] [--uint8] [--zero Z] [--weight-zero Z]
 Prints the number of MatMuls rewritten. rewrite_weight_matmuls is also
 bench/w8a8_models.py's (the dynamic-quantization form)."""
 import argparse
@@ -53,6 +55,7 @@ def main():
     p.add_argument("--scale", type=float, default=2.0 ** -4)
     p.add_argument("--uint8", action="store_true")
     p.add_argument("--zero", type=int)
+    p.add_argument("--weight-zero", type=int)
     a = p.parse_args()
     model = onnx.load(a.src)
     zero = (128 if a.uint8 else 0) if a.zero is None else a.zero
@@ -62,17 +65,25 @@ def main():
         numpy_helper.from_array(np.array(zero), "qdq_z")])
 
     def qdq(n, q, s, tag):
+        w_inputs, w_inits = [tag + "_w", tag + "_ws"], []
+        if a.weight_zero is not None:
+            z = np.where(np.arange(q.shape[1]) % 2 == 0, a.weight_zero,
+                         -a.weight_zero).astype(np.int8)
+            q = (np.rint(q / 2.0) + z).astype(np.int8)
+            s = (s * 2).astype(np.float32)
+            w_inputs.append(tag + "_wz")
+            w_inits.append(numpy_helper.from_array(z, tag + "_wz"))
         return [
             helper.make_node("QuantizeLinear", [n.input[0], "qdq_s", "qdq_z"],
                              [tag + "_xq"], name=tag + "/Q"),
             helper.make_node("DequantizeLinear", [tag + "_xq", "qdq_s", "qdq_z"],
                              [tag + "_x"], name=tag + "/DQ"),
-            helper.make_node("DequantizeLinear", [tag + "_w", tag + "_ws"],
+            helper.make_node("DequantizeLinear", w_inputs,
                              [tag + "_wd"], name=tag + "/W_DQ", axis=1),
             helper.make_node("MatMul", [tag + "_x", tag + "_wd"], list(n.output),
                              name=n.name)], [
             numpy_helper.from_array(q, tag + "_w"),
-            numpy_helper.from_array(s, tag + "_ws")]
+            numpy_helper.from_array(s, tag + "_ws")] + w_inits
 
     count = rewrite_weight_matmuls(model, qdq)
     onnx.save(model, a.out)

@@ -1943,10 +1943,12 @@ Value quantizedActivation(Importer &im) {
   return quantc::qc::DequantizeOp::create(b, im.loc(), type, q);
 }
 
-/// DequantizeLinear of a constant K x N weight of 8-bit symmetric codes
-/// (see symmetric8) with f32 scales per column (axis 1) or per tensor: the
-/// int8 per-channel qc.qconstant holding the same values exactly. Null
-/// for anything else.
+/// DequantizeLinear of a constant K x N weight of 8-bit codes with f32
+/// scales per column (axis 1) or per tensor and zero points to match: the
+/// int8 per-channel qc.qconstant holding the same values exactly --
+/// symmetric where every zero point is (see symmetric8), else affine
+/// (unsigned codes and zero points: int8 ones plus 128). Null for anything
+/// else.
 Value quantizedWeight(Importer &im) {
   const Imported &w = im.inputEntry(0);
   auto constant = w.tensor ? w.tensor.getDefiningOp<arith::ConstantOp>()
@@ -1967,11 +1969,10 @@ Value quantizedWeight(Importer &im) {
   }
   std::optional<std::vector<int64_t>> zeros =
       constantZeroPoints(im, 2, int64_t(scales->size()));
-  if (!zeros || zeros->size() != scales->size() ||
-      !llvm::all_of(*zeros, [&](int64_t z) {
-        return symmetric8(w.isUnsigned, z);
-      }))
+  if (!zeros || zeros->size() != scales->size())
     return Value();
+  bool symmetric = llvm::all_of(
+      *zeros, [&](int64_t z) { return symmetric8(w.isUnsigned, z); });
   for (float s : *scales)
     if (!std::isfinite(s))
       return Value();
@@ -1979,21 +1980,26 @@ Value quantizedWeight(Importer &im) {
       quantc::storedBytes(cast<ElementsAttr>(constant.getValue()));
   MLIRContext *ctx = im.builder().getContext();
   auto format = quantc::qc::FormatAttr::get(
-      ctx, quantc::qc::ElementCode::Int, 8, /*symmetric=*/true,
+      ctx, quantc::qc::ElementCode::Int, 8, symmetric,
       quantc::qc::Granularity::PerChannel, 0, Float32Type::get(ctx), 0, 0,
       false);
   quantc::numerics::QuantizedMatrix q;
   q.k = k;
   q.n = n;
   q.format = quantc::qc::toNumericsFormat(format);
-  // Channel-major: row c holds column c's K codes, two's complement.
+  // Channel-major: row c holds column c's K codes, two's complement
+  // (symmetric) or unsigned (affine).
+  const uint8_t flip = (symmetric == w.isUnsigned) ? 0x80 : 0;
   q.codes.resize(size_t(k * n));
   for (int64_t r = 0; r < k; ++r)
     for (int64_t c = 0; c < n; ++c)
-      q.codes[size_t(c * k + r)] =
-          uint8_t(bytes[size_t(r * n + c)]) ^ (w.isUnsigned ? 0x80 : 0);
-  for (int64_t c = 0; c < n; ++c)
-    q.scales.push_back((*scales)[scales->size() == 1 ? 0 : size_t(c)]);
+      q.codes[size_t(c * k + r)] = uint8_t(bytes[size_t(r * n + c)]) ^ flip;
+  for (int64_t c = 0; c < n; ++c) {
+    size_t at = scales->size() == 1 ? 0 : size_t(c);
+    q.scales.push_back((*scales)[at]);
+    if (!symmetric)
+      q.zeroPoints.push_back(uint8_t((*zeros)[at] + (w.isUnsigned ? 0 : 128)));
+  }
   auto qtype = quantc::qc::QWeightType::get(ctx, k, n, format);
   return quantc::buildQConstant(im.builder(), im.loc(), qtype, q,
                                 im.node().input(0));

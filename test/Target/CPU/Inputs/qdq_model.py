@@ -9,8 +9,8 @@ qdq_model.py write DIR OPSET   DIR/model.onnx and DIR/x.npy:
                                           -- asymmetric activation codes:
                                              int8 x int8 too
   y4 = MatMul(DQ(Q(x, 2^-5, int8 0)), DQ(W3 int8, zero points 1))
-                                          -- asymmetric weight codes: stay
-                                             floating point
+                                          -- asymmetric weight codes:
+                                             int8 x int8 too
 qdq_model.py check DIR RESULT_DIR   compares RESULT_DIR/y{1..4}.npy with
   float64 products of ONNX's definition: q = saturate(round-half-even(x /
   s) + z), DQ(q) = (q - z) * s.
