@@ -21,9 +21,15 @@
 
 #include "onnx/onnx_pb.h"
 
+#include <functional>
 #include <optional>
 
 namespace quantc::onnx {
+
+/// Builds a constant weight as a qc.qconstant whose output channels are
+/// the weight's rows (or columns); null where they cannot be.
+using WeightBuilder = std::function<mlir::Value(
+    mlir::OpBuilder &, mlir::Location, bool channelsAreRows)>;
 
 /// One ONNX value as the importer holds it.
 struct Imported {
@@ -45,8 +51,9 @@ struct Imported {
   double quantScale = 0;
   int64_t quantZeroPoint = 0;
   /// DequantizeLinear of a constant weight that int8 per-channel codes
-  /// hold exactly: that weight as a qc.qconstant, which MatMul takes.
-  mlir::Value qweight;
+  /// hold exactly: builds that weight as a qc.qconstant, which MatMul and
+  /// Gemm take (see quantizedWeight).
+  WeightBuilder qweight;
 };
 
 class Importer {

@@ -22,9 +22,10 @@
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/StringMap.h"
 
+#include <array>
 #include <climits>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 
 using namespace mlir;
 using namespace quantc::onnx;
@@ -1631,13 +1632,19 @@ Value transposedConstant(Importer &im, Value v) {
   return arith::ConstantOp::create(im.builder(), im.loc(), cast<TypedAttr>(value));
 }
 
+/// qc.linear of x and `weight`: a K x N f32 constant or a qc.qconstant.
 Value linear(Importer &im, Value x, Value weight, Value bias) {
-  if (Value folded = transposedConstant(im, weight))
-    weight = folded;
+  int64_t n;
+  if (auto q = dyn_cast<quantc::qc::QWeightType>(weight.getType())) {
+    n = q.getOutputDim();
+  } else {
+    if (Value folded = transposedConstant(im, weight))
+      weight = folded;
+    n = cast<RankedTensorType>(weight.getType()).getDimSize(1);
+  }
   auto xType = cast<RankedTensorType>(x.getType());
-  auto wType = cast<RankedTensorType>(weight.getType());
   SmallVector<OpFoldResult> dims = im.tb().dims(x);
-  dims.back() = im.builder().getIndexAttr(wType.getDimSize(1));
+  dims.back() = im.builder().getIndexAttr(n);
   auto resultType = TensorBuilder::tensorType(dims, xType.getElementType());
   auto op = quantc::qc::LinearOp::create(
       im.builder(), im.loc(), resultType, x, weight, bias,
@@ -1662,14 +1669,12 @@ LogicalResult matmulOp(Importer &im) {
     return im.error() << "inner dimensions differ: " << aType << " times "
                       << bType;
   // B = DequantizeLinear(int8 codes): the layer keeps them (quantizedWeight).
-  if (Value q = im.inputEntry(1).qweight; q && aType.getElementType().isF32()) {
-    SmallVector<OpFoldResult> dims = im.tb().dims(a);
-    dims.back() = im.builder().getIndexAttr(bType.getDimSize(1));
-    im.setResult(0, quantc::qc::LinearOp::create(
-                        im.builder(), im.loc(),
-                        TensorBuilder::tensorType(dims, aType.getElementType()),
-                        a, q, Value(),
-                        im.builder().getStringAttr(im.layerName())));
+  const WeightBuilder &qweight = im.inputEntry(1).qweight;
+  Value q = qweight && aType.getElementType().isF32()
+                ? qweight(im.builder(), im.loc(), /*channelsAreRows=*/false)
+                : Value();
+  if (q) {
+    im.setResult(0, linear(im, a, q, Value()));
     return success();
   }
   if (bType.getRank() == 2 && bType.hasStaticShape() &&
@@ -1698,17 +1703,25 @@ LogicalResult matmulOp(Importer &im) {
 LogicalResult gemmOp(Importer &im) {
   Value a = im.input(0), bMat = im.input(1);
   TensorBuilder tb = im.tb();
-  if (im.attrInt("transA", 0))
-    a = tb.transpose(a, {1, 0});
-  if (im.attrInt("transB", 0))
-    bMat = tb.transpose(bMat, {1, 0});
+  bool transA = im.attrInt("transA", 0), transB = im.attrInt("transB", 0);
   float alpha = im.attrFloat("alpha", 1.0f), beta = im.attrFloat("beta", 1.0f);
+  // B = DequantizeLinear(int8 codes), N x K with transB: the layer keeps
+  // them (quantizedWeight), channels along the rows where B is transposed.
+  const WeightBuilder &qweight = im.inputEntry(1).qweight;
+  Value q = qweight && !transA && alpha == 1.0f &&
+                    cast<RankedTensorType>(a.getType()).getElementType().isF32()
+                ? qweight(im.builder(), im.loc(), /*channelsAreRows=*/transB)
+                : Value();
+  if (transA)
+    a = tb.transpose(a, {1, 0});
+  if (transB)
+    bMat = tb.transpose(bMat, {1, 0});
   Value c = im.hasInput(2) ? im.input(2) : Value();
   auto bType = cast<RankedTensorType>(bMat.getType());
   Type element = bType.getElementType();
   Value r;
-  if (alpha == 1.0f && bType.hasStaticShape() && isa<FloatType>(element) &&
-      isConstantDerived(bMat)) {
+  if (q || (alpha == 1.0f && bType.hasStaticShape() &&
+            isa<FloatType>(element) && isConstantDerived(bMat))) {
     // A bias of shape [N] (or [1, N]) folds into the linear layer.
     Value bias;
     if (c && beta == 1.0f) {
@@ -1719,7 +1732,7 @@ LogicalResult gemmOp(Importer &im) {
                cType.getDimSize(1) == bType.getDimSize(1))
         bias = tb.collapseUnitDims(c, {0});
     }
-    r = linear(im, a, bMat, bias);
+    r = linear(im, a, q ? q : bMat, bias);
     if (bias)
       c = Value();
   } else {
@@ -1943,13 +1956,15 @@ Value quantizedActivation(Importer &im) {
   return quantc::qc::DequantizeOp::create(b, im.loc(), type, q);
 }
 
-/// DequantizeLinear of a constant K x N weight of 8-bit codes with f32
-/// scales per column (axis 1) or per tensor and zero points to match: the
-/// int8 per-channel qc.qconstant holding the same values exactly --
-/// symmetric where every zero point is (see symmetric8), else affine
-/// (unsigned codes and zero points: int8 ones plus 128). Null for anything
-/// else.
-Value quantizedWeight(Importer &im) {
+/// DequantizeLinear of a constant 2-D weight of 8-bit codes with f32 scales
+/// per row (axis 0), per column (axis 1) or per tensor and zero points to
+/// match: a builder of the int8 per-channel qc.qconstant holding the same
+/// values exactly -- symmetric where every zero point is (see symmetric8),
+/// else affine (unsigned codes and zero points: int8 ones plus 128). The
+/// layer that reads it says which dimension its channels are (MatMul's B,
+/// K x N: the columns; Gemm's B with transB: the rows); the builder gives
+/// null where the scales run along the other one. Null for anything else.
+WeightBuilder quantizedWeight(Importer &im) {
   const Imported &w = im.inputEntry(0);
   auto constant = w.tensor ? w.tensor.getDefiningOp<arith::ConstantOp>()
                            : arith::ConstantOp();
@@ -1957,52 +1972,71 @@ Value quantizedWeight(Importer &im) {
                        : RankedTensorType();
   if (!type || type.getRank() != 2 || !type.hasStaticShape() ||
       !type.getElementType().isInteger(8))
-    return Value();
-  const int64_t k = type.getDimSize(0), n = type.getDimSize(1);
+    return nullptr;
+  const int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
   std::optional<std::vector<float>> scales = constantFloats(im, 1);
-  if (!scales || (scales->size() != 1 && scales->size() != size_t(n)))
-    return Value();
-  if (scales->size() == size_t(n) && n != 1) {
-    int64_t axis = im.attrInt("axis", 1);
-    if (axis != 1 && axis != -1)
-      return Value();
+  if (!scales || scales->empty())
+    return nullptr;
+  // The dimension the scales run along: -1 for one scale.
+  int64_t axis = -1;
+  if (scales->size() != 1) {
+    axis = im.attrInt("axis", 1);
+    axis = axis < 0 ? axis + 2 : axis;
+    if ((axis != 0 && axis != 1) ||
+        int64_t(scales->size()) != type.getDimSize(axis))
+      return nullptr;
   }
   std::optional<std::vector<int64_t>> zeros =
       constantZeroPoints(im, 2, int64_t(scales->size()));
   if (!zeros || zeros->size() != scales->size())
-    return Value();
-  bool symmetric = llvm::all_of(
-      *zeros, [&](int64_t z) { return symmetric8(w.isUnsigned, z); });
+    return nullptr;
   for (float s : *scales)
     if (!std::isfinite(s))
+      return nullptr;
+  bool isUnsigned = w.isUnsigned;
+  std::string name = im.node().input(0);
+  auto codes = cast<ElementsAttr>(constant.getValue());
+  // Built once per layout, by the first layer that reads it (the import
+  // goes in order: the readers after it see it).
+  auto built = std::make_shared<std::array<Value, 2>>();
+  return [=, scales = *scales, zeros = *zeros](OpBuilder &b, Location loc,
+                                               bool channelsAreRows) -> Value {
+    if (axis != -1 && axis != (channelsAreRows ? 0 : 1))
       return Value();
-  std::vector<char> bytes =
-      quantc::storedBytes(cast<ElementsAttr>(constant.getValue()));
-  MLIRContext *ctx = im.builder().getContext();
-  auto format = quantc::qc::FormatAttr::get(
-      ctx, quantc::qc::ElementCode::Int, 8, symmetric,
-      quantc::qc::Granularity::PerChannel, 0, Float32Type::get(ctx), 0, 0,
-      false);
-  quantc::numerics::QuantizedMatrix q;
-  q.k = k;
-  q.n = n;
-  q.format = quantc::qc::toNumericsFormat(format);
-  // Channel-major: row c holds column c's K codes, two's complement
-  // (symmetric) or unsigned (affine).
-  const uint8_t flip = (symmetric == w.isUnsigned) ? 0x80 : 0;
-  q.codes.resize(size_t(k * n));
-  for (int64_t r = 0; r < k; ++r)
-    for (int64_t c = 0; c < n; ++c)
-      q.codes[size_t(c * k + r)] = uint8_t(bytes[size_t(r * n + c)]) ^ flip;
-  for (int64_t c = 0; c < n; ++c) {
-    size_t at = scales->size() == 1 ? 0 : size_t(c);
-    q.scales.push_back((*scales)[at]);
-    if (!symmetric)
-      q.zeroPoints.push_back(uint8_t((*zeros)[at] + (w.isUnsigned ? 0 : 128)));
-  }
-  auto qtype = quantc::qc::QWeightType::get(ctx, k, n, format);
-  return quantc::buildQConstant(im.builder(), im.loc(), qtype, q,
-                                im.node().input(0));
+    Value &cached = (*built)[channelsAreRows];
+    if (cached)
+      return cached;
+    bool symmetric = llvm::all_of(
+        zeros, [&](int64_t z) { return symmetric8(isUnsigned, z); });
+    std::vector<char> bytes = quantc::storedBytes(codes);
+    MLIRContext *ctx = b.getContext();
+    auto format = quantc::qc::FormatAttr::get(
+        ctx, quantc::qc::ElementCode::Int, 8, symmetric,
+        quantc::qc::Granularity::PerChannel, 0, Float32Type::get(ctx), 0, 0,
+        false);
+    quantc::numerics::QuantizedMatrix q;
+    q.n = channelsAreRows ? rows : cols;
+    q.k = channelsAreRows ? cols : rows;
+    q.format = quantc::qc::toNumericsFormat(format);
+    // Channel-major: row c holds channel c's K codes, two's complement
+    // (symmetric) or unsigned (affine).
+    const uint8_t flip = (symmetric == isUnsigned) ? 0x80 : 0;
+    q.codes.resize(size_t(rows * cols));
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) {
+        int64_t channel = channelsAreRows ? r : c, in = channelsAreRows ? c : r;
+        q.codes[size_t(channel * q.k + in)] =
+            uint8_t(bytes[size_t(r * cols + c)]) ^ flip;
+      }
+    for (int64_t c = 0; c < q.n; ++c) {
+      size_t at = scales.size() == 1 ? 0 : size_t(c);
+      q.scales.push_back(scales[at]);
+      if (!symmetric)
+        q.zeroPoints.push_back(uint8_t(zeros[at] + (isUnsigned ? 0 : 128)));
+    }
+    auto qtype = quantc::qc::QWeightType::get(ctx, q.k, q.n, format);
+    return cached = quantc::buildQConstant(b, loc, qtype, q, name).getResult();
+  };
 }
 
 LogicalResult dequantizeLinearOp(Importer &im) {

@@ -11,7 +11,9 @@ qdq_model.py write DIR OPSET   DIR/model.onnx and DIR/x.npy:
   y4 = MatMul(DQ(Q(x, 2^-5, int8 0)), DQ(W3 int8, zero points 1))
                                           -- asymmetric weight codes:
                                              int8 x int8 too
-qdq_model.py check DIR RESULT_DIR   compares RESULT_DIR/y{1..4}.npy with
+  y5 = Gemm(DQ(Q(x, 2^-5, int8 0)), DQ(W4 int8 [N4, K], per-row scales,
+       axis 0), C, transB = 1)            -- channels along B's rows, a bias
+qdq_model.py check DIR RESULT_DIR   compares RESULT_DIR/y{1..5}.npy with
   float64 products of ONNX's definition: q = saturate(round-half-even(x /
   s) + z), DQ(q) = (q - z) * s.
 Every scale is a power of two, so that each quantity the int8 path forms
@@ -23,7 +25,7 @@ import sys
 
 import numpy as np
 
-K, N1, N2, N3, ROWS = 64, 48, 32, 16, 13
+K, N1, N2, N3, N4, ROWS = 64, 48, 32, 16, 24, 13
 S1, S2 = 2.0 ** -5, 2.0 ** -4
 
 
@@ -39,6 +41,14 @@ def params():
     return w1, s_w1, w2, s_w2, w3, s_w3, z_w3
 
 
+def gemm_params():
+    rng = np.random.default_rng(12)
+    w4 = rng.integers(-128, 128, (N4, K)).astype(np.int8)
+    s_w4 = (2.0 ** -rng.integers(6, 10, N4)).astype(np.float32)
+    c4 = (rng.integers(-64, 64, N4) * 2.0 ** -6).astype(np.float32)
+    return w4, s_w4, c4
+
+
 def inputs():
     # Values past 127 steps of 2^-5 (4.0) saturate.
     return np.random.default_rng(3).normal(0, 1.6, (ROWS, K)).astype(np.float32)
@@ -48,7 +58,9 @@ def write(out, opset):
     import onnx
     from onnx import TensorProto, helper, numpy_helper
     w1, s_w1, w2, s_w2, w3, s_w3, z_w3 = params()
+    w4, s_w4, c4 = gemm_params()
     init = [numpy_helper.from_array(a, n) for a, n in [
+        (w4, "W4"), (s_w4, "W4_scale"), (c4, "C4"),
         (w1, "W1"), (s_w1, "W1_scale"), (w2, "W2"), (np.array(s_w2), "W2_scale"),
         (np.array(np.uint8(128)), "W2_zero"), (w3, "W3"), (s_w3, "W3_scale"),
         (z_w3, "W3_zero"), (np.array(np.float32(S1)), "s1"),
@@ -70,6 +82,9 @@ def write(out, opset):
         helper.make_node("MatMul", ["xd3", "w1d"], ["y3"], name="/l3/MatMul"),
         helper.make_node(DQ, ["W3", "W3_scale", "W3_zero"], ["w3d"], name="/l4/W_DQ", axis=1),
         helper.make_node("MatMul", ["xd", "w3d"], ["y4"], name="/l4/MatMul"),
+        helper.make_node(DQ, ["W4", "W4_scale"], ["w4d"], name="/l5/W_DQ", axis=0),
+        helper.make_node("Gemm", ["xd", "w4d", "C4"], ["y5"], name="/l5/Gemm",
+                         transB=1),
     ]
     f = TensorProto.FLOAT
     graph = helper.make_graph(
@@ -77,7 +92,8 @@ def write(out, opset):
         [helper.make_tensor_value_info("y1", f, ["rows", N1]),
          helper.make_tensor_value_info("y2", f, ["rows", N2]),
          helper.make_tensor_value_info("y3", f, ["rows", N1]),
-         helper.make_tensor_value_info("y4", f, ["rows", N3])], init)
+         helper.make_tensor_value_info("y4", f, ["rows", N3]),
+         helper.make_tensor_value_info("y5", f, ["rows", N4])], init)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = 8 if opset < 21 else 10
     if opset <= onnx.defs.onnx_opset_version():
@@ -101,13 +117,16 @@ def check(out, results):
     xd = qdq(x, S1, 0, -128, 127)
     y1 = xd @ dw1
     hd = qdq(np.maximum(y1, 0), S2, 128, 0, 255)
-    cases = {"y1": (xd, dw1), "y2": (hd, dw2),
-             "y3": (qdq(x, S1, 3, 0, 255), dw1), "y4": (xd, dw3)}
+    w4, s_w4, c4 = gemm_params()
+    dw4 = (w4.astype(np.float64) * s_w4[:, None]).T
+    cases = {"y1": (xd, dw1, 0), "y2": (hd, dw2, 0),
+             "y3": (qdq(x, S1, 3, 0, 255), dw1, 0), "y4": (xd, dw3, 0),
+             "y5": (xd, dw4, c4.astype(np.float64))}
     ok = True
-    for name, (a, w) in cases.items():
+    for name, (a, w, c) in cases.items():
         got = np.load(os.path.join(results, name + ".npy")).astype(np.float64)
-        want = a @ w
-        mag = np.abs(a) @ np.abs(w)
+        want = a @ w + c
+        mag = np.abs(a) @ np.abs(w) + np.abs(c)
         if got.shape != want.shape or not np.all(
                 np.abs(got - want) <= 2e-6 * mag + 1e-7):
             ok = False
