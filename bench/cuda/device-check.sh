@@ -98,6 +98,14 @@ kernels() {
     grep -v "^ok" /tmp/check.txt
     echo "  largest error: $(grep -o 'contraction [0-9.e+-]*' /tmp/check.txt | sort -g -k2 | tail -1)"
   done
+  echo "== large |x| (4000 times the values: the one-row kernel's f16 chains' range), 4128 x 13 x 1"
+  big=/tmp/bigx && rm -rf $big && cp -r qf/4128x13x1 $big
+  python3 -c "
+import numpy as np
+for n in ('x', 'x3'):
+    np.save('$big/%s.npy' % n, (np.load('$big/%s.npy' % n) * 4000).astype(np.float32))"
+  ./bin/qc-run $big/cuda --input x=$big/x.npy --input x3=$big/x3.npy -o $big/gpu > /dev/null
+  python3 quantized_formats.py check $big gpu 1e-5,int4=2e-3 | grep -v "^ok"
   echo "== more rows than the grid's height (65535 blocks of 8): 530000 rows of K x N = 100 x 24"
   big=/tmp/big && rm -rf $big && mkdir -p $big && cp -r qf/100x24x5/{reference,bias.npy,x3.npy} qf/100x24x5/w*.npy $big/
   python3 -c "import numpy as np; np.save('$big/x.npy', np.random.default_rng(1).standard_normal((530000, 100)).astype(np.float32))"

@@ -134,6 +134,21 @@ void check(bool symmetric, ScaleType scaleType, int64_t m, int64_t k, int64_t n,
   }
 }
 
+/// out = one row x times symmetric per-channel codes (N x K bytes) with f32
+/// scales, not accumulating.
+void oneRow(std::vector<float> &x, const void *codes, std::vector<float> &sc,
+            std::vector<float> &out, float actScale, int64_t zero) {
+  const int64_t k = int64_t(x.size()), n = int64_t(out.size());
+  qc_memref2d_f32 va{x.data(), x.data(), 0, {1, k}, {k, 1}};
+  qc_memref2d_f32 vc{out.data(), out.data(), 0, {1, n}, {n, 1}};
+  qc_memref1d_i8 vcodes = bytes(codes, size_t(k * n));
+  qc_memref1d_i8 vscales = bytes(sc.data(), sc.size() * 4);
+  qc_memref1d_i8 none = bytes(nullptr, 0);
+  _mlir_ciface_quantc_qmatmul_i8(&va, &vcodes, &vscales, &vscales, &none, &vc,
+                                 k, n, actScale,
+                                 QC_QMATMUL_SYMMETRIC | QC_QMATMUL_INIT, zero);
+}
+
 TEST(W8A8, DynamicPerRow) {
   for (bool symmetric : {true, false})
     for (int64_t m : {1, 3, 8, 9, 17, 40})
@@ -207,14 +222,7 @@ TEST(W8A8, ZeroPointAddedAfterRounding) {
   for (int64_t j = 0; j < n; ++j)
     codes[j * k + j] = 1;
   std::vector<float> sc(n, 1.0f);
-  qc_memref2d_f32 va{x.data(), x.data(), 0, {1, k}, {k, 1}};
-  qc_memref2d_f32 vc{out.data(), out.data(), 0, {1, n}, {n, 1}};
-  qc_memref1d_i8 vcodes = bytes(codes.data(), codes.size());
-  qc_memref1d_i8 vscales = bytes(sc.data(), sc.size() * 4);
-  qc_memref1d_i8 none = bytes(nullptr, 0);
-  _mlir_ciface_quantc_qmatmul_i8(&va, &vcodes, &vscales, &vscales, &none, &vc,
-                                 k, n, s,
-                                 QC_QMATMUL_SYMMETRIC | QC_QMATMUL_INIT, zero);
+  oneRow(x, codes.data(), sc, out, s, zero);
   for (int64_t j = 0; j < n; ++j) {
     double half = double(j - 24) + 0.5;
     double even = std::floor(half) + (int64_t(std::floor(half)) % 2 != 0);
@@ -228,14 +236,7 @@ TEST(W8A8, ZeroRowGivesZero) {
   std::vector<float> x(k, 0.0f), out(n, 1.0f);
   std::vector<uint8_t> codes(k * n, 3);
   std::vector<float> sc(n, 0.5f);
-  qc_memref2d_f32 va{x.data(), x.data(), 0, {1, k}, {k, 1}};
-  qc_memref2d_f32 vc{out.data(), out.data(), 0, {1, n}, {n, 1}};
-  qc_memref1d_i8 vcodes = bytes(codes.data(), codes.size());
-  qc_memref1d_i8 vscales = bytes(sc.data(), sc.size() * 4);
-  qc_memref1d_i8 none = bytes(nullptr, 0);
-  _mlir_ciface_quantc_qmatmul_i8(&va, &vcodes, &vscales, &vscales, &none, &vc,
-                                 k, n, 0.0f,
-                                 QC_QMATMUL_SYMMETRIC | QC_QMATMUL_INIT, 0);
+  oneRow(x, codes.data(), sc, out, 0.0f, 0);
   for (float v : out)
     EXPECT_EQ(v, 0.0f);
 }

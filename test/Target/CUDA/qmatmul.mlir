@@ -21,6 +21,38 @@
 // CHECK: scf.if %[[ONE]] {
 // One row: 20 channels, 8 a block, whose 4 warps split K: 3 blocks of 32 x
 // 4 threads, the warps' sums meeting in workgroup memory (4 x 8 floats).
+// Where x is 16-byte aligned (checked at run time), 4-bit codes are
+// multiplied in f16 pairs: the scale times 16, x times 1/16 and rounded to
+// f16 in pairs (codes j and j + 4 of a word share one mask); one shift by 8
+// a word; codes at bit 0 of a byte masked (0x000F000F), their sign bits
+// flipped and the half 1024 set in one XOR (0x64086408): 1024 + 8 + q,
+// minus 1024 + 8; codes at bit 4 (0x00F000F0, XOR 0x64806480): 1024 +
+// 16(8 + q), times 1/16 minus 64 + 8 in one fma. The word's 4 pairs times
+// x's pairs in one f16x2 chain, widened to f32, the unit's sum scaled.
+// CHECK: scf.if %{{.+}} {
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c3{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c32{{.*}}, {{.*}} = %c4{{.*}}, {{.*}} = %c1{{.*}}) workgroup(%{{.+}} : memref<32xf32, #gpu.address_space<workgroup>>)
+// CHECK: scf.for %{{.+}} = %{{.+}} to %c8{{.*}} step %c128
+// CHECK: vector.load %[[WORDS]][%{{.+}}] {alignment = 16 : i64} : memref<640xi32>, vector<4xi32>
+// CHECK: memref.load %[[SCALES]]
+// CHECK: arith.extf
+// CHECK: arith.mulf %{{.+}}, %cst{{.*}} : f32
+// CHECK: vector.load %arg0[%{{.+}}, %{{.+}}, %{{.+}}] {alignment = 16 : i64} : memref<?x?x256xf32>, vector<4xf32>
+// CHECK: arith.truncf %{{.+}} : vector<2xf32> to vector<2xf16>
+// CHECK: arith.shrui %[[W:.+]], %c8_i32
+// CHECK: %[[M0:.+]] = arith.andi %[[W]], %c983055_i32
+// CHECK: arith.xori %[[M0]], %c1678271496_i32
+// CHECK: arith.subf %{{.+}} : vector<2xf16>
+// CHECK: %[[M1:.+]] = arith.andi %[[W]], %c15728880_i32
+// CHECK: arith.xori %[[M1]], %c1686135936_i32
+// CHECK: llvm.intr.fma
+// CHECK: arith.mulf %{{.+}} : vector<2xf16>
+// CHECK-COUNT-3: llvm.intr.fma
+// CHECK: arith.extf %{{.+}} : vector<2xf16> to vector<2xf32>
+// CHECK-NOT: arith.sitofp
+// CHECK: math.fma %{{.+}} : f32
+// CHECK: gpu.terminator
+// x not aligned: f32 arithmetic, x read a value at a time.
+// CHECK: } else {
 // CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c3{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c32{{.*}}, {{.*}} = %c4{{.*}}, {{.*}} = %c1{{.*}}) workgroup(%[[PARTIAL:.+]] : memref<32xf32, #gpu.address_space<workgroup>>)
 // 8 units a row, 128 lanes a row: no whole trip, the tail loop alone.
 // CHECK: scf.for %{{.+}} = %{{.+}} to %c8{{.*}} step %c128
@@ -202,18 +234,18 @@ func.func @ragged(%x: memref<3x9xf32>, %codes: memref<15xi8>, %scales: memref<12
 // CHECK: vector.load %[[STAGE]][%{{.+}}] {alignment = 16 : i64} : memref<4608xf32, #gpu.address_space<workgroup>>, vector<4xf32>
 // CHECK: arith.truncf %{{.+}} : vector<2xf32> to vector<2xf16>
 // CHECK: ub.poison : vector<4x2xf16>
-// Signs flipped (0x88888888), one shift by 8 for the word; codes at bit 0
-// of a byte masked (0x000F000F) and ORed with the half 1024 (0x64006400):
-// 1024 + q, minus 1024 + 8 (the signed codes' offset); codes at bit 4
-// (0x00F000F0): 1024 + 16q, times 1/16 minus 64 + 8 in one fma. No scale:
-// the codes go into the mma as they are.
-// CHECK: %[[FLIP:.+]] = arith.xori %{{.+}}, %c-2004318072_i32
-// CHECK: arith.shrui %[[FLIP]], %c8_i32
-// CHECK: arith.andi %[[FLIP]], %c983055_i32
-// CHECK: arith.ori %{{.+}}, %c1677747200_i32
+// One shift by 8 for the word; codes at bit 0 of a byte masked
+// (0x000F000F), their sign bits flipped and the half 1024 set in one XOR
+// (0x64086408): 1024 + 8 + q, minus 1024 + 8 (the signed codes' offset);
+// codes at bit 4 (0x00F000F0, XOR 0x64806480): 1024 + 16(8 + q), times 1/16
+// minus 64 + 8 in one fma. No scale: the codes go into the mma as they are.
+// CHECK: arith.shrui %[[W:.+]], %c8_i32
+// CHECK: %[[M0:.+]] = arith.andi %[[W]], %c983055_i32
+// CHECK: arith.xori %[[M0]], %c1678271496_i32
 // CHECK: vector.bitcast %{{.+}} : vector<1xi32> to vector<2xf16>
 // CHECK: arith.subf %{{.+}} : vector<2xf16>
-// CHECK: arith.andi %[[FLIP]], %c15728880_i32
+// CHECK: %[[M1:.+]] = arith.andi %[[W]], %c15728880_i32
+// CHECK: arith.xori %[[M1]], %c1686135936_i32
 // CHECK: llvm.intr.fma
 // CHECK-NOT: arith.mulf %{{.+}} : vector<2xf16>
 // CHECK: nvgpu.mma.sync(%{{.+}}, %{{.+}}, %{{.+}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
