@@ -28,8 +28,7 @@ namespace quantc::onnx {
 
 /// Builds a constant weight as a qc.qconstant whose output channels are
 /// the weight's rows (or columns); null where they cannot be.
-using WeightBuilder = std::function<mlir::Value(
-    mlir::OpBuilder &, mlir::Location, bool channelsAreRows)>;
+using WeightBuilder = std::function<mlir::Value(bool channelsAreRows)>;
 
 /// One ONNX value as the importer holds it.
 struct Imported {

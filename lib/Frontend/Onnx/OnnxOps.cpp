@@ -1671,7 +1671,7 @@ LogicalResult matmulOp(Importer &im) {
   // B = DequantizeLinear(int8 codes): the layer keeps them (quantizedWeight).
   const WeightBuilder &qweight = im.inputEntry(1).qweight;
   Value q = qweight && aType.getElementType().isF32()
-                ? qweight(im.builder(), im.loc(), /*channelsAreRows=*/false)
+                ? qweight(/*channelsAreRows=*/false)
                 : Value();
   if (q) {
     im.setResult(0, linear(im, a, q, Value()));
@@ -1710,7 +1710,7 @@ LogicalResult gemmOp(Importer &im) {
   const WeightBuilder &qweight = im.inputEntry(1).qweight;
   Value q = qweight && !transA && alpha == 1.0f &&
                     cast<RankedTensorType>(a.getType()).getElementType().isF32()
-                ? qweight(im.builder(), im.loc(), /*channelsAreRows=*/transB)
+                ? qweight(/*channelsAreRows=*/transB)
                 : Value();
   if (transA)
     a = tb.transpose(a, {1, 0});
@@ -1996,11 +1996,11 @@ WeightBuilder quantizedWeight(Importer &im) {
   bool isUnsigned = w.isUnsigned;
   std::string name = im.node().input(0);
   auto codes = cast<ElementsAttr>(constant.getValue());
-  // Built once per layout, by the first layer that reads it (the import
-  // goes in order: the readers after it see it).
+  Location loc = im.loc();
+  // Built once per layout, where the codes are (so that it dominates every
+  // reader, in nested regions or not).
   auto built = std::make_shared<std::array<Value, 2>>();
-  return [=, scales = *scales, zeros = *zeros](OpBuilder &b, Location loc,
-                                               bool channelsAreRows) -> Value {
+  return [=, scales = *scales, zeros = *zeros](bool channelsAreRows) -> Value {
     if (axis != -1 && axis != (channelsAreRows ? 0 : 1))
       return Value();
     Value &cached = (*built)[channelsAreRows];
@@ -2009,6 +2009,8 @@ WeightBuilder quantizedWeight(Importer &im) {
     bool symmetric = llvm::all_of(
         zeros, [&](int64_t z) { return symmetric8(isUnsigned, z); });
     std::vector<char> bytes = quantc::storedBytes(codes);
+    OpBuilder b(constant);
+    b.setInsertionPointAfter(constant);
     MLIRContext *ctx = b.getContext();
     auto format = quantc::qc::FormatAttr::get(
         ctx, quantc::qc::ElementCode::Int, 8, symmetric,
