@@ -126,6 +126,52 @@ void _mlir_ciface_quantc_qmatmul_i8_split(
     qc_memref1d_i8 *fp, qc_memref2d_f32 *c, int64_t k, int64_t n,
     float act_scale, int64_t flags, int64_t count, int64_t act_zero);
 
+/* A KV cache of one layer as quantc stores it: for each batch row b and
+ * KV head h, `capacity` token rows of `row_bytes` bytes, token t of (b, h)
+ * at codes + ((b * kv_heads + h) * capacity + t) * row_bytes. A row holds
+ * the head's `dim` values as:
+ * - bits 32: f32 values (no scales);
+ * - bits 8: one unsigned code a byte;
+ * - bits 4 and 2: blocks of 16 bytes, 32 (4-bit) or 64 (2-bit) codes a
+ *   block: byte i of a block holds codes i, i + 16, (i + 32, i + 48) from
+ *   its low bits up, so that masks and shifts of 16 bytes give 16
+ *   consecutive codes; the last block is padded with zero codes.
+ * A value is scale * code + offset, with (scale, offset):
+ * - per token (QC_KV_PER_TOKEN): for each token and group of `group`
+ *   consecutive values along dim, at [(b * kv_heads + h) * capacity + t]
+ *   [dim / group] of `scale` and `offset`; the codes span the group's
+ *   [min, max] (written by quantc_kv_append);
+ * - per channel: fixed (calibrated) ones, [h][dim] of `scale` and `offset`,
+ *   shared by every batch row and token; codes are clamped to their range. */
+enum { QC_KV_PER_TOKEN = 1 };
+
+typedef struct {
+  uint8_t *codes;
+  float *scale, *offset;
+  int64_t batch, kv_heads, capacity, dim, row_bytes, group;
+  int32_t bits, flags;
+} qc_kv_cache;
+
+/* Bytes of one token row of a cache of `bits` (32, 8, 4, 2) and `dim`. */
+int64_t quantc_kv_row_bytes(int32_t bits, int64_t dim);
+
+/* Writes x ([batch, kv_heads, count, dim], f32, dense) at positions
+ * [at, at + count) of the cache (quantized, with each token's scales where
+ * they are per token). */
+void quantc_kv_append(const qc_kv_cache *cache, const float *x, int64_t at,
+                      int64_t count);
+
+/* The attention products over positions [0, length) of the cache, for
+ * queries of `heads` heads (a multiple of kv_heads: query head i reads KV
+ * head i / (heads / kv_heads)) and `rows` rows each, dense:
+ * scores[b, i, r, t] = sum_d q[b, i, r, d] key[b, h, t, d];
+ * out[b, i, r, d] = sum_t p[b, i, r, t] value[b, h, t, d]. The cache is
+ * decoded in registers, never into memory. */
+void quantc_kv_scores(const qc_kv_cache *keys, const float *q, int64_t heads,
+                      int64_t rows, int64_t length, float *scores);
+void quantc_kv_values(const qc_kv_cache *values, const float *p, int64_t heads,
+                      int64_t rows, int64_t length, float *out);
+
 /* An unranked memref: the rank and a pointer to a ranked descriptor. */
 typedef struct {
   int64_t rank;

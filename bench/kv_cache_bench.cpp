@@ -1,0 +1,196 @@
+// One decode step of a LLaMA-7B attention layer (32 heads, head dim 128,
+// synthetic weights and cache) over a past of 2048, 8192 and 32768 tokens,
+// with the KV cache stored in f32, int8, int4 and int2 (keys with
+// per-channel scales, values with per-token scales: kernels.h's
+// qc_kv_cache), against the f32 cache and the machine's read bandwidth
+// measured in the same run.
+//
+// "attention" is what the cache format changes: this token's keys and
+// values appended, q k^T, softmax, p v. "layer" adds the four 4096 x 4096
+// projections with f32 weights through quantc's matmul kernel (the same
+// in every row). Bytes per token count one layer's keys and values,
+// scales included.
+//
+//   kv_cache_bench [threads [lengths...]]
+#include "limits.h"
+#include "quantc/kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr int64_t kHeads = 32, kDim = 128, kModel = kHeads * kDim;
+
+/// Keys (per-channel scales) and values (per-token) of one layer.
+struct LayerCache {
+  int bits;
+  qc_kv_cache k{}, v{};
+  std::vector<uint8_t> kCodes, vCodes;
+  std::vector<float> kScale, kOffset, vScale, vOffset;
+
+  LayerCache(int bits, int64_t capacity) : bits(bits) {
+    for (qc_kv_cache *c : {&k, &v}) {
+      c->batch = 1;
+      c->kv_heads = kHeads;
+      c->capacity = capacity;
+      c->dim = kDim;
+      c->bits = bits;
+      c->row_bytes = quantc_kv_row_bytes(bits, kDim);
+      c->group = kDim;
+    }
+    v.flags = QC_KV_PER_TOKEN;
+    kCodes.resize(size_t(kHeads * capacity * k.row_bytes));
+    vCodes.resize(kCodes.size());
+    k.codes = kCodes.data();
+    v.codes = vCodes.data();
+    // Keys: calibrated ranges [-4, 4] per channel; values: one (scale,
+    // offset) a token.
+    kScale.assign(size_t(kModel), 8.0f / float((1 << (bits % 32)) - 1));
+    kOffset.assign(size_t(kModel), -4.0f);
+    vScale.resize(size_t(kHeads * capacity));
+    vOffset.resize(vScale.size());
+    k.scale = kScale.data();
+    k.offset = kOffset.data();
+    v.scale = vScale.data();
+    v.offset = vOffset.data();
+  }
+
+  /// Bytes of one token's keys and values, scales included.
+  double bytesPerToken() const {
+    double codes = 2.0 * kHeads * double(k.row_bytes);
+    return bits == 32 ? codes : codes + kHeads * 2 * sizeof(float);
+  }
+};
+
+/// Fills positions [0, length) with random keys and values.
+void fill(LayerCache &c, int64_t length, std::mt19937 &rng) {
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int64_t block = 256;
+  std::vector<float> x(size_t(kHeads * block * kDim));
+  for (int64_t at = 0; at < length; at += block) {
+    int64_t count = std::min(block, length - at);
+    for (float &e : x)
+      e = normal(rng);
+    quantc_kv_append(&c.k, x.data(), at, count);
+    quantc_kv_append(&c.v, x.data(), at, count);
+  }
+}
+
+qc_memref3d_f32 matrix(float *p, int64_t rows, int64_t cols) {
+  return {p, p, 0, {1, rows, cols}, {rows * cols, cols, 1}};
+}
+
+struct Step {
+  std::vector<float> x, q, kNew, vNew, scores, out, y;
+  std::vector<std::vector<float>> weights; // q, k, v, o: [4096, 4096]
+};
+
+/// this token's attention at position `at` (the past is [0, at)).
+void attention(LayerCache &c, Step &s, int64_t at) {
+  quantc_kv_append(&c.k, s.kNew.data(), at, 1);
+  quantc_kv_append(&c.v, s.vNew.data(), at, 1);
+  const int64_t length = at + 1;
+  quantc_kv_scores(&c.k, s.q.data(), kHeads, 1, length, s.scores.data());
+  const float scale = 1.0f / std::sqrt(float(kDim));
+#pragma omp parallel for
+  for (int64_t h = 0; h < kHeads; ++h) {
+    float *row = s.scores.data() + h * length, top = -INFINITY, sum = 0;
+    for (int64_t t = 0; t < length; ++t)
+      top = std::max(top, row[t] * scale);
+    for (int64_t t = 0; t < length; ++t)
+      sum += row[t] = std::exp(row[t] * scale - top);
+    for (int64_t t = 0; t < length; ++t)
+      row[t] /= sum;
+  }
+  quantc_kv_values(&c.v, s.scores.data(), kHeads, 1, length, s.out.data());
+}
+
+void project(Step &s, int i, float *in, float *out) {
+  qc_memref3d_f32 a = matrix(in, 1, kModel);
+  qc_memref3d_f32 w = matrix(s.weights[size_t(i)].data(), kModel, kModel);
+  qc_memref3d_f32 c = matrix(out, 1, kModel);
+  _mlir_ciface_quantc_matmul_f32(&a, &w, &c, QC_MATMUL_INIT);
+}
+
+void layer(LayerCache &c, Step &s, int64_t at) {
+  project(s, 0, s.x.data(), s.q.data());
+  project(s, 1, s.x.data(), s.kNew.data());
+  project(s, 2, s.x.data(), s.vNew.data());
+  attention(c, s, at);
+  project(s, 3, s.out.data(), s.y.data());
+}
+
+template <typename F> double best(F f) {
+  f();
+  double t = 1e9;
+  for (int r = 0; r < 5; ++r) {
+    double t0 = now();
+    f();
+    t = std::min(t, now() - t0);
+  }
+  return t;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc > 1)
+    omp_set_num_threads(atoi(argv[1]));
+  std::vector<int64_t> lengths = {2048, 8192, 32768};
+  if (argc > 2) {
+    lengths.clear();
+    for (int i = 2; i < argc; ++i)
+      lengths.push_back(atoll(argv[i]));
+  }
+  const double gbs = read_gbs();
+  printf("LLaMA-7B attention decode step (32 heads x 128), %d threads, kernels "
+         "%s; read bandwidth %.1f GB/s\n",
+         omp_get_max_threads(), quantc_matmul_isa(), gbs);
+  std::mt19937 rng(1);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  Step s;
+  s.x.resize(size_t(kModel));
+  for (float &e : s.x)
+    e = normal(rng);
+  s.weights.resize(4);
+  for (auto &w : s.weights) {
+    w.resize(size_t(kModel * kModel));
+    for (float &e : w)
+      e = normal(rng) * 0.02f;
+  }
+  s.q.resize(size_t(kModel));
+  s.kNew.resize(size_t(kModel));
+  s.vNew.resize(size_t(kModel));
+  s.out.resize(size_t(kModel));
+  s.y.resize(size_t(kModel));
+  printf("| past | cache | bytes/token | attention ms | vs f32 | of bandwidth "
+         "| layer ms | vs f32 |\n|---|---|---|---|---|---|---|---|\n");
+  for (int64_t past : lengths) {
+    s.scores.resize(size_t(kHeads * (past + 1)));
+    double f32Attention = 0, f32Layer = 0;
+    for (int bits : {32, 8, 4, 2}) {
+      LayerCache c(bits, past + 1);
+      fill(c, past, rng);
+      project(s, 0, s.x.data(), s.q.data());
+      project(s, 1, s.x.data(), s.kNew.data());
+      project(s, 2, s.x.data(), s.vNew.data());
+      double ta = best([&] { attention(c, s, past); });
+      double tl = best([&] { layer(c, s, past); });
+      if (bits == 32)
+        f32Attention = ta, f32Layer = tl;
+      // The floor: reading the cache once at the measured bandwidth.
+      double floor = c.bytesPerToken() * double(past + 1) / (gbs * 1e9);
+      printf("| %lld | %s | %.0f | %.3f | %.2fx | %.0f%% | %.3f | %.2fx |\n",
+             (long long)past,
+             bits == 32 ? "f32" : ("int" + std::to_string(bits)).c_str(),
+             c.bytesPerToken(), ta * 1e3, f32Attention / ta, 100.0 * floor / ta,
+             tl * 1e3, f32Layer / tl);
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,516 @@
+/*===- kv_cache.c - quantized KV caches and the attention products over them =*
+ *
+ * The layout is kernels.h's (qc_kv_cache). Writing quantizes each new token
+ * once; reading decodes codes in registers inside the two attention
+ * products, with the scales taken out of the inner loop:
+ * - per-channel keys: q_d * scale_d is folded into the query once, and
+ *   sum_d q_d offset_d is one constant per query row;
+ * - per-token values: p_t * scale_t multiplies the codes, and
+ *   sum_t p_t offset_t is added to each output of the group once.
+ * On AVX-512 a KV head's query rows (grouped-query heads, several
+ * positions) are served from one read of its cache; elsewhere a portable
+ * loop computes the same sums.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#include "quantc/kernels.h"
+
+#include <immintrin.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ROWS 4      /* query rows sharing one decode of the cache */
+#define MAX_DIM 512 /* head dimensions the AVX-512 paths take */
+#define CHUNK 256   /* tokens of a scores work item */
+#define AHEAD 4096  /* bytes read ahead of the token being decoded */
+
+int64_t quantc_kv_row_bytes(int32_t bits, int64_t dim) {
+  switch (bits) {
+  case 32:
+    return 4 * dim;
+  case 8:
+    return dim;
+  case 4:
+    return (dim + 31) / 32 * 16;
+  case 2:
+    return (dim + 63) / 64 * 16;
+  default:
+    return 0;
+  }
+}
+
+static uint8_t *token_row(const qc_kv_cache *c, int64_t b, int64_t h,
+                          int64_t t) {
+  return c->codes + ((b * c->kv_heads + h) * c->capacity + t) * c->row_bytes;
+}
+
+/* Index of token t's first (scale, offset) of head (b, h), per token. */
+static int64_t token_scales(const qc_kv_cache *c, int64_t b, int64_t h,
+                            int64_t t) {
+  return ((b * c->kv_heads + h) * c->capacity + t) * (c->dim / c->group);
+}
+
+/* Code d of a row (kernels.h: 16-byte blocks of 32 or 64 codes). */
+static unsigned get_code(const uint8_t *row, int bits, int64_t d) {
+  if (bits == 8)
+    return row[d];
+  int64_t per = 128 / bits, i = d % per;
+  return (row[d / per * 16 + i % 16] >> (i / 16 * bits)) & ((1u << bits) - 1);
+}
+
+static void put_code(uint8_t *row, int bits, int64_t d, unsigned code) {
+  if (bits == 8) {
+    row[d] = (uint8_t)code;
+    return;
+  }
+  int64_t per = 128 / bits, i = d % per;
+  row[d / per * 16 + i % 16] |= (uint8_t)(code << (i / 16 * bits));
+}
+
+static float value_at(const qc_kv_cache *c, const uint8_t *row, int64_t s,
+                      int64_t h, int64_t d) {
+  if (c->bits == 32)
+    return ((const float *)row)[d];
+  unsigned q = get_code(row, c->bits, d);
+  if (c->flags & QC_KV_PER_TOKEN) {
+    int64_t g = s + d / c->group;
+    return c->scale[g] * (float)q + c->offset[g];
+  }
+  return c->scale[h * c->dim + d] * (float)q + c->offset[h * c->dim + d];
+}
+
+/* round((x - offset) / scale) clamped to the codes, 0 where scale is 0. */
+static unsigned encode(float x, float scale, float offset, float top) {
+  if (!(scale > 0))
+    return 0;
+  float v = nearbyintf((x - offset) / scale);
+  return (unsigned)(v < 0 ? 0 : v > top ? top : v);
+}
+
+void quantc_kv_append(const qc_kv_cache *c, const float *x, int64_t at,
+                      int64_t count) {
+  const int64_t heads = c->batch * c->kv_heads, dim = c->dim;
+  const float top = (float)((1u << (c->bits & 31)) - 1);
+#pragma omp parallel for schedule(static) if (heads * count * dim > 65536)
+  for (int64_t u = 0; u < heads * count; ++u) {
+    int64_t bh = u / count, t = at + u % count;
+    int64_t b = bh / c->kv_heads, h = bh % c->kv_heads;
+    const float *src = x + u * dim;
+    uint8_t *row = token_row(c, b, h, t);
+    if (c->bits == 32) {
+      memcpy(row, src, (size_t)dim * sizeof(float));
+      continue;
+    }
+    memset(row, 0, (size_t)c->row_bytes);
+    if (!(c->flags & QC_KV_PER_TOKEN)) {
+      const float *scale = c->scale + h * dim, *offset = c->offset + h * dim;
+      for (int64_t d = 0; d < dim; ++d)
+        put_code(row, c->bits, d, encode(src[d], scale[d], offset[d], top));
+      continue;
+    }
+    int64_t s = token_scales(c, b, h, t);
+    for (int64_t g = 0; g < dim / c->group; ++g) {
+      const float *v = src + g * c->group;
+      float lo = v[0], hi = v[0];
+      for (int64_t d = 1; d < c->group; ++d) {
+        lo = fminf(lo, v[d]);
+        hi = fmaxf(hi, v[d]);
+      }
+      float scale = (hi - lo) / top;
+      c->scale[s + g] = scale;
+      c->offset[s + g] = lo;
+      for (int64_t d = 0; d < c->group; ++d)
+        put_code(row, c->bits, g * c->group + d, encode(v[d], scale, lo, top));
+    }
+  }
+}
+
+/* ---- portable ---------------------------------------------------------- */
+
+static void scores_generic(const qc_kv_cache *k, const float *q, int64_t heads,
+                           int64_t rows, int64_t length, float *scores) {
+  const int64_t share = heads / k->kv_heads, dim = k->dim;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t b = 0; b < k->batch; ++b)
+    for (int64_t i = 0; i < heads; ++i) {
+      int64_t h = i / share;
+      for (int64_t r = 0; r < rows; ++r) {
+        const float *qr = q + ((b * heads + i) * rows + r) * dim;
+        float *out = scores + ((b * heads + i) * rows + r) * length;
+        for (int64_t t = 0; t < length; ++t) {
+          const uint8_t *row = token_row(k, b, h, t);
+          int64_t s =
+              (k->flags & QC_KV_PER_TOKEN) ? token_scales(k, b, h, t) : 0;
+          float sum = 0;
+          for (int64_t d = 0; d < dim; ++d)
+            sum += qr[d] * value_at(k, row, s, h, d);
+          out[t] = sum;
+        }
+      }
+    }
+}
+
+static void values_generic(const qc_kv_cache *v, const float *p, int64_t heads,
+                           int64_t rows, int64_t length, float *out) {
+  const int64_t share = heads / v->kv_heads, dim = v->dim;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t b = 0; b < v->batch; ++b)
+    for (int64_t i = 0; i < heads; ++i) {
+      int64_t h = i / share;
+      for (int64_t r = 0; r < rows; ++r) {
+        const float *pr = p + ((b * heads + i) * rows + r) * length;
+        float *o = out + ((b * heads + i) * rows + r) * dim;
+        memset(o, 0, (size_t)dim * sizeof(float));
+        for (int64_t t = 0; t < length; ++t) {
+          const uint8_t *row = token_row(v, b, h, t);
+          int64_t s =
+              (v->flags & QC_KV_PER_TOKEN) ? token_scales(v, b, h, t) : 0;
+          for (int64_t d = 0; d < dim; ++d)
+            o[d] += pr[t] * value_at(v, row, s, h, d);
+        }
+      }
+    }
+}
+
+/* ---- AVX-512 ----------------------------------------------------------- */
+
+/* Values j*16 .. j*16+15 of a row as f32 (codes as they are); `lanes`
+ * masks the row's end for f32 and 8-bit rows (packed rows are padded). */
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static inline __m512
+decode16(const uint8_t *row, int bits, int64_t j, __mmask16 lanes) {
+  switch (bits) {
+  /* Masked loads only at the row's end (a masked byte load is slow on
+   * some CPUs: measured, int8 then trailed int4). */
+  case 32:
+    return lanes == 0xffff
+               ? _mm512_loadu_ps((const float *)row + j * 16)
+               : _mm512_maskz_loadu_ps(lanes, (const float *)row + j * 16);
+  case 8:
+    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(
+        lanes == 0xffff ? _mm_loadu_si128((const __m128i *)(row + j * 16))
+                        : _mm_maskz_loadu_epi8(lanes, row + j * 16)));
+  case 4: {
+    __m128i block = _mm_loadu_si128((const __m128i *)(row + j / 2 * 16));
+    block = _mm_and_si128(_mm_srli_epi16(block, (int)(j % 2) * 4),
+                          _mm_set1_epi8(0x0f));
+    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(block));
+  }
+  default: {
+    __m128i block = _mm_loadu_si128((const __m128i *)(row + j / 4 * 16));
+    block = _mm_and_si128(_mm_srli_epi16(block, (int)(j % 4) * 2),
+                          _mm_set1_epi8(0x03));
+    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(block));
+  }
+  }
+}
+
+/* A head's token rows are contiguous: each of its cache lines is asked for
+ * AHEAD bytes before it is decoded (one stream a core leaves much of the
+ * memory bandwidth unused otherwise; prefetches past the buffer are
+ * harmless). */
+static inline void read_ahead(const uint8_t *row, int64_t row_bytes) {
+  for (int64_t at = 0; at < row_bytes; at += 64)
+    _mm_prefetch((const char *)(row + AHEAD + at), _MM_HINT_T0);
+}
+
+static __mmask16 tail_lanes(int64_t dim, int64_t j) {
+  int64_t left = dim - j * 16;
+  return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+}
+
+/* The query rows of one KV head, prepared: per channel, q * scale (zero
+ * past dim) and sum_d q offset; per token, q and its sum over each group. */
+typedef struct {
+  float q[ROWS][MAX_DIM] __attribute__((aligned(64)));
+  float sums[ROWS][MAX_DIM / 16];
+  float constant[ROWS];
+} prepared_rows;
+
+static void prepare(const qc_kv_cache *k, int64_t h, const float *const *q,
+                    int count, prepared_rows *out) {
+  const int64_t dim = k->dim, padded = (dim + 15) / 16 * 16;
+  for (int r = 0; r < count; ++r) {
+    memset(out->q[r], 0, (size_t)padded * sizeof(float));
+    out->constant[r] = 0;
+    for (int64_t d = 0; d < dim; ++d) {
+      if (k->bits == 32 || (k->flags & QC_KV_PER_TOKEN)) {
+        out->q[r][d] = q[r][d];
+      } else {
+        out->q[r][d] = q[r][d] * k->scale[h * dim + d];
+        out->constant[r] += q[r][d] * k->offset[h * dim + d];
+      }
+    }
+    if (k->bits != 32 && (k->flags & QC_KV_PER_TOKEN))
+      for (int64_t g = 0; g < dim / k->group; ++g) {
+        float sum = 0;
+        for (int64_t d = 0; d < k->group; ++d)
+          sum += q[r][g * k->group + d];
+        out->sums[r][g] = sum;
+      }
+  }
+}
+
+/* v[i] = sum of a[i]'s lanes, for 16 vectors: halves added pairwise
+ * (256-bit, 128-bit, 64-bit, 32-bit apart), four rounds of shuffles, and
+ * one permutation to put the sums in order. */
+__attribute__((target("avx512f"))) static inline __m512
+sum_lanes16(const __m512 *a) {
+  __m512 x[8], y[4], z[2];
+  for (int i = 0; i < 8; ++i)
+    x[i] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * i], a[2 * i + 1], 0x44),
+                         _mm512_shuffle_f32x4(a[2 * i], a[2 * i + 1], 0xee));
+  for (int i = 0; i < 4; ++i)
+    y[i] = _mm512_add_ps(_mm512_shuffle_f32x4(x[2 * i], x[2 * i + 1], 0x88),
+                         _mm512_shuffle_f32x4(x[2 * i], x[2 * i + 1], 0xdd));
+  for (int i = 0; i < 2; ++i)
+    z[i] = _mm512_add_ps(_mm512_unpacklo_ps(y[2 * i], y[2 * i + 1]),
+                         _mm512_unpackhi_ps(y[2 * i], y[2 * i + 1]));
+  __m512 w = _mm512_add_ps(
+      _mm512_castpd_ps(
+          _mm512_unpacklo_pd(_mm512_castps_pd(z[0]), _mm512_castps_pd(z[1]))),
+      _mm512_castpd_ps(
+          _mm512_unpackhi_pd(_mm512_castps_pd(z[0]), _mm512_castps_pd(z[1]))));
+  /* w's lane 4 (i % 4) + i / 4 holds the sum of a[i]. */
+  const __m512i order =
+      _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  return _mm512_permutexvar_ps(order, w);
+}
+
+/* scores of `count` (<= ROWS) query rows against tokens [t0, t1) of KV head
+ * (b, h): each token's products summed as a vector, 16 tokens' vectors
+ * summed at once. `bits` is a constant where this is inlined. */
+__attribute__((target("avx512f,avx512bw,avx512vl"),
+               always_inline)) static inline void
+scores_body(const qc_kv_cache *k, int64_t b, int64_t h, const prepared_rows *pr,
+            int64_t t0, int64_t t1, float *const *scores, const int count,
+            const int bits) {
+  const int64_t dim = k->dim, chunks = (dim + 15) / 16;
+  const int64_t groups =
+      (bits != 32 && (k->flags & QC_KV_PER_TOKEN)) ? dim / k->group : 0;
+  const int64_t per_group = groups ? k->group / 16 : 0;
+  __m512 block[ROWS][16];
+  for (int64_t base = t0; base < t1; base += 16) {
+    int64_t n = t1 - base < 16 ? t1 - base : 16;
+    for (int64_t i = 0; i < 16; ++i) {
+      /* Two chains a row (even and odd chunks): half the latency. */
+      __m512 acc[ROWS][2];
+      for (int r = 0; r < count; ++r)
+        acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+      if (i < n) {
+        const uint8_t *row = token_row(k, b, h, base + i);
+        read_ahead(row, k->row_bytes);
+        const float *scale =
+            groups ? k->scale + token_scales(k, b, h, base + i) : NULL;
+        /* Per-token groups: each group's codes times its scale. */
+        for (int64_t g = 0, j = 0; j < chunks; ++g) {
+          const __m512 s = _mm512_set1_ps(groups ? scale[g] : 1.0f);
+          for (int64_t end = groups ? j + per_group : chunks; j < end; ++j) {
+            __m512 c = decode16(row, bits, j, tail_lanes(dim, j));
+            if (groups)
+              c = _mm512_mul_ps(c, s);
+            for (int r = 0; r < count; ++r)
+              acc[r][j % 2] = _mm512_fmadd_ps(_mm512_load_ps(pr->q[r] + j * 16),
+                                              c, acc[r][j % 2]);
+          }
+        }
+      }
+      for (int r = 0; r < count; ++r)
+        block[r][i] = _mm512_add_ps(acc[r][0], acc[r][1]);
+    }
+    __mmask16 lanes = (__mmask16)((1u << n) - 1);
+    for (int r = 0; r < count; ++r) {
+      __m512 sums =
+          _mm512_add_ps(sum_lanes16(block[r]), _mm512_set1_ps(pr->constant[r]));
+      _mm512_mask_storeu_ps(scores[r] + base, lanes, sums);
+      for (int64_t i = 0; groups && i < n; ++i) {
+        const float *offset = k->offset + token_scales(k, b, h, base + i);
+        for (int64_t g = 0; g < groups; ++g)
+          scores[r][base + i] += offset[g] * pr->sums[r][g];
+      }
+    }
+  }
+}
+
+/* out (count rows of dim) = sum over t < length of p[r][t] value[t]. */
+__attribute__((target("avx512f,avx512bw,avx512vl"),
+               always_inline)) static inline void
+values_body(const qc_kv_cache *v, int64_t b, int64_t h, const float *const *p,
+            int64_t length, float *const *out, const int count,
+            const int bits) {
+  const int64_t dim = v->dim, chunks = (dim + 15) / 16;
+  const int per_token = bits != 32 && (v->flags & QC_KV_PER_TOKEN);
+  const int64_t groups = per_token ? dim / v->group : 1;
+  const int64_t per_group = per_token ? v->group / 16 : chunks;
+  __m512 acc[ROWS][MAX_DIM / 16];
+  float offsets[ROWS][MAX_DIM / 16], mass[ROWS];
+  for (int r = 0; r < count; ++r) {
+    for (int64_t j = 0; j < chunks; ++j)
+      acc[r][j] = _mm512_setzero_ps();
+    for (int64_t g = 0; g < groups; ++g)
+      offsets[r][g] = 0;
+    mass[r] = 0;
+  }
+  for (int64_t t = 0; t < length; ++t) {
+    const uint8_t *row = token_row(v, b, h, t);
+    read_ahead(row, v->row_bytes);
+    const float *scale = per_token ? v->scale + token_scales(v, b, h, t) : NULL;
+    const float *offset =
+        per_token ? v->offset + token_scales(v, b, h, t) : NULL;
+    for (int r = 0; r < count; ++r) {
+      mass[r] += p[r][t];
+      if (per_token)
+        for (int64_t g = 0; g < groups; ++g)
+          offsets[r][g] += p[r][t] * offset[g];
+    }
+    for (int64_t g = 0, j = 0; j < chunks; ++g) {
+      __m512 w[ROWS];
+      for (int r = 0; r < count; ++r)
+        w[r] = _mm512_set1_ps(per_token ? p[r][t] * scale[g] : p[r][t]);
+      for (int64_t end = j + per_group; j < end; ++j) {
+        __m512 c = decode16(row, bits, j, tail_lanes(dim, j));
+        for (int r = 0; r < count; ++r)
+          acc[r][j] = _mm512_fmadd_ps(w[r], c, acc[r][j]);
+      }
+    }
+  }
+  for (int r = 0; r < count; ++r)
+    for (int64_t j = 0; j < chunks; ++j) {
+      __m512 y = acc[r][j];
+      __mmask16 lanes = tail_lanes(dim, j);
+      if (per_token) {
+        y = _mm512_add_ps(y, _mm512_set1_ps(offsets[r][j / per_group]));
+      } else if (bits != 32) {
+        /* Per channel: scale_d sum_t p_t c_td + offset_d sum_t p_t. */
+        const float *scale = v->scale + h * dim + j * 16;
+        const float *offset = v->offset + h * dim + j * 16;
+        y = _mm512_fmadd_ps(
+            y, _mm512_maskz_loadu_ps(lanes, scale),
+            _mm512_mul_ps(_mm512_set1_ps(mass[r]),
+                          _mm512_maskz_loadu_ps(lanes, offset)));
+      }
+      _mm512_mask_storeu_ps(out[r] + j * 16, lanes, y);
+    }
+}
+
+/* The bodies above with `bits` (and one query row, decode's usual case)
+ * constant, so that the compiler picks each decode and unrolls each row
+ * loop. */
+#define KV_DISPATCH(body, c, count, ...)                                       \
+  do {                                                                         \
+    if ((count) == 1) {                                                        \
+      switch ((c)->bits) {                                                     \
+      case 32:                                                                 \
+        body(__VA_ARGS__, 1, 32);                                              \
+        break;                                                                 \
+      case 8:                                                                  \
+        body(__VA_ARGS__, 1, 8);                                               \
+        break;                                                                 \
+      case 4:                                                                  \
+        body(__VA_ARGS__, 1, 4);                                               \
+        break;                                                                 \
+      default:                                                                 \
+        body(__VA_ARGS__, 1, 2);                                               \
+      }                                                                        \
+    } else {                                                                   \
+      switch ((c)->bits) {                                                     \
+      case 32:                                                                 \
+        body(__VA_ARGS__, count, 32);                                          \
+        break;                                                                 \
+      case 8:                                                                  \
+        body(__VA_ARGS__, count, 8);                                           \
+        break;                                                                 \
+      case 4:                                                                  \
+        body(__VA_ARGS__, count, 4);                                           \
+        break;                                                                 \
+      default:                                                                 \
+        body(__VA_ARGS__, count, 2);                                           \
+      }                                                                        \
+    }                                                                          \
+  } while (0)
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static void
+scores_rows_avx512(const qc_kv_cache *k, int64_t b, int64_t h,
+                   const prepared_rows *pr, int count, int64_t t0, int64_t t1,
+                   float *const *scores) {
+  KV_DISPATCH(scores_body, k, count, k, b, h, pr, t0, t1, scores);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static void
+values_rows_avx512(const qc_kv_cache *v, int64_t b, int64_t h,
+                   const float *const *p, int count, int64_t length,
+                   float *const *out) {
+  KV_DISPATCH(values_body, v, count, v, b, h, p, length, out);
+}
+
+/* The AVX-512 paths take head dims up to MAX_DIM and per-token groups of
+ * whole vectors. */
+static int use_avx512(const qc_kv_cache *c) {
+  static int cpu = -1;
+  if (cpu < 0)
+    cpu = strcmp(quantc_matmul_isa(), "avx512f") == 0 &&
+          __builtin_cpu_supports("avx512bw");
+  return cpu && c->dim <= MAX_DIM &&
+         (c->bits == 32 || !(c->flags & QC_KV_PER_TOKEN) || c->group % 16 == 0);
+}
+
+/* Where row n of the query (or probability, or output) rows served by
+ * one KV head starts, for query heads [i0, i0 + share): head i0 + n / rows,
+ * position n % rows, rows of `width`. */
+static int64_t group_row(int64_t b, int64_t heads, int64_t i0, int64_t rows,
+                         int64_t n, int64_t width) {
+  return ((b * heads + i0 + n / rows) * rows + n % rows) * width;
+}
+
+void quantc_kv_scores(const qc_kv_cache *k, const float *q, int64_t heads,
+                      int64_t rows, int64_t length, float *scores) {
+  if (!use_avx512(k)) {
+    scores_generic(k, q, heads, rows, length, scores);
+    return;
+  }
+  const int64_t share = heads / k->kv_heads, n = share * rows;
+  const int64_t chunks = (length + CHUNK - 1) / CHUNK;
+  const int64_t items = k->batch * k->kv_heads * chunks;
+#pragma omp parallel for schedule(static)
+  for (int64_t u = 0; u < items; ++u) {
+    int64_t bh = u / chunks, t0 = u % chunks * CHUNK;
+    int64_t b = bh / k->kv_heads, h = bh % k->kv_heads;
+    int64_t t1 = t0 + CHUNK < length ? t0 + CHUNK : length;
+    prepared_rows *pr = aligned_alloc(64, sizeof(prepared_rows));
+    for (int64_t r0 = 0; r0 < n; r0 += ROWS) {
+      int count = n - r0 < ROWS ? (int)(n - r0) : ROWS;
+      const float *qs[ROWS];
+      float *ss[ROWS];
+      for (int r = 0; r < count; ++r) {
+        qs[r] = q + group_row(b, heads, h * share, rows, r0 + r, k->dim);
+        ss[r] = scores + group_row(b, heads, h * share, rows, r0 + r, length);
+      }
+      prepare(k, h, qs, count, pr);
+      scores_rows_avx512(k, b, h, pr, count, t0, t1, ss);
+    }
+    free(pr);
+  }
+}
+
+void quantc_kv_values(const qc_kv_cache *v, const float *p, int64_t heads,
+                      int64_t rows, int64_t length, float *out) {
+  if (!use_avx512(v)) {
+    values_generic(v, p, heads, rows, length, out);
+    return;
+  }
+  const int64_t share = heads / v->kv_heads, n = share * rows;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t bh = 0; bh < v->batch * v->kv_heads; ++bh)
+    for (int64_t r0 = 0; r0 < n; r0 += ROWS) {
+      int64_t b = bh / v->kv_heads, h = bh % v->kv_heads;
+      int count = n - r0 < ROWS ? (int)(n - r0) : ROWS;
+      const float *ps[ROWS];
+      float *os[ROWS];
+      for (int r = 0; r < count; ++r) {
+        ps[r] = p + group_row(b, heads, h * share, rows, r0 + r, length);
+        os[r] = out + group_row(b, heads, h * share, rows, r0 + r, v->dim);
+      }
+      values_rows_avx512(v, b, h, ps, count, length, os);
+    }
+}

@@ -1,0 +1,216 @@
+//===- KvCacheTest.cpp - quantized KV caches vs a float64 reference -------===//
+//
+// quantc_kv_append writes the layout kernels.h documents: this test decodes
+// it on its own (codes by their documented bit positions, scale * code +
+// offset) and checks that each value is within half a step of what was
+// written; then quantc_kv_scores / quantc_kv_values against float64
+// products over the values so decoded. Covers f32, 8-, 4- and 2-bit
+// caches, per-token scales (one group a token, groups of 32) and
+// per-channel ones, head dims that are not a multiple of 16 or of a block,
+// grouped-query heads, several query rows, lengths over several work items,
+// and tokens appended in several calls. test/Runtime/kernel-isas.test runs
+// it with each instruction set (below AVX-512: the portable loops).
+//
+//===----------------------------------------------------------------------===//
+
+#include "quantc/kernels.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+namespace {
+
+struct Config {
+  int bits;
+  bool perToken;
+  int64_t group; // per token; 0: the head dimension
+  int64_t dim, heads, kvHeads, rows, length;
+};
+
+/// A cache with its storage, filled with `length` random tokens appended
+/// as a prefill of 5 and then one at a time.
+struct Cache {
+  qc_kv_cache c{};
+  std::vector<uint8_t> codes;
+  std::vector<float> scale, offset;
+  std::vector<float> written; // [batch, kv_heads, length, dim]
+
+  Cache(const Config &cfg, int64_t batch, std::mt19937 &rng) {
+    c.batch = batch;
+    c.kv_heads = cfg.kvHeads;
+    c.capacity = cfg.length + 7;
+    c.dim = cfg.dim;
+    c.bits = cfg.bits;
+    c.row_bytes = quantc_kv_row_bytes(cfg.bits, cfg.dim);
+    c.flags = cfg.perToken ? QC_KV_PER_TOKEN : 0;
+    c.group = cfg.group ? cfg.group : cfg.dim;
+    codes.assign(size_t(batch * cfg.kvHeads * c.capacity * c.row_bytes), 0xAB);
+    c.codes = codes.data();
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    if (cfg.perToken) {
+      size_t n = size_t(batch * cfg.kvHeads * c.capacity * (cfg.dim / c.group));
+      scale.assign(n, -1.0f);
+      offset.assign(n, -1.0f);
+    } else {
+      // Calibrated per-channel ranges: channel d spans about [-m_d, m_d]
+      // around its mean; written values fall outside now and then.
+      for (int64_t h = 0; h < cfg.kvHeads; ++h)
+        for (int64_t d = 0; d < cfg.dim; ++d) {
+          float m = 1.0f + float(d % 7), mean = 0.25f * float(d % 3);
+          scale.push_back(2 * m / float((1 << cfg.bits) - 1));
+          offset.push_back(mean - m);
+        }
+    }
+    c.scale = scale.data();
+    c.offset = offset.data();
+    written.resize(size_t(batch * cfg.kvHeads * cfg.length * cfg.dim));
+    for (size_t i = 0; i < written.size(); ++i) {
+      int64_t d = int64_t(i) % cfg.dim;
+      // Channel 3 is an outlier channel (keys have them).
+      written[i] = normal(rng) * (d == 3 ? 20.0f : 1.0f + float(d % 7) / 3);
+    }
+    for (int64_t at = 0; at < cfg.length;) {
+      int64_t count = at == 0 ? std::min<int64_t>(5, cfg.length) : 1;
+      std::vector<float> step(size_t(batch * cfg.kvHeads * count * cfg.dim));
+      for (int64_t bh = 0; bh < batch * cfg.kvHeads; ++bh)
+        for (int64_t t = 0; t < count; ++t)
+          std::copy_n(&written[size_t((bh * cfg.length + at + t) * cfg.dim)],
+                      cfg.dim, &step[size_t((bh * count + t) * cfg.dim)]);
+      quantc_kv_append(&c, step.data(), at, count);
+      at += count;
+    }
+  }
+
+  /// Code d of a packed row as kernels.h lays it out.
+  unsigned code(const uint8_t *row, int64_t d) const {
+    if (c.bits == 8)
+      return row[d];
+    int64_t per = 128 / c.bits, block = d / per, i = d % per;
+    return (row[block * 16 + i % 16] >> (i / 16 * c.bits)) &
+           ((1u << c.bits) - 1);
+  }
+
+  /// Value d of token t of KV head (b, h): scale * code + offset, the
+  /// scale (its step), and |scale * code| + |offset| (the size of what the
+  /// kernels add: they sum the two parts apart).
+  struct Value {
+    double value, step, size;
+  };
+  Value value(int64_t b, int64_t h, int64_t t, int64_t d) const {
+    const uint8_t *row =
+        codes.data() + ((b * c.kv_heads + h) * c.capacity + t) * c.row_bytes;
+    if (c.bits == 32) {
+      float v;
+      std::memcpy(&v, row + 4 * d, 4);
+      return {v, 0.0, std::fabs(v)};
+    }
+    size_t at = c.flags & QC_KV_PER_TOKEN
+                    ? size_t(((b * c.kv_heads + h) * c.capacity + t) *
+                                 (c.dim / c.group) +
+                             d / c.group)
+                    : size_t(h * c.dim + d);
+    double scaled = double(scale[at]) * code(row, d);
+    return {scaled + double(offset[at]), double(scale[at]),
+            std::fabs(scaled) + std::fabs(double(offset[at]))};
+  }
+};
+
+class KvCacheTest : public ::testing::TestWithParam<Config> {};
+
+TEST_P(KvCacheTest, AppendRoundsEachValueToItsStep) {
+  const Config cfg = GetParam();
+  std::mt19937 rng(7);
+  const int64_t batch = 2;
+  Cache cache(cfg, batch, rng);
+  const float top = float((1 << (cfg.bits % 32)) - 1);
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t h = 0; h < cfg.kvHeads; ++h)
+      for (int64_t t = 0; t < cfg.length; ++t)
+        for (int64_t d = 0; d < cfg.dim; ++d) {
+          double x = cache.written[size_t(
+              ((b * cfg.kvHeads + h) * cfg.length + t) * cfg.dim + d)];
+          auto [v, step, size] = cache.value(b, h, t, d);
+          if (cfg.bits != 32 && !cfg.perToken) {
+            // Per channel: clamped to the calibrated range first.
+            double lo = cache.offset[size_t(h * cfg.dim + d)];
+            x = std::clamp(x, lo, lo + double(top) * step);
+          }
+          ASSERT_NEAR(v, x, step * (0.5 + 1e-5) + 1e-6 * std::fabs(x))
+              << "b " << b << " h " << h << " t " << t << " d " << d;
+        }
+}
+
+TEST_P(KvCacheTest, ProductsMatchFloat64) {
+  const Config cfg = GetParam();
+  std::mt19937 rng(11);
+  const int64_t batch = 2, share = cfg.heads / cfg.kvHeads;
+  Cache cache(cfg, batch, rng);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> q(size_t(batch * cfg.heads * cfg.rows * cfg.dim));
+  std::vector<float> p(size_t(batch * cfg.heads * cfg.rows * cfg.length));
+  for (float &x : q)
+    x = normal(rng);
+  for (float &x : p)
+    x = std::fabs(normal(rng)) / float(cfg.length);
+  std::vector<float> scores(size_t(batch * cfg.heads * cfg.rows * cfg.length),
+                            NAN);
+  std::vector<float> out(size_t(batch * cfg.heads * cfg.rows * cfg.dim), NAN);
+  quantc_kv_scores(&cache.c, q.data(), cfg.heads, cfg.rows, cfg.length,
+                   scores.data());
+  quantc_kv_values(&cache.c, p.data(), cfg.heads, cfg.rows, cfg.length,
+                   out.data());
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t i = 0; i < cfg.heads; ++i)
+      for (int64_t r = 0; r < cfg.rows; ++r) {
+        int64_t h = i / share, row = (b * cfg.heads + i) * cfg.rows + r;
+        for (int64_t t = 0; t < cfg.length; ++t) {
+          double sum = 0, size = 0;
+          for (int64_t d = 0; d < cfg.dim; ++d) {
+            double x = q[size_t(row * cfg.dim + d)];
+            Cache::Value v = cache.value(b, h, t, d);
+            sum += x * v.value;
+            size += std::fabs(x) * v.size;
+          }
+          ASSERT_NEAR(scores[size_t(row * cfg.length + t)], sum,
+                      1e-5 * size + 1e-30)
+              << "scores b " << b << " head " << i << " row " << r << " t "
+              << t;
+        }
+        for (int64_t d = 0; d < cfg.dim; ++d) {
+          double sum = 0, size = 0;
+          for (int64_t t = 0; t < cfg.length; ++t) {
+            double x = p[size_t(row * cfg.length + t)];
+            Cache::Value v = cache.value(b, h, t, d);
+            sum += x * v.value;
+            size += std::fabs(x) * v.size;
+          }
+          ASSERT_NEAR(out[size_t(row * cfg.dim + d)], sum, 1e-5 * size + 1e-30)
+              << "values b " << b << " head " << i << " row " << r << " d "
+              << d;
+        }
+      }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Layouts, KvCacheTest,
+    ::testing::Values(
+        // bits, per token, group, dim, heads, kv heads, rows, length
+        Config{32, false, 0, 128, 4, 4, 1, 300},
+        Config{32, false, 0, 80, 8, 2, 3, 37},
+        Config{8, true, 0, 128, 4, 4, 1, 300},
+        Config{8, true, 32, 64, 8, 2, 3, 530},
+        Config{8, false, 0, 80, 6, 3, 2, 40},
+        Config{8, true, 0, 72, 4, 2, 1, 9}, // dim not whole vectors
+        Config{4, true, 0, 128, 8, 2, 1, 600},
+        Config{4, true, 32, 96, 4, 4, 5, 70},
+        Config{4, false, 0, 80, 4, 1, 2, 33},
+        Config{2, true, 0, 128, 4, 4, 1, 90},
+        Config{2, true, 32, 64, 8, 4, 6, 20},
+        Config{2, false, 0, 100, 2, 2, 1, 17}));
+
+} // namespace
