@@ -477,7 +477,7 @@ void quantc_kv_scores(const qc_kv_cache *k, const float *q, int64_t heads,
     int64_t bh = u / chunks, t0 = u % chunks * CHUNK;
     int64_t b = bh / k->kv_heads, h = bh % k->kv_heads;
     int64_t t1 = t0 + CHUNK < length ? t0 + CHUNK : length;
-    prepared_rows *pr = aligned_alloc(64, sizeof(prepared_rows));
+    prepared_rows pr; /* 8 KiB, beside the values path's accumulators */
     for (int64_t r0 = 0; r0 < n; r0 += ROWS) {
       int count = n - r0 < ROWS ? (int)(n - r0) : ROWS;
       const float *qs[ROWS];
@@ -486,10 +486,9 @@ void quantc_kv_scores(const qc_kv_cache *k, const float *q, int64_t heads,
         qs[r] = q + group_row(b, heads, h * share, rows, r0 + r, k->dim);
         ss[r] = scores + group_row(b, heads, h * share, rows, r0 + r, length);
       }
-      prepare(k, h, qs, count, pr);
-      scores_rows_avx512(k, b, h, pr, count, t0, t1, ss);
+      prepare(k, h, qs, count, &pr);
+      scores_rows_avx512(k, b, h, &pr, count, t0, t1, ss);
     }
-    free(pr);
   }
 }
 
