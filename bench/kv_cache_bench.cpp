@@ -90,12 +90,7 @@ struct Step {
   std::vector<std::vector<float>> weights; // q, k, v, o: [4096, 4096]
 };
 
-/// this token's attention at position `at` (the past is [0, at)).
-void attention(LayerCache &c, Step &s, int64_t at) {
-  quantc_kv_append(&c.k, s.kNew.data(), at, 1);
-  quantc_kv_append(&c.v, s.vNew.data(), at, 1);
-  const int64_t length = at + 1;
-  quantc_kv_scores(&c.k, s.q.data(), kHeads, 1, length, s.scores.data());
+void softmax(Step &s, int64_t length) {
   const float scale = 1.0f / std::sqrt(float(kDim));
 #pragma omp parallel for
   for (int64_t h = 0; h < kHeads; ++h) {
@@ -107,7 +102,35 @@ void attention(LayerCache &c, Step &s, int64_t at) {
     for (int64_t t = 0; t < length; ++t)
       row[t] /= sum;
   }
-  quantc_kv_values(&c.v, s.scores.data(), kHeads, 1, length, s.out.data());
+}
+
+/// This token's attention at position `at` (the past is [0, at)); with
+/// `matmul`, an f32 cache read by quantc's f32 matmul kernel (batched over
+/// heads, k^T as a transposed B), as compiled models read it today.
+void attention(LayerCache &c, Step &s, int64_t at, bool matmul = false) {
+  quantc_kv_append(&c.k, s.kNew.data(), at, 1);
+  quantc_kv_append(&c.v, s.vNew.data(), at, 1);
+  const int64_t length = at + 1;
+  if (!matmul) {
+    quantc_kv_scores(&c.k, s.q.data(), kHeads, 1, length, s.scores.data());
+    softmax(s, length);
+    quantc_kv_values(&c.v, s.scores.data(), kHeads, 1, length, s.out.data());
+    return;
+  }
+  auto view = [](float *p, int64_t rows, int64_t cols, int64_t stride) {
+    return qc_memref3d_f32{p, p, 0, {kHeads, rows, cols}, {stride, cols, 1}};
+  };
+  auto *keys = reinterpret_cast<float *>(c.k.codes);
+  auto *values = reinterpret_cast<float *>(c.v.codes);
+  qc_memref3d_f32 q = view(s.q.data(), 1, kDim, kDim);
+  qc_memref3d_f32 k = view(keys, length, kDim, c.k.capacity * kDim);
+  qc_memref3d_f32 scores = view(s.scores.data(), 1, length, length);
+  _mlir_ciface_quantc_matmul_f32(&q, &k, &scores,
+                                 QC_MATMUL_INIT | QC_MATMUL_TRANSPOSED_B);
+  softmax(s, length);
+  qc_memref3d_f32 v = view(values, length, kDim, c.v.capacity * kDim);
+  qc_memref3d_f32 out = view(s.out.data(), 1, kDim, kDim);
+  _mlir_ciface_quantc_matmul_f32(&scores, &v, &out, QC_MATMUL_INIT);
 }
 
 void project(Step &s, int i, float *in, float *out) {
@@ -117,11 +140,11 @@ void project(Step &s, int i, float *in, float *out) {
   _mlir_ciface_quantc_matmul_f32(&a, &w, &c, QC_MATMUL_INIT);
 }
 
-void layer(LayerCache &c, Step &s, int64_t at) {
+void layer(LayerCache &c, Step &s, int64_t at, bool matmul) {
   project(s, 0, s.x.data(), s.q.data());
   project(s, 1, s.x.data(), s.kNew.data());
   project(s, 2, s.x.data(), s.vNew.data());
-  attention(c, s, at);
+  attention(c, s, at, matmul);
   project(s, 3, s.out.data(), s.y.data());
 }
 
@@ -173,23 +196,26 @@ int main(int argc, char **argv) {
   for (int64_t past : lengths) {
     s.scores.resize(size_t(kHeads * (past + 1)));
     double f32Attention = 0, f32Layer = 0;
-    for (int bits : {32, 8, 4, 2}) {
-      LayerCache c(bits, past + 1);
+    // bits 0: the f32 cache through the matmul kernel (the peer).
+    for (int bits : {0, 32, 8, 4, 2}) {
+      const bool matmul = bits == 0;
+      LayerCache c(matmul ? 32 : bits, past + 1);
       fill(c, past, rng);
       project(s, 0, s.x.data(), s.q.data());
       project(s, 1, s.x.data(), s.kNew.data());
       project(s, 2, s.x.data(), s.vNew.data());
-      double ta = best([&] { attention(c, s, past); });
-      double tl = best([&] { layer(c, s, past); });
-      if (bits == 32)
+      double ta = best([&] { attention(c, s, past, matmul); });
+      double tl = best([&] { layer(c, s, past, matmul); });
+      if (matmul)
         f32Attention = ta, f32Layer = tl;
       // The floor: reading the cache once at the measured bandwidth.
       double floor = c.bytesPerToken() * double(past + 1) / (gbs * 1e9);
+      std::string name = matmul       ? "f32, matmul kernel"
+                         : bits == 32 ? "f32, kv kernels"
+                                      : "int" + std::to_string(bits);
       printf("| %lld | %s | %.0f | %.3f | %.2fx | %.0f%% | %.3f | %.2fx |\n",
-             (long long)past,
-             bits == 32 ? "f32" : ("int" + std::to_string(bits)).c_str(),
-             c.bytesPerToken(), ta * 1e3, f32Attention / ta, 100.0 * floor / ta,
-             tl * 1e3, f32Layer / tl);
+             (long long)past, name.c_str(), c.bytesPerToken(), ta * 1e3,
+             f32Attention / ta, 100.0 * floor / ta, tl * 1e3, f32Layer / tl);
     }
   }
   return 0;

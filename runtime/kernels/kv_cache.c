@@ -394,6 +394,147 @@ values_body(const qc_kv_cache *v, int64_t b, int64_t h, const float *const *p,
     }
 }
 
+/* ---- AVX-512 VNNI: integer q k^T ---------------------------------------- */
+
+/* Bytes of a row's coefficients: [64-byte piece][extraction][64]. */
+#define INT_BYTES (MAX_DIM * 8 / 8)
+
+/* The query rows of one KV head as 16-bit integers (per row, scale
+ * max|q'| / 32639, q' the query times per-channel scales), each split in
+ * two signed bytes, q16 = 256 hi + lo, so that vpdpbusd (unsigned codes x
+ * signed bytes) multiplies them exactly; laid out as the codes come out of
+ * a 64-byte load of a row: extraction e of a piece holds the codes at bits
+ * [e * bits, (e + 1) * bits) of each byte. */
+typedef struct {
+  int8_t hi[ROWS][INT_BYTES] __attribute__((aligned(64)));
+  int8_t lo[ROWS][INT_BYTES] __attribute__((aligned(64)));
+  /* mid sum(q16) of each int32 lane of the products (taken off in int32,
+   * before anything is rounded); q16's scale; sum_d q_d (offset_d + mid
+   * scale_d) (per channel); sum_d q_d (per token). */
+  int32_t middle[ROWS][16] __attribute__((aligned(64)));
+  float scale[ROWS], constant[ROWS], sum[ROWS];
+} int_rows;
+
+/* The code index at bits [e * bits, ...) of byte `at` of a row, or -1. */
+static int64_t code_index(int bits, int64_t dim, int64_t at, int e) {
+  int64_t d = bits == 8 ? at : at / 16 * (128 / bits) + e * 16 + at % 16;
+  return d < dim ? d : -1;
+}
+
+static void prepare_int(const qc_kv_cache *k, int64_t h, const float *const *q,
+                        int count, int_rows *out) {
+  const int64_t dim = k->dim, pieces = (k->row_bytes + 63) / 64;
+  const int per_byte = 8 / k->bits, per_token = k->flags & QC_KV_PER_TOKEN;
+  float scaled[MAX_DIM];
+  for (int r = 0; r < count; ++r) {
+    float top = 0, constant = 0, sum = 0;
+    for (int64_t d = 0; d < dim; ++d) {
+      scaled[d] = per_token ? q[r][d] : q[r][d] * k->scale[h * dim + d];
+      if (!per_token)
+        constant += q[r][d] * k->offset[h * dim + d];
+      sum += q[r][d];
+      top = fmaxf(top, fabsf(scaled[d]));
+    }
+    float scale = top / 32639.0f;
+    memset(out->middle[r], 0, sizeof(out->middle[r]));
+    for (int64_t m = 0; m < pieces; ++m)
+      for (int e = 0; e < per_byte; ++e)
+        for (int64_t j = 0; j < 64; ++j) {
+          int64_t d = code_index(k->bits, dim, m * 64 + j, e);
+          int32_t v =
+              d >= 0 && scale > 0 ? (int32_t)nearbyintf(scaled[d] / scale) : 0;
+          int32_t lo = ((v + 128) & 255) - 128;
+          int64_t at = (m * per_byte + e) * 64 + j;
+          out->lo[r][at] = (int8_t)lo;
+          out->hi[r][at] = (int8_t)((v - lo) / 256);
+          out->middle[r][j / 4] += v << (k->bits - 1);
+        }
+    /* The codes are taken about their middle, c - mid (value = scale
+     * (c - mid) + offset + mid scale): q16's rounding then weighs only
+     * |c - mid|, not c. */
+    const float mid = (float)(1 << (k->bits - 1));
+    out->scale[r] = scale;
+    if (!per_token)
+      for (int64_t d = 0; d < dim; ++d)
+        constant += q[r][d] * mid * k->scale[h * dim + d];
+    out->constant[r] = constant;
+    out->sum[r] = sum;
+  }
+}
+
+/* scores of `count` query rows against tokens [t0, t1) of KV head (b, h),
+ * per-channel scales or one per-token scale a row: sum_d q16_d c_td
+ * exactly in int32 lanes, then as the float path. */
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"),
+               always_inline)) static inline void
+scores_int_body(const qc_kv_cache *k, int64_t b, int64_t h, const int_rows *pi,
+                int64_t t0, int64_t t1, float *const *scores, const int count,
+                const int bits) {
+  const int64_t pieces = (k->row_bytes + 63) / 64;
+  const int per_byte = 8 / bits, per_token = k->flags & QC_KV_PER_TOKEN;
+  const __m512i mask = _mm512_set1_epi8((char)((1 << bits) - 1));
+  /* A piece past the end of the buffer is loaded masked (codes past a
+   * row's end meet zero coefficients). */
+  const uint8_t *end =
+      k->codes + k->batch * k->kv_heads * k->capacity * k->row_bytes;
+  __m512 block[ROWS][16];
+  for (int64_t base = t0; base < t1; base += 16) {
+    int64_t n = t1 - base < 16 ? t1 - base : 16;
+    for (int64_t i = 0; i < 16; ++i) {
+      __m512i hi[ROWS], lo[ROWS];
+      for (int r = 0; r < count; ++r)
+        hi[r] = lo[r] = _mm512_setzero_si512();
+      if (i < n) {
+        const uint8_t *row = token_row(k, b, h, base + i);
+        read_ahead(row, k->row_bytes);
+        for (int64_t m = 0; m < pieces; ++m) {
+          const uint8_t *at = row + m * 64;
+          __m512i bytes = at + 64 <= end
+                              ? _mm512_loadu_si512((const void *)at)
+                              : _mm512_maskz_loadu_epi8(
+                                    (__mmask64)((1ull << (end - at)) - 1), at);
+          for (int e = 0; e < per_byte; ++e) {
+            __m512i c =
+                bits == 8 ? bytes
+                          : _mm512_and_si512(_mm512_srli_epi16(bytes, e * bits),
+                                             mask);
+            int64_t off = (m * per_byte + e) * 64;
+            for (int r = 0; r < count; ++r) {
+              hi[r] = _mm512_dpbusd_epi32(hi[r], c,
+                                          _mm512_load_si512(pi->hi[r] + off));
+              lo[r] = _mm512_dpbusd_epi32(lo[r], c,
+                                          _mm512_load_si512(pi->lo[r] + off));
+            }
+          }
+        }
+      }
+      for (int r = 0; r < count; ++r)
+        block[r][i] = _mm512_cvtepi32_ps(_mm512_sub_epi32(
+            _mm512_add_epi32(_mm512_slli_epi32(hi[r], 8), lo[r]),
+            _mm512_load_si512(pi->middle[r])));
+    }
+    __mmask16 lanes = (__mmask16)((1u << n) - 1);
+    int64_t s = per_token ? token_scales(k, b, h, base) : 0;
+    __m512 scale = per_token ? _mm512_maskz_loadu_ps(lanes, k->scale + s)
+                             : _mm512_set1_ps(1.0f);
+    __m512 offset = per_token ? _mm512_maskz_loadu_ps(lanes, k->offset + s)
+                              : _mm512_setzero_ps();
+    if (per_token) /* offset + mid scale */
+      offset = _mm512_fmadd_ps(scale, _mm512_set1_ps((float)(1 << (bits - 1))),
+                               offset);
+    for (int r = 0; r < count; ++r) {
+      __m512 dot =
+          _mm512_mul_ps(sum_lanes16(block[r]), _mm512_set1_ps(pi->scale[r]));
+      __m512 y = per_token
+                     ? _mm512_fmadd_ps(
+                           dot, scale,
+                           _mm512_mul_ps(offset, _mm512_set1_ps(pi->sum[r])))
+                     : _mm512_add_ps(dot, _mm512_set1_ps(pi->constant[r]));
+      _mm512_mask_storeu_ps(scores[r] + base, lanes, y);
+    }
+  }
+}
+
 /* The bodies above with `bits` (and one query row, decode's usual case)
  * constant, so that the compiler picks each decode and unrolls each row
  * loop. */
@@ -437,6 +578,12 @@ scores_rows_avx512(const qc_kv_cache *k, int64_t b, int64_t h,
   KV_DISPATCH(scores_body, k, count, k, b, h, pr, t0, t1, scores);
 }
 
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) static void
+scores_rows_int(const qc_kv_cache *k, int64_t b, int64_t h, const int_rows *pi,
+                int count, int64_t t0, int64_t t1, float *const *scores) {
+  KV_DISPATCH(scores_int_body, k, count, k, b, h, pi, t0, t1, scores);
+}
+
 __attribute__((target("avx512f,avx512bw,avx512vl"))) static void
 values_rows_avx512(const qc_kv_cache *v, int64_t b, int64_t h,
                    const float *const *p, int count, int64_t length,
@@ -453,6 +600,15 @@ static int use_avx512(const qc_kv_cache *c) {
           __builtin_cpu_supports("avx512bw");
   return cpu && c->dim <= MAX_DIM &&
          (c->bits == 32 || !(c->flags & QC_KV_PER_TOKEN) || c->group % 16 == 0);
+}
+
+/* Integer q k^T: codes with AVX-512 VNNI, one scale a token or per channel. */
+static int use_int_scores(const qc_kv_cache *k) {
+  static int cpu = -1;
+  if (cpu < 0)
+    cpu = __builtin_cpu_supports("avx512vnni");
+  return cpu && k->bits != 32 &&
+         (!(k->flags & QC_KV_PER_TOKEN) || k->group == k->dim);
 }
 
 /* Where row n of the query (or probability, or output) rows served by
@@ -478,6 +634,8 @@ void quantc_kv_scores(const qc_kv_cache *k, const float *q, int64_t heads,
     int64_t b = bh / k->kv_heads, h = bh % k->kv_heads;
     int64_t t1 = t0 + CHUNK < length ? t0 + CHUNK : length;
     prepared_rows pr; /* 8 KiB, beside the values path's accumulators */
+    int_rows pi;
+    const int integer = use_int_scores(k);
     for (int64_t r0 = 0; r0 < n; r0 += ROWS) {
       int count = n - r0 < ROWS ? (int)(n - r0) : ROWS;
       const float *qs[ROWS];
@@ -486,8 +644,13 @@ void quantc_kv_scores(const qc_kv_cache *k, const float *q, int64_t heads,
         qs[r] = q + group_row(b, heads, h * share, rows, r0 + r, k->dim);
         ss[r] = scores + group_row(b, heads, h * share, rows, r0 + r, length);
       }
-      prepare(k, h, qs, count, &pr);
-      scores_rows_avx512(k, b, h, &pr, count, t0, t1, ss);
+      if (integer) {
+        prepare_int(k, h, qs, count, &pi);
+        scores_rows_int(k, b, h, &pi, count, t0, t1, ss);
+      } else {
+        prepare(k, h, qs, count, &pr);
+        scores_rows_avx512(k, b, h, &pr, count, t0, t1, ss);
+      }
     }
   }
 }

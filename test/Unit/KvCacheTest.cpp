@@ -100,6 +100,7 @@ struct Cache {
   /// kernels add: they sum the two parts apart).
   struct Value {
     double value, step, size;
+    double centered; // code - 2^(bits - 1)
   };
   Value value(int64_t b, int64_t h, int64_t t, int64_t d) const {
     const uint8_t *row =
@@ -107,7 +108,7 @@ struct Cache {
     if (c.bits == 32) {
       float v;
       std::memcpy(&v, row + 4 * d, 4);
-      return {v, 0.0, std::fabs(v)};
+      return {v, 0.0, std::fabs(v), 0.0};
     }
     size_t at = c.flags & QC_KV_PER_TOKEN
                     ? size_t(((b * c.kv_heads + h) * c.capacity + t) *
@@ -116,7 +117,8 @@ struct Cache {
                     : size_t(h * c.dim + d);
     double scaled = double(scale[at]) * code(row, d);
     return {scaled + double(offset[at]), double(scale[at]),
-            std::fabs(scaled) + std::fabs(double(offset[at]))};
+            std::fabs(scaled) + std::fabs(double(offset[at])),
+            double(code(row, d)) - double(1 << (c.bits - 1))};
   }
 };
 
@@ -134,7 +136,7 @@ TEST_P(KvCacheTest, AppendRoundsEachValueToItsStep) {
         for (int64_t d = 0; d < cfg.dim; ++d) {
           double x = cache.written[size_t(
               ((b * cfg.kvHeads + h) * cfg.length + t) * cfg.dim + d)];
-          auto [v, step, size] = cache.value(b, h, t, d);
+          auto [v, step, size, centered] = cache.value(b, h, t, d);
           if (cfg.bits != 32 && !cfg.perToken) {
             // Per channel: clamped to the calibrated range first.
             double lo = cache.offset[size_t(h * cfg.dim + d)];
@@ -168,16 +170,27 @@ TEST_P(KvCacheTest, ProductsMatchFloat64) {
     for (int64_t i = 0; i < cfg.heads; ++i)
       for (int64_t r = 0; r < cfg.rows; ++r) {
         int64_t h = i / share, row = (b * cfg.heads + i) * cfg.rows + r;
+        // The kernels' contract (kernels.h): the query row may be rounded
+        // to 16 bits, steps of max_d |q_d scale_d| / 32639 (per-channel
+        // scales; 1 per token), taken against each code about its middle.
+        double top = 0;
+        for (int64_t d = 0; d < cfg.dim; ++d)
+          top = std::max(
+              top, std::fabs(q[size_t(row * cfg.dim + d)]) *
+                       (cfg.perToken ? 1.0 : cache.value(b, h, 0, d).step));
+        const double half = 0.5 * top / 32639;
         for (int64_t t = 0; t < cfg.length; ++t) {
-          double sum = 0, size = 0;
+          double sum = 0, size = 0, rounding = 0;
           for (int64_t d = 0; d < cfg.dim; ++d) {
             double x = q[size_t(row * cfg.dim + d)];
             Cache::Value v = cache.value(b, h, t, d);
             sum += x * v.value;
             size += std::fabs(x) * v.size;
+            rounding +=
+                half * std::fabs(v.centered) * (cfg.perToken ? v.step : 1.0);
           }
           ASSERT_NEAR(scores[size_t(row * cfg.length + t)], sum,
-                      1e-5 * size + 1e-30)
+                      1e-5 * size + rounding + 1e-30)
               << "scores b " << b << " head " << i << " row " << r << " t "
               << t;
         }

@@ -166,7 +166,12 @@ void quantc_kv_append(const qc_kv_cache *cache, const float *x, int64_t at,
  * head i / (heads / kv_heads)) and `rows` rows each, dense:
  * scores[b, i, r, t] = sum_d q[b, i, r, d] key[b, h, t, d];
  * out[b, i, r, d] = sum_t p[b, i, r, t] value[b, h, t, d]. The cache is
- * decoded in registers, never into memory. */
+ * decoded in registers, never into memory. With AVX-512 VNNI, scores of
+ * an integer cache (per-channel scales, or one scale a token) multiply
+ * codes by the query row rounded to 16 bits, in steps of
+ * max_d |q_d scale_d| / 32639 (per channel; scale_d = 1 per token): the
+ * products are exact int32 sums, against codes taken about their middle
+ * 2^(bits-1). */
 void quantc_kv_scores(const qc_kv_cache *keys, const float *q, int64_t heads,
                       int64_t rows, int64_t length, float *scores);
 void quantc_kv_values(const qc_kv_cache *values, const float *p, int64_t heads,
