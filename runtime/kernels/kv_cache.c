@@ -535,6 +535,142 @@ scores_int_body(const qc_kv_cache *k, int64_t b, int64_t h, const int_rows *pi,
   }
 }
 
+/* ---- AVX-512 VNNI: integer p v ------------------------------------------ */
+
+#define BLOCK 128 /* tokens whose int32 sums stay below 2^31 */
+
+/* out (count rows) = sum over t < length of p[r][t] value[t] for 8- and
+ * 4-bit codes, per-channel scales or one scale a token: the weights
+ * w_t = p_t (times the token's scale) of each block of BLOCK tokens rounded
+ * to 16 bits (steps of the block's max |w| / 32767), two tokens' codes
+ * interleaved as 16-bit pairs and multiplied with vpdpwssd, exact in int32;
+ * each block's sums are taken about the codes' middle and scaled into f32.
+ * A 64-byte piece of codes (one extraction of a 4-bit piece) comes out as
+ * four vectors whose lane 4L + j is the piece's byte 16L + 4k + j. */
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"),
+               always_inline)) static inline void
+values_int_body(const qc_kv_cache *v, int64_t b, int64_t h,
+                const float *const *p, int64_t length, float *const *out,
+                const int count, const int bits) {
+  const int64_t dim = v->dim, pieces = (v->row_bytes + 63) / 64;
+  const int per_byte = 8 / bits, per_token = v->flags & QC_KV_PER_TOKEN;
+  const int64_t sets = pieces * per_byte * 4;
+  const int32_t mid = 1 << (bits - 1);
+  const __m512i mask = _mm512_set1_epi8((char)((1 << bits) - 1));
+  const __m512i zero = _mm512_setzero_si512();
+  const uint8_t *end =
+      v->codes + v->batch * v->kv_heads * v->capacity * v->row_bytes;
+  __m512i acc[ROWS][MAX_DIM / 16];
+  __m512 sums[ROWS][MAX_DIM / 16];
+  float exact[ROWS]; /* sum_t p_t (offset_t + mid scale_t), or sum_t p_t */
+  for (int r = 0; r < count; ++r) {
+    for (int64_t i = 0; i < sets; ++i)
+      sums[r][i] = _mm512_setzero_ps();
+    exact[r] = 0;
+  }
+  for (int64_t t0 = 0; t0 < length; t0 += BLOCK) {
+    int64_t t1 = t0 + BLOCK < length ? t0 + BLOCK : length;
+    int16_t w[ROWS][BLOCK + 1];
+    float step[ROWS];
+    int64_t total[ROWS]; /* sum of the block's w */
+    for (int r = 0; r < count; ++r) {
+      float top = 0;
+      for (int64_t t = t0; t < t1; ++t) {
+        float x = p[r][t];
+        if (per_token) {
+          int64_t s = token_scales(v, b, h, t);
+          exact[r] += x * (v->offset[s] + (float)mid * v->scale[s]);
+          x *= v->scale[s];
+        } else {
+          exact[r] += x;
+        }
+        top = fmaxf(top, fabsf(x));
+      }
+      step[r] = top / 32767.0f;
+      total[r] = 0;
+      for (int64_t t = t0; t < t1; ++t) {
+        float x =
+            per_token ? p[r][t] * v->scale[token_scales(v, b, h, t)] : p[r][t];
+        int16_t q = step[r] > 0 ? (int16_t)nearbyintf(x / step[r]) : 0;
+        w[r][t - t0] = q;
+        total[r] += q;
+      }
+      w[r][t1 - t0] = 0; /* an odd block's last pair */
+      for (int64_t i = 0; i < sets; ++i)
+        acc[r][i] = zero;
+    }
+    for (int64_t t = t0; t < t1; t += 2) {
+      const uint8_t *row0 = token_row(v, b, h, t);
+      /* An odd block's last token pairs with itself, weighted 0. */
+      const uint8_t *row1 = t + 1 < t1 ? token_row(v, b, h, t + 1) : row0;
+      read_ahead(row0, 2 * v->row_bytes);
+      __m512i pair[ROWS];
+      for (int r = 0; r < count; ++r)
+        pair[r] = _mm512_set1_epi32((int32_t)(uint16_t)w[r][t - t0] |
+                                    ((int32_t)w[r][t + 1 - t0] << 16));
+      for (int64_t m = 0; m < pieces; ++m) {
+        __m512i a, c;
+        const uint8_t *at0 = row0 + m * 64, *at1 = row1 + m * 64;
+        a = at0 + 64 <= end ? _mm512_loadu_si512((const void *)at0)
+                            : _mm512_maskz_loadu_epi8(
+                                  (__mmask64)((1ull << (end - at0)) - 1), at0);
+        c = at1 + 64 <= end ? _mm512_loadu_si512((const void *)at1)
+                            : _mm512_maskz_loadu_epi8(
+                                  (__mmask64)((1ull << (end - at1)) - 1), at1);
+        for (int e = 0; e < per_byte; ++e) {
+          __m512i x0 =
+              bits == 8
+                  ? a
+                  : _mm512_and_si512(_mm512_srli_epi16(a, e * bits), mask);
+          __m512i x1 =
+              bits == 8
+                  ? c
+                  : _mm512_and_si512(_mm512_srli_epi16(c, e * bits), mask);
+          __m512i lo = _mm512_unpacklo_epi8(x0, x1);
+          __m512i hi = _mm512_unpackhi_epi8(x0, x1);
+          __m512i words[4] = {
+              _mm512_unpacklo_epi8(lo, zero), _mm512_unpackhi_epi8(lo, zero),
+              _mm512_unpacklo_epi8(hi, zero), _mm512_unpackhi_epi8(hi, zero)};
+          int64_t set = (m * per_byte + e) * 4;
+          for (int k = 0; k < 4; ++k)
+            for (int r = 0; r < count; ++r)
+              acc[r][set + k] =
+                  _mm512_dpwssd_epi32(acc[r][set + k], words[k], pair[r]);
+        }
+      }
+    }
+    /* sum_t w16_t (c - mid) = the lanes - mid sum_t w16_t, exact. */
+    for (int r = 0; r < count; ++r) {
+      __m512i middle = _mm512_set1_epi32((int32_t)(total[r] * mid));
+      __m512 s = _mm512_set1_ps(step[r]);
+      for (int64_t i = 0; i < sets; ++i)
+        sums[r][i] = _mm512_fmadd_ps(
+            _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][i], middle)), s,
+            sums[r][i]);
+    }
+  }
+  /* Lane 4L + j of set (piece, extraction, k) is byte 16L + 4k + j of the
+   * piece: the value at that code index. */
+  for (int r = 0; r < count; ++r) {
+    float lanes[MAX_DIM / 16][16];
+    for (int64_t i = 0; i < sets; ++i)
+      _mm512_storeu_ps(lanes[i], sums[r][i]);
+    for (int64_t i = 0; i < sets; ++i) {
+      int64_t m = i / (4 * per_byte), e = i / 4 % per_byte, k = i % 4;
+      for (int l = 0; l < 16; ++l) {
+        int64_t d =
+            code_index(bits, dim, m * 64 + l / 4 * 16 + 4 * k + l % 4, (int)e);
+        if (d < 0)
+          continue;
+        out[r][d] = per_token ? lanes[i][l] + exact[r]
+                              : v->scale[h * dim + d] *
+                                        (lanes[i][l] + (float)mid * exact[r]) +
+                                    v->offset[h * dim + d] * exact[r];
+      }
+    }
+  }
+}
+
 /* The bodies above with `bits` (and one query row, decode's usual case)
  * constant, so that the compiler picks each decode and unrolls each row
  * loop. */
@@ -584,6 +720,22 @@ scores_rows_int(const qc_kv_cache *k, int64_t b, int64_t h, const int_rows *pi,
   KV_DISPATCH(scores_int_body, k, count, k, b, h, pi, t0, t1, scores);
 }
 
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) static void
+values_rows_int(const qc_kv_cache *v, int64_t b, int64_t h,
+                const float *const *p, int count, int64_t length,
+                float *const *out) {
+  if (count == 1) {
+    if (v->bits == 8)
+      values_int_body(v, b, h, p, length, out, 1, 8);
+    else
+      values_int_body(v, b, h, p, length, out, 1, 4);
+  } else if (v->bits == 8) {
+    values_int_body(v, b, h, p, length, out, count, 8);
+  } else {
+    values_int_body(v, b, h, p, length, out, count, 4);
+  }
+}
+
 __attribute__((target("avx512f,avx512bw,avx512vl"))) static void
 values_rows_avx512(const qc_kv_cache *v, int64_t b, int64_t h,
                    const float *const *p, int count, int64_t length,
@@ -602,13 +754,14 @@ static int use_avx512(const qc_kv_cache *c) {
          (c->bits == 32 || !(c->flags & QC_KV_PER_TOKEN) || c->group % 16 == 0);
 }
 
-/* Integer q k^T: codes with AVX-512 VNNI, one scale a token or per channel. */
-static int use_int_scores(const qc_kv_cache *k) {
+/* Integer products: AVX-512 VNNI, one scale a token or per channel (p v:
+ * 8- and 4-bit codes). */
+static int use_int(const qc_kv_cache *c) {
   static int cpu = -1;
   if (cpu < 0)
     cpu = __builtin_cpu_supports("avx512vnni");
-  return cpu && k->bits != 32 &&
-         (!(k->flags & QC_KV_PER_TOKEN) || k->group == k->dim);
+  return cpu && c->bits != 32 &&
+         (!(c->flags & QC_KV_PER_TOKEN) || c->group == c->dim);
 }
 
 /* Where row n of the query (or probability, or output) rows served by
@@ -635,7 +788,7 @@ void quantc_kv_scores(const qc_kv_cache *k, const float *q, int64_t heads,
     int64_t t1 = t0 + CHUNK < length ? t0 + CHUNK : length;
     prepared_rows pr; /* 8 KiB, beside the values path's accumulators */
     int_rows pi;
-    const int integer = use_int_scores(k);
+    const int integer = use_int(k);
     for (int64_t r0 = 0; r0 < n; r0 += ROWS) {
       int count = n - r0 < ROWS ? (int)(n - r0) : ROWS;
       const float *qs[ROWS];
@@ -673,6 +826,9 @@ void quantc_kv_values(const qc_kv_cache *v, const float *p, int64_t heads,
         ps[r] = p + group_row(b, heads, h * share, rows, r0 + r, length);
         os[r] = out + group_row(b, heads, h * share, rows, r0 + r, v->dim);
       }
-      values_rows_avx512(v, b, h, ps, count, length, os);
+      if (use_int(v) && (v->bits == 8 || v->bits == 4))
+        values_rows_int(v, b, h, ps, count, length, os);
+      else
+        values_rows_avx512(v, b, h, ps, count, length, os);
     }
 }
