@@ -157,8 +157,9 @@ TEST_P(KvCacheTest, ProductsMatchFloat64) {
   std::vector<float> p(size_t(batch * cfg.heads * cfg.rows * cfg.length));
   for (float &x : q)
     x = normal(rng);
-  for (float &x : p)
-    x = std::fabs(normal(rng)) / float(cfg.length);
+  // Attention-like weights: mostly small, every 17th token 50 times more.
+  for (size_t i = 0; i < p.size(); ++i)
+    p[i] = std::fabs(normal(rng)) / float(cfg.length) * (i % 17 ? 1 : 50);
   std::vector<float> scores(size_t(batch * cfg.heads * cfg.rows * cfg.length),
                             NAN);
   std::vector<float> out(size_t(batch * cfg.heads * cfg.rows * cfg.dim), NAN);
@@ -194,15 +195,32 @@ TEST_P(KvCacheTest, ProductsMatchFloat64) {
               << "scores b " << b << " head " << i << " row " << r << " t "
               << t;
         }
+        // The contract for p v: each block of 128 tokens' weights p_t
+        // (times the token's scale) may be rounded to 16 bits, steps of
+        // the block's max |w| / 32767, against codes about their middle.
+        std::vector<double> halfStep(size_t(cfg.length));
+        for (int64_t t0 = 0; t0 < cfg.length; t0 += 128) {
+          double top = 0;
+          int64_t t1 = std::min(cfg.length, t0 + 128);
+          for (int64_t t = t0; t < t1; ++t)
+            top = std::max(
+                top, std::fabs(p[size_t(row * cfg.length + t)]) *
+                         (cfg.perToken ? cache.value(b, h, t, 0).step : 1.0));
+          for (int64_t t = t0; t < t1; ++t)
+            halfStep[size_t(t)] = 0.5 * top / 32767;
+        }
         for (int64_t d = 0; d < cfg.dim; ++d) {
-          double sum = 0, size = 0;
+          double sum = 0, size = 0, rounding = 0;
           for (int64_t t = 0; t < cfg.length; ++t) {
             double x = p[size_t(row * cfg.length + t)];
             Cache::Value v = cache.value(b, h, t, d);
             sum += x * v.value;
             size += std::fabs(x) * v.size;
+            rounding += halfStep[size_t(t)] * std::fabs(v.centered) *
+                        (cfg.perToken ? 1.0 : v.step);
           }
-          ASSERT_NEAR(out[size_t(row * cfg.dim + d)], sum, 1e-5 * size + 1e-30)
+          ASSERT_NEAR(out[size_t(row * cfg.dim + d)], sum,
+                      1e-5 * size + rounding + 1e-30)
               << "values b " << b << " head " << i << " row " << r << " d "
               << d;
         }

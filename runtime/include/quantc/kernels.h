@@ -171,7 +171,9 @@ void quantc_kv_append(const qc_kv_cache *cache, const float *x, int64_t at,
  * codes by the query row rounded to 16 bits, in steps of
  * max_d |q_d scale_d| / 32639 (per channel; scale_d = 1 per token): the
  * products are exact int32 sums, against codes taken about their middle
- * 2^(bits-1). */
+ * 2^(bits-1). Likewise values of 8- and 4-bit caches: each block of 128
+ * tokens' weights p_t (times the token's scale, per token) is rounded to
+ * 16 bits, in steps of the block's max |weight| / 32767. */
 void quantc_kv_scores(const qc_kv_cache *keys, const float *q, int64_t heads,
                       int64_t rows, int64_t length, float *scores);
 void quantc_kv_values(const qc_kv_cache *values, const float *p, int64_t heads,
