@@ -209,6 +209,16 @@ qc_session *qc_session_create(qc_model *model, char *error, size_t errorSize) {
 void qc_session_free(qc_session *s) { delete s; }
 
 int64_t qc_session_length(const qc_session *s) { return s->length; }
+
+int64_t qc_session_cache_bytes(const qc_session *s, int64_t *allocated) {
+  int64_t perPosition = 0;
+  for (const Cache &c : s->caches)
+    if (c.data) // shaped by a run
+      perPosition += c.outer() * c.inner() * int64_t(c.elementBytes());
+  if (allocated)
+    *allocated = perPosition * s->capacity;
+  return perPosition;
+}
 void qc_session_reset(qc_session *s) { s->length = 0; }
 
 int qc_session_run(qc_session *s, const qc_tensor *inputs, size_t nInputs,

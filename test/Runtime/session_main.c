@@ -60,6 +60,9 @@ int main(int argc, char **argv) {
   qc_session *s = qc_session_create(m, error, sizeof error);
   if (!s)
     return fail("create", error);
+  int64_t allocated = -1;
+  printf("cache bytes before a run: %lld\n",
+         (long long)qc_session_cache_bytes(s, &allocated));
   double worst = 0, scale = 0;
   for (int64_t at = 0; at < LENGTH;) {
     int64_t to = at == 0 ? 5 : at + 1;
@@ -77,6 +80,9 @@ int main(int argc, char **argv) {
   }
   printf("length %lld, max |step - whole| / max |whole| below 1e-4: %s\n",
          (long long)qc_session_length(s), worst / scale < 1e-4 ? "yes" : "no");
+  int64_t perPosition = qc_session_cache_bytes(s, &allocated);
+  printf("cache bytes: %lld a position, %lld allocated\n",
+         (long long)perPosition, (long long)allocated);
 
   /* The caches read back hold every position. */
   qc_tensor present;

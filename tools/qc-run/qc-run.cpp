@@ -157,6 +157,10 @@ int main(int argc, char **argv) {
                 result.prefillSeconds * 1e3,
                 decoded > 0 ? decoded / result.decodeSeconds : 0.0,
                 (long long)decoded);
+    if (result.cacheBytesPerPosition > 0)
+      std::printf("KV cache: %lld bytes a position, %lld bytes allocated\n",
+                  (long long)result.cacheBytesPerPosition,
+                  (long long)result.cacheBytesAllocated);
     return 0;
   }
 

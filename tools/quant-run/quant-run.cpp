@@ -172,6 +172,11 @@ int main(int argc, char **argv) {
         result.prefillSeconds * 1e3,
         decoded > 0 ? decoded / result.decodeSeconds : 0.0,
         (long long)decoded);
+    if (result.cacheBytesPerPosition > 0)
+      llvm::outs() << llvm::format(
+          "KV cache: %lld bytes a position, %lld bytes allocated\n",
+          (long long)result.cacheBytesPerPosition,
+          (long long)result.cacheBytesAllocated);
     return 0;
   }
 

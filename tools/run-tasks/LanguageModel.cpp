@@ -251,5 +251,8 @@ std::string quantc::generate(Model &model, const std::string &prompt,
     double seconds = std::chrono::duration<double>(clock() - start).count();
     (step == 0 ? result.prefillSeconds : result.decodeSeconds) += seconds;
   }
+  if (session)
+    result.cacheBytesPerPosition =
+        session->cacheBytes(result.cacheBytesAllocated);
   return "";
 }

@@ -44,6 +44,8 @@ std::string perplexity(Model &model, const std::string &textPath,
 struct GenerateResult {
   std::vector<int64_t> tokens; // the generated ones, after the prompt
   double prefillSeconds = 0, decodeSeconds = 0;
+  /// With the cache: its bytes per position and its buffers' bytes.
+  int64_t cacheBytesPerPosition = 0, cacheBytesAllocated = 0;
 };
 
 /// Greedy decoding of `count` bytes after `prompt`. With a decoder-with-past

@@ -94,6 +94,10 @@ public:
   llvm::FailureOr<std::vector<HostTensor>> run(const std::vector<HostTensor> &in,
                                                std::string &error);
   int64_t length() const { return qc_session_length(session); }
+  /// Cache bytes a position takes, and the bytes its buffers hold.
+  int64_t cacheBytes(int64_t &allocated) const {
+    return qc_session_cache_bytes(session, &allocated);
+  }
 
 private:
   Session() = default;

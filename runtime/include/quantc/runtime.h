@@ -196,6 +196,12 @@ int qc_session_run(qc_session *session, const qc_tensor *inputs,
 int64_t qc_session_length(const qc_session *session);
 void qc_session_reset(qc_session *session);
 
+/* Bytes one position takes in all of the session's caches (its batch, each
+ * cache's element type), so that an application can size memory for a
+ * context length; through `allocated` (may be NULL), the bytes its cache
+ * buffers hold now (their capacity). 0 before the first run. */
+int64_t qc_session_cache_bytes(const qc_session *session, int64_t *allocated);
+
 /* The caches in the model's input order (as many as QC_ROLE_KV_CACHE
  * inputs): `set` replaces them with copies of `past` (each shaped like the
  * cache with `length` positions at its axis, all of one length); `get`
