@@ -11,7 +11,10 @@
 // in every row). Bytes per token count one layer's keys and values,
 // scales included.
 //
-//   kv_cache_bench [threads [lengths...]]
+// With fewer KV heads (grouped-query attention, e.g. 8 as Llama-3-8B), each
+// KV head serves 32 / kv_heads query heads.
+//
+//   kv_cache_bench [threads [kv_heads [lengths...]]]
 #include "limits.h"
 #include "quantc/kernels.h"
 
@@ -25,6 +28,8 @@
 namespace {
 
 constexpr int64_t kHeads = 32, kDim = 128, kModel = kHeads * kDim;
+/// KV heads: 32 (LLaMA-7B), or fewer for grouped-query attention.
+int64_t kvHeads = kHeads;
 
 /// Keys (per-channel scales) and values (per-token) of one layer.
 struct LayerCache {
@@ -36,7 +41,7 @@ struct LayerCache {
   LayerCache(int bits, int64_t capacity) : bits(bits) {
     for (qc_kv_cache *c : {&k, &v}) {
       c->batch = 1;
-      c->kv_heads = kHeads;
+      c->kv_heads = kvHeads;
       c->capacity = capacity;
       c->dim = kDim;
       c->bits = bits;
@@ -44,15 +49,15 @@ struct LayerCache {
       c->group = kDim;
     }
     v.flags = QC_KV_PER_TOKEN;
-    kCodes.resize(size_t(kHeads * capacity * k.row_bytes));
+    kCodes.resize(size_t(kvHeads * capacity * k.row_bytes));
     vCodes.resize(kCodes.size());
     k.codes = kCodes.data();
     v.codes = vCodes.data();
     // Keys: calibrated ranges [-4, 4] per channel; values: one (scale,
     // offset) a token.
-    kScale.assign(size_t(kModel), 8.0f / float((1 << (bits % 32)) - 1));
-    kOffset.assign(size_t(kModel), -4.0f);
-    vScale.resize(size_t(kHeads * capacity));
+    kScale.assign(size_t(kvHeads * kDim), 8.0f / float((1 << (bits % 32)) - 1));
+    kOffset.assign(size_t(kvHeads * kDim), -4.0f);
+    vScale.resize(size_t(kvHeads * capacity));
     vOffset.resize(vScale.size());
     k.scale = kScale.data();
     k.offset = kOffset.data();
@@ -62,8 +67,8 @@ struct LayerCache {
 
   /// Bytes of one token's keys and values, scales included.
   double bytesPerToken() const {
-    double codes = 2.0 * kHeads * double(k.row_bytes);
-    return bits == 32 ? codes : codes + kHeads * 2 * sizeof(float);
+    double codes = 2.0 * kvHeads * double(k.row_bytes);
+    return bits == 32 ? codes : codes + kvHeads * 2 * sizeof(float);
   }
 };
 
@@ -71,7 +76,7 @@ struct LayerCache {
 void fill(LayerCache &c, int64_t length, std::mt19937 &rng) {
   std::normal_distribution<float> normal(0.0f, 1.0f);
   const int64_t block = 256;
-  std::vector<float> x(size_t(kHeads * block * kDim));
+  std::vector<float> x(size_t(kvHeads * block * kDim));
   for (int64_t at = 0; at < length; at += block) {
     int64_t count = std::min(block, length - at);
     for (float &e : x)
@@ -117,26 +122,31 @@ void attention(LayerCache &c, Step &s, int64_t at, bool matmul = false) {
     quantc_kv_values(&c.v, s.scores.data(), kHeads, 1, length, s.out.data());
     return;
   }
+  // Batched over KV heads, each one's query heads stacked as rows (as
+  // quantc-fold-repeat-kv has compiled models do).
+  const int64_t share = kHeads / kvHeads;
   auto view = [](float *p, int64_t rows, int64_t cols, int64_t stride) {
-    return qc_memref3d_f32{p, p, 0, {kHeads, rows, cols}, {stride, cols, 1}};
+    return qc_memref3d_f32{p, p, 0, {kvHeads, rows, cols}, {stride, cols, 1}};
   };
   auto *keys = reinterpret_cast<float *>(c.k.codes);
   auto *values = reinterpret_cast<float *>(c.v.codes);
-  qc_memref3d_f32 q = view(s.q.data(), 1, kDim, kDim);
+  qc_memref3d_f32 q = view(s.q.data(), share, kDim, share * kDim);
   qc_memref3d_f32 k = view(keys, length, kDim, c.k.capacity * kDim);
-  qc_memref3d_f32 scores = view(s.scores.data(), 1, length, length);
+  qc_memref3d_f32 scores = view(s.scores.data(), share, length, share * length);
   _mlir_ciface_quantc_matmul_f32(&q, &k, &scores,
                                  QC_MATMUL_INIT | QC_MATMUL_TRANSPOSED_B);
   softmax(s, length);
   qc_memref3d_f32 v = view(values, length, kDim, c.v.capacity * kDim);
-  qc_memref3d_f32 out = view(s.out.data(), 1, kDim, kDim);
+  qc_memref3d_f32 out = view(s.out.data(), share, kDim, share * kDim);
   _mlir_ciface_quantc_matmul_f32(&scores, &v, &out, QC_MATMUL_INIT);
 }
 
+/// Projection i (q, k, v, o): k and v have kvHeads x 128 outputs.
 void project(Step &s, int i, float *in, float *out) {
+  int64_t n = i == 1 || i == 2 ? kvHeads * kDim : kModel;
   qc_memref3d_f32 a = matrix(in, 1, kModel);
-  qc_memref3d_f32 w = matrix(s.weights[size_t(i)].data(), kModel, kModel);
-  qc_memref3d_f32 c = matrix(out, 1, kModel);
+  qc_memref3d_f32 w = matrix(s.weights[size_t(i)].data(), kModel, n);
+  qc_memref3d_f32 c = matrix(out, 1, n);
   _mlir_ciface_quantc_matmul_f32(&a, &w, &c, QC_MATMUL_INIT);
 }
 
@@ -164,16 +174,22 @@ template <typename F> double best(F f) {
 int main(int argc, char **argv) {
   if (argc > 1)
     omp_set_num_threads(atoi(argv[1]));
+  if (argc > 2)
+    kvHeads = atoll(argv[2]);
+  if (kvHeads <= 0 || kHeads % kvHeads != 0) {
+    fprintf(stderr, "kv_heads must divide %lld\n", (long long)kHeads);
+    return 1;
+  }
   std::vector<int64_t> lengths = {2048, 8192, 32768};
-  if (argc > 2) {
+  if (argc > 3) {
     lengths.clear();
-    for (int i = 2; i < argc; ++i)
+    for (int i = 3; i < argc; ++i)
       lengths.push_back(atoll(argv[i]));
   }
   const double gbs = read_gbs();
-  printf("LLaMA-7B attention decode step (32 heads x 128), %d threads, kernels "
-         "%s; read bandwidth %.1f GB/s\n",
-         omp_get_max_threads(), quantc_matmul_isa(), gbs);
+  printf("LLaMA-7B attention decode step (32 heads x 128, %lld KV heads), %d "
+         "threads, kernels %s; read bandwidth %.1f GB/s\n",
+         (long long)kvHeads, omp_get_max_threads(), quantc_matmul_isa(), gbs);
   std::mt19937 rng(1);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   Step s;

@@ -779,33 +779,45 @@ void quantc_kv_scores(const qc_kv_cache *k, const float *q, int64_t heads,
     return;
   }
   const int64_t share = heads / k->kv_heads, n = share * rows;
-  const int64_t chunks = (length + CHUNK - 1) / CHUNK;
-  const int64_t items = k->batch * k->kv_heads * chunks;
+  const int64_t blocks = (n + ROWS - 1) / ROWS; /* of query rows a KV head */
+  const int64_t heads_kv = k->batch * k->kv_heads;
+  const int integer = use_int(k);
+  /* Each block of query rows prepared once, for every work item. */
+  size_t size = integer ? sizeof(int_rows) : sizeof(prepared_rows);
+  char *prepared = aligned_alloc(64, (size_t)(heads_kv * blocks) * size);
 #pragma omp parallel for schedule(static)
-  for (int64_t u = 0; u < items; ++u) {
+  for (int64_t u = 0; u < heads_kv * blocks; ++u) {
+    int64_t b = u / blocks / k->kv_heads, h = u / blocks % k->kv_heads;
+    int64_t r0 = u % blocks * ROWS;
+    int count = n - r0 < ROWS ? (int)(n - r0) : ROWS;
+    const float *qs[ROWS];
+    for (int r = 0; r < count; ++r)
+      qs[r] = q + group_row(b, heads, h * share, rows, r0 + r, k->dim);
+    if (integer)
+      prepare_int(k, h, qs, count, (int_rows *)(prepared + (size_t)u * size));
+    else
+      prepare(k, h, qs, count, (prepared_rows *)(prepared + (size_t)u * size));
+  }
+  const int64_t chunks = (length + CHUNK - 1) / CHUNK;
+#pragma omp parallel for schedule(static)
+  for (int64_t u = 0; u < heads_kv * chunks; ++u) {
     int64_t bh = u / chunks, t0 = u % chunks * CHUNK;
     int64_t b = bh / k->kv_heads, h = bh % k->kv_heads;
     int64_t t1 = t0 + CHUNK < length ? t0 + CHUNK : length;
-    prepared_rows pr; /* 8 KiB, beside the values path's accumulators */
-    int_rows pi;
-    const int integer = use_int(k);
     for (int64_t r0 = 0; r0 < n; r0 += ROWS) {
       int count = n - r0 < ROWS ? (int)(n - r0) : ROWS;
-      const float *qs[ROWS];
       float *ss[ROWS];
-      for (int r = 0; r < count; ++r) {
-        qs[r] = q + group_row(b, heads, h * share, rows, r0 + r, k->dim);
+      for (int r = 0; r < count; ++r)
         ss[r] = scores + group_row(b, heads, h * share, rows, r0 + r, length);
-      }
-      if (integer) {
-        prepare_int(k, h, qs, count, &pi);
-        scores_rows_int(k, b, h, &pi, count, t0, t1, ss);
-      } else {
-        prepare(k, h, qs, count, &pr);
-        scores_rows_avx512(k, b, h, &pr, count, t0, t1, ss);
-      }
+      const char *at = prepared + (size_t)(bh * blocks + r0 / ROWS) * size;
+      if (integer)
+        scores_rows_int(k, b, h, (const int_rows *)at, count, t0, t1, ss);
+      else
+        scores_rows_avx512(k, b, h, (const prepared_rows *)at, count, t0, t1,
+                           ss);
     }
   }
+  free(prepared);
 }
 
 void quantc_kv_values(const qc_kv_cache *v, const float *p, int64_t heads,
