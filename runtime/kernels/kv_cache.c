@@ -447,7 +447,7 @@ static void prepare_int(const qc_kv_cache *k, int64_t h, const float *const *q,
           int64_t at = (m * per_byte + e) * 64 + j;
           out->lo[r][at] = (int8_t)lo;
           out->hi[r][at] = (int8_t)((v - lo) / 256);
-          out->middle[r][j / 4] += v << (k->bits - 1);
+          out->middle[r][j / 4] += v * (1 << (k->bits - 1));
         }
     /* The codes are taken about their middle, c - mid (value = scale
      * (c - mid) + offset + mid scale): q16's rounding then weighs only
@@ -606,8 +606,9 @@ values_int_body(const qc_kv_cache *v, int64_t b, int64_t h,
       read_ahead(row0, 2 * v->row_bytes);
       __m512i pair[ROWS];
       for (int r = 0; r < count; ++r)
-        pair[r] = _mm512_set1_epi32((int32_t)(uint16_t)w[r][t - t0] |
-                                    ((int32_t)w[r][t + 1 - t0] << 16));
+        pair[r] = _mm512_set1_epi32(
+            (int32_t)((uint32_t)(uint16_t)w[r][t - t0] |
+                      ((uint32_t)(uint16_t)w[r][t + 1 - t0] << 16)));
       for (int64_t m = 0; m < pieces; ++m) {
         __m512i a, c;
         const uint8_t *at0 = row0 + m * 64, *at1 = row1 + m * 64;

@@ -62,7 +62,7 @@ struct Cache {
       for (int64_t h = 0; h < cfg.kvHeads; ++h)
         for (int64_t d = 0; d < cfg.dim; ++d) {
           float m = 1.0f + float(d % 7), mean = 0.25f * float(d % 3);
-          scale.push_back(2 * m / float((1 << cfg.bits) - 1));
+          scale.push_back(2 * m / float((1 << (cfg.bits % 32)) - 1));
           offset.push_back(mean - m);
         }
     }
