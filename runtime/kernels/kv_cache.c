@@ -8,8 +8,12 @@
  * - per-token values: p_t * scale_t multiplies the codes, and
  *   sum_t p_t offset_t is added to each output of the group once.
  * On AVX-512 a KV head's query rows (grouped-query heads, several
- * positions) are served from one read of its cache; elsewhere a portable
- * loop computes the same sums.
+ * positions) are served from one read of its cache, decoded to f32; with
+ * VNNI, integer caches with one scale a token or per-channel scales are
+ * multiplied as integers instead (q k^T: vpdpbusd against the query rounded
+ * to 16 bits; p v: vpdpwssd against 16-bit weights, 8- and 4-bit codes),
+ * which keeps them near the memory bandwidth. Elsewhere a portable loop
+ * computes the same sums.
  *
  *===----------------------------------------------------------------------===*/
 
@@ -397,7 +401,7 @@ values_body(const qc_kv_cache *v, int64_t b, int64_t h, const float *const *p,
 /* ---- AVX-512 VNNI: integer q k^T ---------------------------------------- */
 
 /* Bytes of a row's coefficients: [64-byte piece][extraction][64]. */
-#define INT_BYTES (MAX_DIM * 8 / 8)
+#define INT_BYTES MAX_DIM /* at most one coefficient a code, 64-byte pieces */
 
 /* The query rows of one KV head as 16-bit integers (per row, scale
  * max|q'| / 32639, q' the query times per-channel scales), each split in
