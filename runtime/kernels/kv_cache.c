@@ -578,7 +578,7 @@ values_int_body(const qc_kv_cache *v, int64_t b, int64_t h,
     float step[ROWS];
     int64_t total[ROWS]; /* sum of the block's w */
     for (int r = 0; r < count; ++r) {
-      float top = 0;
+      float top = 0, weight[BLOCK]; /* the block's p_t (times scale_t) */
       for (int64_t t = t0; t < t1; ++t) {
         float x = p[r][t];
         if (per_token) {
@@ -588,13 +588,13 @@ values_int_body(const qc_kv_cache *v, int64_t b, int64_t h,
         } else {
           exact[r] += x;
         }
+        weight[t - t0] = x;
         top = fmaxf(top, fabsf(x));
       }
       step[r] = top / 32767.0f;
       total[r] = 0;
       for (int64_t t = t0; t < t1; ++t) {
-        float x =
-            per_token ? p[r][t] * v->scale[token_scales(v, b, h, t)] : p[r][t];
+        float x = weight[t - t0];
         int16_t q = step[r] > 0 ? (int16_t)nearbyintf(x / step[r]) : 0;
         w[r][t - t0] = q;
         total[r] += q;
