@@ -715,22 +715,17 @@ struct MmaShape {
   bool scaleOnSums() const {
     return group == k || group % (4 * codesPerUnit()) == 0;
   }
-  /// x is staged in workgroup memory a trip (4 units of k) at a time, in
-  /// 16-byte pieces: a row's pieces reordered unit-minor (piece e of unit
-  /// t at 4e + t) and rows 4 pieces apart, so that the 8 lanes of a
-  /// quarter-warp (rows g, g + 1; units t = 0..3) meet 8 bank groups.
-  int64_t piecesPerUnit() const { return codesPerUnit() / 4; }
+  /// x is staged in workgroup memory a trip (4 units of k) at a time,
+  /// rounded to f16 and in A's order: each word's k reordered as its codes
+  /// pair (j, j + codes/2), so that a lane's A pairs are adjacent halves.
+  /// 16-byte pieces (8 halves): a row's pieces reordered unit-minor (piece
+  /// e of unit t at 4e + t) and rows 4 pieces apart, so that the 8 lanes
+  /// of a quarter-warp (rows g, g + 1; units t = 0..3) meet 8 bank groups.
+  int64_t piecesPerUnit() const { return codesPerUnit() / 8; }
   int64_t piecesPerTrip() const { return 4 * piecesPerUnit(); }
-  int64_t stageRowFloats() const { return (piecesPerTrip() + 4) * 4; }
+  int64_t stageRowHalves() const { return (piecesPerTrip() + 4) * 8; }
   /// One of the two stages (double buffering): the block's rows of a trip.
-  int64_t stageFloats() const { return rowsPerWarp() * stageRowFloats(); }
-  /// The most row tiles whose two stages fit the 48 KB of static shared
-  /// memory a block may have.
-  static int64_t maxRowTiles(int64_t bits) {
-    // 2 stages x 16 rows x (128 / bits pieces + 4 of padding) x 16 bytes.
-    int64_t perTile = 2 * 16 * (128 / bits + 4) * 16;
-    return std::min<int64_t>(4, 48 * 1024 / perTile);
-  }
+  int64_t stageHalves() const { return rowsPerWarp() * stageRowHalves(); }
   int64_t channelsPerWarp() const { return 8 * nTiles; }
   int64_t channelsPerBlock() const {
     return channelsPerWarp() * kWarpsPerBlock;
@@ -801,10 +796,10 @@ public:
         rowIndices.push_back(
             delinearize(arith::MinUIOp::create(b, loc, row, lastRow)));
         stageRowBase.push_back(
-            add(mul(inBlock, idx(s.stageRowFloats())), mul(t, idx(4))));
+            add(mul(inBlock, idx(s.stageRowHalves())), mul(t, idx(8))));
       }
-    // The pieces this thread copies into each stage: the same rows and
-    // places every trip (rows past the end read the last one).
+    // The pieces this thread stages each trip: the same rows and places
+    // every trip (rows past the end read the last one).
     Value thread = add(mul(warp, idx(kWarp)), lane);
     int64_t perThread =
         s.rowsPerWarp() * s.piecesPerTrip() / (kWarp * kWarpsPerBlock);
@@ -814,12 +809,11 @@ public:
       Value p = arith::RemUIOp::create(b, loc, linear, idx(s.piecesPerTrip()));
       copySource.push_back(delinearize(
           arith::MinUIOp::create(b, loc, add(r0, row), lastRow)));
-      copyK.push_back(mul(p, idx(4)));
+      copyK.push_back(mul(p, idx(8)));
       Value unit = arith::DivUIOp::create(b, loc, p, idx(s.piecesPerUnit()));
       Value piece = arith::RemUIOp::create(b, loc, p, idx(s.piecesPerUnit()));
-      copyTarget.push_back(
-          add(mul(row, idx(s.stageRowFloats())),
-              mul(add(mul(piece, idx(4)), unit), idx(4))));
+      copyTarget.push_back(add(mul(row, idx(s.stageRowHalves())),
+                               mul(add(mul(piece, idx(4)), unit), idx(8))));
     }
 
     Type accType = VectorType::get({2, 2}, b.getF32Type());
@@ -837,68 +831,84 @@ private:
   /// end), each loading the next trip's codes before multiplying the ones
   /// loaded the trip before.
   ///
-  /// The block's x of a trip is copied into a stage by `cp.async` a trip
-  /// ahead: at each trip every thread waits for its copies, the barrier
-  /// makes them everyone's (and says all are done with the other stage),
-  /// and the next trip's copies into the other stage run under the
-  /// multiplies.
+  /// The block's x passes through registers into the stages (it is rounded
+  /// and reordered on the way): each trip's x is loaded two trips ahead and
+  /// stored one trip ahead. At each trip a barrier says that the stage
+  /// about to be read is written and that everyone is done with the other
+  /// one, which then takes the next trip's x.
   SmallVector<Value> loop(Value t, Value begin, Value end,
                           SmallVector<Value> acc) {
     size_t accCount = acc.size();
+    Value lastTrip = sub(end, idx(4));
+    auto nextOf = [&](Value trip, int64_t ahead) {
+      return arith::MinUIOp::create(b, loc, add(trip, idx(4 * ahead)), lastTrip)
+          .getResult();
+    };
+    storeX(loadX(begin), idx(0));
     SmallVector<Value> carried = acc;
-    llvm::append_range(carried, loadUnit(add(begin, t)));
-    copyTrip(begin, idx(0));
+    SmallVector<Value> firstUnit = loadUnit(add(begin, t));
+    size_t unitCount = firstUnit.size();
+    llvm::append_range(carried, firstUnit);
+    llvm::append_range(carried, loadX(nextOf(begin, 1)));
     auto forOp = scf::ForOp::create(b, loc, begin, end, idx(4), carried);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(forOp.getBody());
       Value trip = forOp.getInductionVar();
-      Value nextTrip = arith::MinUIOp::create(b, loc, add(trip, idx(4)),
-                                              sub(end, idx(4)));
-      SmallVector<Value> nextLoads = loadUnit(add(nextTrip, t));
+      ValueRange args = forOp.getRegionIterArgs();
+      SmallVector<Value> nextLoads = loadUnit(add(nextOf(trip, 1), t));
       Value parity = arith::AndIOp::create(
           b, loc, arith::DivUIOp::create(b, loc, sub(trip, begin), idx(4)),
           idx(1));
-      waitCopies();
       gpu::BarrierOp::create(b, loc);
-      copyTrip(nextTrip, sub(idx(1), parity));
-      ValueRange args = forOp.getRegionIterArgs();
-      SmallVector<Value> sums = multiplyUnit(
-          mul(parity, idx(s.stageFloats())),
-          SmallVector<Value>(args.drop_front(accCount)),
-          SmallVector<Value>(args.take_front(accCount)));
+      storeX(SmallVector<Value>(args.drop_front(accCount + unitCount)),
+             sub(idx(1), parity));
+      SmallVector<Value> nextX = loadX(nextOf(trip, 2));
+      SmallVector<Value> sums =
+          multiplyUnit(mul(parity, idx(s.stageHalves())),
+                       SmallVector<Value>(args.slice(accCount, unitCount)),
+                       SmallVector<Value>(args.take_front(accCount)));
       llvm::append_range(sums, nextLoads);
+      llvm::append_range(sums, nextX);
       scf::YieldOp::create(b, loc, sums);
     }
-    // The last trip copied its own x again; nothing may be in flight when
-    // the block ends.
-    waitCopies();
     return SmallVector<Value>(forOp.getResults().take_front(accCount));
   }
 
-  /// x of the trip starting at unit `trip` into stage `parity`.
-  void copyTrip(Value trip, Value parity) {
+  /// This thread's pieces of x of the trip starting at unit `trip`: 8 f32
+  /// values each.
+  SmallVector<Value> loadX(Value trip) {
     Value k0 = mul(trip, idx(s.codesPerUnit()));
-    Value base = mul(parity, idx(s.stageFloats()));
-    SmallVector<Value> copies;
+    SmallVector<Value> pieces;
     for (size_t i = 0; i < copySource.size(); ++i) {
       SmallVector<Value> from = copySource[i];
       from.push_back(add(k0, copyK[i]));
-      copies.push_back(nvgpu::DeviceAsyncCopyOp::create(
-          b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), stage,
-          ValueRange{add(base, copyTarget[i])}, x, from,
-          b.getIndexAttr(4), /*srcElements=*/Value(),
-          /*bypassL1=*/b.getUnitAttr()));
+      pieces.push_back(vector::LoadOp::create(
+          b, loc, VectorType::get({8}, b.getF32Type()), x, from,
+          /*nontemporal=*/false, b.getI64IntegerAttr(16)));
     }
-    nvgpu::DeviceAsyncCreateGroupOp::create(
-        b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), copies);
+    return pieces;
   }
 
-  /// Until this thread's copies have landed.
-  void waitCopies() {
-    Value none = nvgpu::DeviceAsyncCreateGroupOp::create(
-        b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), ValueRange{});
-    nvgpu::DeviceAsyncWaitOp::create(b, loc, none, b.getI32IntegerAttr(0));
+  /// Pieces loaded by loadX into stage `parity`: each word's k in the order
+  /// its codes pair (j, j + codes/2), rounded to f16.
+  void storeX(ArrayRef<Value> pieces, Value parity) {
+    int64_t perWord = s.codesPerWord();
+    SmallVector<int64_t> order;
+    for (int64_t w = 0; w < 8; w += perWord)
+      for (int64_t c = 0; c < perWord / 2; ++c) {
+        order.push_back(w + c);
+        order.push_back(w + c + perWord / 2);
+      }
+    Value base = mul(parity, idx(s.stageHalves()));
+    for (auto [piece, target] : llvm::zip_equal(pieces, copyTarget)) {
+      Value ordered = vector::ShuffleOp::create(b, loc, piece, piece, order);
+      Value halves = arith::TruncFOp::create(
+          b, loc, VectorType::get({8}, b.getF16Type()), ordered);
+      vector::StoreOp::create(b, loc, halves, stage,
+                              ValueRange{add(base, target)},
+                              /*nontemporal=*/false, b.getI64IntegerAttr(16));
+    }
   }
 
   /// Unit `u` of each tile's channel: nTiles vectors of 4 words; per tile
@@ -959,42 +969,40 @@ private:
     ArrayRef<Value> bias = loaded.slice(s.nTiles, 2 * s.nTiles);
     ArrayRef<Value> scale = loaded.drop_front(3 * s.nTiles);
     int64_t perWord = s.codesPerWord(), mmas = perWord / 4;
-    int64_t piecesPerWord = perWord / 4;
+    int64_t wordsPerPiece = 8 / perWord;
     auto aType = VectorType::get({4, 2}, b.getF16Type());
     auto bType = VectorType::get({2, 2}, b.getF16Type());
+    // x of rows g and g + 8 of each tile, a piece (8 halves) each: piece p
+    // of the lane's unit holds words p * wordsPerPiece onwards, each as the
+    // half2 pairs of its codes (see storeX).
+    SmallVector<SmallVector<Value>> xs;
+    for (Value rowBase : stageRowBase) {
+      SmallVector<Value> pieces;
+      for (int64_t p = 0; p < s.piecesPerUnit(); ++p)
+        pieces.push_back(vector::LoadOp::create(
+            b, loc, VectorType::get({8}, b.getF16Type()), stage,
+            ValueRange{add(add(stageBase, rowBase), idx(p * 32))},
+            /*nontemporal=*/false, b.getI64IntegerAttr(16)));
+      xs.push_back(pieces);
+    }
+    // A's half2 of pair c of word e (x at codes c and c + perWord / 2).
+    auto xPair = [&](int64_t row, int64_t e, int64_t c) {
+      Value piece = xs[row][e / wordsPerPiece];
+      int64_t at = (e % wordsPerPiece) * perWord + 2 * c;
+      return vector::ShuffleOp::create(b, loc, piece, piece,
+                                       ArrayRef<int64_t>{at, at + 1})
+          .getResult();
+    };
     // aOps[e][m][i]: mma i of word e for row tile m.
     SmallVector<SmallVector<SmallVector<Value>>> aOps(4);
     for (int64_t e = 0; e < 4; ++e) {
-      // x of rows g and g + 8 of each tile at the word's k, from the stage.
-      SmallVector<SmallVector<Value>> xs;
-      for (Value rowBase : stageRowBase) {
-        SmallVector<Value> values;
-        for (int64_t q = 0; q < perWord; q += 4) {
-          int64_t piece = e * piecesPerWord + q / 4;
-          Value at = add(add(stageBase, rowBase), idx(piece * 16));
-          Value v = vector::LoadOp::create(
-              b, loc, VectorType::get({4}, b.getF32Type()), stage,
-              ValueRange{at}, /*nontemporal=*/false, b.getI64IntegerAttr(16));
-          for (int64_t c = 0; c < 4; ++c)
-            values.push_back(vector::ExtractOp::create(b, loc, v, c));
-        }
-        xs.push_back(values);
-      }
-      // x at codes (c, c + perWord / 2) as a half2: A's halves of pair c.
-      auto xPair = [&](int64_t row, int64_t c) {
-        Value two = vector::FromElementsOp::create(
-            b, loc, VectorType::get({2}, b.getF32Type()),
-            ValueRange{xs[row][c], xs[row][c + perWord / 2]});
-        return arith::TruncFOp::create(
-                   b, loc, VectorType::get({2}, b.getF16Type()), two)
-            .getResult();
-      };
       aOps[e].resize(s.mTiles);
       for (int64_t m = 0; m < s.mTiles; ++m)
         for (int64_t i = 0; i < mmas; ++i)
           aOps[e][m].push_back(fragment(
-              aType, {xPair(2 * m, 2 * i), xPair(2 * m + 1, 2 * i),
-                      xPair(2 * m, 2 * i + 1), xPair(2 * m + 1, 2 * i + 1)}));
+              aType,
+              {xPair(2 * m, e, 2 * i), xPair(2 * m + 1, e, 2 * i),
+               xPair(2 * m, e, 2 * i + 1), xPair(2 * m + 1, e, 2 * i + 1)}));
     }
     Type accType = VectorType::get({2, 2}, b.getF32Type());
     Value zero = arith::ConstantOp::create(
@@ -1083,12 +1091,12 @@ private:
   SmallVector<Value> codeBase, scaleBase;
   /// Where the scales of C's channels 2t, 2t + 1 of each tile start.
   SmallVector<Value> scaleBaseC;
-  /// The two stages of x in workgroup memory, and where each row slot of
-  /// the lane reads in a stage.
+  /// The two stages of x (f16) in workgroup memory, and where each row
+  /// slot of the lane reads in a stage.
   Value stage;
   SmallVector<Value> stageRowBase;
-  /// This thread's copies into a stage: x's row indices, k within the
-  /// trip, the place in the stage.
+  /// The pieces this thread stages: x's row indices, k within the trip,
+  /// the place in a stage.
   SmallVector<SmallVector<Value>> copySource;
   SmallVector<Value> copyK, copyTarget;
 };
@@ -1301,8 +1309,9 @@ struct CudaQuantizedMatmulPass
       variant.bits = shape.bits;
       variant.group = shape.group;
       variant.symmetric = shape.symmetric;
-      variant.mTiles = std::min<int64_t>(rowTiles,
-                                         MmaShape::maxRowTiles(shape.bits));
+      // Two stages of 4 row tiles take 40 KB (4-bit codes): inside the
+      // 48 KB of static shared memory a block may have.
+      variant.mTiles = rowTiles;
       variant.nTiles = channelTiles;
       auto c = [&](int64_t v) {
         return arith::ConstantIndexOp::create(at, loc, v).getResult();
@@ -1330,11 +1339,11 @@ struct CudaQuantizedMatmulPass
         OpBuilder zeroB = ifSplit.getThenBodyBuilder();
         emitZero(zeroB, loc, y, rowSizes, rowCount, shape.n);
       }
-      Type stages = MemRefType::get(
-          {2 * variant.stageFloats()}, at.getF32Type(),
-          MemRefLayoutAttrInterface(),
-          gpu::AddressSpaceAttr::get(at.getContext(),
-                                     gpu::AddressSpace::Workgroup));
+      Type stages =
+          MemRefType::get({2 * variant.stageHalves()}, at.getF16Type(),
+                          MemRefLayoutAttrInterface(),
+                          gpu::AddressSpaceAttr::get(
+                              at.getContext(), gpu::AddressSpace::Workgroup));
       auto launched =
           createLaunch(at, loc, gridX, kWarp, kWarpsPerBlock, stages);
       gpu::LaunchOp launch = launched.first;

@@ -1,9 +1,9 @@
 // RUN: quant-opt %s --split-input-file --quantc-cuda-qmatmul=channel-tiles=2 | FileCheck %s
-// Row tiles past what two stages of x fit in 48 KB are capped: 2 for 4-bit
-// codes (2 x 32 rows x 144 floats).
-// RUN: quant-opt %s --split-input-file --quantc-cuda-qmatmul=row-tiles=4 | FileCheck %s --check-prefix=TILECAP
-// TILECAP-LABEL: func.func @tensor_cores(
-// TILECAP: workgroup(%{{.+}} : memref<9216xf32, #gpu.address_space<workgroup>>)
+// Four row tiles: two stages of 64 rows of x (f16) in workgroup memory
+// (2 x 64 rows x 160 halves).
+// RUN: quant-opt %s --split-input-file --quantc-cuda-qmatmul=row-tiles=4 | FileCheck %s --check-prefix=TILES4
+// TILES4-LABEL: func.func @tensor_cores(
+// TILES4: workgroup(%{{.+}} : memref<20480xf16, #gpu.address_space<workgroup>>)
 
 // int4 symmetric g128, K = 256, N = 20, rows known only at run time: one
 // launch for a single row (decoding a token), one for more; none for zero
@@ -213,26 +213,33 @@ func.func @ragged(%x: memref<3x9xf32>, %codes: memref<15xi8>, %scales: memref<12
 // CHECK: scf.if %[[SPLIT]] {
 // CHECK: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c256{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}})
 // CHECK: memref.store %cst, %arg3
-// Two stages of x in workgroup memory, each 16 rows of a trip (128 values
-// and 16 of padding): 2 x 16 x 144 floats.
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[GRID]], {{.*}}) threads({{.*}}) in ({{.*}} = %c32{{.*}}, {{.*}} = %c4{{.*}}, {{.*}} = %c1{{.*}}) workgroup(%[[STAGE:.+]] : memref<4608xf32, #gpu.address_space<workgroup>>)
-// The first trip's codes (symmetric: the biases are constants, 1024 + 8
-// and -(64 + 8)), then its x: 16 x 32 pieces of 16 bytes, 4 a thread.
+// Two stages of x (f16) in workgroup memory, each 16 rows of a trip (128
+// values and 32 of padding): 2 x 16 x 160 halves.
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[GRID]], {{.*}}) threads({{.*}}) in ({{.*}} = %c32{{.*}}, {{.*}} = %c4{{.*}}, {{.*}} = %c1{{.*}}) workgroup(%[[STAGE:.+]] : memref<5120xf16, #gpu.address_space<workgroup>>)
+// The first trip's x staged: 16 x 16 pieces of 8 values, 2 a thread, each
+// word's k in the order its codes pair (j, j + 4), rounded to f16.
+// CHECK: vector.load %arg0[%{{.+}}, %{{.+}}] {alignment = 16 : i64} : memref<?x2048xf32>, vector<8xf32>
+// CHECK: vector.load %arg0[%{{.+}}, %{{.+}}] {alignment = 16 : i64} : memref<?x2048xf32>, vector<8xf32>
+// CHECK: vector.shuffle %{{.+}}, %{{.+}} [0, 4, 1, 5, 2, 6, 3, 7] : vector<8xf32>, vector<8xf32>
+// CHECK: arith.truncf %{{.+}} : vector<8xf32> to vector<8xf16>
+// CHECK: vector.store %{{.+}}, %[[STAGE]][%{{.+}}] {alignment = 16 : i64} : memref<5120xf16, #gpu.address_space<workgroup>>, vector<8xf16>
+// Then the first trip's codes (symmetric: the biases are constants, 1024 +
+// 8 and -(64 + 8)) and the second trip's x, carried into the loop.
 // CHECK: vector.load %{{.+}} {alignment = 16 : i64} : memref<5120xi32>, vector<4xi32>
-// CHECK-COUNT-4: nvgpu.device_async_copy %arg0[%{{.+}}, %{{.+}}], %[[STAGE]][%{{.+}}], 4 {bypassL1} : memref<?x2048xf32> to memref<4608xf32, #gpu.address_space<workgroup>>
-// CHECK: nvgpu.device_async_create_group
-// Each trip: the next trip's codes; this thread's copies waited for, a
-// barrier; the next trip's x copied into the other stage.
-// CHECK: scf.for
+// CHECK: vector.load %arg0[%{{.+}}, %{{.+}}] {{.*}} vector<8xf32>
+// Each trip: the next trip's codes; a barrier; the x loaded a trip before
+// stored into the other stage; the x of the trip after the next loaded.
+// CHECK: scf.for {{.*}} -> (vector<2x2xf32>, vector<2x2xf32>, vector<4xi32>, vector<4xi32>, {{.*}}, vector<8xf32>, vector<8xf32>)
 // CHECK: vector.load %{{.+}} {alignment = 16 : i64} : memref<5120xi32>, vector<4xi32>
-// CHECK: nvgpu.device_async_wait %{{.+}} {numGroups = 0 : i32}
-// CHECK-NEXT: gpu.barrier
-// CHECK-COUNT-4: nvgpu.device_async_copy %arg0
-// CHECK: nvgpu.device_async_create_group
-// x of two rows (g and g + 8 of the tile), 8 values each, from the stage,
-// rounded to f16 in pairs (codes j and j + 4 of a word share one mask).
-// CHECK: vector.load %[[STAGE]][%{{.+}}] {alignment = 16 : i64} : memref<4608xf32, #gpu.address_space<workgroup>>, vector<4xf32>
-// CHECK: arith.truncf %{{.+}} : vector<2xf32> to vector<2xf16>
+// CHECK: gpu.barrier
+// CHECK: vector.shuffle %{{.+}}, %{{.+}} [0, 4, 1, 5, 2, 6, 3, 7] : vector<8xf32>, vector<8xf32>
+// CHECK: vector.store %{{.+}}, %[[STAGE]]
+// CHECK: vector.load %arg0[%{{.+}}, %{{.+}}] {{.*}} vector<8xf32>
+// A's pairs straight from the stage: a piece (8 halves) per row (g and g +
+// 8 of the tile) and word.
+// CHECK: %[[PIECE:.+]] = vector.load %[[STAGE]][%{{.+}}] {alignment = 16 : i64} : memref<5120xf16, #gpu.address_space<workgroup>>, vector<8xf16>
+// CHECK: vector.shuffle %[[PIECE]], %[[PIECE]] [0, 1] : vector<8xf16>, vector<8xf16>
+// CHECK-NOT: arith.truncf
 // CHECK: ub.poison : vector<4x2xf16>
 // One shift by 8 for the word; codes at bit 0 of a byte masked
 // (0x000F000F), their sign bits flipped and the half 1024 set in one XOR
@@ -253,10 +260,9 @@ func.func @ragged(%x: memref<3x9xf32>, %codes: memref<15xi8>, %scales: memref<12
 // the trip's sums are scaled once, in f32, per C channel.
 // CHECK-COUNT-7: nvgpu.mma.sync
 // CHECK: math.fma %{{.+}} : f32
-// After the loop: no copy left in flight; each C element stored where its
-// row and channel exist, added atomically where blocks split K.
+// After the loop: each C element stored where its row and channel exist,
+// added atomically where blocks split K.
 // CHECK: scf.yield
-// CHECK: nvgpu.device_async_wait
 // CHECK: vector.extract %{{.+}}[0, 0] : f32 from vector<2x2xf32>
 // CHECK: memref.atomic_rmw addf %{{.+}}, %arg3
 // CHECK: } else {
@@ -284,7 +290,7 @@ func.func @tensor_cores(%x: memref<?x2048xf32>, %codes: memref<20480xi8>, %scale
 // groups, so the scales multiply the decoded codes (in f16) before the
 // mmas; 1024 + z from each group's zero point (a byte, read unsigned).
 // CHECK-LABEL: func.func @tensor_cores_groups_of_32
-// CHECK: workgroup(%{{.+}} : memref<4608xf32, #gpu.address_space<workgroup>>)
+// CHECK: workgroup(%{{.+}} : memref<5120xf16, #gpu.address_space<workgroup>>)
 // CHECK: scf.for
 // CHECK: memref.load %arg3[%{{.+}}] : memref<1280xi8>
 // CHECK: arith.extui %{{.+}} : i8 to i32

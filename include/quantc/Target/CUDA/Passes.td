@@ -47,14 +47,14 @@ def CudaQuantizedMatmul : Pass<"quantc-cuda-qmatmul", "mlir::ModuleOp"> {
     trips of 16-byte units and x 16-byte aligned (checked at run time): the
     tensor-core kernel instead, each warp multiplying 16 x `row-tiles` rows
     by 8 x `channel-tiles` channels with `nvgpu.mma.sync` m16n8k16 (f16
-    operands: x rounded to f16, codes decoded to f16 and scaled in f16;
-    f32 sums). The block's 4 warps share their rows: x is copied into
-    workgroup memory a trip of k at a time (`nvgpu.device_async_copy`,
-    two stages, the next trip's copy under the current trip's multiplies);
-    `row-tiles` is capped where the two stages would pass 48 KB (at 2 for
-    4-bit codes). Where its tiles are few, blocks split K (up to 1056
-    blocks, each at least 4 trips) and add their sums to y, zeroed by a
-    launch before. Runs after `quantc-map-to-gpu`, before
+    operands: x rounded to f16, codes decoded to f16, scaled on the f32
+    sums where a trip lies in one group, else in f16 before the mma). The
+    block's 4 warps share their rows: x passes through registers into
+    workgroup memory a trip of k at a time, rounded to f16 and in the
+    order of the mma's A pairs (two stages: each trip's x loaded two trips
+    ahead, stored one ahead). Where its tiles are few, blocks split K (up
+    to 1056 blocks, each at least 4 trips) and add their sums to y, zeroed
+    by a launch before. Runs after `quantc-map-to-gpu`, before
     `gpu-kernel-outlining`.
   }];
   let options = [
