@@ -703,12 +703,17 @@ struct MmaShape {
   int64_t k = 0, n = 0, bits = 0, group = 0;
   bool symmetric = true;
   int64_t mTiles = 1, nTiles = 8;
+  /// The block's warps as rowWarps x (4 / rowWarps): warps of one row of
+  /// the grid take the same rows and different channels.
+  int64_t rowWarps = 1;
 
   int64_t codesPerWord() const { return 32 / bits; }
   int64_t codesPerUnit() const { return 128 / bits; }
   int64_t unitsPerRow() const { return k * bits / 128; }
   int64_t groups() const { return (k + group - 1) / group; }
   int64_t rowsPerWarp() const { return 16 * mTiles; }
+  int64_t rowsPerBlock() const { return rowsPerWarp() * rowWarps; }
+  int64_t channelWarps() const { return kWarpsPerBlock / rowWarps; }
   /// Whether a trip's units lie in one group (per channel, or groups of
   /// whole trips): the mmas then take the codes unscaled (q - z, exact in
   /// f16) and the scale multiplies the trip's f32 sums, once per channel.
@@ -725,10 +730,10 @@ struct MmaShape {
   int64_t piecesPerTrip() const { return 4 * piecesPerUnit(); }
   int64_t stageRowHalves() const { return (piecesPerTrip() + 4) * 8; }
   /// One of the two stages (double buffering): the block's rows of a trip.
-  int64_t stageHalves() const { return rowsPerWarp() * stageRowHalves(); }
+  int64_t stageHalves() const { return rowsPerBlock() * stageRowHalves(); }
   int64_t channelsPerWarp() const { return 8 * nTiles; }
   int64_t channelsPerBlock() const {
-    return channelsPerWarp() * kWarpsPerBlock;
+    return channelsPerWarp() * channelWarps();
   }
   /// Whether the kernel takes this format and K.
   static bool takes(int64_t bits, int64_t k, int64_t group) {
@@ -763,11 +768,14 @@ public:
     // and share the channels' codes through the L2.
     Value bx = launch.getBlockIds().x;
     Value r0 = mul(arith::RemUIOp::create(b, loc, bx, rowBlocks),
-                   idx(s.rowsPerWarp()));
+                   idx(s.rowsPerBlock()));
     bx = arith::DivUIOp::create(b, loc, bx, rowBlocks);
     Value split = arith::RemUIOp::create(b, loc, bx, splits);
     bx = arith::DivUIOp::create(b, loc, bx, splits);
-    Value n0 = mul(add(mul(bx, idx(kWarpsPerBlock)), warp),
+    Value warpRow = arith::DivUIOp::create(b, loc, warp, idx(s.channelWarps()));
+    Value warpColumn =
+        arith::RemUIOp::create(b, loc, warp, idx(s.channelWarps()));
+    Value n0 = mul(add(mul(bx, idx(s.channelWarps())), warpColumn),
                    idx(s.channelsPerWarp()));
     Value begin = mul(mul(split, tripsPerSplit), idx(4));
     Value end = arith::MinUIOp::create(
@@ -790,7 +798,8 @@ public:
     Value lastRow = sub(rowCount, idx(1));
     for (int64_t m = 0; m < s.mTiles; ++m)
       for (int64_t half = 0; half < 2; ++half) {
-        Value inBlock = add(g, idx(16 * m + 8 * half));
+        Value inBlock = add(mul(warpRow, idx(s.rowsPerWarp())),
+                            add(g, idx(16 * m + 8 * half)));
         Value row = add(r0, inBlock);
         rows.push_back(row);
         rowIndices.push_back(
@@ -802,7 +811,7 @@ public:
     // every trip (rows past the end read the last one).
     Value thread = add(mul(warp, idx(kWarp)), lane);
     int64_t perThread =
-        s.rowsPerWarp() * s.piecesPerTrip() / (kWarp * kWarpsPerBlock);
+        s.rowsPerBlock() * s.piecesPerTrip() / (kWarp * kWarpsPerBlock);
     for (int64_t i = 0; i < perThread; ++i) {
       Value linear = add(idx(i * kWarp * kWarpsPerBlock), thread);
       Value row = arith::DivUIOp::create(b, loc, linear, idx(s.piecesPerTrip()));
@@ -1157,6 +1166,17 @@ struct CudaQuantizedMatmulPass
           << int64_t(rowTiles) << " and " << int64_t(channelTiles);
       return signalPassFailure();
     }
+    // A block's rows of x, two stages of them, inside the 48 KB of static
+    // shared memory a block may have: 64 rows take 40 KB (4-bit codes).
+    if ((rowWarps != 1 && rowWarps != 2 && rowWarps != 4) ||
+        rowTiles * rowWarps > 4) {
+      mlir::emitError(getOperation().getLoc(),
+                      "quantc-cuda-qmatmul: row-warps must be 1, 2 or 4, "
+                      "with row-tiles x row-warps at most 4 (64 rows of x in "
+                      "shared memory), got ")
+          << int64_t(rowWarps) << " and " << int64_t(rowTiles);
+      return signalPassFailure();
+    }
     SmallVector<quantc::qc::UKernelOp> kernels;
     getOperation().walk([&](quantc::qc::UKernelOp op) {
       if (op.getFn() == kKernel)
@@ -1309,16 +1329,15 @@ struct CudaQuantizedMatmulPass
       variant.bits = shape.bits;
       variant.group = shape.group;
       variant.symmetric = shape.symmetric;
-      // Two stages of 4 row tiles take 40 KB (4-bit codes): inside the
-      // 48 KB of static shared memory a block may have.
       variant.mTiles = rowTiles;
       variant.nTiles = channelTiles;
+      variant.rowWarps = rowWarps;
       auto c = [&](int64_t v) {
         return arith::ConstantIndexOp::create(at, loc, v).getResult();
       };
       int64_t perBlock = variant.channelsPerBlock();
-      Value rowBlocks = arith::CeilDivUIOp::create(
-          at, loc, rowCount, c(variant.rowsPerWarp()));
+      Value rowBlocks = arith::CeilDivUIOp::create(at, loc, rowCount,
+                                                   c(variant.rowsPerBlock()));
       Value tiles = arith::MulIOp::create(
           at, loc, c((shape.n + perBlock - 1) / perBlock), rowBlocks);
       // Few tiles (few rows or channels, a long K): blocks split K too, up

@@ -4,6 +4,12 @@
 // RUN: not quant-opt %s --split-input-file --quantc-cuda-qmatmul=channel-tiles=9 2>&1 | FileCheck %s --check-prefix=TILES9
 // TILES: quantc-cuda-qmatmul: row-tiles must be 1-4 and channel-tiles 1-8 (registers), got 0 and 8
 // TILES9: got 1 and 9
+// Blocks whose rows of x would not fit shared memory, or warps that do not
+// divide the block's 4:
+// RUN: not quant-opt %s --split-input-file --quantc-cuda-qmatmul="row-tiles=4 row-warps=2" 2>&1 | FileCheck %s --check-prefix=WARPS
+// RUN: not quant-opt %s --split-input-file --quantc-cuda-qmatmul=row-warps=3 2>&1 | FileCheck %s --check-prefix=WARPS3
+// WARPS: quantc-cuda-qmatmul: row-warps must be 1, 2 or 4, with row-tiles x row-warps at most 4 (64 rows of x in shared memory), got 2 and 4
+// WARPS3: got 3 and 1
 
 // Formats the GPU kernel does not take never reach it
 // (quantc-quantized-linear-to-ukernel{gpu} leaves them to qc-to-linalg); a

@@ -4,6 +4,17 @@
 // RUN: quant-opt %s --split-input-file --quantc-cuda-qmatmul=row-tiles=4 | FileCheck %s --check-prefix=TILES4
 // TILES4-LABEL: func.func @tensor_cores(
 // TILES4: workgroup(%{{.+}} : memref<20480xf16, #gpu.address_space<workgroup>>)
+// Warps 2 x 2: a block of 32 rows (2 x 16) and 2 x 64 channels; a warp's
+// column and row in the block from its y thread id.
+// RUN: quant-opt %s --split-input-file --quantc-cuda-qmatmul=row-warps=2 | FileCheck %s --check-prefix=WARPS2
+// WARPS2-LABEL: func.func @tensor_cores(
+// WARPS2: arith.ceildivui %{{.+}}, %c32
+// WARPS2: workgroup(%{{.+}} : memref<10240xf16, #gpu.address_space<workgroup>>)
+// WARPS2: %[[ROW:.+]] = arith.divui %arg8, %c2
+// WARPS2: %[[COLUMN:.+]] = arith.remui %arg8, %c2
+// WARPS2: arith.muli %{{.+}}, %c2
+// WARPS2: arith.addi %{{.+}}, %[[COLUMN]]
+// WARPS2: arith.muli %[[ROW]], %c16
 
 // int4 symmetric g128, K = 256, N = 20, rows known only at run time: one
 // launch for a single row (decoding a token), one for more; none for zero

@@ -62,6 +62,9 @@ def CudaQuantizedMatmul : Pass<"quantc-cuda-qmatmul", "mlir::ModuleOp"> {
            "Tiles of 16 rows per warp in the tensor-core kernel">,
     Option<"channelTiles", "channel-tiles", "int64_t", "8",
            "Tiles of 8 channels per warp in the tensor-core kernel">,
+    Option<"rowWarps", "row-warps", "int64_t", "1",
+           "Warps of a tensor-core block along its rows (1, 2 or 4; the "
+           "others split its channels)">,
   ];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::LLVM::LLVMDialect",
