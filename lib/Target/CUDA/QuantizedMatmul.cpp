@@ -697,8 +697,9 @@ void emitZero(OpBuilder &b, Location loc, Value y, ArrayRef<Value> rowSizes,
 /// A code q becomes half(0x6400 | q) = 1024 + q exactly, minus 1024 + z
 /// (exact too; see decodeHalfPairs), scaled on the f32 sums or, where a trip
 /// spans groups, in f16 before the mma. The block's 4 warps take the same
-/// rows (and different channels): x comes from workgroup memory, where the
-/// block copies it once per trip.
+/// rows and different channels (or, with rowWarps > 1, a grid of rows and
+/// channels): x comes from workgroup memory, where the block stages it once
+/// per trip.
 struct MmaShape {
   int64_t k = 0, n = 0, bits = 0, group = 0;
   bool symmetric = true;

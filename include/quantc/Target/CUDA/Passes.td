@@ -49,7 +49,8 @@ def CudaQuantizedMatmul : Pass<"quantc-cuda-qmatmul", "mlir::ModuleOp"> {
     by 8 x `channel-tiles` channels with `nvgpu.mma.sync` m16n8k16 (f16
     operands: x rounded to f16, codes decoded to f16, scaled on the f32
     sums where a trip lies in one group, else in f16 before the mma). The
-    block's 4 warps share their rows: x passes through registers into
+    block's 4 warps share their rows (`row-warps` > 1 splits them between
+    rows and channels): x passes through registers into
     workgroup memory a trip of k at a time, rounded to f16 and in the
     order of the mma's A pairs (two stages: each trip's x loaded two trips
     ahead, stored one ahead). Where its tiles are few, blocks split K (up
