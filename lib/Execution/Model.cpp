@@ -30,6 +30,9 @@ qc_tensor_info quantc::toTensorInfo(const TensorSignature &sig) {
   info.kv_axis = sig.kvAxis;
   info.kv_present = sig.role == QC_ROLE_KV_CACHE ? sig.kvPresent.c_str()
                                                  : nullptr;
+  bool quantized = sig.role == QC_ROLE_KV_CACHE && !sig.kvPart.empty();
+  info.kv_format = quantized ? sig.kvFormat.c_str() : nullptr;
+  info.kv_part = quantized ? sig.kvPart.c_str() : nullptr;
   for (int32_t d = 0; d < info.rank; ++d) {
     info.shape[d] = sig.shape[d];
     bool known = 2 * d + 1 < static_cast<int32_t>(sig.sizeFrom.size());

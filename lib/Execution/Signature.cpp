@@ -55,6 +55,10 @@ static FailureOr<TensorSignature> signatureOf(Operation *at, Type type,
     sig.role = QC_ROLE_KV_CACHE;
     sig.kvAxis = axis.getInt();
     sig.kvPresent = present.str();
+    if (auto format = cache.getAs<StringAttr>("format"))
+      sig.kvFormat = format.str();
+    if (auto part = cache.getAs<StringAttr>("part"))
+      sig.kvPart = part.str();
     sig.sizeFrom.assign(from.asArrayRef().begin(), from.asArrayRef().end());
   }
   return sig;

@@ -85,6 +85,10 @@ llvm::json::Array tensorsJson(const std::vector<TensorSignature> &sigs,
       entry["kv_axis"] = s.kvAxis;
       entry["kv_present"] = s.kvPresent;
       entry["size_from"] = llvm::json::Array(s.sizeFrom);
+      if (!s.kvPart.empty()) {
+        entry["kv_format"] = s.kvFormat;
+        entry["kv_part"] = s.kvPart;
+      }
     }
     out.push_back(std::move(entry));
   }

@@ -30,21 +30,6 @@
 #define CHUNK 256   /* tokens of a scores work item */
 #define AHEAD 4096  /* bytes read ahead of the token being decoded */
 
-int64_t quantc_kv_row_bytes(int32_t bits, int64_t dim) {
-  switch (bits) {
-  case 32:
-    return 4 * dim;
-  case 8:
-    return dim;
-  case 4:
-    return (dim + 31) / 32 * 16;
-  case 2:
-    return (dim + 63) / 64 * 16;
-  default:
-    return 0;
-  }
-}
-
 static uint8_t *token_row(const qc_kv_cache *c, int64_t b, int64_t h,
                           int64_t t) {
   return c->codes + ((b * c->kv_heads + h) * c->capacity + t) * c->row_bytes;
@@ -848,4 +833,97 @@ void quantc_kv_values(const qc_kv_cache *v, const float *p, int64_t heads,
       else
         values_rows_avx512(v, b, h, ps, count, length, os);
     }
+}
+
+/* ---- the C interface of compiled code ---------------------------------- */
+
+static qc_kv_cache cache_of(qc_memref2d_i8 *codes, qc_memref2d_f32 *scale,
+                            qc_memref2d_f32 *offset, int64_t batch,
+                            int64_t kv_heads, int64_t capacity, int64_t dim,
+                            int64_t bits, int64_t group, int64_t flags) {
+  qc_kv_cache c = {(uint8_t *)(codes->aligned + codes->offset),
+                   scale->aligned + scale->offset,
+                   offset->aligned + offset->offset,
+                   batch, kv_heads, capacity, dim,
+                   quantc_kv_row_bytes((int32_t)bits, dim), group,
+                   (int32_t)bits, (int32_t)flags};
+  return c;
+}
+
+/* The rows of a 2-D view, dense: the view itself, or a copy (`*copy`, to be
+ * freed; filled from the view when `read`). */
+static float *dense_rows(qc_memref2d_f32 *m, int read, float **copy) {
+  float *base = m->aligned + m->offset;
+  int64_t rows = m->sizes[0], cols = m->sizes[1];
+  *copy = NULL;
+  if (m->strides[1] == 1 && (rows <= 1 || m->strides[0] == cols))
+    return base;
+  *copy = malloc((size_t)(rows * cols + 1) * sizeof(float));
+  if (read)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c)
+        (*copy)[r * cols + c] = base[r * m->strides[0] + c * m->strides[1]];
+  return *copy;
+}
+
+static void write_back(qc_memref2d_f32 *m, const float *copy) {
+  if (!copy)
+    return;
+  float *base = m->aligned + m->offset;
+  for (int64_t r = 0; r < m->sizes[0]; ++r)
+    for (int64_t c = 0; c < m->sizes[1]; ++c)
+      base[r * m->strides[0] + c * m->strides[1]] = copy[r * m->sizes[1] + c];
+}
+
+void _mlir_ciface_quantc_kv_append(qc_memref2d_f32 *x, qc_memref2d_i8 *codes,
+                                   qc_memref2d_f32 *scale,
+                                   qc_memref2d_f32 *offset, int64_t batch,
+                                   int64_t kv_heads, int64_t capacity,
+                                   int64_t dim, int64_t bits, int64_t group,
+                                   int64_t flags, int64_t at) {
+  qc_kv_cache c = cache_of(codes, scale, offset, batch, kv_heads, capacity,
+                           dim, bits, group, flags);
+  float *copy;
+  const float *rows = dense_rows(x, 1, &copy);
+  int64_t count = batch * kv_heads > 0 ? x->sizes[0] / (batch * kv_heads) : 0;
+  quantc_kv_append(&c, rows, at, count);
+  free(copy);
+}
+
+void _mlir_ciface_quantc_kv_scores(qc_memref2d_f32 *q, qc_memref2d_i8 *codes,
+                                   qc_memref2d_f32 *scale,
+                                   qc_memref2d_f32 *offset,
+                                   qc_memref2d_f32 *scores, int64_t batch,
+                                   int64_t kv_heads, int64_t capacity,
+                                   int64_t dim, int64_t bits, int64_t group,
+                                   int64_t flags, int64_t length) {
+  qc_kv_cache c = cache_of(codes, scale, offset, batch, kv_heads, capacity,
+                           dim, bits, group, flags);
+  float *in_copy, *out_copy;
+  const float *rows = dense_rows(q, 1, &in_copy);
+  float *out = dense_rows(scores, 0, &out_copy);
+  int64_t per_head = batch * kv_heads > 0 ? q->sizes[0] / (batch * kv_heads) : 0;
+  quantc_kv_scores(&c, rows, kv_heads, per_head, length, out);
+  write_back(scores, out_copy);
+  free(in_copy);
+  free(out_copy);
+}
+
+void _mlir_ciface_quantc_kv_values(qc_memref2d_f32 *p, qc_memref2d_i8 *codes,
+                                   qc_memref2d_f32 *scale,
+                                   qc_memref2d_f32 *offset,
+                                   qc_memref2d_f32 *out, int64_t batch,
+                                   int64_t kv_heads, int64_t capacity,
+                                   int64_t dim, int64_t bits, int64_t group,
+                                   int64_t flags, int64_t length) {
+  qc_kv_cache c = cache_of(codes, scale, offset, batch, kv_heads, capacity,
+                           dim, bits, group, flags);
+  float *in_copy, *out_copy;
+  const float *rows = dense_rows(p, 1, &in_copy);
+  float *o = dense_rows(out, 0, &out_copy);
+  int64_t per_head = batch * kv_heads > 0 ? p->sizes[0] / (batch * kv_heads) : 0;
+  quantc_kv_values(&c, rows, kv_heads, per_head, length, o);
+  write_back(out, out_copy);
+  free(in_copy);
+  free(out_copy);
 }

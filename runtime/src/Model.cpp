@@ -180,7 +180,8 @@ bool readInfos(Schema &s, const json &list, const char *what,
       return s.failWith(where + " must be an object");
     qc_tensor_info info{};
     if (!s.onlyKeys(item, {"name", "dtype", "shape", "memory", "role",
-                           "kv_axis", "kv_present", "size_from"},
+                           "kv_axis", "kv_present", "size_from", "kv_format",
+                           "kv_part"},
                     where) ||
         !s.memory(item, where, info.memory))
       return false;
@@ -232,6 +233,22 @@ bool readInfos(Schema &s, const json &list, const char *what,
         return false;
       info.kv_axis = int32_t(value);
       info.kv_present = model.keep(present->get<std::string>().c_str());
+      const json *format =
+          s.get(item, "kv_format", json::value_t::string, where, false);
+      const json *part =
+          s.get(item, "kv_part", json::value_t::string, where, false);
+      if (!s.why.empty())
+        return false;
+      if (!format != !part)
+        return s.failWith(where + ": kv_format and kv_part go together");
+      if (part && part->get<std::string>() != "codes" &&
+          part->get<std::string>() != "scales" &&
+          part->get<std::string>() != "offsets")
+        return s.failWith(where + ": kv_part must be codes, scales or offsets");
+      if (format) {
+        info.kv_format = model.keep(format->get<std::string>().c_str());
+        info.kv_part = model.keep(part->get<std::string>().c_str());
+      }
       for (int32_t d = 0; d < 2 * info.rank; ++d) {
         if (!s.integer((*from)[d], -1, INT32_MAX, where + ".size_from", value))
           return false;
@@ -240,7 +257,8 @@ bool readInfos(Schema &s, const json &list, const char *what,
     } else if (role != "data") {
       return s.failWith("unknown role '" + role + "'");
     } else if (item.contains("kv_axis") || item.contains("kv_present") ||
-               item.contains("size_from")) {
+               item.contains("size_from") || item.contains("kv_format") ||
+               item.contains("kv_part")) {
       return s.failWith(where + ": KV cache fields on a data tensor");
     }
     out.push_back(info);

@@ -61,6 +61,19 @@ static cl::opt<std::string> gpu("gpu", cl::init("sm_90"),
                                          "sm_90"),
                                 cl::cat(general));
 
+static cl::OptionCategory kvCache("KV cache");
+static cl::opt<unsigned> kvBits(
+    "kv-bits", cl::init(0), cl::cat(kvCache),
+    cl::desc("store the KV cache of a decoder-with-past model in B-bit codes "
+             "(8, 4 or 2; 0: f32), read inside attention (CPU target)"));
+static cl::opt<int64_t> kvGroup(
+    "kv-group", cl::init(0), cl::cat(kvCache),
+    cl::desc("values per KV scale along the head dimension (0: the whole "
+             "head)"));
+static cl::opt<std::string> kvKeys(
+    "kv-keys", cl::init("per-token"), cl::cat(kvCache),
+    cl::desc("scales of the keys: per-token (per-channel: not supported yet)"));
+
 static cl::OptionCategory quantization("Weight quantization");
 static cl::opt<unsigned> wbits("wbits", cl::init(0), cl::cat(quantization),
                                cl::desc("quantize weights to B-bit integers "
@@ -186,6 +199,16 @@ int main(int argc, char **argv) {
   }
   if (target != "cuda" && gpu.getNumOccurrences()) {
     llvm::errs() << "quantc: error: --gpu needs --target cuda\n";
+    return 1;
+  }
+  if (kvBits && target != "cpu") {
+    llvm::errs() << "quantc: error: --kv-bits: quantized KV caches run on the "
+                    "cpu target only, not '"
+                 << target << "'\n";
+    return 1;
+  }
+  if (!kvBits && (kvGroup.getNumOccurrences() || kvKeys.getNumOccurrences())) {
+    llvm::errs() << "quantc: error: --kv-group and --kv-keys need --kv-bits\n";
     return 1;
   }
   quantc::registerCpuExecutor(); // calibration runs the model on the CPU
@@ -441,6 +464,17 @@ int main(int argc, char **argv) {
       pm.addPass(quantc::createDequantizeConstants());
     if (mlir::failed(pm.run(*module)))
       return 1;
+  }
+  // Read by qc-quantize-kv-cache in the target's pipeline, which checks
+  // the values and that the model has a cache.
+  if (kvBits) {
+    mlir::Builder b(&context);
+    (*module)->setAttr(
+        "quantc.kv_quant",
+        b.getDictionaryAttr(
+            {b.getNamedAttr("bits", b.getI64IntegerAttr(kvBits)),
+             b.getNamedAttr("group", b.getI64IntegerAttr(kvGroup)),
+             b.getNamedAttr("keys", b.getStringAttr(kvKeys))}));
   }
   if (int8Activations)
     (*module)->setAttr(quantc::kInt8ActivationsAttr,

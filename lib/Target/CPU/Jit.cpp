@@ -71,6 +71,9 @@ JitModel::compile(OwningOpRef<ModuleOp> module) {
     add("_mlir_ciface_quantc_qmatmul_i8", &_mlir_ciface_quantc_qmatmul_i8);
     add("_mlir_ciface_quantc_qmatmul_i8_split",
         &_mlir_ciface_quantc_qmatmul_i8_split);
+    add("_mlir_ciface_quantc_kv_append", &_mlir_ciface_quantc_kv_append);
+    add("_mlir_ciface_quantc_kv_scores", &_mlir_ciface_quantc_kv_scores);
+    add("_mlir_ciface_quantc_kv_values", &_mlir_ciface_quantc_kv_values);
     add("memrefCopy", &memrefCopy);
     add("quantc_check_failed", &quantc_check_failed);
     add("quantc_model_alloc", &quantc_model_alloc);

@@ -33,6 +33,8 @@ static constexpr const char *kEntry =
     "quantc-fuse-elementwise,"
     "quantc-fold-repeat-kv,"
     "quantc-fold-batch-reshapes,"
+    // Only where the module asks (`quantc compile --kv-bits`).
+    "qc-quantize-kv-cache,"
     "quantc-fuse-attention,"
     "resolve-shaped-type-result-dims,"
     "canonicalize";

@@ -152,8 +152,22 @@ typedef struct {
   int32_t bits, flags;
 } qc_kv_cache;
 
-/* Bytes of one token row of a cache of `bits` (32, 8, 4, 2) and `dim`. */
-int64_t quantc_kv_row_bytes(int32_t bits, int64_t dim);
+/* Bytes of one token row of a cache of `bits` (32, 8, 4, 2) and `dim`
+ * (inline: the compiler lays caches out with it too). */
+static inline int64_t quantc_kv_row_bytes(int32_t bits, int64_t dim) {
+  switch (bits) {
+  case 32:
+    return 4 * dim;
+  case 8:
+    return dim;
+  case 4:
+    return (dim + 31) / 32 * 16;
+  case 2:
+    return (dim + 63) / 64 * 16;
+  default:
+    return 0;
+  }
+}
 
 /* Writes x ([batch, kv_heads, count, dim], f32, dense) at positions
  * [at, at + count) of the cache (quantized, with each token's scales where
@@ -178,6 +192,44 @@ void quantc_kv_scores(const qc_kv_cache *keys, const float *q, int64_t heads,
                       int64_t rows, int64_t length, float *scores);
 void quantc_kv_values(const qc_kv_cache *values, const float *p, int64_t heads,
                       int64_t rows, int64_t length, float *out);
+
+/* The descriptor of memref<?x?xi8, strided<[?, ?], offset: ?>>. */
+typedef struct {
+  int8_t *allocated;
+  int8_t *aligned;
+  int64_t offset;
+  int64_t sizes[2];
+  int64_t strides[2];
+} qc_memref2d_i8;
+
+/* The KV-cache kernels as compiled code calls them (qc.ukernel ops of
+ * qc-quantize-kv-cache, after quantc-lower-ukernels): every buffer as the
+ * 2-D view of its rows, the cache's shape as scalars. `codes` is
+ * [batch * kv_heads * capacity, row_bytes], `scale` and `offset` are
+ * [batch * kv_heads * capacity, dim / group] (per token); x, q and p are
+ * the dense [batch, heads, rows, ...] tensors of quantc_kv_append,
+ * quantc_kv_scores and quantc_kv_values with heads = kv_heads (the query
+ * heads of a KV head stacked as its rows). */
+void _mlir_ciface_quantc_kv_append(qc_memref2d_f32 *x, qc_memref2d_i8 *codes,
+                                   qc_memref2d_f32 *scale,
+                                   qc_memref2d_f32 *offset, int64_t batch,
+                                   int64_t kv_heads, int64_t capacity,
+                                   int64_t dim, int64_t bits, int64_t group,
+                                   int64_t flags, int64_t at);
+void _mlir_ciface_quantc_kv_scores(qc_memref2d_f32 *q, qc_memref2d_i8 *codes,
+                                   qc_memref2d_f32 *scale,
+                                   qc_memref2d_f32 *offset,
+                                   qc_memref2d_f32 *scores, int64_t batch,
+                                   int64_t kv_heads, int64_t capacity,
+                                   int64_t dim, int64_t bits, int64_t group,
+                                   int64_t flags, int64_t length);
+void _mlir_ciface_quantc_kv_values(qc_memref2d_f32 *p, qc_memref2d_i8 *codes,
+                                   qc_memref2d_f32 *scale,
+                                   qc_memref2d_f32 *offset,
+                                   qc_memref2d_f32 *out, int64_t batch,
+                                   int64_t kv_heads, int64_t capacity,
+                                   int64_t dim, int64_t bits, int64_t group,
+                                   int64_t flags, int64_t length);
 
 /* An unranked memref: the rank and a pointer to a ranked descriptor. */
 typedef struct {

@@ -98,6 +98,12 @@ typedef struct {
    * of positions a run appends. */
   int32_t kv_axis;
   const char *kv_present;
+  /* Quantized caches (`quantc compile --kv-bits`): the format of the
+   * cache ("int8, per token, group 64") and which part of it this tensor
+   * is: "codes" (i8 rows, the layout of kernels.h's qc_kv_cache),
+   * "scales" or "offsets" (f32, per token and group). NULL for f32 caches. */
+  const char *kv_format;
+  const char *kv_part;
   int32_t size_input[QC_MAX_RANK];
   int32_t size_dim[QC_MAX_RANK];
   /* Where the model takes (inputs) or returns (outputs) the tensor. */

@@ -167,6 +167,46 @@ def KvCacheInPlace : Pass<"quantc-kv-cache-in-place", "mlir::ModuleOp"> {
                            "mlir::tensor::TensorDialect"];
 }
 
+def QuantizeKvCache : Pass<"qc-quantize-kv-cache", "mlir::ModuleOp"> {
+  let summary = "Store the runtime-owned KV caches in 8, 4 or 2 bits";
+  let description = [{
+    Runs after `quantc-kv-cache-in-place` (and `quantc-fold-repeat-kv`,
+    `quantc-fold-batch-reshapes`). Each cache argument of `main`
+    (`quantc.kv_cache`, laid out [batch, kv_heads, positions, head_dim] with
+    static heads and head_dim) becomes codes of `bits` bits,
+    `tensor<?xHx?xRxi8>` with R the bytes of a token's row (the layout of
+    the runtime's `qc_kv_cache`), plus two more cache arguments appended to
+    `main`, the scales and offsets of each token's groups of `group` values
+    (`tensor<?xHx?xGxf32>`, G = head_dim / group; per token, for keys and
+    values alike). The step's new keys/values are quantized once, on write
+    (`qc.ukernel "quantc_kv_append"`), and the attention's two products
+    over the cache (Q K^T, P V: the contractions that read the cache's
+    positions so far) decode it inside the kernel
+    (`quantc_kv_scores`, `quantc_kv_values`): no float copy of the cache.
+
+    `bits` 0 (the default) takes the request from the module attribute
+    `quantc.kv_quant = {bits, group, keys}` (the driver's `--kv-bits`) and
+    does nothing without it. A module with no cache, or a cache read other
+    than by those products, is an error naming what was looked for, unless
+    `best-effort` (then a warning, and the module is left unchanged).
+  }];
+  let options = [
+    Option<"bits", "bits", "int", /*default=*/"0",
+           "Bits of the cache codes: 8, 4 or 2 (0: the module's "
+           "quantc.kv_quant, if any)">,
+    Option<"group", "group", "int64_t", /*default=*/"0",
+           "Values per scale along the head dimension (0: the whole head)">,
+    Option<"keys", "keys", "std::string", /*default=*/"\"per-token\"",
+           "Scales of the keys: per-token (per-channel needs calibrated "
+           "ranges, not supported yet)">,
+    Option<"bestEffort", "best-effort", "bool", /*default=*/"false",
+           "Warn and change nothing where no cache can be quantized">
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::tensor::TensorDialect",
+                           "quantc::qc::QCDialect"];
+}
+
 def KvCacheDropResults
     : Pass<"quantc-kv-cache-drop-results", "mlir::ModuleOp"> {
   let summary = "Drop the KV cache results of main once bufferized in place";

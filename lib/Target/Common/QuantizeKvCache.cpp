@@ -1,0 +1,407 @@
+//===- QuantizeKvCache.cpp - runtime-owned KV caches in 8, 4 or 2 bits ----===//
+//
+// After quantc-kv-cache-in-place, a cache argument of main is written once
+// (tensor.insert_slice of the step's keys/values at the cached length) and
+// read through one view of its positions so far (tensor.extract_slice)
+// by attention's two products. This pass turns the argument into codes
+// plus per-token scales and offsets (two more cache arguments), the write
+// into a kernel that quantizes, and the products into kernels that decode
+// in registers (runtime/kernels/kv_cache.c).
+//
+//===----------------------------------------------------------------------===//
+
+#include "quantc/Target/Common/KvCache.h"
+#include "quantc/Target/Common/Passes.h"
+#include "quantc/kernels.h"
+
+#include "QC/IR/QC.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+
+namespace quantc {
+#define GEN_PASS_DEF_QUANTIZEKVCACHE
+#include "quantc/Target/Common/Passes.h.inc"
+} // namespace quantc
+
+using namespace mlir;
+
+namespace {
+
+/// What a cache stores, from the options or the module's request.
+struct KvFormat {
+  int bits = 0;
+  int64_t group = 0; // 0: the whole head
+  std::string keys = "per-token";
+};
+
+/// The module attribute the driver sets (`quantc compile --kv-bits`).
+constexpr const char *kRequest = "quantc.kv_quant";
+
+/// One attention product over the cache: `scores` (Q K^T, the cache read as
+/// [b, h, t, d] against Q [b, h, r, d]) or values (P V, P [b, h, r, t]).
+struct Product {
+  linalg::GenericOp op;
+  bool scores;
+};
+
+/// A cache argument and the ops that touch it.
+struct CacheUse {
+  BlockArgument arg;
+  tensor::InsertSliceOp write;
+  tensor::ExtractSliceOp view;
+  SmallVector<Product> products;
+  SmallVector<tensor::DimOp> dims; // sizes of the argument read
+};
+
+bool isZeroFill(Value v) {
+  auto fill = v.getDefiningOp<linalg::FillOp>();
+  return fill && matchPattern(fill.getInputs()[0], m_AnyZeroFloat());
+}
+
+/// `op` is sum over its last loop of in0 * in1 with the maps of Q K^T
+/// (scores) or P V (values), the cache being input 1, from zeros.
+std::optional<bool> productKind(linalg::GenericOp op, Value view) {
+  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      op.getDpsInputs()[1] != view || op.getNumLoops() != 5 ||
+      op.getNumReductionLoops() != 1 ||
+      op.getIteratorTypesArray()[4] != utils::IteratorType::reduction ||
+      !isZeroFill(op.getDpsInits()[0]))
+    return std::nullopt;
+  Block &body = op.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
+  if (body.getOperations().size() != 3 || !add)
+    return std::nullopt;
+  auto mul = add.getLhs().getDefiningOp<arith::MulFOp>();
+  if (!mul)
+    mul = add.getRhs().getDefiningOp<arith::MulFOp>();
+  Value acc = mul && mul.getResult() == add.getLhs() ? add.getRhs()
+                                                      : add.getLhs();
+  if (!mul || acc != body.getArgument(2) ||
+      !llvm::is_contained(ValueRange{mul.getLhs(), mul.getRhs()},
+                          body.getArgument(0)) ||
+      !llvm::is_contained(ValueRange{mul.getLhs(), mul.getRhs()},
+                          body.getArgument(1)))
+    return std::nullopt;
+  MLIRContext *ctx = op.getContext();
+  auto map = [&](ArrayRef<unsigned> dims) {
+    SmallVector<AffineExpr> exprs;
+    for (unsigned d : dims)
+      exprs.push_back(getAffineDimExpr(d, ctx));
+    return AffineMap::get(5, 0, exprs, ctx);
+  };
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  AffineMap out = map({0, 1, 2, 3}), rowsByLast = map({0, 1, 2, 4});
+  if (maps[2] != out || maps[0] != rowsByLast)
+    return std::nullopt;
+  if (maps[1] == map({0, 1, 3, 4}))
+    return true;
+  if (maps[1] == map({0, 1, 4, 3}))
+    return false;
+  return std::nullopt;
+}
+
+struct QuantizeKvCachePass
+    : quantc::impl::QuantizeKvCacheBase<QuantizeKvCachePass> {
+  using QuantizeKvCacheBase::QuantizeKvCacheBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    FailureOr<std::optional<KvFormat>> format = requested(module);
+    if (failed(format))
+      return signalPassFailure();
+    if (!*format)
+      return;
+    // Dead copies of the repeated K/V gone (their sizes read from the
+    // source) and fills moved past reshapes (a product's init is then
+    // visibly zeros).
+    OpPassManager cleanup("builtin.module");
+    cleanup.addPass(memref::createResolveShapedTypeResultDimsPass());
+    cleanup.addPass(createCanonicalizerPass());
+    if (failed(runPipeline(cleanup, module)))
+      return signalPassFailure();
+    auto main = module.lookupSymbol<func::FuncOp>("main");
+    SmallVector<CacheUse> caches;
+    std::string why;
+    if (main && !main.isExternal())
+      why = findCaches(main, caches);
+    else
+      why = "the module has no function 'main'";
+    if (why.empty() && caches.empty())
+      why = "found no KV cache: looked for arguments of 'main' that "
+            "quantc-kv-cache-in-place made runtime-owned caches (a "
+            "'past_key_values.*' input concatenated with new positions into "
+            "a 'present.*' output)";
+    if (!why.empty()) {
+      // Diagnostics at a location, not on an op: no dump of main.
+      Location at = main ? main.getLoc() : module.getLoc();
+      if (bestEffort) {
+        mlir::emitWarning(at) << "KV cache left in f32: " << why;
+        return;
+      }
+      mlir::emitError(at) << "cannot quantize the KV cache: " << why;
+      return signalPassFailure();
+    }
+    for (CacheUse &c : caches)
+      if (failed(checkHead(c, **format)))
+        return signalPassFailure();
+    for (CacheUse &c : caches)
+      rewrite(main, c, **format);
+    module->removeAttr(kRequest);
+  }
+
+  /// The format asked for: the options, else the module's request, else
+  /// none. Bad values are errors naming where they came from.
+  FailureOr<std::optional<KvFormat>> requested(ModuleOp module) {
+    KvFormat f;
+    std::string from = "option";
+    if (bits != 0) {
+      f.bits = bits;
+      f.group = group;
+      f.keys = keys;
+    } else if (auto request = module->getAttrOfType<DictionaryAttr>(kRequest)) {
+      from = std::string("module attribute ") + kRequest;
+      auto b = request.getAs<IntegerAttr>("bits");
+      auto g = request.getAs<IntegerAttr>("group");
+      auto k = request.getAs<StringAttr>("keys");
+      if (!b)
+        return mlir::emitError(module.getLoc()) << kRequest << " needs an integer 'bits'";
+      f.bits = b.getInt();
+      f.group = g ? g.getInt() : 0;
+      f.keys = k ? k.str() : "per-token";
+    } else {
+      return std::optional<KvFormat>();
+    }
+    if (f.bits != 8 && f.bits != 4 && f.bits != 2)
+      return mlir::emitError(module.getLoc()) << "KV cache bits must be 8, 4 or 2, not "
+                                << f.bits << " (" << from << ")";
+    if (f.group < 0)
+      return mlir::emitError(module.getLoc()) << "KV cache group must be positive, not "
+                                << f.group << " (" << from << ")";
+    if (f.keys == "per-channel")
+      return mlir::emitError(module.getLoc())
+             << "per-channel key scales need calibrated ranges, which "
+                "qc-quantize-kv-cache does not compute yet: use per-token ("
+             << from << ")";
+    if (f.keys != "per-token")
+      return mlir::emitError(module.getLoc()) << "KV cache keys must be per-token, not '"
+                                << f.keys << "' (" << from << ")";
+    return std::optional<KvFormat>(f);
+  }
+
+  /// Fills `caches` with every cache argument of main and what reads it;
+  /// returns why one cannot be quantized (empty: all can).
+  static std::string findCaches(func::FuncOp main,
+                                SmallVectorImpl<CacheUse> &caches) {
+    for (BlockArgument arg : main.getArguments()) {
+      if (!main.getArgAttr(arg.getArgNumber(), quantc::kv::kCache))
+        continue;
+      std::string name = nameOf(main, arg.getArgNumber());
+      auto type = cast<RankedTensorType>(arg.getType());
+      auto cache = main.getArgAttrOfType<DictionaryAttr>(arg.getArgNumber(),
+                                                         quantc::kv::kCache);
+      auto axis = cache.getAs<IntegerAttr>("axis");
+      if (type.getRank() != 4 || !axis || axis.getInt() != 2 ||
+          type.isDynamicDim(1) || type.isDynamicDim(3) ||
+          !type.getElementType().isF32())
+        return "cache '" + name +
+               "' is not f32 [batch, kv_heads, positions, head_dim] with "
+               "static kv_heads and head_dim";
+      CacheUse c{arg, {}, {}, {}, {}};
+      for (Operation *user : arg.getUsers()) {
+        if (auto write = dyn_cast<tensor::InsertSliceOp>(user);
+            write && write.getDest() == arg && !c.write) {
+          c.write = write;
+        } else if (auto dim = dyn_cast<tensor::DimOp>(user);
+                   dim && dim.getConstantIndex()) {
+          c.dims.push_back(dim);
+        } else {
+          return "cache '" + name + "' is read by '" +
+                 user->getName().getStringRef().str() +
+                 "', not only through attention's products";
+        }
+      }
+      if (!c.write)
+        return "cache '" + name + "' has no single write of new positions";
+      for (Operation *user : c.write->getUsers()) {
+        if (isa<func::ReturnOp>(user))
+          continue;
+        auto view = dyn_cast<tensor::ExtractSliceOp>(user);
+        if (!view || c.view)
+          return "cache '" + name + "' is read other than through one view";
+        c.view = view;
+      }
+      if (!c.view)
+        return "cache '" + name + "' is never read";
+      for (Operation *user : c.view->getUsers()) {
+        auto generic = dyn_cast<linalg::GenericOp>(user);
+        std::optional<bool> kind =
+            generic ? productKind(generic, c.view) : std::nullopt;
+        if (!kind)
+          return "cache '" + name + "' is read by '" +
+                 user->getName().getStringRef().str() +
+                 "', which is not Q K^T or P V over [batch, kv_heads, "
+                 "rows, head_dim] (from zeros)";
+        c.products.push_back({generic, *kind});
+      }
+      // The write is the step's dense [b, h, n, d] at the cached length.
+      if (!c.write.hasUnitStride() ||
+          !llvm::all_of(llvm::enumerate(c.write.getMixedOffsets()),
+                        [](auto o) {
+                          return o.index() == 2 || isConstantIntValue(o.value(), 0);
+                        }))
+        return "cache '" + name + "' is written other than at the length";
+      caches.push_back(c);
+    }
+    return "";
+  }
+
+  static std::string nameOf(func::FuncOp main, unsigned arg) {
+    auto name = main.getArgAttrOfType<StringAttr>(arg, "onnx.name");
+    return name ? name.str() : "#" + std::to_string(arg);
+  }
+
+  LogicalResult checkHead(const CacheUse &c, const KvFormat &f) {
+    int64_t dim = cast<RankedTensorType>(c.arg.getType()).getDimSize(3);
+    int64_t g = f.group ? f.group : dim;
+    if (dim % g != 0)
+      return emitError(c.arg.getLoc())
+             << "KV cache group " << g << " does not divide the head dimension "
+             << dim << " of cache '"
+             << nameOf(cast<func::FuncOp>(c.arg.getOwner()->getParentOp()),
+                       c.arg.getArgNumber())
+             << "'";
+    return success();
+  }
+
+  void rewrite(func::FuncOp main, CacheUse &c, const KvFormat &f) {
+    MLIRContext *ctx = &getContext();
+    auto type = cast<RankedTensorType>(c.arg.getType());
+    int64_t heads = type.getDimSize(1), dim = type.getDimSize(3);
+    int64_t group = f.group ? f.group : dim;
+    int64_t rowBytes = quantc_kv_row_bytes(f.bits, dim);
+    unsigned argIndex = c.arg.getArgNumber();
+    auto info =
+        main.getArgAttrOfType<DictionaryAttr>(argIndex, quantc::kv::kCache);
+    auto present = info.getAs<StringAttr>("present").getValue();
+    std::string name = nameOf(main, argIndex);
+    auto ret = cast<func::ReturnOp>(main.getBody().front().getTerminator());
+    unsigned result = c.write->getUses().begin()->getOperandNumber();
+    for (OpOperand &use : c.write->getUses())
+      if (isa<func::ReturnOp>(use.getOwner()))
+        result = use.getOperandNumber();
+
+    // The codes take the argument's place; scales and offsets come last.
+    std::string fmt = "int" + std::to_string(f.bits) + ", per token, group " +
+                      std::to_string(group);
+    auto describe = [&](StringRef part, StringRef presentName) {
+      NamedAttrList entries(info);
+      entries.set("present", StringAttr::get(ctx, presentName));
+      entries.set("format", StringAttr::get(ctx, fmt));
+      entries.set("part", StringAttr::get(ctx, part));
+      return entries.getDictionary(ctx);
+    };
+    auto codesType = RankedTensorType::get(
+        {type.getDimSize(0), heads, ShapedType::kDynamic, rowBytes},
+        IntegerType::get(ctx, 8));
+    auto scaleType = RankedTensorType::get(
+        {type.getDimSize(0), heads, ShapedType::kDynamic, dim / group},
+        Float32Type::get(ctx));
+    c.arg.setType(codesType);
+    main.setType(FunctionType::get(ctx, main.getBody().getArgumentTypes(),
+                                   main.getResultTypes()));
+    main.setArgAttr(argIndex, quantc::kv::kCache, describe("codes", present));
+    SmallVector<Value> parts{c.arg};
+    for (StringRef part : {"scales", "offsets"}) {
+      unsigned at = main.getNumArguments();
+      NamedAttrList attrs;
+      attrs.set("onnx.name", StringAttr::get(ctx, name + "." + part.str()));
+      attrs.set("bufferization.writable", BoolAttr::get(ctx, true));
+      attrs.set(quantc::kv::kCache,
+                describe(part, (present + "." + part).str()));
+      (void)main.insertArgument(at, scaleType, attrs.getDictionary(ctx),
+                                c.arg.getLoc());
+      parts.push_back(main.getArgument(at));
+    }
+    // Result types follow the arguments (the cache results are updated
+    // in place).
+    SmallVector<Type> inputs(main.getArgumentTypes());
+
+    OpBuilder b(c.write);
+    Location loc = c.write.getLoc();
+    auto i64 = [&](OpFoldResult v) -> Value {
+      Value index = getValueOrCreateConstantIndexOp(b, loc, v);
+      return arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
+    };
+    auto constant = [&](int64_t v) -> Value {
+      return arith::ConstantIntOp::create(b, loc, b.getI64Type(), v);
+    };
+    SmallVector<Value> shape{
+        i64(tensor::DimOp::create(b, loc, c.arg, 0).getResult()),
+        constant(heads),
+        i64(tensor::DimOp::create(b, loc, c.arg, 2).getResult()),
+        constant(dim), constant(f.bits), constant(group),
+        constant(QC_KV_PER_TOKEN)};
+    auto withLast = [&](Value last) {
+      SmallVector<Value> s = shape;
+      s.push_back(last);
+      return s;
+    };
+    auto append = quantc::qc::UKernelOp::create(
+        b, loc, TypeRange{codesType, scaleType, scaleType},
+        "quantc_kv_append", ValueRange{c.write.getSource()}, ValueRange(parts),
+        withLast(i64(c.write.getMixedOffsets()[2])));
+    b.setInsertionPoint(c.view); // after the sum of length and new
+    Value length = i64(c.view.getMixedSizes()[2]);
+    for (Product &p : c.products) {
+      b.setInsertionPoint(p.op);
+      Value init = p.op.getDpsInits()[0].getDefiningOp<linalg::FillOp>()
+                       .getOutputs()[0];
+      SmallVector<Value> ins{p.op.getDpsInputs()[0]};
+      llvm::append_range(ins, append.getResults());
+      auto kernel = quantc::qc::UKernelOp::create(
+          b, p.op.getLoc(), TypeRange{init.getType()},
+          p.scores ? "quantc_kv_scores" : "quantc_kv_values", ValueRange(ins),
+          ValueRange{init}, withLast(length));
+      p.op->replaceAllUsesWith(kernel.getResults());
+      p.op->erase();
+    }
+    for (tensor::DimOp d : c.dims) {
+      b.setInsertionPoint(d);
+      if (*d.getConstantIndex() == 3)
+        d.replaceAllUsesWith(
+            arith::ConstantIndexOp::create(b, d.getLoc(), dim).getResult());
+    }
+    c.view->erase();
+    ret->setOperand(result, append.getResult(0));
+    c.write->erase();
+    SmallVector<Value> results(ret.getOperands());
+    SmallVector<DictionaryAttr> resultAttrs;
+    main.getAllResultAttrs(resultAttrs);
+    for (unsigned i = 1; i < 3; ++i) {
+      results.push_back(append.getResult(i));
+      NamedAttrList attrs;
+      attrs.set("onnx.name", StringAttr::get(
+                                 ctx, (present + "." + (i == 1 ? "scales"
+                                                              : "offsets"))
+                                          .str()));
+      attrs.set(quantc::kv::kCacheOf, b.getI64IntegerAttr(
+                                          cast<BlockArgument>(parts[i])
+                                              .getArgNumber()));
+      resultAttrs.push_back(attrs.getDictionary(ctx));
+    }
+    ret->setOperands(results);
+    main.setType(FunctionType::get(ctx, inputs, ValueRange(results).getTypes()));
+    main.setAllResultAttrs(resultAttrs);
+  }
+};
+
+} // namespace
