@@ -341,8 +341,12 @@ struct QuantizeKvCachePass
       Value index = getValueOrCreateConstantIndexOp(b, loc, v);
       return arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
     };
+    llvm::DenseMap<int64_t, Value> constants; // one op per value
     auto constant = [&](int64_t v) -> Value {
-      return arith::ConstantIntOp::create(b, loc, b.getI64Type(), v);
+      Value &c = constants[v];
+      if (!c)
+        c = arith::ConstantIntOp::create(b, loc, b.getI64Type(), v);
+      return c;
     };
     SmallVector<Value> shape{
         i64(tensor::DimOp::create(b, loc, c.arg, 0).getResult()),
@@ -363,8 +367,8 @@ struct QuantizeKvCachePass
     Value length = i64(c.view.getMixedSizes()[2]);
     for (Product &p : c.products) {
       b.setInsertionPoint(p.op);
-      Value init = p.op.getDpsInits()[0].getDefiningOp<linalg::FillOp>()
-                       .getOutputs()[0];
+      auto fill = p.op.getDpsInits()[0].getDefiningOp<linalg::FillOp>();
+      Value init = fill.getOutputs()[0]; // the kernels overwrite it
       SmallVector<Value> ins{p.op.getDpsInputs()[0]};
       llvm::append_range(ins, append.getResults());
       auto kernel = quantc::qc::UKernelOp::create(
@@ -373,6 +377,8 @@ struct QuantizeKvCachePass
           ValueRange{init}, withLast(length));
       p.op->replaceAllUsesWith(kernel.getResults());
       p.op->erase();
+      if (fill->use_empty())
+        fill->erase();
     }
     for (tensor::DimOp d : c.dims) {
       b.setInsertionPoint(d);

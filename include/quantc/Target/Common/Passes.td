@@ -188,7 +188,7 @@ def QuantizeKvCache : Pass<"qc-quantize-kv-cache", "mlir::ModuleOp"> {
     `quantc.kv_quant = {bits, group, keys}` (the driver's `--kv-bits`) and
     does nothing without it. A module with no cache, or a cache read other
     than by those products, is an error naming what was looked for, unless
-    `best-effort` (then a warning, and the module is left unchanged).
+    `best-effort` (then a warning, and the caches stay f32).
   }];
   let options = [
     Option<"bits", "bits", "int", /*default=*/"0",
