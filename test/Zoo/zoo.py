@@ -32,6 +32,9 @@ SIZES = {
     "micro": (32, 2, 4, 64, 256),  # committed exports (test/Zoo/Inputs)
     "tiny": (64, 2, 4, 128, 256),
     "bench": (384, 5, 6, 1536, 512),
+    # LLaMA-7B's attention heads (8 x 128) and a long context, two layers:
+    # decode through an 8192-position KV cache (bench/kv_decode.sh)
+    "long": (1024, 2, 8, 2816, 8192),
 }
 
 
