@@ -844,9 +844,14 @@ static qc_kv_cache cache_of(qc_memref2d_i8 *codes, qc_memref2d_f32 *scale,
   qc_kv_cache c = {(uint8_t *)(codes->aligned + codes->offset),
                    scale->aligned + scale->offset,
                    offset->aligned + offset->offset,
-                   batch, kv_heads, capacity, dim,
-                   quantc_kv_row_bytes((int32_t)bits, dim), group,
-                   (int32_t)bits, (int32_t)flags};
+                   batch,
+                   kv_heads,
+                   capacity,
+                   dim,
+                   quantc_kv_row_bytes((int32_t)bits, dim),
+                   group,
+                   (int32_t)bits,
+                   (int32_t)flags};
   return c;
 }
 
@@ -881,13 +886,35 @@ void _mlir_ciface_quantc_kv_append(qc_memref2d_f32 *x, qc_memref2d_i8 *codes,
                                    int64_t kv_heads, int64_t capacity,
                                    int64_t dim, int64_t bits, int64_t group,
                                    int64_t flags, int64_t at) {
-  qc_kv_cache c = cache_of(codes, scale, offset, batch, kv_heads, capacity,
-                           dim, bits, group, flags);
+  qc_kv_cache c = cache_of(codes, scale, offset, batch, kv_heads, capacity, dim,
+                           bits, group, flags);
   float *copy;
   const float *rows = dense_rows(x, 1, &copy);
   int64_t count = batch * kv_heads > 0 ? x->sizes[0] / (batch * kv_heads) : 0;
   quantc_kv_append(&c, rows, at, count);
   free(copy);
+}
+
+/* q k^T (`values` 0) or p v (1) of rows `in` into `out`, dense or not. */
+static void attend(int values, qc_memref2d_f32 *in, qc_memref2d_i8 *codes,
+                   qc_memref2d_f32 *scale, qc_memref2d_f32 *offset,
+                   qc_memref2d_f32 *out, int64_t batch, int64_t kv_heads,
+                   int64_t capacity, int64_t dim, int64_t bits, int64_t group,
+                   int64_t flags, int64_t length) {
+  qc_kv_cache c = cache_of(codes, scale, offset, batch, kv_heads, capacity, dim,
+                           bits, group, flags);
+  float *in_copy, *out_copy;
+  const float *rows = dense_rows(in, 1, &in_copy);
+  float *o = dense_rows(out, 0, &out_copy);
+  int64_t per_head =
+      batch * kv_heads > 0 ? in->sizes[0] / (batch * kv_heads) : 0;
+  if (values)
+    quantc_kv_values(&c, rows, kv_heads, per_head, length, o);
+  else
+    quantc_kv_scores(&c, rows, kv_heads, per_head, length, o);
+  write_back(out, out_copy);
+  free(in_copy);
+  free(out_copy);
 }
 
 void _mlir_ciface_quantc_kv_scores(qc_memref2d_f32 *q, qc_memref2d_i8 *codes,
@@ -897,16 +924,8 @@ void _mlir_ciface_quantc_kv_scores(qc_memref2d_f32 *q, qc_memref2d_i8 *codes,
                                    int64_t kv_heads, int64_t capacity,
                                    int64_t dim, int64_t bits, int64_t group,
                                    int64_t flags, int64_t length) {
-  qc_kv_cache c = cache_of(codes, scale, offset, batch, kv_heads, capacity,
-                           dim, bits, group, flags);
-  float *in_copy, *out_copy;
-  const float *rows = dense_rows(q, 1, &in_copy);
-  float *out = dense_rows(scores, 0, &out_copy);
-  int64_t per_head = batch * kv_heads > 0 ? q->sizes[0] / (batch * kv_heads) : 0;
-  quantc_kv_scores(&c, rows, kv_heads, per_head, length, out);
-  write_back(scores, out_copy);
-  free(in_copy);
-  free(out_copy);
+  attend(0, q, codes, scale, offset, scores, batch, kv_heads, capacity, dim,
+         bits, group, flags, length);
 }
 
 void _mlir_ciface_quantc_kv_values(qc_memref2d_f32 *p, qc_memref2d_i8 *codes,
@@ -916,14 +935,6 @@ void _mlir_ciface_quantc_kv_values(qc_memref2d_f32 *p, qc_memref2d_i8 *codes,
                                    int64_t kv_heads, int64_t capacity,
                                    int64_t dim, int64_t bits, int64_t group,
                                    int64_t flags, int64_t length) {
-  qc_kv_cache c = cache_of(codes, scale, offset, batch, kv_heads, capacity,
-                           dim, bits, group, flags);
-  float *in_copy, *out_copy;
-  const float *rows = dense_rows(p, 1, &in_copy);
-  float *o = dense_rows(out, 0, &out_copy);
-  int64_t per_head = batch * kv_heads > 0 ? p->sizes[0] / (batch * kv_heads) : 0;
-  quantc_kv_values(&c, rows, kv_heads, per_head, length, o);
-  write_back(out, out_copy);
-  free(in_copy);
-  free(out_copy);
+  attend(1, p, codes, scale, offset, out, batch, kv_heads, capacity, dim, bits,
+         group, flags, length);
 }

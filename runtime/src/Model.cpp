@@ -179,9 +179,9 @@ bool readInfos(Schema &s, const json &list, const char *what,
     if (!item.is_object())
       return s.failWith(where + " must be an object");
     qc_tensor_info info{};
-    if (!s.onlyKeys(item, {"name", "dtype", "shape", "memory", "role",
-                           "kv_axis", "kv_present", "size_from", "kv_format",
-                           "kv_part"},
+    if (!s.onlyKeys(item,
+                    {"name", "dtype", "shape", "memory", "role", "kv_axis",
+                     "kv_present", "size_from", "kv_format", "kv_part"},
                     where) ||
         !s.memory(item, where, info.memory))
       return false;

@@ -18,6 +18,7 @@
 #include "quantc/Target/CPU/Passes.h"
 #include "quantc/Target/CPU/Pipeline.h"
 #include "quantc/Target/CUDA/Pipeline.h"
+#include "quantc/Target/Common/KvCache.h"
 #include "quantc/ToolOptions.h"
 #include "quantc/Transforms/Passes.h"
 
@@ -470,7 +471,7 @@ int main(int argc, char **argv) {
   if (kvBits) {
     mlir::Builder b(&context);
     (*module)->setAttr(
-        "quantc.kv_quant",
+        quantc::kv::kQuantRequest,
         b.getDictionaryAttr(
             {b.getNamedAttr("bits", b.getI64IntegerAttr(kvBits)),
              b.getNamedAttr("group", b.getI64IntegerAttr(kvGroup)),

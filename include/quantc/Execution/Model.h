@@ -52,7 +52,7 @@ struct TensorSignature {
   qc_role role = QC_ROLE_DATA;
   int32_t kvAxis = -1;
   std::string kvPresent;
-  std::string kvFormat, kvPart; // quantized caches (see qc_tensor_info)
+  std::string kvFormat, kvPart;  // quantized caches (see qc_tensor_info)
   std::vector<int32_t> sizeFrom; // KV caches: input, dimension per size
 };
 

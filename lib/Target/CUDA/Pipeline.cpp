@@ -6,6 +6,7 @@
 #include "quantc/Target/CPU/Passes.h"
 #include "quantc/Target/CPU/Pipeline.h"
 #include "quantc/Target/CUDA/Passes.h"
+#include "quantc/Target/Common/KvCache.h"
 #include "quantc/Target/Common/Passes.h"
 
 #include "mlir/InitAllPasses.h"
@@ -137,6 +138,10 @@ LogicalResult quantc::lowerForCuda(ModuleOp module, llvm::StringRef chip,
                                    std::vector<TensorSignature> &inputs,
                                    std::vector<TensorSignature> &outputs) {
   MLIRContext *ctx = module->getContext();
+  if (module->hasAttr(quantc::kv::kQuantRequest))
+    return module.emitError()
+           << "quantized KV caches (" << quantc::kv::kQuantRequest
+           << ") run on the cpu target only, not cuda";
   prepareCudaContext(ctx);
   PassManager entry(ctx);
   if (failed(buildCudaEntryStage(entry)) || failed(entry.run(module)) ||

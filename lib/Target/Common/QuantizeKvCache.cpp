@@ -42,8 +42,7 @@ struct KvFormat {
   std::string keys = "per-token";
 };
 
-/// The module attribute the driver sets (`quantc compile --kv-bits`).
-constexpr const char *kRequest = "quantc.kv_quant";
+constexpr const char *kRequest = quantc::kv::kQuantRequest;
 
 /// One attention product over the cache: `scores` (Q K^T, the cache read as
 /// [b, h, t, d] against Q [b, h, r, d]) or values (P V, P [b, h, r, t]).
@@ -83,8 +82,8 @@ std::optional<bool> productKind(linalg::GenericOp op, Value view) {
   auto mul = add.getLhs().getDefiningOp<arith::MulFOp>();
   if (!mul)
     mul = add.getRhs().getDefiningOp<arith::MulFOp>();
-  Value acc = mul && mul.getResult() == add.getLhs() ? add.getRhs()
-                                                      : add.getLhs();
+  Value acc =
+      mul && mul.getResult() == add.getLhs() ? add.getRhs() : add.getLhs();
   if (!mul || acc != body.getArgument(2) ||
       !llvm::is_contained(ValueRange{mul.getLhs(), mul.getRhs()},
                           body.getArgument(0)) ||
@@ -173,7 +172,8 @@ struct QuantizeKvCachePass
       auto g = request.getAs<IntegerAttr>("group");
       auto k = request.getAs<StringAttr>("keys");
       if (!b)
-        return mlir::emitError(module.getLoc()) << kRequest << " needs an integer 'bits'";
+        return mlir::emitError(module.getLoc())
+               << kRequest << " needs an integer 'bits'";
       f.bits = b.getInt();
       f.group = g ? g.getInt() : 0;
       f.keys = k ? k.str() : "per-token";
@@ -181,19 +181,22 @@ struct QuantizeKvCachePass
       return std::optional<KvFormat>();
     }
     if (f.bits != 8 && f.bits != 4 && f.bits != 2)
-      return mlir::emitError(module.getLoc()) << "KV cache bits must be 8, 4 or 2, not "
-                                << f.bits << " (" << from << ")";
+      return mlir::emitError(module.getLoc())
+             << "KV cache bits must be 8, 4 or 2, not " << f.bits << " ("
+             << from << ")";
     if (f.group < 0)
-      return mlir::emitError(module.getLoc()) << "KV cache group must be positive, not "
-                                << f.group << " (" << from << ")";
+      return mlir::emitError(module.getLoc())
+             << "KV cache group must be positive, not " << f.group << " ("
+             << from << ")";
     if (f.keys == "per-channel")
       return mlir::emitError(module.getLoc())
              << "per-channel key scales need calibrated ranges, which "
                 "qc-quantize-kv-cache does not compute yet: use per-token ("
              << from << ")";
     if (f.keys != "per-token")
-      return mlir::emitError(module.getLoc()) << "KV cache keys must be per-token, not '"
-                                << f.keys << "' (" << from << ")";
+      return mlir::emitError(module.getLoc())
+             << "KV cache keys must be per-token, not '" << f.keys << "' ("
+             << from << ")";
     return std::optional<KvFormat>(f);
   }
 
@@ -254,10 +257,9 @@ struct QuantizeKvCachePass
       }
       // The write is the step's dense [b, h, n, d] at the cached length.
       if (!c.write.hasUnitStride() ||
-          !llvm::all_of(llvm::enumerate(c.write.getMixedOffsets()),
-                        [](auto o) {
-                          return o.index() == 2 || isConstantIntValue(o.value(), 0);
-                        }))
+          !llvm::all_of(llvm::enumerate(c.write.getMixedOffsets()), [](auto o) {
+            return o.index() == 2 || isConstantIntValue(o.value(), 0);
+          }))
         return "cache '" + name + "' is written other than at the length";
       caches.push_back(c);
     }
@@ -352,7 +354,9 @@ struct QuantizeKvCachePass
         i64(tensor::DimOp::create(b, loc, c.arg, 0).getResult()),
         constant(heads),
         i64(tensor::DimOp::create(b, loc, c.arg, 2).getResult()),
-        constant(dim), constant(f.bits), constant(group),
+        constant(dim),
+        constant(f.bits),
+        constant(group),
         constant(QC_KV_PER_TOKEN)};
     auto withLast = [&](Value last) {
       SmallVector<Value> s = shape;
@@ -360,8 +364,8 @@ struct QuantizeKvCachePass
       return s;
     };
     auto append = quantc::qc::UKernelOp::create(
-        b, loc, TypeRange{codesType, scaleType, scaleType},
-        "quantc_kv_append", ValueRange{c.write.getSource()}, ValueRange(parts),
+        b, loc, TypeRange{codesType, scaleType, scaleType}, "quantc_kv_append",
+        ValueRange{c.write.getSource()}, ValueRange(parts),
         withLast(i64(c.write.getMixedOffsets()[2])));
     b.setInsertionPoint(c.view); // after the sum of length and new
     Value length = i64(c.view.getMixedSizes()[2]);
@@ -395,17 +399,18 @@ struct QuantizeKvCachePass
     for (unsigned i = 1; i < 3; ++i) {
       results.push_back(append.getResult(i));
       NamedAttrList attrs;
-      attrs.set("onnx.name", StringAttr::get(
-                                 ctx, (present + "." + (i == 1 ? "scales"
-                                                              : "offsets"))
-                                          .str()));
-      attrs.set(quantc::kv::kCacheOf, b.getI64IntegerAttr(
-                                          cast<BlockArgument>(parts[i])
-                                              .getArgNumber()));
+      attrs.set(
+          "onnx.name",
+          StringAttr::get(
+              ctx, (present + "." + (i == 1 ? "scales" : "offsets")).str()));
+      attrs.set(
+          quantc::kv::kCacheOf,
+          b.getI64IntegerAttr(cast<BlockArgument>(parts[i]).getArgNumber()));
       resultAttrs.push_back(attrs.getDictionary(ctx));
     }
     ret->setOperands(results);
-    main.setType(FunctionType::get(ctx, inputs, ValueRange(results).getTypes()));
+    main.setType(
+        FunctionType::get(ctx, inputs, ValueRange(results).getTypes()));
     main.setAllResultAttrs(resultAttrs);
   }
 };

@@ -15,6 +15,9 @@ constexpr const char *kCache = "quantc.kv_cache";
 constexpr const char *kLength = "quantc.kv_length";
 /// On a result: the index of the cache argument it is (after bufferization).
 constexpr const char *kCacheOf = "quantc.kv_cache_of";
+/// On the module: the KV cache storage `quantc compile --kv-bits` asks
+/// qc-quantize-kv-cache for, {bits, group, keys}.
+constexpr const char *kQuantRequest = "quantc.kv_quant";
 /// The name of the length input.
 constexpr const char *kLengthName = "past_sequence_length";
 } // namespace quantc::kv
