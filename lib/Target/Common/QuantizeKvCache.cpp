@@ -56,6 +56,7 @@ struct CacheUse {
   BlockArgument arg;
   tensor::InsertSliceOp write;
   tensor::ExtractSliceOp view;
+  unsigned result = 0; // main's result that returns the written cache
   SmallVector<Product> products;
   SmallVector<tensor::DimOp> dims; // sizes of the argument read
 };
@@ -218,7 +219,7 @@ struct QuantizeKvCachePass
         return "cache '" + name +
                "' is not f32 [batch, kv_heads, positions, head_dim] with "
                "static kv_heads and head_dim";
-      CacheUse c{arg, {}, {}, {}, {}};
+      CacheUse c{arg, {}, {}, 0, {}, {}};
       for (Operation *user : arg.getUsers()) {
         if (auto write = dyn_cast<tensor::InsertSliceOp>(user);
             write && write.getDest() == arg && !c.write) {
@@ -234,16 +235,21 @@ struct QuantizeKvCachePass
       }
       if (!c.write)
         return "cache '" + name + "' has no single write of new positions";
-      for (Operation *user : c.write->getUsers()) {
-        if (isa<func::ReturnOp>(user))
+      bool returned = false;
+      for (OpOperand &use : c.write->getUses()) {
+        Operation *user = use.getOwner();
+        if (isa<func::ReturnOp>(user)) {
+          c.result = use.getOperandNumber();
+          returned = true;
           continue;
+        }
         auto view = dyn_cast<tensor::ExtractSliceOp>(user);
         if (!view || c.view)
           return "cache '" + name + "' is read other than through one view";
         c.view = view;
       }
-      if (!c.view)
-        return "cache '" + name + "' is never read";
+      if (!c.view || !returned)
+        return "cache '" + name + "' is not both read and returned";
       for (Operation *user : c.view->getUsers()) {
         auto generic = dyn_cast<linalg::GenericOp>(user);
         std::optional<bool> kind =
@@ -296,10 +302,6 @@ struct QuantizeKvCachePass
     auto present = info.getAs<StringAttr>("present").getValue();
     std::string name = nameOf(main, argIndex);
     auto ret = cast<func::ReturnOp>(main.getBody().front().getTerminator());
-    unsigned result = c.write->getUses().begin()->getOperandNumber();
-    for (OpOperand &use : c.write->getUses())
-      if (isa<func::ReturnOp>(use.getOwner()))
-        result = use.getOperandNumber();
 
     // The codes take the argument's place; scales and offsets come last.
     std::string fmt = "int" + std::to_string(f.bits) + ", per token, group " +
@@ -322,6 +324,7 @@ struct QuantizeKvCachePass
                                    main.getResultTypes()));
     main.setArgAttr(argIndex, quantc::kv::kCache, describe("codes", present));
     SmallVector<Value> parts{c.arg};
+    SmallVector<DictionaryAttr> partResults; // attributes of their results
     for (StringRef part : {"scales", "offsets"}) {
       unsigned at = main.getNumArguments();
       NamedAttrList attrs;
@@ -332,6 +335,12 @@ struct QuantizeKvCachePass
       (void)main.insertArgument(at, scaleType, attrs.getDictionary(ctx),
                                 c.arg.getLoc());
       parts.push_back(main.getArgument(at));
+      NamedAttrList result;
+      result.set("onnx.name",
+                 StringAttr::get(ctx, (present + "." + part).str()));
+      result.set(quantc::kv::kCacheOf,
+                 IntegerAttr::get(IntegerType::get(ctx, 64), at));
+      partResults.push_back(result.getDictionary(ctx));
     }
     // Result types follow the arguments (the cache results are updated
     // in place).
@@ -391,23 +400,13 @@ struct QuantizeKvCachePass
             arith::ConstantIndexOp::create(b, d.getLoc(), dim).getResult());
     }
     c.view->erase();
-    ret->setOperand(result, append.getResult(0));
+    ret->setOperand(c.result, append.getResult(0));
     c.write->erase();
     SmallVector<Value> results(ret.getOperands());
+    llvm::append_range(results, append.getResults().drop_front());
     SmallVector<DictionaryAttr> resultAttrs;
     main.getAllResultAttrs(resultAttrs);
-    for (unsigned i = 1; i < 3; ++i) {
-      results.push_back(append.getResult(i));
-      NamedAttrList attrs;
-      attrs.set(
-          "onnx.name",
-          StringAttr::get(
-              ctx, (present + "." + (i == 1 ? "scales" : "offsets")).str()));
-      attrs.set(
-          quantc::kv::kCacheOf,
-          b.getI64IntegerAttr(cast<BlockArgument>(parts[i]).getArgNumber()));
-      resultAttrs.push_back(attrs.getDictionary(ctx));
-    }
+    llvm::append_range(resultAttrs, partResults);
     ret->setOperands(results);
     main.setType(
         FunctionType::get(ctx, inputs, ValueRange(results).getTypes()));
