@@ -48,6 +48,12 @@ static TensorSignature signatureOf(const qc_tensor_info &info) {
   sig.dtype = DType(info.dtype);
   sig.shape.assign(info.shape, info.shape + info.rank);
   sig.role = info.role;
+  if (info.role == QC_ROLE_KV_CACHE) {
+    sig.kvAxis = info.kv_axis;
+    sig.kvPresent = info.kv_present ? info.kv_present : "";
+    sig.kvFormat = info.kv_format ? info.kv_format : "";
+    sig.kvPart = info.kv_part ? info.kv_part : "";
+  }
   return sig;
 }
 

@@ -895,6 +895,14 @@ void _mlir_ciface_quantc_kv_append(qc_memref2d_f32 *x, qc_memref2d_i8 *codes,
   free(copy);
 }
 
+void _mlir_ciface_quantc_kv_append_fixed(
+    qc_memref2d_f32 *x, qc_memref2d_f32 *scale, qc_memref2d_f32 *offset,
+    qc_memref2d_i8 *codes, int64_t batch, int64_t kv_heads, int64_t capacity,
+    int64_t dim, int64_t bits, int64_t group, int64_t flags, int64_t at) {
+  _mlir_ciface_quantc_kv_append(x, codes, scale, offset, batch, kv_heads,
+                                capacity, dim, bits, group, flags, at);
+}
+
 /* q k^T (`values` 0) or p v (1) of rows `in` into `out`, dense or not. */
 static void attend(int values, qc_memref2d_f32 *in, qc_memref2d_i8 *codes,
                    qc_memref2d_f32 *scale, qc_memref2d_f32 *offset,

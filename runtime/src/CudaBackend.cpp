@@ -454,7 +454,9 @@ int invokeCuda(const qc_model &m, const qc_tensor *inputs, qc_tensor *outputs,
       reinterpret_cast<void *>(cuda.weights), 1, weightsSize));
   std::vector<int64_t> results(
       quantc::runtime::resultWords(m.outputs.data(), m.outputs.size()), 0);
-  std::vector<void *> pointers = {results.data()};
+  std::vector<void *> pointers; // the results' struct first, if any
+  if (!m.outputs.empty())
+    pointers.push_back(results.data());
   for (auto &desc : descriptors)
     pointers.push_back(desc.data());
 

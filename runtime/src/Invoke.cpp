@@ -219,8 +219,11 @@ int qc_invoke(qc_entry_fn entry, const qc_tensor_info *inInfo, size_t nIn,
         quantc::runtime::descriptor(const_cast<void *>(weights), 1, size));
   }
   std::vector<int64_t> results(quantc::runtime::resultWords(outInfo, nOut), 0);
+  // MLIR's C interface takes the results' struct first, unless there is
+  // none (a model whose only outputs are its KV caches, kept in place).
   std::vector<void *> pointers;
-  pointers.push_back(results.data());
+  if (nOut > 0)
+    pointers.push_back(results.data());
   for (auto &d : descriptors)
     pointers.push_back(d.data());
   quantc::runtime::CallMemory *memory = quantc::runtime::beginCallMemory();

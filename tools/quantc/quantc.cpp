@@ -1,13 +1,17 @@
 //===- quantc.cpp - the driver: ONNX in, runnable artifact out ------------===//
 //
-//   quantc compile model.onnx -o out/ [--target cpu | --target cuda [--gpu sm_90]]
+//   quantc compile model.onnx -o out/ [--target cpu | --target cuda [--gpu
+//   sm_90]]
 //       [--wbits B [--group G | --per-channel] [--sym] [--scale f16|f32|bf16]
 //        | --weight-format "int4, affine, group = 128, scale = f16"]
 //       [--layers GLOB,...] [--exclude GLOB,...] [--layer-format GLOB=FORMAT]
-//       [--algo rtn | --algo gptq (--calib TEXT [--calib-stats FILE] | --calib-stats FILE)
+//       [--algo rtn | --algo gptq (--calib TEXT [--calib-stats FILE] |
+//       --calib-stats FILE)
 //        [--damp D] [--block B] [--act-order] [--true-sequential]
 //        [--report CSV]]
 //       [--smoothquant ALPHA (--calib TEXT | --calib-stats FILE)]
+//       [--kv-bits 8|4|2 [--kv-group G] [--kv-keys per-token | per-channel
+//       --calib TEXT]]
 //
 //===----------------------------------------------------------------------===//
 
@@ -73,7 +77,8 @@ static cl::opt<int64_t> kvGroup(
              "head)"));
 static cl::opt<std::string> kvKeys(
     "kv-keys", cl::init("per-token"), cl::cat(kvCache),
-    cl::desc("scales of the keys: per-token (per-channel: not supported yet)"));
+    cl::desc("scales of the keys: per-token, or per-channel (fixed per KV "
+             "head and channel, calibrated on --calib TEXT)"));
 
 static cl::OptionCategory quantization("Weight quantization");
 static cl::opt<unsigned> wbits("wbits", cl::init(0), cl::cat(quantization),
@@ -103,8 +108,10 @@ static cl::list<std::string> exclude("exclude", cl::CommaSeparated,
                                      cl::desc("layer name globs to keep f32"));
 static cl::opt<std::string> algo("algo", cl::init("rtn"), cl::cat(quantization),
                                  cl::desc("rtn (round to nearest) or gptq"));
-static cl::opt<std::string> calib("calib", cl::cat(quantization),
-                                  cl::desc("calibration text (gptq)"));
+static cl::opt<std::string>
+    calib("calib", cl::cat(quantization),
+          cl::desc("calibration text (gptq, smoothquant, "
+                   "--kv-keys per-channel)"));
 static cl::opt<int64_t> calibWindows("calib-windows", cl::init(256),
                                      cl::cat(quantization),
                                      cl::desc("256-byte calibration windows"));
@@ -212,6 +219,11 @@ int main(int argc, char **argv) {
     llvm::errs() << "quantc: error: --kv-group and --kv-keys need --kv-bits\n";
     return 1;
   }
+  if (kvBits && kvKeys == "per-channel" && calib.empty()) {
+    llvm::errs() << "quantc: error: --kv-keys per-channel needs --calib TEXT "
+                    "(the keys' ranges are calibrated on it)\n";
+    return 1;
+  }
   quantc::registerCpuExecutor(); // calibration runs the model on the CPU
   // Options are checked before any work: a mistake must not cost a
   // calibration run, nor compile an unquantized model without a word.
@@ -229,8 +241,10 @@ int main(int argc, char **argv) {
         std::addressof(layers), std::addressof(exclude), &calibWindows,
         &group,        &perChannel,   &symmetric,
         &scaleType,    &smoothAlpha, &abits, &actScale, &outlierThreshold};
+    bool kvCalib = kvBits && kvKeys == "per-channel"; // reads the text too
     for (const cl::Option *o : needFormat)
-      if (o->getNumOccurrences()) {
+      if (o->getNumOccurrences() &&
+          !(kvCalib && (o == &calib || o == &calibWindows))) {
         llvm::errs() << "quantc: error: --" << o->ArgStr
                      << " needs a weight format (--wbits B or "
                         "--weight-format FORMAT)\n";
@@ -467,7 +481,19 @@ int main(int argc, char **argv) {
       return 1;
   }
   // Read by qc-quantize-kv-cache in the target's pipeline, which checks
-  // the values and that the model has a cache.
+  // the values and that the model has a cache. Per-channel keys: their
+  // ranges measured on the model as it will run (weights quantized).
+  if (kvBits && kvKeys == "per-channel") {
+    step("calibrating the KV cache's per-channel key ranges");
+    mlir::PassManager pm(&context);
+    quantc::CalibrateKvCacheOptions o;
+    o.calib = calib;
+    o.windows = calibWindows;
+    o.bits = kvBits;
+    pm.addPass(quantc::createCalibrateKvCache(o));
+    if (mlir::failed(pm.run(*module)))
+      return 1;
+  }
   if (kvBits) {
     mlir::Builder b(&context);
     (*module)->setAttr(

@@ -99,6 +99,38 @@ def Calibrate : Pass<"qc-calibrate", "mlir::ModuleOp"> {
   let dependentDialects = ["quantc::qc::QCDialect"];
 }
 
+def CalibrateKvCache : Pass<"qc-calibrate-kv-cache", "mlir::ModuleOp"> {
+  let summary = "Per-channel ranges of a decoder's KV cache on calibration text";
+  let description = [{
+    Runs the model (a decoder with `past_key_values.*` inputs and `present.*`
+    outputs) through the CPU JIT on windows of calibration text, each from
+    an empty cache, and leaves on the module, as `quantc.kv_ranges`, for each
+    cache input the [min, max] of the values its present held, per KV head
+    and channel: `{"<input>" = dense<...> : tensor<2 x kv_heads x head_dim x
+    f32>}` (mins, then maxes). With `bits`, each range is then clipped
+    where that lowers the squared error of `bits`-bit codes on the
+    calibration values (a second run over the text for per-channel
+    histograms of 256 bins; both ends moved inwards in steps of 1/64:
+    rare outliers are clamped so that the rest get finer steps).
+    qc-quantize-kv-cache's per-channel keys (KVQuant's calibrated key
+    scales) are read from it. The model itself is not changed.
+  }];
+  let options = [
+    Option<"bits", "bits", "int", /*default=*/"0",
+           "Bits of the codes the ranges are clipped for (8, 4, 2; 0: the "
+           "plain [min, max])">,
+    Option<"calib", "calib", "std::string", /*default=*/"",
+           "Calibration text (bytes; one token each)">,
+    Option<"windows", "windows", "int64_t", /*default=*/"256",
+           "Windows of calibration text">,
+    Option<"length", "length", "int64_t", /*default=*/"256",
+           "Bytes per window">,
+    Option<"device", "device", "std::string", /*default=*/"\"cpu\"",
+           "Device whose executor runs the model (Execution/Executor.h)">
+  ];
+  let dependentDialects = ["quantc::qc::QCDialect"];
+}
+
 def Gptq : Pass<"qc-gptq", "mlir::ModuleOp"> {
   let summary = "GPTQ weight quantization of qc.linear layers";
   let description = [{

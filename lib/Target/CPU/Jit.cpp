@@ -72,6 +72,8 @@ JitModel::compile(OwningOpRef<ModuleOp> module) {
     add("_mlir_ciface_quantc_qmatmul_i8_split",
         &_mlir_ciface_quantc_qmatmul_i8_split);
     add("_mlir_ciface_quantc_kv_append", &_mlir_ciface_quantc_kv_append);
+    add("_mlir_ciface_quantc_kv_append_fixed",
+        &_mlir_ciface_quantc_kv_append_fixed);
     add("_mlir_ciface_quantc_kv_scores", &_mlir_ciface_quantc_kv_scores);
     add("_mlir_ciface_quantc_kv_values", &_mlir_ciface_quantc_kv_values);
     add("memrefCopy", &memrefCopy);

@@ -26,6 +26,8 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
 
+#include <cmath>
+
 namespace quantc {
 #define GEN_PASS_DEF_QUANTIZEKVCACHE
 #include "quantc/Target/Common/Passes.h.inc"
@@ -40,6 +42,8 @@ struct KvFormat {
   int bits = 0;
   int64_t group = 0; // 0: the whole head
   std::string keys = "per-token";
+  /// Per-channel keys: the module's calibrated ranges (kv::kRanges).
+  DictionaryAttr ranges;
 };
 
 constexpr const char *kRequest = quantc::kv::kQuantRequest;
@@ -59,6 +63,8 @@ struct CacheUse {
   unsigned result = 0; // main's result that returns the written cache
   SmallVector<Product> products;
   SmallVector<tensor::DimOp> dims; // sizes of the argument read
+  /// Keys (read by Q K^T) with fixed per-channel scales: [heads][dim] each.
+  std::vector<float> fixedScale, fixedOffset;
 };
 
 bool isZeroFill(Value v) {
@@ -151,11 +157,12 @@ struct QuantizeKvCachePass
       return signalPassFailure();
     }
     for (CacheUse &c : caches)
-      if (failed(checkHead(c, **format)))
+      if (failed(checkHead(c, **format)) || failed(fixKeys(c, **format)))
         return signalPassFailure();
     for (CacheUse &c : caches)
       rewrite(main, c, **format);
     module->removeAttr(kRequest);
+    module->removeAttr(quantc::kv::kRanges); // consumed
   }
 
   /// The format asked for: the options, else the module's request, else
@@ -189,15 +196,21 @@ struct QuantizeKvCachePass
       return mlir::emitError(module.getLoc())
              << "KV cache group must be positive, not " << f.group << " ("
              << from << ")";
-    if (f.keys == "per-channel")
+    if (f.keys != "per-token" && f.keys != "per-channel")
       return mlir::emitError(module.getLoc())
-             << "per-channel key scales need calibrated ranges, which "
-                "qc-quantize-kv-cache does not compute yet: use per-token ("
-             << from << ")";
-    if (f.keys != "per-token")
-      return mlir::emitError(module.getLoc())
-             << "KV cache keys must be per-token, not '" << f.keys << "' ("
-             << from << ")";
+             << "KV cache keys must be per-token or per-channel, not '"
+             << f.keys << "' (" << from << ")";
+    if (f.keys == "per-channel") {
+      f.ranges = module->getAttrOfType<DictionaryAttr>(quantc::kv::kRanges);
+      if (!f.ranges)
+        return mlir::emitError(module.getLoc())
+               << "per-channel key scales need calibrated ranges (module "
+                  "attribute "
+               << quantc::kv::kRanges
+               << " of qc-calibrate-kv-cache; quantc compile --calib "
+                  "TEXT): the module has none ("
+               << from << ")";
+    }
     return std::optional<KvFormat>(f);
   }
 
@@ -290,6 +303,39 @@ struct QuantizeKvCachePass
     return success();
   }
 
+  /// Per-channel keys: the fixed scales and offsets of a key cache from its
+  /// calibrated [min, max] (a channel never seen, or constant, gets scale
+  /// 0: its codes are 0 and its value the offset).
+  LogicalResult fixKeys(CacheUse &c, const KvFormat &f) {
+    bool keys =
+        !c.products.empty() &&
+        llvm::all_of(c.products, [](const Product &p) { return p.scores; });
+    if (f.keys != "per-channel" || !keys)
+      return success();
+    auto type = cast<RankedTensorType>(c.arg.getType());
+    int64_t heads = type.getDimSize(1), dim = type.getDimSize(3);
+    std::string name =
+        nameOf(cast<func::FuncOp>(c.arg.getOwner()->getParentOp()),
+               c.arg.getArgNumber());
+    auto range = dyn_cast_or_null<DenseElementsAttr>(f.ranges.get(name));
+    auto want =
+        RankedTensorType::get({2, heads, dim}, Float32Type::get(&getContext()));
+    if (!range || range.getType() != want)
+      return emitError(c.arg.getLoc())
+             << "per-channel key scales: " << quantc::kv::kRanges
+             << " holds no " << want << " for cache '" << name << "'";
+    std::vector<float> lohi(range.getValues<float>().begin(),
+                            range.getValues<float>().end());
+    float top = float((1u << f.bits) - 1);
+    for (int64_t i = 0; i < heads * dim; ++i) {
+      float lo = lohi[i], hi = lohi[heads * dim + i];
+      bool seen = std::isfinite(lo) && std::isfinite(hi) && hi >= lo;
+      c.fixedScale.push_back(seen ? (hi - lo) / top : 0.0f);
+      c.fixedOffset.push_back(seen ? lo : 0.0f);
+    }
+    return success();
+  }
+
   void rewrite(func::FuncOp main, CacheUse &c, const KvFormat &f) {
     MLIRContext *ctx = &getContext();
     auto type = cast<RankedTensorType>(c.arg.getType());
@@ -303,9 +349,12 @@ struct QuantizeKvCachePass
     std::string name = nameOf(main, argIndex);
     auto ret = cast<func::ReturnOp>(main.getBody().front().getTerminator());
 
-    // The codes take the argument's place; scales and offsets come last.
-    std::string fmt = "int" + std::to_string(f.bits) + ", per token, group " +
-                      std::to_string(group);
+    // The codes take the argument's place; scales and offsets come last
+    // (per token) or are constants (fixed per channel).
+    bool fixed = !c.fixedScale.empty();
+    std::string fmt = "int" + std::to_string(f.bits) +
+                      (fixed ? ", per channel (calibrated)"
+                             : ", per token, group " + std::to_string(group));
     auto describe = [&](StringRef part, StringRef presentName) {
       NamedAttrList entries(info);
       entries.set("present", StringAttr::get(ctx, presentName));
@@ -326,6 +375,8 @@ struct QuantizeKvCachePass
     SmallVector<Value> parts{c.arg};
     SmallVector<DictionaryAttr> partResults; // attributes of their results
     for (StringRef part : {"scales", "offsets"}) {
+      if (fixed)
+        break;
       unsigned at = main.getNumArguments();
       NamedAttrList attrs;
       attrs.set("onnx.name", StringAttr::get(ctx, name + "." + part.str()));
@@ -366,15 +417,25 @@ struct QuantizeKvCachePass
         constant(dim),
         constant(f.bits),
         constant(group),
-        constant(QC_KV_PER_TOKEN)};
+        constant(fixed ? 0 : QC_KV_PER_TOKEN)};
     auto withLast = [&](Value last) {
       SmallVector<Value> s = shape;
       s.push_back(last);
       return s;
     };
+    SmallVector<Value> fixedParts; // [heads, dim] scales, offsets
+    if (fixed) {
+      auto t = RankedTensorType::get({heads, dim}, b.getF32Type());
+      for (std::vector<float> *v : {&c.fixedScale, &c.fixedOffset})
+        fixedParts.push_back(arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(t, ArrayRef<float>(*v))));
+    }
+    SmallVector<Value> appendIns{c.write.getSource()};
+    llvm::append_range(appendIns, fixedParts);
     auto append = quantc::qc::UKernelOp::create(
-        b, loc, TypeRange{codesType, scaleType, scaleType}, "quantc_kv_append",
-        ValueRange{c.write.getSource()}, ValueRange(parts),
+        b, loc, ValueRange(parts).getTypes(),
+        fixed ? "quantc_kv_append_fixed" : "quantc_kv_append",
+        ValueRange(appendIns), ValueRange(parts),
         withLast(i64(c.write.getMixedOffsets()[2])));
     b.setInsertionPoint(c.view); // after the sum of length and new
     Value length = i64(c.view.getMixedSizes()[2]);
@@ -384,6 +445,7 @@ struct QuantizeKvCachePass
       Value init = fill.getOutputs()[0]; // the kernels overwrite it
       SmallVector<Value> ins{p.op.getDpsInputs()[0]};
       llvm::append_range(ins, append.getResults());
+      llvm::append_range(ins, fixedParts);
       auto kernel = quantc::qc::UKernelOp::create(
           b, p.op.getLoc(), TypeRange{init.getType()},
           p.scores ? "quantc_kv_scores" : "quantc_kv_values", ValueRange(ins),

@@ -206,7 +206,8 @@ typedef struct {
  * qc-quantize-kv-cache, after quantc-lower-ukernels): every buffer as the
  * 2-D view of its rows, the cache's shape as scalars. `codes` is
  * [batch * kv_heads * capacity, row_bytes], `scale` and `offset` are
- * [batch * kv_heads * capacity, dim / group] (per token); x, q and p are
+ * [batch * kv_heads * capacity, dim / group] (per token) or [kv_heads,
+ * dim] (per channel); x, q and p are
  * the dense [batch, heads, rows, ...] tensors of quantc_kv_append,
  * quantc_kv_scores and quantc_kv_values with heads = kv_heads (the query
  * heads of a KV head stacked as its rows). */
@@ -216,6 +217,12 @@ void _mlir_ciface_quantc_kv_append(qc_memref2d_f32 *x, qc_memref2d_i8 *codes,
                                    int64_t kv_heads, int64_t capacity,
                                    int64_t dim, int64_t bits, int64_t group,
                                    int64_t flags, int64_t at);
+/* The write of a cache with fixed per-channel scales (flags 0): `scale`
+ * and `offset` are [kv_heads, dim], read only. */
+void _mlir_ciface_quantc_kv_append_fixed(
+    qc_memref2d_f32 *x, qc_memref2d_f32 *scale, qc_memref2d_f32 *offset,
+    qc_memref2d_i8 *codes, int64_t batch, int64_t kv_heads, int64_t capacity,
+    int64_t dim, int64_t bits, int64_t group, int64_t flags, int64_t at);
 void _mlir_ciface_quantc_kv_scores(qc_memref2d_f32 *q, qc_memref2d_i8 *codes,
                                    qc_memref2d_f32 *scale,
                                    qc_memref2d_f32 *offset,

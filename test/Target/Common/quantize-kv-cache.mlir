@@ -40,8 +40,8 @@
 // BITS: error: KV cache bits must be 8, 4 or 2, not 3 (option)
 // GROUP: error: KV cache group 3 does not divide the head dimension 8 of cache 'past.key'
 // NEGATIVE: error: KV cache group must be positive, not -2 (option)
-// CHANNEL: error: per-channel key scales need calibrated ranges, which qc-quantize-kv-cache does not compute yet: use per-token (option)
-// KEYS: error: KV cache keys must be per-token, not 'sideways' (option)
+// CHANNEL: error: per-channel key scales need calibrated ranges (module attribute quantc.kv_ranges of qc-calibrate-kv-cache; quantc compile --calib TEXT): the module has none (option)
+// KEYS: error: KV cache keys must be per-token or per-channel, not 'sideways' (option)
 // Without a request the module is left alone.
 // NONE-LABEL: func.func @main(
 // NONE-NOT: qc.ukernel

@@ -18,6 +18,10 @@ constexpr const char *kCacheOf = "quantc.kv_cache_of";
 /// On the module: the KV cache storage `quantc compile --kv-bits` asks
 /// qc-quantize-kv-cache for, {bits, group, keys}.
 constexpr const char *kQuantRequest = "quantc.kv_quant";
+/// On the module: what qc-calibrate-kv-cache measured, for each cache
+/// input's name the [min, max] of its values per KV head and channel
+/// (tensor<2 x kv_heads x head_dim x f32>, mins then maxes).
+constexpr const char *kRanges = "quantc.kv_ranges";
 /// The name of the length input.
 constexpr const char *kLengthName = "past_sequence_length";
 } // namespace quantc::kv

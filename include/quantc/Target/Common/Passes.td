@@ -184,6 +184,13 @@ def QuantizeKvCache : Pass<"qc-quantize-kv-cache", "mlir::ModuleOp"> {
     positions so far) decode it inside the kernel
     (`quantc_kv_scores`, `quantc_kv_values`): no float copy of the cache.
 
+    `keys=per-channel` (KVQuant's calibrated key scales): each key cache (a
+    cache read by Q K^T) has fixed scales and offsets per KV head and
+    channel instead, constants spanning the [min, max] that
+    qc-calibrate-kv-cache left in the module attribute `quantc.kv_ranges`
+    (values beyond it are clamped); the keys then take no scale arguments,
+    and their write is `quantc_kv_append_fixed`. Values stay per token.
+
     `bits` 0 (the default) takes the request from the module attribute
     `quantc.kv_quant = {bits, group, keys}` (the driver's `--kv-bits`) and
     does nothing without it. A module with no cache, or a cache read other
@@ -197,8 +204,8 @@ def QuantizeKvCache : Pass<"qc-quantize-kv-cache", "mlir::ModuleOp"> {
     Option<"group", "group", "int64_t", /*default=*/"0",
            "Values per scale along the head dimension (0: the whole head)">,
     Option<"keys", "keys", "std::string", /*default=*/"\"per-token\"",
-           "Scales of the keys: per-token (per-channel needs calibrated "
-           "ranges, not supported yet)">,
+           "Scales of the keys: per-token, or per-channel (fixed, from "
+           "the module's quantc.kv_ranges)">,
     Option<"bestEffort", "best-effort", "bool", /*default=*/"false",
            "Warn and change nothing where no cache can be quantized">
   ];
