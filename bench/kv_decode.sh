@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Decode speed of a compiled model through its KV cache after a long prompt,
 # with the cache stored in f32 (the peer, same run) and in int8 / int4
-# (quantc compile --kv-bits, per-token scales): greedy decoding of N bytes
+# (quantc compile --kv-bits: per-token scales, and per-channel keys
+# calibrated on brown-calib.txt, "c"): greedy decoding of N bytes
 # after the first P bytes of the evaluation text (quant-run --generate:
 # decode tokens/s), best of R rounds, the rounds interleaved across caches.
 # Usage: bench/kv_decode.sh [model (smallllama)] [P (480: the shared models hold 512 positions)] [N (64)] [R (3)] [quantc flags...]
@@ -15,10 +16,11 @@ shared=../shared
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 text=$(head -c "$prompt" "$shared/data/brown-eval.txt" | tr -d '\0')
-caches=(f32 8 4)
+caches=(f32 8 4 8c 4c)
 onnx=$model; [[ $model == *.onnx ]] || onnx=$shared/models/$model/model_kv.onnx
 for c in "${caches[@]}"; do
-  flags=(); [[ $c != f32 ]] && flags=(--kv-bits "$c")
+  flags=(); [[ $c != f32 ]] && flags=(--kv-bits "${c%c}")
+  [[ $c == *c ]] && flags+=(--kv-keys per-channel --calib "$shared/data/brown-calib.txt")
   build/bin/quantc compile "$onnx" -o "$tmp/$c" "$@" \
     "${flags[@]}" 2>/dev/null
 done
@@ -36,7 +38,8 @@ done
 echo "$(basename "$model"), weights: ${*:-f32}; decode of $n bytes after $prompt, best of $rounds"
 printf '| KV cache | bytes/position | decode tokens/s | vs f32 cache |\n| --- | --- | --- | --- |\n'
 for c in "${caches[@]}"; do
-  name=$c; [[ $c != f32 ]] && name=int$c
+  name=$c; [[ $c != f32 ]] && name=int${c%c}
+  [[ $c == *c ]] && name+=", per-channel keys"
   printf '| %s | %s | %s | %.2fx |\n' "$name" "${bytes[$c]}" "${best[$c]}" \
     "$(echo "${best[$c]} / ${best[f32]}" | bc -l)"
 done

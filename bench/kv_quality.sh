@@ -6,10 +6,13 @@
 # fixed scales calibrated on brown-calib.txt), with f32 and W4 weights,
 # and the cache's bytes a position (quant-run --generate). Groups of 32 only
 # on smallllama (tinyllama's heads are 32 wide: the same as no group).
-# Usage: bench/kv_quality.sh [windows]   (default 256, the protocol's)
+# Usage: bench/kv_quality.sh [windows [ROWS]]   (windows: default 256, the
+# protocol's; ROWS: an extended regex, only the rows whose line matches it,
+# and the f32-cache peers, run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 windows=${1:-256}
+only=${2:-}
 shared=../shared
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -21,6 +24,7 @@ printf '| model | weights | KV cache | bytes/position | bits per byte | vs f32 c
 printf '| --- | --- | --- | --- | --- | --- |\n'
 declare -A peer
 while read -r model weights cache flags; do
+  [[ -z $only || $cache == f32 ]] || grep -Eq -- "$only" <<< "$model $weights $cache $flags" || continue
   flags=${flags//CALIB/$shared/data/brown-calib.txt}
   build/bin/quantc compile "$shared/models/$model/model_kv.onnx" -o "$tmp/a" \
     ${flags//,/ } 2>/dev/null

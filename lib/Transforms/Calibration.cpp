@@ -110,6 +110,32 @@ LogicalResult readText(const CalibrationOptions &options, std::string &text,
   return success();
 }
 
+/// Runs the text's windows through `model` a batch at a time, handing each
+/// batch's outputs to `use`.
+LogicalResult
+runWindows(Model &model, const std::string &text,
+           const CalibrationOptions &options, const std::string &what,
+           llvm::function_ref<void(const std::vector<HostTensor> &)> use,
+           std::string &error) {
+  for (int64_t w0 = 0; w0 < options.windows; w0 += options.batch) {
+    int64_t batch = std::min(options.batch, options.windows - w0);
+    auto feed = feedFor(model, text, w0, batch, options.length, error);
+    if (failed(feed))
+      return failure();
+    std::string why;
+    auto outputs = model.run(*feed, why);
+    if (failed(outputs)) {
+      error = "calibration run failed: " + why;
+      return failure();
+    }
+    use(*outputs);
+    if (options.progress)
+      options.progress(what + std::to_string(w0 + batch) + "/" +
+                       std::to_string(options.windows) + " windows");
+  }
+  return success();
+}
+
 /// Runs the text through a copy of `module` that returns `observed` values,
 /// and hands their statistics to `sink`.
 LogicalResult
@@ -154,25 +180,14 @@ observe(ModuleOp module, ArrayRef<Observed> observed, const std::string &text,
   std::vector<numerics::InputStatistics> acc;
   for (const Observed &o : observed)
     acc.emplace_back(o.k);
-  for (int64_t w0 = 0; w0 < options.windows; w0 += options.batch) {
-    int64_t batch = std::min(options.batch, options.windows - w0);
-    auto feed = feedFor(**model, text, w0, batch, options.length, error);
-    if (failed(feed))
-      return failure();
-    std::string why;
-    auto outputs = (*model)->run(*feed, why);
-    if (failed(outputs)) {
-      error = "calibration run failed: " + why;
-      return failure();
-    }
+  auto accumulate = [&](const std::vector<HostTensor> &outputs) {
     for (size_t i = 0; i < observed.size(); ++i) {
-      const HostTensor &x = (*outputs)[outputOf[i]];
+      const HostTensor &x = outputs[outputOf[i]];
       acc[i].add(x.as<float>(), x.numElements() / observed[i].k);
     }
-    if (options.progress)
-      options.progress(runName + std::to_string(w0 + batch) + "/" +
-                       std::to_string(options.windows) + " windows");
-  }
+  };
+  if (failed(runWindows(**model, text, options, runName, accumulate, error)))
+    return failure();
   for (size_t i = 0; i < observed.size(); ++i) {
     LayerStatistics s;
     s.layers = observed[i].layers;
@@ -312,32 +327,6 @@ struct CacheRange {
 };
 
 constexpr int64_t kBins = 256;
-
-/// Runs the text's windows through `model` a batch at a time, handing each
-/// batch's outputs to `use`.
-LogicalResult
-runWindows(Model &model, const std::string &text,
-           const CalibrationOptions &options, const std::string &what,
-           llvm::function_ref<void(const std::vector<HostTensor> &)> use,
-           std::string &error) {
-  for (int64_t w0 = 0; w0 < options.windows; w0 += options.batch) {
-    int64_t batch = std::min(options.batch, options.windows - w0);
-    auto feed = feedFor(model, text, w0, batch, options.length, error);
-    if (failed(feed))
-      return failure();
-    std::string why;
-    auto outputs = model.run(*feed, why);
-    if (failed(outputs)) {
-      error = "calibration run failed: " + why;
-      return failure();
-    }
-    use(*outputs);
-    if (options.progress)
-      options.progress(what + std::to_string(w0 + batch) + "/" +
-                       std::to_string(options.windows) + " windows");
-  }
-  return success();
-}
 
 /// Calls `f(channel, value)` for every value of a present [batch, heads,
 /// positions, dim], channel = head * dim + d.
