@@ -1,17 +1,16 @@
 //===- quantc.cpp - the driver: ONNX in, runnable artifact out ------------===//
 //
-//   quantc compile model.onnx -o out/ [--target cpu | --target cuda [--gpu
-//   sm_90]]
+// clang-format off
+//   quantc compile model.onnx -o out/ [--target cpu | --target cuda [--gpu sm_90]]
 //       [--wbits B [--group G | --per-channel] [--sym] [--scale f16|f32|bf16]
 //        | --weight-format "int4, affine, group = 128, scale = f16"]
 //       [--layers GLOB,...] [--exclude GLOB,...] [--layer-format GLOB=FORMAT]
-//       [--algo rtn | --algo gptq (--calib TEXT [--calib-stats FILE] |
-//       --calib-stats FILE)
+//       [--algo rtn | --algo gptq (--calib TEXT [--calib-stats FILE] | --calib-stats FILE)
 //        [--damp D] [--block B] [--act-order] [--true-sequential]
 //        [--report CSV]]
 //       [--smoothquant ALPHA (--calib TEXT | --calib-stats FILE)]
-//       [--kv-bits 8|4|2 [--kv-group G] [--kv-keys per-token | per-channel
-//       --calib TEXT]]
+//       [--kv-bits 8|4|2 [--kv-group G] [--kv-keys per-token | per-channel --calib TEXT]]
+// clang-format on
 //
 //===----------------------------------------------------------------------===//
 
