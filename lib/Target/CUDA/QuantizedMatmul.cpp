@@ -623,6 +623,21 @@ private:
 /// Rows from which a call takes the tensor-core kernel: past one block of
 /// the 8-row kernel (which would read the weight once per 8 rows).
 constexpr int64_t kMmaMinRows = 9;
+/// The tensor-core kernel's tiles a warp by the codes' bits and x's rows,
+/// where the pass options leave them open (0). Measured on the 8192 x 28672
+/// weights with ncu on an H100 and an H200 (docs/BENCHMARKS.md): 4-bit
+/// codes are fastest with 1 x 4 tiles below 64 rows and 2 x 4 from 64;
+/// 8-bit codes (twice the bytes a channel) with 1 x 8 below 32 rows and
+/// 2 x 2 from 32.
+struct MmaTiles {
+  int64_t rowTiles, channelTiles;
+};
+int64_t mmaManyRows(int64_t bits) { return bits == 4 ? 64 : 32; }
+MmaTiles mmaTiles(int64_t bits, bool manyRows) {
+  if (bits == 4)
+    return {manyRows ? 2 : 1, 4};
+  return manyRows ? MmaTiles{2, 2} : MmaTiles{1, 8};
+}
 /// Blocks the tensor-core kernel aims for (8 per SM of an H100/H200, 4
 /// warps each) when it splits K.
 constexpr int64_t kMmaBlocks = 1056;
@@ -1159,11 +1174,12 @@ struct CudaQuantizedMatmulPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (rowTiles < 1 || rowTiles > 4 || channelTiles < 1 || channelTiles > 8) {
+    if (rowTiles < 0 || rowTiles > 4 || channelTiles < 0 || channelTiles > 8) {
       // At the module's location, without printing the module.
       mlir::emitError(getOperation().getLoc(),
-                      "quantc-cuda-qmatmul: row-tiles must be 1-4 and "
-                      "channel-tiles 1-8 (registers), got ")
+                      "quantc-cuda-qmatmul: row-tiles must be 0-4 and "
+                      "channel-tiles 0-8 (registers; 0: chosen by the codes' "
+                      "bits and the rows), got ")
           << int64_t(rowTiles) << " and " << int64_t(channelTiles);
       return signalPassFailure();
     }
@@ -1323,16 +1339,24 @@ struct CudaQuantizedMatmulPass
     // Many rows: the tensor-core kernel where it takes the format and x is
     // aligned (checked at run time), else the 8-row kernel.
     bool mma = xAligned && MmaShape::takes(shape.bits, shape.k, shape.group);
-    auto emitMma = [&](OpBuilder &at) {
+    // Its tiles: the options', else chosen by the bits and the rows.
+    auto mmaShape = [&](bool manyRows) {
       MmaShape variant;
       variant.k = shape.k;
       variant.n = shape.n;
       variant.bits = shape.bits;
       variant.group = shape.group;
       variant.symmetric = shape.symmetric;
-      variant.mTiles = rowTiles;
-      variant.nTiles = channelTiles;
+      MmaTiles chosen = mmaTiles(shape.bits, manyRows);
+      variant.mTiles = rowTiles ? int64_t(rowTiles)
+                                : std::min<int64_t>(chosen.rowTiles,
+                                                    4 / rowWarps);
+      variant.nTiles = channelTiles ? int64_t(channelTiles)
+                                    : chosen.channelTiles;
       variant.rowWarps = rowWarps;
+      return variant;
+    };
+    auto emitMma = [&](OpBuilder &at, const MmaShape &variant) {
       auto c = [&](int64_t v) {
         return arith::ConstantIndexOp::create(at, loc, v).getResult();
       };
@@ -1372,6 +1396,26 @@ struct CudaQuantizedMatmulPass
                        rowSizes, rowCount)
           .build(launch, rowBlocks, splits, tripsPerSplit);
     };
+    // One shape, or two chosen by the row count (at run time where it is
+    // known only then).
+    auto emitMmaForRows = [&](OpBuilder &at) {
+      MmaShape few = mmaShape(false), many = mmaShape(true);
+      if (few.mTiles == many.mTiles && few.nTiles == many.nTiles)
+        return emitMma(at, few);
+      int64_t manyRows = mmaManyRows(shape.bits);
+      if (std::optional<int64_t> rows = getConstantIntValue(rowCount))
+        return emitMma(at, *rows >= manyRows ? many : few);
+      auto ifMany = scf::IfOp::create(
+          at, loc,
+          arith::CmpIOp::create(
+              at, loc, arith::CmpIPredicate::uge, rowCount,
+              arith::ConstantIndexOp::create(at, loc, manyRows)),
+          /*withElse=*/true);
+      OpBuilder manyB = ifMany.getThenBodyBuilder();
+      emitMma(manyB, many);
+      OpBuilder fewB = ifMany.getElseBodyBuilder();
+      emitMma(fewB, few);
+    };
     auto emitRows = [&](OpBuilder &at) {
       if (!mma)
         return emitLaunch(at, 8);
@@ -1383,7 +1427,7 @@ struct CudaQuantizedMatmulPass
           at, loc, arith::AndIOp::create(at, loc, many, xAligned),
           /*withElse=*/true);
       OpBuilder thenB = ifMma.getThenBodyBuilder();
-      emitMma(thenB);
+      emitMmaForRows(thenB);
       OpBuilder elseB = ifMma.getElseBodyBuilder();
       emitLaunch(elseB, 8);
     };

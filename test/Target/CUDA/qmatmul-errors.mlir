@@ -1,8 +1,8 @@
 // RUN: quant-opt %s --split-input-file --quantc-cuda-qmatmul -verify-diagnostics
 // Tile counts the tensor-core kernel has no registers for are refused:
-// RUN: not quant-opt %s --split-input-file --quantc-cuda-qmatmul=row-tiles=0 2>&1 | FileCheck %s --check-prefix=TILES
+// RUN: not quant-opt %s --split-input-file --quantc-cuda-qmatmul=row-tiles=-1 2>&1 | FileCheck %s --check-prefix=TILES
 // RUN: not quant-opt %s --split-input-file --quantc-cuda-qmatmul=channel-tiles=9 2>&1 | FileCheck %s --check-prefix=TILES9
-// TILES: quantc-cuda-qmatmul: row-tiles must be 1-4 and channel-tiles 1-8 (registers), got 0 and 8
+// TILES: quantc-cuda-qmatmul: row-tiles must be 0-4 and channel-tiles 0-8 (registers; 0: chosen by the codes' bits and the rows), got -1 and 8
 // TILES9: got 1 and 9
 // Blocks whose rows of x would not fit shared memory, or warps that do not
 // divide the block's 4:

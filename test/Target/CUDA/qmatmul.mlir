@@ -15,6 +15,45 @@
 // WARPS2: arith.muli %{{.+}}, %c2
 // WARPS2: arith.addi %{{.+}}, %[[COLUMN]]
 // WARPS2: arith.muli %[[ROW]], %c16
+// Tiles 0: chosen by the codes' bits and the rows (a row count known only
+// at run time: both kernels, chosen then). 4-bit codes: 2 x 4
+// tiles from 64 rows (blocks of 32 rows: 2 x 32 x 160 halves), 1 x 4 below
+// (16 rows).
+// RUN: quant-opt %s --split-input-file --quantc-cuda-qmatmul="row-tiles=0 channel-tiles=0" | FileCheck %s --check-prefix=AUTO
+// AUTO-LABEL: func.func @tensor_cores(
+// AUTO: %[[ROWS:.+]] = memref.dim %arg0, %c0
+// AUTO: arith.cmpi uge, %[[ROWS]], %c9
+// AUTO: %[[MANY:.+]] = arith.cmpi uge, %[[ROWS]], %c64
+// AUTO: scf.if %[[MANY]] {
+// AUTO: arith.ceildivui %[[ROWS]], %c32
+// AUTO: workgroup(%{{.+}} : memref<10240xf16, #gpu.address_space<workgroup>>)
+// AUTO: scf.for {{.*}} -> (vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<4xi32>
+// AUTO: } else {
+// AUTO: arith.ceildivui %[[ROWS]], %c16
+// AUTO: workgroup(%{{.+}} : memref<5120xf16, #gpu.address_space<workgroup>>)
+// AUTO: scf.for {{.*}} -> (vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<4xi32>
+// AUTO: } else {
+// AUTO: gpu.launch
+// 8-bit codes: 2 x 2 tiles from 32 rows (2 x 32 x 96 halves), 1 x 8 below.
+// AUTO-LABEL: func.func @tensor_cores_int8(
+// AUTO: %[[ROWS8:.+]] = memref.dim %arg0, %c0
+// AUTO: %[[MANY8:.+]] = arith.cmpi uge, %[[ROWS8]], %c32
+// AUTO: scf.if %[[MANY8]] {
+// AUTO: arith.ceildivui %[[ROWS8]], %c32
+// AUTO: workgroup(%{{.+}} : memref<6144xf16, #gpu.address_space<workgroup>>)
+// AUTO: scf.for {{.*}} -> (vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<4xi32>
+// AUTO: } else {
+// AUTO: arith.ceildivui %[[ROWS8]], %c16
+// AUTO: workgroup(%{{.+}} : memref<3072xf16, #gpu.address_space<workgroup>>)
+// AUTO: scf.for {{.*}} -> (vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<4xi32>
+// AUTO: } else {
+// A row count known at compile time takes one kernel: 100 rows, 2 x 4.
+// AUTO-LABEL: func.func @tensor_cores_static_rows(
+// AUTO-NOT: %c64
+// AUTO: arith.ceildivui %c100{{.*}}, %c32
+// AUTO: workgroup(%{{.+}} : memref<10240xf16, #gpu.address_space<workgroup>>)
+// AUTO-NOT: arith.ceildivui %c100{{.*}}, %c16
+// AUTO-LABEL: func.func @tensor_cores_groups_of_32
 
 // int4 symmetric g128, K = 256, N = 20, rows known only at run time: one
 // launch for a single row (decoding a token), one for more; none for zero
@@ -292,6 +331,41 @@ func.func @tensor_cores(%x: memref<?x2048xf32>, %codes: memref<20480xi8>, %scale
   // symmetric (1) | f16 scales (2) | init (8)
   %flags = arith.constant 11 : i64
   qc.ukernel "quantc_qmatmul_f32" ins(%x, %codes, %scales, %scales, %scales, %scales : memref<?x2048xf32>, memref<20480xi8>, memref<640xi8>, memref<640xi8>, memref<640xi8>, memref<640xi8>) outs(%y : memref<?x20xf32>) scalars(%k, %n, %bits, %g, %block, %flags : i64, i64, i64, i64, i64, i64)
+  return
+}
+
+// -----
+
+// 8-bit codes in the tensor-core kernel (the tile choice: AUTO above).
+// CHECK-LABEL: func.func @tensor_cores_int8(
+// CHECK: nvgpu.mma.sync
+func.func @tensor_cores_int8(%x: memref<?x2048xf32>, %codes: memref<40960xi8>, %scales: memref<640xi8>,
+                             %y: memref<?x20xf32>) {
+  %k = arith.constant 2048 : i64
+  %n = arith.constant 20 : i64
+  %bits = arith.constant 8 : i64
+  %g = arith.constant 128 : i64
+  %block = arith.constant 0 : i64
+  // symmetric (1) | f16 scales (2) | init (8)
+  %flags = arith.constant 11 : i64
+  qc.ukernel "quantc_qmatmul_f32" ins(%x, %codes, %scales, %scales, %scales, %scales : memref<?x2048xf32>, memref<40960xi8>, memref<640xi8>, memref<640xi8>, memref<640xi8>, memref<640xi8>) outs(%y : memref<?x20xf32>) scalars(%k, %n, %bits, %g, %block, %flags : i64, i64, i64, i64, i64, i64)
+  return
+}
+
+// -----
+
+// 100 rows known at compile time.
+// CHECK-LABEL: func.func @tensor_cores_static_rows(
+// CHECK: nvgpu.mma.sync
+func.func @tensor_cores_static_rows(%x: memref<100x2048xf32>, %codes: memref<20480xi8>, %scales: memref<640xi8>,
+                                    %y: memref<100x20xf32>) {
+  %k = arith.constant 2048 : i64
+  %n = arith.constant 20 : i64
+  %bits = arith.constant 4 : i64
+  %g = arith.constant 128 : i64
+  %block = arith.constant 0 : i64
+  %flags = arith.constant 11 : i64
+  qc.ukernel "quantc_qmatmul_f32" ins(%x, %codes, %scales, %scales, %scales, %scales : memref<100x2048xf32>, memref<20480xi8>, memref<640xi8>, memref<640xi8>, memref<640xi8>, memref<640xi8>) outs(%y : memref<100x20xf32>) scalars(%k, %n, %bits, %g, %block, %flags : i64, i64, i64, i64, i64, i64)
   return
 }
 

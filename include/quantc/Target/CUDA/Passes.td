@@ -53,16 +53,22 @@ def CudaQuantizedMatmul : Pass<"quantc-cuda-qmatmul", "mlir::ModuleOp"> {
     rows and channels): x passes through registers into
     workgroup memory a trip of k at a time, rounded to f16 and in the
     order of the mma's A pairs (two stages: each trip's x loaded two trips
-    ahead, stored one ahead). Where its tiles are few, blocks split K (up
+    ahead, stored one ahead). A tile count of 0 is chosen by the codes
+    and the rows (the fastest measured on 8192 x 28672 weights): 4-bit codes
+    1 x 4 tiles below 64 rows and 2 x 4 from 64, 8-bit codes 1 x 8 below 32
+    rows and 2 x 2 from 32 (a row count known only at run time: both
+    kernels, chosen then). Where its tiles are few, blocks split K (up
     to 1056 blocks, each at least 4 trips) and add their sums to y, zeroed
     by a launch before. Runs after `quantc-map-to-gpu`, before
     `gpu-kernel-outlining`.
   }];
   let options = [
     Option<"rowTiles", "row-tiles", "int64_t", "1",
-           "Tiles of 16 rows per warp in the tensor-core kernel">,
+           "Tiles of 16 rows per warp in the tensor-core kernel (0: by the "
+           "codes' bits and the rows)">,
     Option<"channelTiles", "channel-tiles", "int64_t", "8",
-           "Tiles of 8 channels per warp in the tensor-core kernel">,
+           "Tiles of 8 channels per warp in the tensor-core kernel (0: by "
+           "the codes' bits and the rows)">,
     Option<"rowWarps", "row-warps", "int64_t", "1",
            "Warps of a tensor-core block along its rows (1, 2 or 4; the "
            "others split its channels)">,
