@@ -44,8 +44,11 @@ def export(model, out):
     print(f"wrote {out}: {len(w)} arrays")
 
 
-def build(path, device, dtype):
+def build(path, device, dtype, matmul=None):
+    """The forward; `matmul(name, x, w)` (default x @ w) multiplies each
+    layer's input by its weight (name "blocks.i.q" and so on)."""
     import torch
+    mm = matmul or (lambda name, x, w: x @ w)
     z = np.load(path)
     t = {k: torch.tensor(z[k]).to(device) for k in z.files}
     kv_heads, head_dim = (int(v) for v in z["config"])
@@ -74,9 +77,9 @@ def build(path, device, dtype):
         for i in blocks:
             p = f"blocks.{i}."
             h = norm(x, t[p + "ln1"])
-            q = (h @ t[p + "q"]).view(b, n, -1, head_dim).transpose(1, 2)
-            k = (h @ t[p + "k"]).view(b, n, kv_heads, head_dim).transpose(1, 2)
-            v = (h @ t[p + "v"]).view(b, n, kv_heads, head_dim).transpose(1, 2)
+            q = mm(p + "q", h, t[p + "q"]).view(b, n, -1, head_dim).transpose(1, 2)
+            k = mm(p + "k", h, t[p + "k"]).view(b, n, kv_heads, head_dim).transpose(1, 2)
+            v = mm(p + "v", h, t[p + "v"]).view(b, n, kv_heads, head_dim).transpose(1, 2)
             q, k = rotate(q, pos), rotate(k, pos)
             if cache:
                 k = torch.cat([cache[i][0], k], dim=2)
@@ -89,10 +92,11 @@ def build(path, device, dtype):
                 keys = torch.arange(past + n, device=ids.device)
                 scores = scores.masked_fill(keys[None, :] > pos[:, None], float("-inf"))
             a = torch.softmax(scores, -1).to(x.dtype) @ vr
-            x = x + a.transpose(1, 2).reshape(b, n, -1) @ t[p + "o"]
+            x = x + mm(p + "o", a.transpose(1, 2).reshape(b, n, -1), t[p + "o"])
             h = norm(x, t[p + "ln2"])
-            g = h @ t[p + "gate"]
-            x = x + (torch.nn.functional.silu(g) * (h @ t[p + "up"])) @ t[p + "down"]
+            g = mm(p + "gate", h, t[p + "gate"])
+            x = x + mm(p + "down", torch.nn.functional.silu(g) * mm(p + "up", h, t[p + "up"]),
+                       t[p + "down"])
         return norm(x, t["lnf"]) @ t["head"], new
 
     return forward

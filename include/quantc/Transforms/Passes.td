@@ -46,7 +46,7 @@ def Report : Pass<"qc-report", "mlir::ModuleOp"> {
   let summary = "Writes the per-layer quantization report as CSV";
   let description = [{
     One line per named `qc.linear`, in program order, to `file`:
-    `layer,k,n,format,alpha,outlier_columns,activations,relative_output_error,seconds`.
+    `layer,k,n,format,alpha,outlier_columns,activations,relative_output_error,activation_output_error,seconds`.
     format: the weight's #qc.format body (f32 if not quantized); alpha:
     SmoothQuant's (`qc.alpha`); outlier_columns: the input columns
     qc-split-outliers keeps in floating point; activations: f32, `int8
@@ -54,12 +54,21 @@ def Report : Pass<"qc-report", "mlir::ModuleOp"> {
     relative_output_error: ||(W - W')X||^2 / ||WX||^2 of the weight's
     quantization on the calibration inputs (`qc.output_error`: qc-gptq,
     or qc-quantize-weights given statistics; of the layer's int8 part
-    where columns were split off); seconds: GPTQ's time. Empty where a
-    pass did not run or had no statistics.
+    where columns were split off); activation_output_error: for static
+    activations, the expected relative output error of rounding the input
+    to the layer's step s, from the statistics (`stats`, else those
+    qc-calibrate left): input channels' errors taken as independent, each
+    of variance min(s^2 / 12, E[x_j^2]), so sum_j var_j ||W'_j||^2 /
+    (tr(W'^T H W') / 2) with W' the weight as quantized (dynamic
+    activations: empty, their steps vary by token); seconds: GPTQ's time.
+    Empty where a pass did not run or had no statistics.
   }];
   let options = [
     Option<"file", "file", "std::string", /*default=*/"",
-           "The CSV file to write">
+           "The CSV file to write">,
+    Option<"stats", "stats", "std::string", /*default=*/"",
+           "Calibration statistics for the activations' expected error "
+           "(default: those qc-calibrate left on the module)">
   ];
 }
 
