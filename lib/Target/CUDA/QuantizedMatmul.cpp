@@ -156,6 +156,17 @@ protected:
             arith::SubFOp::create(b, loc, halfSplat(1024.0f - 64.0f), bias0)};
   }
 
+  /// The k of `codes` consecutive values (one word's) in the order
+  /// decodeHalfPairs pairs its codes: c, c + codes/2 for c < codes/2.
+  static SmallVector<int64_t> halfPairOrder(int64_t codes) {
+    SmallVector<int64_t> order;
+    for (int64_t c = 0; c < codes / 2; ++c) {
+      order.push_back(c);
+      order.push_back(c + codes / 2);
+    }
+    return order;
+  }
+
   /// The codes of one word as half2 pairs (c, c + codes/2), each q - z
   /// exactly. A code masked in place at bit 0 of a byte and ORed with 0x6400
   /// is the half 1024 + q: minus `bias0` (1024 + z). At bit 4 (4-bit codes)
@@ -497,12 +508,14 @@ private:
                             f32Constant(1.0f / 16)));
       }
       // x at codes (c, c + 4), the pairs of decodeHalfPairs.
+      SmallVector<int64_t> order = halfPairOrder(8);
       SmallVector<Value> xPairs;
       for (int64_t c = 0; c < 4; ++c)
         xPairs.push_back(arith::TruncFOp::create(
             b, loc, f16x2,
-            vector::FromElementsOp::create(b, loc, f32x2,
-                                           ValueRange{xv[c], xv[c + 4]})));
+            vector::FromElementsOp::create(
+                b, loc, f32x2,
+                ValueRange{xv[order[2 * c]], xv[order[2 * c + 1]]})));
       for (int64_t c = 0; c < s.channels; ++c) {
         SmallVector<Value> pairs = decodeHalfPairs(
             raw[c * 4 + e], s.bits, s.symmetric, bias[2 * c], bias[2 * c + 1]);
@@ -832,12 +845,12 @@ public:
       Value linear = add(idx(i * kWarp * kWarpsPerBlock), thread);
       Value row = arith::DivUIOp::create(b, loc, linear, idx(s.piecesPerTrip()));
       Value p = arith::RemUIOp::create(b, loc, linear, idx(s.piecesPerTrip()));
-      copySource.push_back(delinearize(
+      stageSource.push_back(delinearize(
           arith::MinUIOp::create(b, loc, add(r0, row), lastRow)));
-      copyK.push_back(mul(p, idx(8)));
+      stageK.push_back(mul(p, idx(8)));
       Value unit = arith::DivUIOp::create(b, loc, p, idx(s.piecesPerUnit()));
       Value piece = arith::RemUIOp::create(b, loc, p, idx(s.piecesPerUnit()));
-      copyTarget.push_back(add(mul(row, idx(s.stageRowHalves())),
+      stageTarget.push_back(add(mul(row, idx(s.stageRowHalves())),
                                mul(add(mul(piece, idx(4)), unit), idx(8))));
     }
 
@@ -905,9 +918,9 @@ private:
   SmallVector<Value> loadX(Value trip) {
     Value k0 = mul(trip, idx(s.codesPerUnit()));
     SmallVector<Value> pieces;
-    for (size_t i = 0; i < copySource.size(); ++i) {
-      SmallVector<Value> from = copySource[i];
-      from.push_back(add(k0, copyK[i]));
+    for (size_t i = 0; i < stageSource.size(); ++i) {
+      SmallVector<Value> from = stageSource[i];
+      from.push_back(add(k0, stageK[i]));
       pieces.push_back(vector::LoadOp::create(
           b, loc, VectorType::get({8}, b.getF32Type()), x, from,
           /*nontemporal=*/false, b.getI64IntegerAttr(16)));
@@ -921,12 +934,10 @@ private:
     int64_t perWord = s.codesPerWord();
     SmallVector<int64_t> order;
     for (int64_t w = 0; w < 8; w += perWord)
-      for (int64_t c = 0; c < perWord / 2; ++c) {
+      for (int64_t c : halfPairOrder(perWord))
         order.push_back(w + c);
-        order.push_back(w + c + perWord / 2);
-      }
     Value base = mul(parity, idx(s.stageHalves()));
-    for (auto [piece, target] : llvm::zip_equal(pieces, copyTarget)) {
+    for (auto [piece, target] : llvm::zip_equal(pieces, stageTarget)) {
       Value ordered = vector::ShuffleOp::create(b, loc, piece, piece, order);
       Value halves = arith::TruncFOp::create(
           b, loc, VectorType::get({8}, b.getF16Type()), ordered);
@@ -1122,8 +1133,8 @@ private:
   SmallVector<Value> stageRowBase;
   /// The pieces this thread stages: x's row indices, k within the trip,
   /// the place in a stage.
-  SmallVector<SmallVector<Value>> copySource;
-  SmallVector<Value> copyK, copyTarget;
+  SmallVector<SmallVector<Value>> stageSource;
+  SmallVector<Value> stageK, stageTarget;
 };
 
 /// `bytes` (a 1-D i8 buffer) seen as elements of `element`.
