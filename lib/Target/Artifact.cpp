@@ -217,7 +217,8 @@ LogicalResult quantc::writeArtifact(OwningOpRef<ModuleOp> module,
   if (cuda) {
     progress("lowering to PTX for " + options.gpu +
              " and host code (weights to the blob)");
-    if (failed(lowerForCuda(*module, options.gpu, inputs, outputs)))
+    if (failed(lowerForCuda(*module, options.gpu, inputs, outputs,
+                            options.cudaQmatmul)))
       return failure();
   } else {
     progress("lowering to LLVM (weights to the blob)");

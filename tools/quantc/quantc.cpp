@@ -64,6 +64,11 @@ static cl::opt<std::string> gpu("gpu", cl::init("sm_90"),
                                 cl::desc("the GPU of --target cuda: sm_80 or "
                                          "sm_90"),
                                 cl::cat(general));
+// For benchmarks of the kernel's tile choices (bench/cuda/prepare.sh).
+static cl::opt<std::string>
+    cudaQmatmul("cuda-qmatmul", cl::Hidden, cl::cat(general),
+                cl::desc("options of the CUDA target's quantc-cuda-qmatmul "
+                         "pass, e.g. 'row-tiles=0 channel-tiles=0'"));
 
 static cl::OptionCategory kvCache("KV cache");
 static cl::opt<unsigned> kvBits(
@@ -206,6 +211,10 @@ int main(int argc, char **argv) {
   }
   if (target != "cuda" && gpu.getNumOccurrences()) {
     llvm::errs() << "quantc: error: --gpu needs --target cuda\n";
+    return 1;
+  }
+  if (target != "cuda" && cudaQmatmul.getNumOccurrences()) {
+    llvm::errs() << "quantc: error: --cuda-qmatmul needs --target cuda\n";
     return 1;
   }
   if (kvBits && target != "cpu") {
@@ -509,6 +518,7 @@ int main(int argc, char **argv) {
   options.outputDir = outputDir;
   options.target = target;
   options.gpu = gpu;
+  options.cudaQmatmul = cudaQmatmul;
   options.progress = step;
   return mlir::failed(quantc::writeArtifact(std::move(module), options)) ? 1
                                                                           : 0;

@@ -15,6 +15,8 @@ struct ArtifactOptions {
   /// "cpu" (the host CPU) or "cuda" (NVIDIA GPUs, with `gpu` the chip).
   std::string target = "cpu";
   std::string gpu = "sm_90";
+  /// Options of the CUDA target's quantc-cuda-qmatmul ("": its defaults).
+  std::string cudaQmatmul;
   /// The folder to write; replaced if it is an earlier artifact, refused if
   /// it is anything else.
   std::string outputDir;

@@ -47,7 +47,7 @@ static constexpr const char *kToKernels =
     "quantc-approximate-math,"
     "quantc-map-to-gpu,"
     "convert-parallel-loops-to-gpu,"
-    "quantc-cuda-qmatmul,"
+    "quantc-cuda-qmatmul{QMATMUL},"
     "gpu-kernel-outlining,"
     "quantc-gather-gpu-kernels,"
     "lower-affine,"
@@ -97,8 +97,11 @@ static std::string toolkitPath() {
                                                                         : "";
 }
 
-static std::string loweringText(llvm::StringRef chip) {
+static std::string loweringText(llvm::StringRef chip,
+                                llvm::StringRef qmatmul) {
   std::string text = kToKernels;
+  size_t at = text.find("QMATMUL");
+  text.replace(at, 7, qmatmul.str());
   text += "nvvm-attach-target{chip=" + chip.str() + " O=3},";
   text += kToLLVM;
   std::string toolkit = toolkitPath();
@@ -123,20 +126,24 @@ LogicalResult quantc::buildCudaEntryStage(OpPassManager &pm) {
 }
 
 LogicalResult quantc::buildCudaLoweringStage(OpPassManager &pm,
-                                             llvm::StringRef chip) {
+                                             llvm::StringRef chip,
+                                             llvm::StringRef qmatmul) {
   registerPipelinePasses();
-  return parsePassPipeline(loweringText(chip), pm);
+  return parsePassPipeline(loweringText(chip, qmatmul), pm);
 }
 
 LogicalResult quantc::buildCudaPipeline(OpPassManager &pm,
-                                        llvm::StringRef chip) {
+                                        llvm::StringRef chip,
+                                        llvm::StringRef qmatmul) {
   registerPipelinePasses();
-  return parsePassPipeline(std::string(kEntry) + "," + loweringText(chip), pm);
+  return parsePassPipeline(
+      std::string(kEntry) + "," + loweringText(chip, qmatmul), pm);
 }
 
 LogicalResult quantc::lowerForCuda(ModuleOp module, llvm::StringRef chip,
                                    std::vector<TensorSignature> &inputs,
-                                   std::vector<TensorSignature> &outputs) {
+                                   std::vector<TensorSignature> &outputs,
+                                   llvm::StringRef qmatmul) {
   MLIRContext *ctx = module->getContext();
   if (module->hasAttr(quantc::kv::kQuantRequest))
     return module.emitError()
@@ -148,7 +155,7 @@ LogicalResult quantc::lowerForCuda(ModuleOp module, llvm::StringRef chip,
       failed(readSignature(module, inputs, outputs)))
     return failure();
   PassManager lowering(ctx);
-  return failure(failed(buildCudaLoweringStage(lowering, chip)) ||
+  return failure(failed(buildCudaLoweringStage(lowering, chip, qmatmul)) ||
                  failed(lowering.run(module)));
 }
 
@@ -157,6 +164,10 @@ struct CudaPipelineOptions : PassPipelineOptions<CudaPipelineOptions> {
   Option<std::string> chip{*this, "chip",
                            llvm::cl::desc("the GPU: sm_80 or sm_90"),
                            llvm::cl::init("sm_90")};
+  Option<std::string> qmatmul{
+      *this, "qmatmul",
+      llvm::cl::desc("options of quantc-cuda-qmatmul (tile choices)"),
+      llvm::cl::init("")};
 };
 } // namespace
 
@@ -176,7 +187,7 @@ void quantc::registerCudaPipeline() {
           return errorHandler("quantc-cuda-pipeline: chip must be one of " +
                               supportedCudaChips() + ", not '" +
                               options.chip + "'");
-        return buildCudaPipeline(pm, options.chip);
+        return buildCudaPipeline(pm, options.chip, options.qmatmul);
       },
       [](function_ref<void(const detail::PassOptions &)> handler) {
         handler(CudaPipelineOptions());

@@ -23,14 +23,18 @@ std::string supportedCudaChips();
 /// LLVM dialect calling the runtime's CUDA backend, with every kernel in
 /// one PTX module (module attribute `quantc.cuda_ptx`) and the weights in
 /// the blob (`quantc_main`'s last descriptor, in device memory).
+/// `qmatmul`: options of quantc-cuda-qmatmul ("" its defaults; tile
+/// choices for benchmarks).
 mlir::LogicalResult buildCudaPipeline(mlir::OpPassManager &pm,
-                                      llvm::StringRef chip);
+                                      llvm::StringRef chip,
+                                      llvm::StringRef qmatmul = "");
 
 /// The pipeline's two stages (as for the CPU: read the signature between
 /// them).
 mlir::LogicalResult buildCudaEntryStage(mlir::OpPassManager &pm);
 mlir::LogicalResult buildCudaLoweringStage(mlir::OpPassManager &pm,
-                                           llvm::StringRef chip);
+                                           llvm::StringRef chip,
+                                           llvm::StringRef qmatmul = "");
 
 /// Makes `context` ready for the pipeline: what the CPU needs (the host
 /// code) plus the NVVM target and the GPU translations.
@@ -39,9 +43,11 @@ void prepareCudaContext(mlir::MLIRContext *context);
 /// Runs both stages on `module` for `chip`, reading the signature between.
 mlir::LogicalResult lowerForCuda(mlir::ModuleOp module, llvm::StringRef chip,
                                  std::vector<TensorSignature> &inputs,
-                                 std::vector<TensorSignature> &outputs);
+                                 std::vector<TensorSignature> &outputs,
+                                 llvm::StringRef qmatmul = "");
 
-/// Registers `quantc-cuda-pipeline{chip=sm_90}` with the pass registry.
+/// Registers `quantc-cuda-pipeline{chip=sm_90 qmatmul=...}` with the pass
+/// registry.
 void registerCudaPipeline();
 
 } // namespace quantc
