@@ -4,6 +4,7 @@
 #   cd .device && bash device-check.sh [models|zoo|sanitize|all]
 #   cd .device-small && bash device-check.sh small
 #   cd .device-kernels && bash device-check.sh kernels
+#   cd .device-tiles && bash device-check.sh tiles
 #   cd .device-kernels-zoo && bash device-check.sh kernels-zoo
 #   cd .device-kernels-zoo-bench && bash device-check.sh kernels-zoo
 set -uo pipefail
@@ -149,8 +150,43 @@ PY
   python3 peers.py
 }
 
+# The tensor-core kernel's tiles, default against chosen by bits and rows
+# (prepare.sh tiles): kernel time per call (Nsight Compute: the call's
+# kernels summed, median of 3 calls) at 16 to 512 rows, then the peers.
+tiles() {
+  nvidia-smi --query-gpu=name --format=csv,noheader
+  export PATH=$PATH:/usr/local/cuda/bin
+  for a in layers-*/*/; do [ -f "$a/weights.bin" ] || gunzip "$a/weights.bin.gz"; done
+  for layer in layers-default/*/; do
+    layer=$(basename "$layer")
+    k=${layer##*x}
+    for rows in 16 32 64 128 512; do
+      python3 -c "import numpy as np; np.save('/tmp/x.npy', np.random.default_rng(0).standard_normal(($rows, $k)).astype(np.float32))"
+      line="$layer rows $rows:"
+      for variant in default auto; do
+        ncu --clock-control none --metrics gpu__time_duration.sum --csv \
+          ./bin/qc-run layers-$variant/$layer --input x=/tmp/x.npy --repeat 3 2>/dev/null > /tmp/ncu.csv || true
+        line="$line $variant $(python3 - <<'PY'
+import csv
+rows = [r for r in csv.reader(open("/tmp/ncu.csv")) if len(r) > 10]
+head, rows = rows[0], rows[1:]
+m, v = head.index("Metric Name"), head.index("Metric Value")
+t = [float(r[v].replace(",", "")) for r in rows if r[m] == "gpu__time_duration.sum"]
+per = max(len(t) // 3, 1)
+calls = sorted(sum(t[i * per:(i + 1) * per]) for i in range(len(t) // per))
+print(f"{calls[len(calls) // 2] / 1e3:.1f} us")
+PY
+)"
+      done
+      echo "$line"
+    done
+  done
+  python3 peers.py --batches 16,32,64,128,512
+}
+
 case $what in
 kernels) kernels ;;
+tiles) tiles ;;
 kernels-zoo) kernels_zoo ;;
 oom)
   python3 -c "import numpy as np; np.save('/tmp/long.npy', np.zeros((1, 300000), np.int64))"

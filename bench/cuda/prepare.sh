@@ -13,11 +13,18 @@
 # size (d = 384: wide enough for the tensor-core kernel, which the small
 # zoo models never reach), checked the same way (device-check.sh
 # kernels-zoo).
-#   bench/cuda/prepare.sh [small|kernels|kernels-zoo|kernels-zoo-bench] [build-dir]
+# `tiles` builds .device-tiles/: the one-layer models of `kernels` compiled
+# twice, with quantc-cuda-qmatmul's default tiles and with those chosen by
+# the codes' bits and the rows (row-tiles=0 channel-tiles=0), for the A/B
+# of device-check.sh tiles. CUDA_QMATMUL="OPTIONS" compiles every CUDA
+# artifact with those pass options (quantc --cuda-qmatmul).
+#   bench/cuda/prepare.sh [small|kernels|kernels-zoo|kernels-zoo-bench|tiles] [build-dir]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mode=
-case ${1:-} in small|kernels|kernels-zoo|kernels-zoo-bench) mode=$1; shift ;; esac
+case ${1:-} in small|kernels|kernels-zoo|kernels-zoo-bench|tiles) mode=$1; shift ;; esac
+cuda=()
+[ -n "${CUDA_QMATMUL:-}" ] && cuda=(--cuda-qmatmul "$CUDA_QMATMUL")
 build=${1:-$root/build}
 out=$root/.device${mode:+-$mode}
 shared=$root/../shared
@@ -27,6 +34,19 @@ cp "$build/lib/libquantc_runtime.so" "$out/lib/"
 cp "$shared/data/brown-eval.txt" "$out/"
 cp "$root"/bench/cuda/device-check.sh "$root"/bench/cuda/zoo-check.py \
   "$root"/bench/cuda/profile.sh "$root"/bench/cuda/peers.py "$out/"
+if [ "$mode" = tiles ]; then
+  for variant in default auto; do
+    flags=(); [ $variant = auto ] && flags=(--cuda-qmatmul "row-tiles=0 channel-tiles=0")
+    /usr/bin/python3 "$root/bench/cuda/qmatmul_models.py" "$out/layers-$variant"
+    for m in "$out/layers-$variant"/*.mlir; do
+      "$build/bin/quantc" compile "$m" --target cuda "${flags[@]}" -o "${m%.mlir}" 2>/dev/null
+      gzip -1 "${m%.mlir}/weights.bin"
+      rm "$m"
+    done
+  done
+  du -sh "$out"
+  exit 0
+fi
 if [ "$mode" = kernels-zoo-bench ]; then
   mkdir -p "$out/zoo"
   tmp=$(mktemp -d)
@@ -35,7 +55,7 @@ if [ "$mode" = kernels-zoo-bench ]; then
     name=${family}_bench_w4
     /usr/bin/python3 "$root/test/Zoo/zoo.py" "$tmp/$family.onnx" --family "$family" \
       --size bench --kv --opset 17 > /dev/null
-    "$build/bin/quantc" compile "$tmp/$family.onnx" --wbits 4 --target cuda -o "$out/zoo/${name}_cuda" 2>/dev/null
+    "$build/bin/quantc" compile "$tmp/$family.onnx" --wbits 4 --target cuda "${cuda[@]}" -o "$out/zoo/${name}_cuda" 2>/dev/null
     "$build/bin/quantc" compile "$tmp/$family.onnx" --wbits 4 -o "$tmp/cpu_$family" 2>/dev/null
     "$build/bin/qc-run" "$tmp/cpu_$family" --perplexity "$shared/data/brown-eval.txt" --windows 2 \
       2>/dev/null > "$out/ref/${name}_bpb.txt"
@@ -49,7 +69,7 @@ if [ "$mode" = kernels-zoo ]; then
   mkdir -p "$out/zoo"
   for m in "$root"/test/Zoo/Inputs/*_kv_*.onnx; do
     name=$(basename "$m" .onnx)
-    "$build/bin/quantc" compile "$m" --wbits 4 --target cuda -o "$out/zoo/${name}_w4_cuda" 2>/dev/null
+    "$build/bin/quantc" compile "$m" --wbits 4 --target cuda "${cuda[@]}" -o "$out/zoo/${name}_w4_cuda" 2>/dev/null
     tmp=$(mktemp -d)
     "$build/bin/quantc" compile "$m" --wbits 4 -o "$tmp/cpu" 2>/dev/null
     "$build/bin/qc-run" "$tmp/cpu" --perplexity "$shared/data/brown-eval.txt" --windows 2 \
@@ -81,7 +101,7 @@ if [ "$mode" = kernels ]; then
       "4128 13 1") echo 1e-5,int4=2e-3 > "$d/tolerance" ;;
     esac
     /usr/bin/python3 "$formats" write "$d" $shape
-    "$build/bin/quantc" compile "$d/model.mlir" --target cuda -o "$d/cuda" 2>/dev/null
+    "$build/bin/quantc" compile "$d/model.mlir" --target cuda "${cuda[@]}" -o "$d/cuda" 2>/dev/null
     "$build/bin/quant-opt" "$d/model.mlir" --qc-dequantize-constants -o "$d/reference.mlir"
     "$build/bin/quant-run" "$d/reference.mlir" --input x="$d/eye.npy" --input x3="$d/eye3.npy" \
       -o "$d/reference" --output-format npy > /dev/null
@@ -91,13 +111,13 @@ if [ "$mode" = kernels ]; then
   # One quantized layer per artifact; splat weights, compressed.
   /usr/bin/python3 "$root/bench/cuda/qmatmul_models.py" "$out/layers"
   for m in "$out"/layers/*.mlir; do
-    "$build/bin/quantc" compile "$m" --target cuda -o "${m%.mlir}" 2>/dev/null
+    "$build/bin/quantc" compile "$m" --target cuda "${cuda[@]}" -o "${m%.mlir}" 2>/dev/null
     gzip -1 "${m%.mlir}/weights.bin"
     rm "$m"
   done
   for m in tinyllama/model_kv.onnx smallllama/model_kv.onnx; do
     name=$(dirname "$m")_w4
-    "$build/bin/quantc" compile "$shared/models/$m" --wbits 4 --target cuda -o "$out/${name}_cuda"
+    "$build/bin/quantc" compile "$shared/models/$m" --wbits 4 --target cuda "${cuda[@]}" -o "$out/${name}_cuda"
     tmp=$(mktemp -d)
     "$build/bin/quantc" compile "$shared/models/$m" --wbits 4 -o "$tmp/cpu"
     "$build/bin/qc-run" "$tmp/cpu" --perplexity "$shared/data/brown-eval.txt" \
@@ -118,7 +138,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 if [ "$mode" = small ]; then
   m=$shared/models/smallllama/model_kv.onnx
-  "$build/bin/quantc" compile "$m" --target cuda -o "$out/small_cuda"
+  "$build/bin/quantc" compile "$m" --target cuda "${cuda[@]}" -o "$out/small_cuda"
   "$build/bin/quantc" compile "$m" -o "$tmp/small_cpu"
   "$build/bin/qc-run" "$tmp/small_cpu" --perplexity "$shared/data/brown-eval.txt" \
     2>/dev/null > "$out/ref/small_bpb.txt"
@@ -127,13 +147,13 @@ if [ "$mode" = small ]; then
   exit 0
 fi
 model=$shared/models/tinyllama/model.onnx
-"$build/bin/quantc" compile "$model" --target cuda -o "$out/tiny_cuda"
+"$build/bin/quantc" compile "$model" --target cuda "${cuda[@]}" -o "$out/tiny_cuda"
 "$build/bin/quantc" compile "$model" -o "$tmp/tiny_cpu"
 "$build/bin/qc-run" "$tmp/tiny_cpu" --input input_ids="$out/ref/ids.npy" -o "$out/ref/tiny"
 "$build/bin/qc-run" "$tmp/tiny_cpu" --perplexity "$shared/data/brown-eval.txt" \
   | tee "$out/ref/tiny_bpb.txt"
 kv=$shared/models/tinyllama/model_kv.onnx
-"$build/bin/quantc" compile "$kv" --target cuda -o "$out/tinykv_cuda"
+"$build/bin/quantc" compile "$kv" --target cuda "${cuda[@]}" -o "$out/tinykv_cuda"
 "$build/bin/quantc" compile "$kv" -o "$tmp/tinykv_cpu"
 "$build/bin/qc-run" "$tmp/tinykv_cpu" --generate "The " -n 24 | head -2 > "$out/ref/tinykv_generate.txt"
 "$build/bin/qc-run" "$tmp/tinykv_cpu" --perplexity "$shared/data/brown-eval.txt" \
@@ -141,7 +161,7 @@ kv=$shared/models/tinyllama/model_kv.onnx
 # 4-bit weights (RTN, groups of 128) through the same generic lowering.
 for m in tinyllama/model.onnx smallllama/model_kv.onnx; do
   name=$(dirname "$m")_w4
-  "$build/bin/quantc" compile "$shared/models/$m" --wbits 4 --target cuda -o "$out/${name}_cuda"
+  "$build/bin/quantc" compile "$shared/models/$m" --wbits 4 --target cuda "${cuda[@]}" -o "$out/${name}_cuda"
   "$build/bin/quantc" compile "$shared/models/$m" --wbits 4 -o "$tmp/${name}_cpu"
   "$build/bin/qc-run" "$tmp/${name}_cpu" --perplexity "$shared/data/brown-eval.txt" \
     2>/dev/null > "$out/ref/${name}_bpb.txt"
@@ -151,7 +171,7 @@ done
 mkdir -p "$out/zoo"
 for m in "$root"/test/Zoo/Inputs/*.onnx; do
   name=$(basename "$m" .onnx)
-  "$build/bin/quantc" compile "$m" --target cuda -o "$out/zoo/${name}_cuda" 2>/dev/null
+  "$build/bin/quantc" compile "$m" --target cuda "${cuda[@]}" -o "$out/zoo/${name}_cuda" 2>/dev/null
   case $name in
   *_kv_*)
     "$build/bin/quantc" compile "$m" -o "$tmp/$name" 2>/dev/null
