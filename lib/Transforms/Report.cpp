@@ -69,8 +69,8 @@ std::tuple<std::string, Value, double> activations(qc::LinearOp op) {
 /// itself where it rounds to zero), so sum_j var_j ||W'_j||^2 over the
 /// output's energy tr(W'^T H W') / 2 (H = 2 X^T X / samples, W' the weight
 /// as quantized). Empty where anything is missing.
-std::string activationError(qc::LinearOp op, double step,
-                            StatisticsFile *file, std::string &error) {
+std::string activationError(qc::LinearOp op, double step, StatisticsFile *file,
+                            std::string &error) {
   if (!file || !op.getLayer())
     return "";
   int64_t record = file->find(op.getLayer()->str());
@@ -102,8 +102,8 @@ std::string activationError(qc::LinearOp op, double step,
   double energy = 0.5 * (wd.transpose() * h * wd).trace();
   double noise = 0;
   for (int64_t j = 0; j < k; ++j)
-    noise += std::min(step * step / 12.0, 0.5 * h(j, j)) *
-             wd.row(j).squaredNorm();
+    noise +=
+        std::min(step * step / 12.0, 0.5 * h(j, j)) * wd.row(j).squaredNorm();
   if (!(energy > 0))
     return "";
   return llvm::formatv("{0:e6}", noise / energy).str();
@@ -164,8 +164,7 @@ struct ReportPass : quantc::impl::ReportBase<ReportPass> {
           << attr(op, kAlphaAttr, "{0:f2}") << ","
           << (split && x == split.getRest() ? split.getColumns().size() : 0)
           << ",\"" << acts << "\"," << attr(op, kOutputErrorAttr, "{0:e6}")
-          << "," << actError << "," << attr(op, kSecondsAttr, "{0:f3}")
-          << "\n";
+          << "," << actError << "," << attr(op, kSecondsAttr, "{0:f3}") << "\n";
       return WalkResult::advance();
     });
     if (result.wasInterrupted())

@@ -97,8 +97,7 @@ static std::string toolkitPath() {
                                                                         : "";
 }
 
-static std::string loweringText(llvm::StringRef chip,
-                                llvm::StringRef qmatmul) {
+static std::string loweringText(llvm::StringRef chip, llvm::StringRef qmatmul) {
   std::string text = kToKernels;
   size_t at = text.find("QMATMUL");
   text.replace(at, 7, qmatmul.str());
@@ -132,8 +131,7 @@ LogicalResult quantc::buildCudaLoweringStage(OpPassManager &pm,
   return parsePassPipeline(loweringText(chip, qmatmul), pm);
 }
 
-LogicalResult quantc::buildCudaPipeline(OpPassManager &pm,
-                                        llvm::StringRef chip,
+LogicalResult quantc::buildCudaPipeline(OpPassManager &pm, llvm::StringRef chip,
                                         llvm::StringRef qmatmul) {
   registerPipelinePasses();
   return parsePassPipeline(

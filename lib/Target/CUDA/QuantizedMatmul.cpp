@@ -845,13 +845,13 @@ public:
       Value linear = add(idx(i * kWarp * kWarpsPerBlock), thread);
       Value row = arith::DivUIOp::create(b, loc, linear, idx(s.piecesPerTrip()));
       Value p = arith::RemUIOp::create(b, loc, linear, idx(s.piecesPerTrip()));
-      stageSource.push_back(delinearize(
-          arith::MinUIOp::create(b, loc, add(r0, row), lastRow)));
+      stageSource.push_back(
+          delinearize(arith::MinUIOp::create(b, loc, add(r0, row), lastRow)));
       stageK.push_back(mul(p, idx(8)));
       Value unit = arith::DivUIOp::create(b, loc, p, idx(s.piecesPerUnit()));
       Value piece = arith::RemUIOp::create(b, loc, p, idx(s.piecesPerUnit()));
       stageTarget.push_back(add(mul(row, idx(s.stageRowHalves())),
-                               mul(add(mul(piece, idx(4)), unit), idx(8))));
+                                mul(add(mul(piece, idx(4)), unit), idx(8))));
     }
 
     Type accType = VectorType::get({2, 2}, b.getF32Type());
@@ -1359,11 +1359,11 @@ struct CudaQuantizedMatmulPass
       variant.group = shape.group;
       variant.symmetric = shape.symmetric;
       MmaTiles chosen = mmaTiles(shape.bits, manyRows);
-      variant.mTiles = rowTiles ? int64_t(rowTiles)
-                                : std::min<int64_t>(chosen.rowTiles,
-                                                    4 / rowWarps);
-      variant.nTiles = channelTiles ? int64_t(channelTiles)
-                                    : chosen.channelTiles;
+      variant.mTiles = rowTiles
+                           ? int64_t(rowTiles)
+                           : std::min<int64_t>(chosen.rowTiles, 4 / rowWarps);
+      variant.nTiles =
+          channelTiles ? int64_t(channelTiles) : chosen.channelTiles;
       variant.rowWarps = rowWarps;
       return variant;
     };
