@@ -70,15 +70,18 @@ std::tuple<std::string, Value, double> activations(qc::LinearOp op) {
 /// output's energy tr(W'^T H W') / 2 (H = 2 X^T X / samples, W' the weight
 /// as quantized). Empty where anything is missing.
 std::string activationError(qc::LinearOp op, double step, StatisticsFile *file,
+                            LayerStatistics &stats, int64_t &loadedRecord,
                             std::string &error) {
   if (!file || !op.getLayer())
     return "";
   int64_t record = file->find(op.getLayer()->str());
   if (record < 0)
     return "";
-  LayerStatistics stats;
-  if (!file->load(size_t(record), stats, error))
-    return "";
+  if (record != loadedRecord) {
+    if (!file->load(size_t(record), stats, error))
+      return "";
+    loadedRecord = record;
+  }
   const int64_t k = stats.k, n = op.getOutputDim();
   if (k != op.getInputDim())
     return "";
@@ -123,13 +126,6 @@ struct ReportPass : quantc::impl::ReportBase<ReportPass> {
       emitError(module.getLoc()) << "qc-report: needs file=CSV";
       return signalPassFailure();
     }
-    std::error_code ec;
-    llvm::raw_fd_ostream csv(file, ec);
-    if (ec) {
-      emitError(module.getLoc())
-          << "qc-report: cannot write '" << file << "': " << ec.message();
-      return signalPassFailure();
-    }
     // Statistics (the option's, or those qc-calibrate left) give static
     // activations their expected rounding error.
     StatisticsFile statsFile;
@@ -142,6 +138,15 @@ struct ReportPass : quantc::impl::ReportBase<ReportPass> {
       }
       statsOrNull = &statsFile;
     }
+    LayerStatistics loaded;
+    int64_t loadedRecord = -1;
+    std::error_code ec;
+    llvm::raw_fd_ostream csv(file, ec);
+    if (ec) {
+      emitError(module.getLoc())
+          << "qc-report: cannot write '" << file << "': " << ec.message();
+      return signalPassFailure();
+    }
     csv << "layer,k,n,format,alpha,outlier_columns,activations,"
            "relative_output_error,activation_output_error,seconds\n";
     WalkResult result = module.walk([&](qc::LinearOp op) {
@@ -151,7 +156,8 @@ struct ReportPass : quantc::impl::ReportBase<ReportPass> {
       auto [acts, x, step] = activations(op);
       std::string actError;
       if (step > 0) {
-        actError = activationError(op, step, statsOrNull, error);
+        actError =
+            activationError(op, step, statsOrNull, loaded, loadedRecord, error);
         if (!error.empty()) {
           op.emitError() << "qc-report: " << error;
           return WalkResult::interrupt();
