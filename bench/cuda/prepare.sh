@@ -34,16 +34,20 @@ cp "$build/lib/libquantc_runtime.so" "$out/lib/"
 cp "$shared/data/brown-eval.txt" "$out/"
 cp "$root"/bench/cuda/device-check.sh "$root"/bench/cuda/zoo-check.py \
   "$root"/bench/cuda/profile.sh "$root"/bench/cuda/peers.py "$out/"
-if [ "$mode" = tiles ]; then
-  for variant in default auto; do
-    flags=(); [ $variant = auto ] && flags=(--cuda-qmatmul "row-tiles=0 channel-tiles=0")
-    /usr/bin/python3 "$root/bench/cuda/qmatmul_models.py" "$out/layers-$variant"
-    for m in "$out/layers-$variant"/*.mlir; do
-      "$build/bin/quantc" compile "$m" --target cuda "${flags[@]}" -o "${m%.mlir}" 2>/dev/null
-      gzip -1 "${m%.mlir}/weights.bin"
-      rm "$m"
-    done
+# One quantized layer per artifact (qmatmul_models.py) into folder $1,
+# compiled with the CUDA flags that follow; splat weights, compressed.
+layers() {
+  local dir=$1; shift
+  /usr/bin/python3 "$root/bench/cuda/qmatmul_models.py" "$dir"
+  for m in "$dir"/*.mlir; do
+    "$build/bin/quantc" compile "$m" --target cuda "$@" -o "${m%.mlir}" 2>/dev/null
+    gzip -1 "${m%.mlir}/weights.bin"
+    rm "$m"
   done
+}
+if [ "$mode" = tiles ]; then
+  layers "$out/layers-default"
+  layers "$out/layers-auto" --cuda-qmatmul "row-tiles=0 channel-tiles=0"
   du -sh "$out"
   exit 0
 fi
@@ -108,13 +112,7 @@ if [ "$mode" = kernels ]; then
     rm "$d/model.mlir" "$d/reference.mlir" "$d"/eye*.npy
   done
   (cd "$out" && tar czf qf.tgz qf && rm -rf qf)
-  # One quantized layer per artifact; splat weights, compressed.
-  /usr/bin/python3 "$root/bench/cuda/qmatmul_models.py" "$out/layers"
-  for m in "$out"/layers/*.mlir; do
-    "$build/bin/quantc" compile "$m" --target cuda "${cuda[@]}" -o "${m%.mlir}" 2>/dev/null
-    gzip -1 "${m%.mlir}/weights.bin"
-    rm "$m"
-  done
+  layers "$out/layers" "${cuda[@]}"
   for m in tinyllama/model_kv.onnx smallllama/model_kv.onnx; do
     name=$(dirname "$m")_w4
     "$build/bin/quantc" compile "$shared/models/$m" --wbits 4 --target cuda "${cuda[@]}" -o "$out/${name}_cuda"

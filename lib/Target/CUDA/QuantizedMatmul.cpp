@@ -638,7 +638,8 @@ private:
 constexpr int64_t kMmaMinRows = 9;
 /// The tensor-core kernel's tiles a warp by the codes' bits and x's rows,
 /// where the pass options leave them open (0). Measured on the 8192 x 28672
-/// weights with ncu on an H100 and an H200 (docs/BENCHMARKS.md): 4-bit
+/// weights with ncu on an H100 and an H200 (issue 14's notes; not yet in
+/// docs/BENCHMARKS.md, nor the default: bench/cuda/prepare.sh tiles): 4-bit
 /// codes are fastest with 1 x 4 tiles below 64 rows and 2 x 4 from 64;
 /// 8-bit codes (twice the bytes a channel) with 1 x 8 below 32 rows and
 /// 2 x 2 from 32.
