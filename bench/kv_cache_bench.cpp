@@ -1,9 +1,9 @@
 // One decode step of a LLaMA-7B attention layer (32 heads, head dim 128,
 // synthetic weights and cache) over a past of 2048, 8192 and 32768 tokens,
-// with the KV cache stored in f32, int8, int4 and int2 (keys with
-// per-channel scales, values with per-token scales: kernels.h's
-// qc_kv_cache), against the f32 cache and the machine's read bandwidth
-// measured in the same run.
+// with the KV cache stored in f32, int8, FP8 E4M3, int4 and int2 (keys
+// with per-channel scales, values with per-token scales; FP8 both per
+// token: kernels.h's qc_kv_cache), against the f32 cache and the machine's read
+// bandwidth measured in the same run.
 //
 // "attention" is what the cache format changes: this token's keys and
 // values appended, q k^T, softmax, p v. "layer" adds the four 4096 x 4096
@@ -31,14 +31,17 @@ constexpr int64_t kHeads = 32, kDim = 128, kModel = kHeads * kDim;
 /// KV heads: 32 (LLaMA-7B), or fewer for grouped-query attention.
 int64_t kvHeads = kHeads;
 
-/// Keys (per-channel scales) and values (per-token) of one layer.
+/// Keys (per-channel scales; per token in FP8) and values (per token) of
+/// one layer.
 struct LayerCache {
   int bits;
+  bool fp8; // FP8 E4M3 bytes (bits 8)
   qc_kv_cache k{}, v{};
   std::vector<uint8_t> kCodes, vCodes;
   std::vector<float> kScale, kOffset, vScale, vOffset;
 
-  LayerCache(int bits, int64_t capacity) : bits(bits) {
+  LayerCache(int bits, int64_t capacity, bool fp8 = false)
+      : bits(bits), fp8(fp8) {
     for (qc_kv_cache *c : {&k, &v}) {
       c->batch = 1;
       c->kv_heads = kvHeads;
@@ -48,7 +51,9 @@ struct LayerCache {
       c->row_bytes = quantc_kv_row_bytes(bits, kDim);
       c->group = kDim;
     }
-    v.flags = QC_KV_PER_TOKEN;
+    v.flags = QC_KV_PER_TOKEN | (fp8 ? QC_KV_E4M3 : 0);
+    if (fp8)
+      k.flags = v.flags;
     kCodes.resize(size_t(kvHeads * capacity * k.row_bytes));
     vCodes.resize(kCodes.size());
     k.codes = kCodes.data();
@@ -57,6 +62,10 @@ struct LayerCache {
     // offset) a token.
     kScale.assign(size_t(kvHeads * kDim), 8.0f / float((1 << (bits % 32)) - 1));
     kOffset.assign(size_t(kvHeads * kDim), -4.0f);
+    if (fp8) {
+      kScale.assign(size_t(kvHeads * capacity), 0.0f);
+      kOffset.assign(kScale.size(), 0.0f);
+    }
     vScale.resize(size_t(kvHeads * capacity));
     vOffset.resize(vScale.size());
     k.scale = kScale.data();
@@ -68,7 +77,8 @@ struct LayerCache {
   /// Bytes of one token's keys and values, scales included.
   double bytesPerToken() const {
     double codes = 2.0 * kvHeads * double(k.row_bytes);
-    return bits == 32 ? codes : codes + kvHeads * 2 * sizeof(float);
+    int scaled = bits == 32 ? 0 : fp8 ? 2 : 1; // caches with token scales
+    return codes + scaled * kvHeads * 2 * sizeof(float);
   }
 };
 
@@ -212,10 +222,11 @@ int main(int argc, char **argv) {
   for (int64_t past : lengths) {
     s.scores.resize(size_t(kHeads * (past + 1)));
     double f32Attention = 0, f32Layer = 0;
-    // bits 0: the f32 cache through the matmul kernel (the peer).
-    for (int bits : {0, 32, 8, 4, 2}) {
+    // bits 0: the f32 cache through the matmul kernel (the peer); -8:
+    // FP8 E4M3.
+    for (int bits : {0, 32, 8, -8, 4, 2}) {
       const bool matmul = bits == 0;
-      LayerCache c(matmul ? 32 : bits, past + 1);
+      LayerCache c(matmul ? 32 : std::abs(bits), past + 1, bits == -8);
       fill(c, past, rng);
       project(s, 0, s.x.data(), s.q.data());
       project(s, 1, s.x.data(), s.kNew.data());
@@ -228,6 +239,7 @@ int main(int argc, char **argv) {
       double floor = c.bytesPerToken() * double(past + 1) / (gbs * 1e9);
       std::string name = matmul       ? "f32, matmul kernel"
                          : bits == 32 ? "f32, kv kernels"
+                         : bits == -8 ? "fp8 e4m3"
                                       : "int" + std::to_string(bits);
       printf("| %lld | %s | %.0f | %.3f | %.2fx | %.0f%% | %.3f | %.2fx |\n",
              (long long)past, name.c_str(), c.bytesPerToken(), ta * 1e3,

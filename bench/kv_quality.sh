@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bits per byte (EVAL.md protocol, one byte a step through the KV cache:
 # quant-run --perplexity --stepwise) of the shared models with their KV cache
-# stored in f32 (the peer, same run), int8, int4 and int2 (quantc compile
+# stored in f32 (the peer, same run), int8, FP8 E4M3, int4 and int2 (quantc compile
 # --kv-bits; per-token scales for keys and values, or per-channel keys:
 # fixed scales calibrated on brown-calib.txt), with f32 and W4 weights,
 # and the cache's bytes a position (quant-run --generate). Groups of 32 only
@@ -36,16 +36,19 @@ while read -r model weights cache flags; do
 done <<'ROWS'
 tinyllama f32 f32 --kv-bits=0
 tinyllama f32 int8 --kv-bits=8
+tinyllama f32 fp8_e4m3 --kv-bits=fp8
 tinyllama f32 int4 --kv-bits=4
 tinyllama f32 int4,_per-channel_keys --kv-bits=4,--kv-keys=per-channel,--calib=CALIB
 tinyllama f32 int2 --kv-bits=2
 tinyllama f32 int2,_per-channel_keys --kv-bits=2,--kv-keys=per-channel,--calib=CALIB
 tinyllama W4g128 f32 --wbits=4,--group=128
 tinyllama W4g128 int8 --wbits=4,--group=128,--kv-bits=8
+tinyllama W4g128 fp8_e4m3 --wbits=4,--group=128,--kv-bits=fp8
 tinyllama W4g128 int4 --wbits=4,--group=128,--kv-bits=4
 tinyllama W4g128 int4,_per-channel_keys --wbits=4,--group=128,--kv-bits=4,--kv-keys=per-channel,--calib=CALIB
 smallllama f32 f32 --kv-bits=0
 smallllama f32 int8 --kv-bits=8
+smallllama f32 fp8_e4m3 --kv-bits=fp8
 smallllama f32 int4 --kv-bits=4
 smallllama f32 int4,_group_32 --kv-bits=4,--kv-group=32
 smallllama f32 int4,_per-channel_keys --kv-bits=4,--kv-keys=per-channel,--calib=CALIB
@@ -55,6 +58,7 @@ smallllama f32 int2,_group_32 --kv-bits=2,--kv-group=32
 smallllama f32 int2,_per-channel_keys,_group_32 --kv-bits=2,--kv-keys=per-channel,--kv-group=32,--calib=CALIB
 smallllama W4g128 f32 --wbits=4,--group=128
 smallllama W4g128 int8 --wbits=4,--group=128,--kv-bits=8
+smallllama W4g128 fp8_e4m3 --wbits=4,--group=128,--kv-bits=fp8
 smallllama W4g128 int4 --wbits=4,--group=128,--kv-bits=4
 smallllama W4g128 int4,_group_32 --wbits=4,--group=128,--kv-bits=4,--kv-group=32
 smallllama W4g128 int4,_per-channel_keys --wbits=4,--group=128,--kv-bits=4,--kv-keys=per-channel,--calib=CALIB

@@ -58,14 +58,38 @@ static void put_code(uint8_t *row, int bits, int64_t d, unsigned code) {
   row[d / per * 16 + i % 16] |= (uint8_t)(code << (i / 16 * bits));
 }
 
+/* FP8 E4M3 (kernels.h): the byte of the number nearest x, ties to even,
+ * |x| clamped to 448; and its value. With a = q 2^(e-3), q the mantissa
+ * with its leading 1 (8..16) or without (subnormals, e = -6: 0..8), the
+ * byte is (e + 6) * 8 + q: a carry of q into 16 is the next exponent. */
+static uint8_t e4m3_encode(float x) {
+  uint8_t sign = signbit(x) ? 0x80 : 0;
+  float a = fabsf(x);
+  if (!(a > 0))
+    return sign;
+  if (a >= 448)
+    return sign | 0x7e;
+  int e;
+  frexpf(a, &e); /* a in [2^(e-1), 2^e) */
+  e = e - 1 < -6 ? -6 : e - 1;
+  return sign | (uint8_t)((e + 6) * 8 + (int)nearbyintf(ldexpf(a, 3 - e)));
+}
+
+static float e4m3_decode(uint8_t byte) {
+  int e = (byte >> 3) & 15, m = byte & 7;
+  float a = e ? ldexpf((float)(8 + m), e - 10) : ldexpf((float)m, -9);
+  return byte & 0x80 ? -a : a;
+}
+
 static float value_at(const qc_kv_cache *c, const uint8_t *row, int64_t s,
                       int64_t h, int64_t d) {
   if (c->bits == 32)
     return ((const float *)row)[d];
-  unsigned q = get_code(row, c->bits, d);
+  float q = (c->flags & QC_KV_E4M3) ? e4m3_decode(row[d])
+                                    : (float)get_code(row, c->bits, d);
   if (c->flags & QC_KV_PER_TOKEN) {
     int64_t g = s + d / c->group;
-    return c->scale[g] * (float)q + c->offset[g];
+    return c->scale[g] * q + c->offset[g];
   }
   return c->scale[h * c->dim + d] * (float)q + c->offset[h * c->dim + d];
 }
@@ -102,6 +126,17 @@ void quantc_kv_append(const qc_kv_cache *c, const float *x, int64_t at,
     int64_t s = token_scales(c, b, h, t);
     for (int64_t g = 0; g < dim / c->group; ++g) {
       const float *v = src + g * c->group;
+      if (c->flags & QC_KV_E4M3) {
+        float top8 = 0;
+        for (int64_t d = 0; d < c->group; ++d)
+          top8 = fmaxf(top8, fabsf(v[d]));
+        float scale = top8 / 448;
+        c->scale[s + g] = scale;
+        c->offset[s + g] = 0;
+        for (int64_t d = 0; d < c->group; ++d)
+          row[g * c->group + d] = scale > 0 ? e4m3_encode(v[d] / scale) : 0;
+        continue;
+      }
       float lo = v[0], hi = v[0];
       for (int64_t d = 1; d < c->group; ++d) {
         lo = fminf(lo, v[d]);
@@ -165,8 +200,20 @@ static void values_generic(const qc_kv_cache *v, const float *p, int64_t heads,
 
 /* ---- AVX-512 ----------------------------------------------------------- */
 
-/* Values j*16 .. j*16+15 of a row as f32 (codes as they are); `lanes`
- * masks the row's end for f32 and 8-bit rows (packed rows are padded). */
+/* The bodies below are instantiated for each kind of row: its bits (32, 8,
+ * 4, 2), or KV_E4M3 for FP8 bytes. */
+#define KV_E4M3 (-8)
+static int row_kind(const qc_kv_cache *c) {
+  return (c->flags & QC_KV_E4M3) ? KV_E4M3 : c->bits;
+}
+/* What the bodies multiply a token's scale by: decode16 gives E4M3 bytes
+ * as f16 numbers, which are the E4M3 values / 256 (exponent bias 15, not
+ * 7). */
+#define KV_GAIN(kind) ((kind) == KV_E4M3 ? 256.0f : 1.0f)
+
+/* Values j*16 .. j*16+15 of a row as f32 (codes as they are; E4M3 bytes
+ * / 256); `lanes` masks the row's end for f32 and 8-bit rows (packed rows
+ * are padded). */
 __attribute__((target("avx512f,avx512bw,avx512vl"))) static inline __m512
 decode16(const uint8_t *row, int bits, int64_t j, __mmask16 lanes) {
   switch (bits) {
@@ -180,6 +227,17 @@ decode16(const uint8_t *row, int bits, int64_t j, __mmask16 lanes) {
     return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(
         lanes == 0xffff ? _mm_loadu_si128((const __m128i *)(row + j * 16))
                         : _mm_maskz_loadu_epi8(lanes, row + j * 16)));
+  case KV_E4M3: {
+    /* s eeee mmm -> the f16 s 0eeee mmm0000000 (vcvtph2ps converts):
+     * sign-extended and shifted, bits 15 and 14 hold s; bit 14 cleared. */
+    __m256i h = _mm256_slli_epi16(
+        _mm256_cvtepi8_epi16(
+            lanes == 0xffff ? _mm_loadu_si128((const __m128i *)(row + j * 16))
+                            : _mm_maskz_loadu_epi8(lanes, row + j * 16)),
+        7);
+    return _mm512_cvtph_ps(
+        _mm256_and_si256(h, _mm256_set1_epi16((short)0xbfff)));
+  }
   case 4: {
     __m128i block = _mm_loadu_si128((const __m128i *)(row + j / 2 * 16));
     block = _mm_and_si128(_mm_srli_epi16(block, (int)(j % 2) * 4),
@@ -279,6 +337,9 @@ scores_body(const qc_kv_cache *k, int64_t b, int64_t h, const prepared_rows *pr,
   const int64_t groups =
       (bits != 32 && (k->flags & QC_KV_PER_TOKEN)) ? dim / k->group : 0;
   const int64_t per_group = groups ? k->group / 16 : 0;
+  /* One group a token: its scale multiplies its sum, not each value (the
+   * 16 tokens' scales are consecutive). */
+  const int token_scale = groups == 1;
   __m512 block[ROWS][16];
   for (int64_t base = t0; base < t1; base += 16) {
     int64_t n = t1 - base < 16 ? t1 - base : 16;
@@ -294,10 +355,12 @@ scores_body(const qc_kv_cache *k, int64_t b, int64_t h, const prepared_rows *pr,
             groups ? k->scale + token_scales(k, b, h, base + i) : NULL;
         /* Per-token groups: each group's codes times its scale. */
         for (int64_t g = 0, j = 0; j < chunks; ++g) {
-          const __m512 s = _mm512_set1_ps(groups ? scale[g] : 1.0f);
-          for (int64_t end = groups ? j + per_group : chunks; j < end; ++j) {
+          const __m512 s = _mm512_set1_ps(
+              groups && !token_scale ? scale[g] * KV_GAIN(bits) : 1.0f);
+          for (int64_t end = groups && !token_scale ? j + per_group : chunks;
+               j < end; ++j) {
             __m512 c = decode16(row, bits, j, tail_lanes(dim, j));
-            if (groups)
+            if (groups && !token_scale)
               c = _mm512_mul_ps(c, s);
             for (int r = 0; r < count; ++r)
               acc[r][j % 2] = _mm512_fmadd_ps(_mm512_load_ps(pr->q[r] + j * 16),
@@ -309,9 +372,15 @@ scores_body(const qc_kv_cache *k, int64_t b, int64_t h, const prepared_rows *pr,
         block[r][i] = _mm512_add_ps(acc[r][0], acc[r][1]);
     }
     __mmask16 lanes = (__mmask16)((1u << n) - 1);
+    const __m512 scales =
+        token_scale
+            ? _mm512_mul_ps(_mm512_maskz_loadu_ps(
+                                lanes, k->scale + token_scales(k, b, h, base)),
+                            _mm512_set1_ps(KV_GAIN(bits)))
+            : _mm512_set1_ps(1.0f);
     for (int r = 0; r < count; ++r) {
-      __m512 sums =
-          _mm512_add_ps(sum_lanes16(block[r]), _mm512_set1_ps(pr->constant[r]));
+      __m512 sums = _mm512_fmadd_ps(sum_lanes16(block[r]), scales,
+                                    _mm512_set1_ps(pr->constant[r]));
       _mm512_mask_storeu_ps(scores[r] + base, lanes, sums);
       for (int64_t i = 0; groups && i < n; ++i) {
         const float *offset = k->offset + token_scales(k, b, h, base + i);
@@ -356,7 +425,8 @@ values_body(const qc_kv_cache *v, int64_t b, int64_t h, const float *const *p,
     for (int64_t g = 0, j = 0; j < chunks; ++g) {
       __m512 w[ROWS];
       for (int r = 0; r < count; ++r)
-        w[r] = _mm512_set1_ps(per_token ? p[r][t] * scale[g] : p[r][t]);
+        w[r] = _mm512_set1_ps(per_token ? p[r][t] * scale[g] * KV_GAIN(bits)
+                                        : p[r][t]);
       for (int64_t end = j + per_group; j < end; ++j) {
         __m512 c = decode16(row, bits, j, tail_lanes(dim, j));
         for (int r = 0; r < count; ++r)
@@ -697,11 +767,22 @@ values_int_body(const qc_kv_cache *v, int64_t b, int64_t h,
     }                                                                          \
   } while (0)
 
+/* KV_DISPATCH of the float bodies, which decode E4M3 rows too. */
+#define KV_DISPATCH_FLOAT(body, c, count, ...)                                 \
+  do {                                                                         \
+    if (row_kind(c) != KV_E4M3)                                                \
+      KV_DISPATCH(body, c, count, __VA_ARGS__);                                \
+    else if ((count) == 1)                                                     \
+      body(__VA_ARGS__, 1, KV_E4M3);                                           \
+    else                                                                       \
+      body(__VA_ARGS__, count, KV_E4M3);                                       \
+  } while (0)
+
 __attribute__((target("avx512f,avx512bw,avx512vl"))) static void
 scores_rows_avx512(const qc_kv_cache *k, int64_t b, int64_t h,
                    const prepared_rows *pr, int count, int64_t t0, int64_t t1,
                    float *const *scores) {
-  KV_DISPATCH(scores_body, k, count, k, b, h, pr, t0, t1, scores);
+  KV_DISPATCH_FLOAT(scores_body, k, count, k, b, h, pr, t0, t1, scores);
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) static void
@@ -730,7 +811,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) static void
 values_rows_avx512(const qc_kv_cache *v, int64_t b, int64_t h,
                    const float *const *p, int count, int64_t length,
                    float *const *out) {
-  KV_DISPATCH(values_body, v, count, v, b, h, p, length, out);
+  KV_DISPATCH_FLOAT(values_body, v, count, v, b, h, p, length, out);
 }
 
 /* The AVX-512 paths take head dims up to MAX_DIM and per-token groups of
@@ -750,7 +831,7 @@ static int use_int(const qc_kv_cache *c) {
   static int cpu = -1;
   if (cpu < 0)
     cpu = __builtin_cpu_supports("avx512vnni");
-  return cpu && c->bits != 32 &&
+  return cpu && c->bits != 32 && !(c->flags & QC_KV_E4M3) &&
          (!(c->flags & QC_KV_PER_TOKEN) || c->group == c->dim);
 }
 

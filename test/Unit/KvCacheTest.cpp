@@ -5,7 +5,9 @@
 // offset) and checks that each value is within half a step of what was
 // written; then quantc_kv_scores / quantc_kv_values against float64
 // products over the values so decoded. Covers f32, 8-, 4- and 2-bit
-// caches, per-token scales (one group a token, groups of 32) and
+// caches, FP8 E4M3 ones (bytes decoded here from the OCP definition, each
+// the nearest E4M3 number to x / scale, scale the group's max |x| / 448),
+// per-token scales (one group a token, groups of 32) and
 // per-channel ones, head dims that are not a multiple of 16 or of a block,
 // grouped-query heads, several query rows, lengths over several work items,
 // and tokens appended in several calls. test/Runtime/kernel-isas.test runs
@@ -30,7 +32,22 @@ struct Config {
   bool perToken;
   int64_t group; // per token; 0: the head dimension
   int64_t dim, heads, kvHeads, rows, length;
+  bool e4m3 = false; // FP8 E4M3 bytes (bits 8, per token)
 };
+
+/// The value of an OCP FP8 E4M3 byte: sign, 4 exponent bits (bias 7), 3
+/// mantissa bits; exponent 0 holds the subnormals m / 8 * 2^-6.
+double e4m3Value(uint8_t byte) {
+  int e = (byte >> 3) & 15, m = byte & 7;
+  double a = e ? std::pow(2.0, e - 7) * (1 + m / 8.0) : m / 8.0 / 64.0;
+  return byte & 0x80 ? -a : a;
+}
+
+/// The distance between E4M3 numbers around |y| <= 448.
+double e4m3Spacing(double y) {
+  y = std::fabs(y);
+  return y < 1.0 / 64 ? 1.0 / 512 : std::pow(2.0, std::floor(std::log2(y)) - 3);
+}
 
 /// A cache with its storage, filled with `length` random tokens appended
 /// as a prefill of 5 and then one at a time.
@@ -47,7 +64,8 @@ struct Cache {
     c.dim = cfg.dim;
     c.bits = cfg.bits;
     c.row_bytes = quantc_kv_row_bytes(cfg.bits, cfg.dim);
-    c.flags = cfg.perToken ? QC_KV_PER_TOKEN : 0;
+    c.flags =
+        (cfg.perToken ? QC_KV_PER_TOKEN : 0) | (cfg.e4m3 ? QC_KV_E4M3 : 0);
     c.group = cfg.group ? cfg.group : cfg.dim;
     codes.assign(size_t(batch * cfg.kvHeads * c.capacity * c.row_bytes), 0xAB);
     c.codes = codes.data();
@@ -71,8 +89,11 @@ struct Cache {
     written.resize(size_t(batch * cfg.kvHeads * cfg.length * cfg.dim));
     for (size_t i = 0; i < written.size(); ++i) {
       int64_t d = int64_t(i) % cfg.dim;
-      // Channel 3 is an outlier channel (keys have them).
-      written[i] = normal(rng) * (d == 3 ? 20.0f : 1.0f + float(d % 7) / 3);
+      // Channel 3 is an outlier channel (keys have them); channel 5 is
+      // tiny (FP8: subnormal E4M3 numbers beside channel 3's).
+      written[i] = normal(rng) * (d == 3   ? 20.0f
+                                  : d == 5 ? 1e-3f
+                                           : 1.0f + float(d % 7) / 3);
     }
     for (int64_t at = 0; at < cfg.length;) {
       int64_t count = at == 0 ? std::min<int64_t>(5, cfg.length) : 1;
@@ -115,6 +136,11 @@ struct Cache {
                                  (c.dim / c.group) +
                              d / c.group)
                     : size_t(h * c.dim + d);
+    if (c.flags & QC_KV_E4M3) {
+      double scaled = double(scale[at]) * e4m3Value(row[d]);
+      return {scaled + double(offset[at]), double(scale[at]),
+              std::fabs(scaled) + std::fabs(double(offset[at])), 0.0};
+    }
     double scaled = double(scale[at]) * code(row, d);
     return {scaled + double(offset[at]), double(scale[at]),
             std::fabs(scaled) + std::fabs(double(offset[at])),
@@ -137,6 +163,21 @@ TEST_P(KvCacheTest, AppendRoundsEachValueToItsStep) {
           double x = cache.written[size_t(
               ((b * cfg.kvHeads + h) * cfg.length + t) * cfg.dim + d)];
           auto [v, step, size, centered] = cache.value(b, h, t, d);
+          if (cfg.e4m3) {
+            // scale = the group's max |x| / 448; x / scale rounded to the
+            // nearest E4M3 number.
+            int64_t g = cfg.group ? cfg.group : cfg.dim, first = d / g * g;
+            double top8 = 0;
+            for (int64_t e = first; e < first + g; ++e)
+              top8 = std::max(
+                  top8, std::fabs(double(cache.written[size_t(
+                            ((b * cfg.kvHeads + h) * cfg.length + t) * cfg.dim +
+                            e)])));
+            ASSERT_NEAR(step, top8 / 448, 1e-6 * top8 / 448);
+            ASSERT_NEAR(v, x, step * e4m3Spacing(x / step) * (0.5 + 1e-5))
+                << "b " << b << " h " << h << " t " << t << " d " << d;
+            continue;
+          }
           if (cfg.bits != 32 && !cfg.perToken) {
             // Per channel: clamped to the calibrated range first.
             double lo = cache.offset[size_t(h * cfg.dim + d)];
@@ -242,6 +283,9 @@ INSTANTIATE_TEST_SUITE_P(
         Config{4, false, 0, 80, 4, 1, 2, 33},
         Config{2, true, 0, 128, 4, 4, 1, 90},
         Config{2, true, 32, 64, 8, 4, 6, 20},
-        Config{2, false, 0, 100, 2, 2, 1, 17}));
+        Config{2, false, 0, 100, 2, 2, 1, 17},
+        Config{8, true, 0, 128, 8, 2, 1, 300, true},
+        Config{8, true, 32, 64, 4, 4, 3, 40, true},
+        Config{8, true, 0, 72, 4, 2, 2, 9, true})); // dim not whole vectors
 
 } // namespace

@@ -9,7 +9,7 @@
 //        [--damp D] [--block B] [--act-order] [--true-sequential]
 //        [--report CSV]]
 //       [--smoothquant ALPHA (--calib TEXT | --calib-stats FILE)]
-//       [--kv-bits 8|4|2 [--kv-group G] [--kv-keys per-token | per-channel --calib TEXT]]
+//       [--kv-bits 8|4|2|fp8 [--kv-group G] [--kv-keys per-token | per-channel --calib TEXT]]
 // clang-format on
 //
 //===----------------------------------------------------------------------===//
@@ -71,10 +71,13 @@ static cl::opt<std::string>
                          "pass, e.g. 'row-tiles=0 channel-tiles=0'"));
 
 static cl::OptionCategory kvCache("KV cache");
-static cl::opt<unsigned> kvBits(
-    "kv-bits", cl::init(0), cl::cat(kvCache),
+static cl::opt<std::string> kvCodes(
+    "kv-bits", cl::init("0"), cl::cat(kvCache),
     cl::desc("store the KV cache of a decoder-with-past model in B-bit codes "
-             "(8, 4 or 2; 0: f32), read inside attention (CPU target)"));
+             "(8, 4 or 2; fp8: FP8 E4M3 numbers; 0: f32), read inside "
+             "attention (CPU target)"));
+static unsigned kvBits = 0; // of --kv-bits: 8 for fp8
+static bool kvFp8 = false;
 static cl::opt<int64_t> kvGroup(
     "kv-group", cl::init(0), cl::cat(kvCache),
     cl::desc("values per KV scale along the head dimension (0: the whole "
@@ -199,6 +202,14 @@ int main(int argc, char **argv) {
                  << "' (expected 'compile')\n";
     return 1;
   }
+  if (kvCodes == "fp8") {
+    kvBits = 8;
+    kvFp8 = true;
+  } else if (llvm::StringRef(kvCodes).getAsInteger(10, kvBits)) {
+    llvm::errs() << "quantc: error: --kv-bits must be 8, 4, 2 or fp8, not '"
+                 << kvCodes << "'\n";
+    return 1;
+  }
   if (target != "cpu" && target != "cuda") {
     llvm::errs() << "quantc: error: unknown target '" << target
                  << "' (this build knows 'cpu' and 'cuda')\n";
@@ -225,6 +236,11 @@ int main(int argc, char **argv) {
   }
   if (!kvBits && (kvGroup.getNumOccurrences() || kvKeys.getNumOccurrences())) {
     llvm::errs() << "quantc: error: --kv-group and --kv-keys need --kv-bits\n";
+    return 1;
+  }
+  if (kvFp8 && kvKeys == "per-channel") {
+    llvm::errs() << "quantc: error: --kv-keys per-channel takes integer codes "
+                    "(--kv-bits 8, 4 or 2), not fp8\n";
     return 1;
   }
   if (kvBits && kvKeys == "per-channel" && calib.empty()) {
@@ -509,7 +525,9 @@ int main(int argc, char **argv) {
         b.getDictionaryAttr(
             {b.getNamedAttr("bits", b.getI64IntegerAttr(kvBits)),
              b.getNamedAttr("group", b.getI64IntegerAttr(kvGroup)),
-             b.getNamedAttr("keys", b.getStringAttr(kvKeys))}));
+             b.getNamedAttr("keys", b.getStringAttr(kvKeys)),
+             b.getNamedAttr("format",
+                            b.getStringAttr(kvFp8 ? "e4m3" : "int"))}));
   }
   if (int8Activations)
     (*module)->setAttr(quantc::kInt8ActivationsAttr,

@@ -40,6 +40,7 @@ namespace {
 /// What a cache stores, from the options or the module's request.
 struct KvFormat {
   int bits = 0;
+  bool e4m3 = false; // FP8 E4M3 numbers (bits 8) rather than integers
   int64_t group = 0; // 0: the whole head
   std::string keys = "per-token";
   /// Per-channel keys: the module's calibrated ranges (kv::kRanges).
@@ -169,25 +170,41 @@ struct QuantizeKvCachePass
   /// none. Bad values are errors naming where they came from.
   FailureOr<std::optional<KvFormat>> requested(ModuleOp module) {
     KvFormat f;
-    std::string from = "option";
+    std::string from = "option", codes;
     if (bits != 0) {
       f.bits = bits;
       f.group = group;
       f.keys = keys;
+      codes = format;
     } else if (auto request = module->getAttrOfType<DictionaryAttr>(kRequest)) {
       from = std::string("module attribute ") + kRequest;
       auto b = request.getAs<IntegerAttr>("bits");
       auto g = request.getAs<IntegerAttr>("group");
       auto k = request.getAs<StringAttr>("keys");
+      auto c = request.getAs<StringAttr>("format");
       if (!b)
         return mlir::emitError(module.getLoc())
                << kRequest << " needs an integer 'bits'";
       f.bits = b.getInt();
       f.group = g ? g.getInt() : 0;
       f.keys = k ? k.str() : "per-token";
+      codes = c ? c.str() : "int";
     } else {
       return std::optional<KvFormat>();
     }
+    if (codes != "int" && codes != "e4m3")
+      return mlir::emitError(module.getLoc())
+             << "KV cache format must be int or e4m3, not '" << codes << "' ("
+             << from << ")";
+    f.e4m3 = codes == "e4m3";
+    if (f.e4m3 && f.bits != 8)
+      return mlir::emitError(module.getLoc())
+             << "KV cache format e4m3 takes 8 bits, not " << f.bits << " ("
+             << from << ")";
+    if (f.e4m3 && f.keys != "per-token")
+      return mlir::emitError(module.getLoc())
+             << "KV cache format e4m3 has per-token scales only, not keys '"
+             << f.keys << "' (" << from << ")";
     if (f.bits != 8 && f.bits != 4 && f.bits != 2)
       return mlir::emitError(module.getLoc())
              << "KV cache bits must be 8, 4 or 2, not " << f.bits << " ("
@@ -352,7 +369,7 @@ struct QuantizeKvCachePass
     // The codes take the argument's place; scales and offsets come last
     // (per token) or are constants (fixed per channel).
     bool fixed = !c.fixedScale.empty();
-    std::string fmt = "int" + std::to_string(f.bits) +
+    std::string fmt = (f.e4m3 ? "fp8 e4m3" : "int" + std::to_string(f.bits)) +
                       (fixed ? ", per channel (calibrated)"
                              : ", per token, group " + std::to_string(group));
     auto describe = [&](StringRef part, StringRef presentName) {
@@ -417,7 +434,7 @@ struct QuantizeKvCachePass
         constant(dim),
         constant(f.bits),
         constant(group),
-        constant(fixed ? 0 : QC_KV_PER_TOKEN)};
+        constant(fixed ? 0 : QC_KV_PER_TOKEN | (f.e4m3 ? QC_KV_E4M3 : 0))};
     auto withLast = [&](Value last) {
       SmallVector<Value> s = shape;
       s.push_back(last);

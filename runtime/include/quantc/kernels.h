@@ -142,8 +142,13 @@ void _mlir_ciface_quantc_qmatmul_i8_split(
  *   [dim / group] of `scale` and `offset`; the codes span the group's
  *   [min, max] (written by quantc_kv_append);
  * - per channel: fixed (calibrated) ones, [h][dim] of `scale` and `offset`,
- *   shared by every batch row and token; codes are clamped to their range. */
-enum { QC_KV_PER_TOKEN = 1 };
+ *   shared by every batch row and token; codes are clamped to their range.
+ * FP8 (QC_KV_E4M3, with bits 8 and per token): each byte is an OCP FP8
+ * E4M3 number (sign, 4 exponent bits of bias 7, 3 mantissa bits; no
+ * infinities, 0x7f/0xff NaN, never written) and a value is scale * e4m3 +
+ * offset, with scale the group's max |x| / 448 and offset 0 (kept so that
+ * the layout is that of int8 caches). */
+enum { QC_KV_PER_TOKEN = 1, QC_KV_E4M3 = 2 };
 
 typedef struct {
   uint8_t *codes;

@@ -1,7 +1,11 @@
 // RUN: quant-opt %s --split-input-file --qc-quantize-kv-cache="bits=4 group=4" --verify-diagnostics | FileCheck %s
 // RUN: quant-opt %s --split-input-file --qc-quantize-kv-cache --verify-diagnostics | FileCheck %s --check-prefix=NONE
 // RUN: quant-opt %s --split-input-file --qc-quantize-kv-cache="bits=8" --verify-diagnostics 2>&1 | FileCheck %s --check-prefix=BYTE
+// RUN: quant-opt %s --split-input-file --qc-quantize-kv-cache="bits=8 format=e4m3" --verify-diagnostics 2>&1 | FileCheck %s --check-prefix=E4M3
 // RUN: not quant-opt %s --qc-quantize-kv-cache=bits=3 2>&1 | FileCheck %s --check-prefix=BITS
+// RUN: not quant-opt %s --qc-quantize-kv-cache="bits=4 format=e4m3" 2>&1 | FileCheck %s --check-prefix=E4M3BITS
+// RUN: not quant-opt %s --qc-quantize-kv-cache="bits=8 format=e4m3 keys=per-channel" 2>&1 | FileCheck %s --check-prefix=E4M3KEYS
+// RUN: not quant-opt %s --qc-quantize-kv-cache="bits=8 format=bf16" 2>&1 | FileCheck %s --check-prefix=FORMAT
 // RUN: not quant-opt %s --qc-quantize-kv-cache="bits=4 group=3" 2>&1 | FileCheck %s --check-prefix=GROUP
 // RUN: not quant-opt %s --qc-quantize-kv-cache="bits=4 group=-2" 2>&1 | FileCheck %s --check-prefix=NEGATIVE
 // RUN: not quant-opt %s --qc-quantize-kv-cache="bits=4 keys=per-channel" 2>&1 | FileCheck %s --check-prefix=CHANNEL
@@ -38,6 +42,9 @@
 // CHECK: return %[[S]], %[[V]], %[[W]]#0, %[[W]]#1, %[[W]]#2
 // Bad options, whatever the module.
 // BITS: error: KV cache bits must be 8, 4 or 2, not 3 (option)
+// E4M3BITS: error: KV cache format e4m3 takes 8 bits, not 4 (option)
+// E4M3KEYS: error: KV cache format e4m3 has per-token scales only, not keys 'per-channel' (option)
+// FORMAT: error: KV cache format must be int or e4m3, not 'bf16' (option)
 // GROUP: error: KV cache group 3 does not divide the head dimension 8 of cache 'past.key'
 // NEGATIVE: error: KV cache group must be positive, not -2 (option)
 // CHANNEL: error: per-channel key scales need calibrated ranges (module attribute quantc.kv_ranges of qc-calibrate-kv-cache; quantc compile --calib TEXT): the module has none (option)
@@ -49,6 +56,14 @@
 // 8-bit codes: one byte a value, one scale a token (group = the head).
 // BYTE: tensor<?x2x?x8xi8> {{.+}}format = "int8, per token, group 8", part = "codes"
 // BYTE: tensor<?x2x?x1xf32> {{.+}}part = "scales"
+// FP8 numbers (format=e4m3), a byte a value as in int8 caches; flags
+// QC_KV_PER_TOKEN | QC_KV_E4M3 = 3.
+// E4M3: tensor<?x2x?x8xi8> {{.+}}format = "fp8 e4m3, per token, group 8", part = "codes"
+// E4M3: tensor<?x2x?x1xf32> {{.+}}format = "fp8 e4m3, per token, group 8", part = "scales"
+// E4M3: %[[FLAGS:.+]] = arith.constant 3 : i64
+// E4M3: qc.ukernel "quantc_kv_append" {{.+}} scalars({{.+}}, %[[FLAGS]], %{{.+}} :
+// E4M3: qc.ukernel "quantc_kv_scores" {{.+}} scalars({{.+}}, %[[FLAGS]], %{{.+}} :
+// E4M3: qc.ukernel "quantc_kv_values" {{.+}} scalars({{.+}}, %[[FLAGS]], %{{.+}} :
 #qk = affine_map<(b, h, r, t, d) -> (b, h, r, d)>
 #k = affine_map<(b, h, r, t, d) -> (b, h, t, d)>
 #s = affine_map<(b, h, r, t, d) -> (b, h, r, t)>

@@ -168,7 +168,8 @@ def KvCacheInPlace : Pass<"quantc-kv-cache-in-place", "mlir::ModuleOp"> {
 }
 
 def QuantizeKvCache : Pass<"qc-quantize-kv-cache", "mlir::ModuleOp"> {
-  let summary = "Store the runtime-owned KV caches in 8, 4 or 2 bits";
+  let summary = "Store the runtime-owned KV caches in 8, 4 or 2 bits, or "
+                "FP8 E4M3";
   let description = [{
     Runs after `quantc-kv-cache-in-place` (and `quantc-fold-repeat-kv`,
     `quantc-fold-batch-reshapes`). Each cache argument of `main`
@@ -191,8 +192,13 @@ def QuantizeKvCache : Pass<"qc-quantize-kv-cache", "mlir::ModuleOp"> {
     (values beyond it are clamped); the keys then take no scale arguments,
     and their write is `quantc_kv_append_fixed`. Values stay per token.
 
+    `format=e4m3` (with `bits=8`, per-token keys): the codes are OCP FP8
+    E4M3 numbers, each group's scale its max |x| / 448 and its offsets 0
+    (kept: the layout is int8's); `kernels.h`'s `QC_KV_E4M3`.
+
     `bits` 0 (the default) takes the request from the module attribute
-    `quantc.kv_quant = {bits, group, keys}` (the driver's `--kv-bits`) and
+    `quantc.kv_quant = {bits, group, keys, format}` (the driver's
+    `--kv-bits`) and
     does nothing without it. A module with no cache, or a cache read other
     than by those products, is an error naming what was looked for, unless
     `best-effort` (then a warning, and the caches stay f32).
@@ -203,6 +209,9 @@ def QuantizeKvCache : Pass<"qc-quantize-kv-cache", "mlir::ModuleOp"> {
            "quantc.kv_quant, if any)">,
     Option<"group", "group", "int64_t", /*default=*/"0",
            "Values per scale along the head dimension (0: the whole head)">,
+    Option<"format", "format", "std::string", /*default=*/"\"int\"",
+           "Codes: int (integers spanning [min, max]) or e4m3 (FP8 E4M3 "
+           "numbers, bits 8, symmetric)">,
     Option<"keys", "keys", "std::string", /*default=*/"\"per-token\"",
            "Scales of the keys: per-token, or per-channel (fixed, from "
            "the module's quantc.kv_ranges)">,
