@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Decode speed of a compiled model through its KV cache after a long prompt,
-# with the cache stored in f32 (the peer, same run) and in int8 / int4
+# with the cache stored in f32 (the peer, same run) and in int8 / FP8 E4M3 / int4
 # (quantc compile --kv-bits: per-token scales, and per-channel keys
 # calibrated on brown-calib.txt, "c"): greedy decoding of N bytes
 # after the first P bytes of the evaluation text (quant-run --generate:
@@ -16,7 +16,7 @@ shared=../shared
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 text=$(head -c "$prompt" "$shared/data/brown-eval.txt" | tr -d '\0')
-caches=(f32 8 4 8c 4c)
+caches=(f32 8 fp8 4 8c 4c)
 onnx=$model; [[ $model == *.onnx ]] || onnx=$shared/models/$model/model_kv.onnx
 for c in "${caches[@]}"; do
   flags=(); [[ $c != f32 ]] && flags=(--kv-bits "${c%c}")
@@ -38,7 +38,8 @@ done
 echo "$(basename "$model"), weights: ${*:-f32}; decode of $n bytes after $prompt, best of $rounds"
 printf '| KV cache | bytes/position | decode tokens/s | vs f32 cache |\n| --- | --- | --- | --- |\n'
 for c in "${caches[@]}"; do
-  name=$c; [[ $c != f32 ]] && name=int${c%c}
+  name=$c; [[ $c != f32 && $c != fp8 ]] && name=int${c%c}
+  [[ $c == fp8 ]] && name="fp8 e4m3"
   [[ $c == *c ]] && name+=", per-channel keys"
   printf '| %s | %s | %s | %.2fx |\n' "$name" "${bytes[$c]}" "${best[$c]}" \
     "$(echo "${best[$c]} / ${best[f32]}" | bc -l)"
