@@ -5,8 +5,9 @@
 // offset) and checks that each value is within half a step of what was
 // written; then quantc_kv_scores / quantc_kv_values against float64
 // products over the values so decoded. Covers f32, 8-, 4- and 2-bit
-// caches, FP8 E4M3 ones (bytes decoded here from the OCP definition, each
-// the nearest E4M3 number to x / scale, scale the group's max |x| / 448),
+// caches, FP8 E4M3 ones (each byte the one the compiler's E4M3 codec,
+// lib/Numerics, gives x / scale: nearest, ties to even; scale the group's
+// max |x| / 448),
 // per-token scales (one group a token, groups of 32) and
 // per-channel ones, head dims that are not a multiple of 16 or of a block,
 // grouped-query heads, several query rows, lengths over several work items,
@@ -15,6 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "quantc/Numerics/Scalar.h"
 #include "quantc/kernels.h"
 
 #include <gtest/gtest.h>
@@ -34,20 +36,6 @@ struct Config {
   int64_t dim, heads, kvHeads, rows, length;
   bool e4m3 = false; // FP8 E4M3 bytes (bits 8, per token)
 };
-
-/// The value of an OCP FP8 E4M3 byte: sign, 4 exponent bits (bias 7), 3
-/// mantissa bits; exponent 0 holds the subnormals m / 8 * 2^-6.
-double e4m3Value(uint8_t byte) {
-  int e = (byte >> 3) & 15, m = byte & 7;
-  double a = e ? std::pow(2.0, e - 7) * (1 + m / 8.0) : m / 8.0 / 64.0;
-  return byte & 0x80 ? -a : a;
-}
-
-/// The distance between E4M3 numbers around |y| <= 448.
-double e4m3Spacing(double y) {
-  y = std::fabs(y);
-  return y < 1.0 / 64 ? 1.0 / 512 : std::pow(2.0, std::floor(std::log2(y)) - 3);
-}
 
 /// A cache with its storage, filled with `length` random tokens appended
 /// as a prefill of 5 and then one at a time.
@@ -107,6 +95,10 @@ struct Cache {
     }
   }
 
+  const uint8_t *row(int64_t b, int64_t h, int64_t t) const {
+    return codes.data() + ((b * c.kv_heads + h) * c.capacity + t) * c.row_bytes;
+  }
+
   /// Code d of a packed row as kernels.h lays it out.
   unsigned code(const uint8_t *row, int64_t d) const {
     if (c.bits == 8)
@@ -124,8 +116,7 @@ struct Cache {
     double centered; // code - 2^(bits - 1)
   };
   Value value(int64_t b, int64_t h, int64_t t, int64_t d) const {
-    const uint8_t *row =
-        codes.data() + ((b * c.kv_heads + h) * c.capacity + t) * c.row_bytes;
+    const uint8_t *row = this->row(b, h, t);
     if (c.bits == 32) {
       float v;
       std::memcpy(&v, row + 4 * d, 4);
@@ -137,7 +128,8 @@ struct Cache {
                              d / c.group)
                     : size_t(h * c.dim + d);
     if (c.flags & QC_KV_E4M3) {
-      double scaled = double(scale[at]) * e4m3Value(row[d]);
+      double scaled =
+          double(scale[at]) * quantc::numerics::decodeFP8E4M3(row[d]);
       return {scaled + double(offset[at]), double(scale[at]),
               std::fabs(scaled) + std::fabs(double(offset[at])), 0.0};
     }
@@ -174,7 +166,8 @@ TEST_P(KvCacheTest, AppendRoundsEachValueToItsStep) {
                             ((b * cfg.kvHeads + h) * cfg.length + t) * cfg.dim +
                             e)])));
             ASSERT_NEAR(step, top8 / 448, 1e-6 * top8 / 448);
-            ASSERT_NEAR(v, x, step * e4m3Spacing(x / step) * (0.5 + 1e-5))
+            ASSERT_EQ(cache.row(b, h, t)[d],
+                      quantc::numerics::encodeFP8E4M3(float(x) / float(step)))
                 << "b " << b << " h " << h << " t " << t << " d " << d;
             continue;
           }
@@ -266,6 +259,39 @@ TEST_P(KvCacheTest, ProductsMatchFloat64) {
               << d;
         }
       }
+}
+
+// Values halfway between E4M3 numbers (the head's max 448 makes the scale
+// 1): normal and subnormal ties go to the even mantissa, as the compiler's
+// codec rounds them; beyond 448 saturates.
+TEST(KvCacheE4M3, TiesToEvenAndSaturation) {
+  std::vector<float> x = {448.0f,         1.0625f, -1.1875f, 0.0029296875f,
+                          -0.0048828125f, 240.0f,  17.0f,    0.0f};
+  x.resize(16, 0.5f);
+  x[15] = -448.0f;
+  std::vector<uint8_t> codes(16, 0xAB);
+  float scale = -1, offset = -1;
+  qc_kv_cache c{};
+  c.codes = codes.data();
+  c.scale = &scale;
+  c.offset = &offset;
+  c.batch = c.kv_heads = c.capacity = 1;
+  c.dim = c.group = c.row_bytes = 16;
+  c.bits = 8;
+  c.flags = QC_KV_PER_TOKEN | QC_KV_E4M3;
+  quantc_kv_append(&c, x.data(), 0, 1);
+  EXPECT_EQ(scale, 1.0f);
+  EXPECT_EQ(offset, 0.0f);
+  // 1.0625 -> 1 (0x38), -1.1875 -> -1.25 (0xba), 1.5 * 2^-9 -> 2^-8
+  // (0x02), -2.5 * 2^-9 -> -2^-8 (0x82), 240 -> 0x77, 17 -> 16 (0x58).
+  const uint8_t expected[8] = {0x7e, 0x38, 0xba, 0x02, 0x82, 0x77, 0x58, 0x00};
+  for (int d = 0; d < 16; ++d) {
+    EXPECT_EQ(codes[size_t(d)], quantc::numerics::encodeFP8E4M3(x[size_t(d)]))
+        << "d " << d;
+    if (d < 8) {
+      EXPECT_EQ(codes[size_t(d)], expected[d]) << "d " << d;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
