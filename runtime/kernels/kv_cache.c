@@ -94,12 +94,13 @@ static float value_at(const qc_kv_cache *c, const uint8_t *row, int64_t s,
   return c->scale[h * c->dim + d] * (float)q + c->offset[h * c->dim + d];
 }
 
-/* round((x - offset) / scale) clamped to the codes, 0 where scale is 0. */
+/* round((x - offset) / scale) clamped to the codes, 0 where scale is 0 or
+ * x is NaN (a NaN converted to unsigned is undefined; E4M3 writes 0 too). */
 static unsigned encode(float x, float scale, float offset, float top) {
   if (!(scale > 0))
     return 0;
   float v = nearbyintf((x - offset) / scale);
-  return (unsigned)(v < 0 ? 0 : v > top ? top : v);
+  return (unsigned)(!(v >= 0) ? 0 : v > top ? top : v);
 }
 
 void quantc_kv_append(const qc_kv_cache *c, const float *x, int64_t at,

@@ -294,6 +294,38 @@ TEST(KvCacheE4M3, TiesToEvenAndSaturation) {
   }
 }
 
+// A NaN among a token's values (a broken layer upstream) is written as
+// code 0 -- the group's minimum, or E4M3 zero -- and leaves the token's
+// scale and offset those of its other values.
+TEST(KvCacheNaN, WrittenAsCodeZero) {
+  for (int32_t flags :
+       {int32_t(QC_KV_PER_TOKEN), QC_KV_PER_TOKEN | QC_KV_E4M3}) {
+    std::vector<float> x(16);
+    for (int d = 0; d < 16; ++d)
+      x[size_t(d)] = float(d) - 4.0f; // -4 .. 11
+    x[5] = NAN;
+    std::vector<uint8_t> codes(16, 0xAB);
+    float scale = -1, offset = -1;
+    qc_kv_cache c{};
+    c.codes = codes.data();
+    c.scale = &scale;
+    c.offset = &offset;
+    c.batch = c.kv_heads = c.capacity = 1;
+    c.dim = c.group = c.row_bytes = 16;
+    c.bits = 8;
+    c.flags = flags;
+    quantc_kv_append(&c, x.data(), 0, 1);
+    EXPECT_EQ(codes[5], 0) << "flags " << flags;
+    if (flags & QC_KV_E4M3) {
+      EXPECT_EQ(scale, 11.0f / 448) << "flags " << flags;
+      EXPECT_EQ(offset, 0.0f);
+    } else {
+      EXPECT_EQ(scale, 15.0f / 255) << "flags " << flags;
+      EXPECT_EQ(offset, -4.0f);
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Layouts, KvCacheTest,
     ::testing::Values(
