@@ -917,6 +917,123 @@ void quantc_kv_values(const qc_kv_cache *v, const float *p, int64_t heads,
     }
 }
 
+/* ---- keys stored before RoPE ------------------------------------------- */
+
+/* Token t's key of KV head (b, h) as f32 (AVX-512: decode16, one group a
+ * vector at most, as use_avx512 guarantees). */
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static void
+key_row_avx512(const qc_kv_cache *k, int64_t b, int64_t h, int64_t t,
+               float *out) {
+  const int kind = row_kind(k);
+  const uint8_t *row = token_row(k, b, h, t);
+  const int per_token = kind != 32 && (k->flags & QC_KV_PER_TOKEN);
+  const int64_t at = per_token ? token_scales(k, b, h, t) : h * k->dim;
+  read_ahead(row, k->row_bytes);
+  for (int64_t j = 0; j * 16 < k->dim; ++j) {
+    __mmask16 lanes = tail_lanes(k->dim, j);
+    __m512 c = decode16(row, kind, j, lanes);
+    if (per_token) {
+      int64_t g = at + j * 16 / k->group;
+      c = _mm512_fmadd_ps(c, _mm512_set1_ps(k->scale[g] * KV_GAIN(kind)),
+                          _mm512_set1_ps(k->offset[g]));
+    } else if (kind != 32) {
+      c = _mm512_fmadd_ps(
+          c, _mm512_maskz_loadu_ps(lanes, k->scale + at + j * 16),
+          _mm512_maskz_loadu_ps(lanes, k->offset + at + j * 16));
+    }
+    _mm512_mask_storeu_ps(out + j * 16, lanes, c);
+  }
+}
+
+static void key_row_generic(const qc_kv_cache *k, int64_t b, int64_t h,
+                            int64_t t, float *out) {
+  const uint8_t *row = token_row(k, b, h, t);
+  int64_t s = (k->flags & QC_KV_PER_TOKEN) ? token_scales(k, b, h, t) : 0;
+  for (int64_t d = 0; d < k->dim; ++d)
+    out[d] = value_at(k, row, s, h, d);
+}
+
+/* Scores of tokens [t0, t1) of KV head (b, h) for its query heads: each
+ * key decoded, rotated to its position, then dotted with every query row
+ * (16 partial sums: vectorized by the compiler). */
+static inline __attribute__((always_inline)) void
+rope_scores_body(const qc_kv_cache *k, const qc_kv_rope *rope, const float *q,
+                 int64_t heads, int64_t rows, int64_t length, float *scores,
+                 int64_t b, int64_t h, int64_t t0, int64_t t1, float *key,
+                 int fast) {
+  const int64_t dim = k->dim, share = heads / k->kv_heads;
+  const int64_t half = rope->rotary / 2;
+  for (int64_t t = t0; t < t1; ++t) {
+    if (fast)
+      key_row_avx512(k, b, h, t, key);
+    else
+      key_row_generic(k, b, h, t, key);
+    const float *cs = rope->table + (b * rope->capacity + t) * 2 * dim;
+    const float *sn = cs + dim;
+    for (int64_t d = 0; d < half; ++d) {
+      float lo = key[d], hi = key[d + half];
+      key[d] = lo * cs[d] - hi * sn[d];
+      key[d + half] = hi * cs[d + half] + lo * sn[d + half];
+    }
+    for (int64_t n = 0; n < share * rows; ++n) {
+      const float *qr = q + group_row(b, heads, h * share, rows, n, dim);
+      float acc[16] = {0};
+      int64_t d = 0;
+      for (; d + 16 <= dim; d += 16)
+        for (int l = 0; l < 16; ++l)
+          acc[l] += qr[d + l] * key[d + l];
+      for (; d < dim; ++d)
+        acc[d % 16] += qr[d] * key[d];
+      float sum = 0;
+      for (int l = 0; l < 16; ++l)
+        sum += acc[l];
+      scores[group_row(b, heads, h * share, rows, n, length) + t] = sum;
+    }
+  }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static void
+rope_scores_avx512(const qc_kv_cache *k, const qc_kv_rope *rope,
+                   const float *q, int64_t heads, int64_t rows, int64_t length,
+                   float *scores, int64_t b, int64_t h, int64_t t0, int64_t t1,
+                   float *key) {
+  rope_scores_body(k, rope, q, heads, rows, length, scores, b, h, t0, t1, key,
+                   1);
+}
+
+static void rope_scores_generic(const qc_kv_cache *k, const qc_kv_rope *rope,
+                                const float *q, int64_t heads, int64_t rows,
+                                int64_t length, float *scores, int64_t b,
+                                int64_t h, int64_t t0, int64_t t1, float *key) {
+  rope_scores_body(k, rope, q, heads, rows, length, scores, b, h, t0, t1, key,
+                   0);
+}
+
+void quantc_kv_scores_rope(const qc_kv_cache *k, const qc_kv_rope *rope,
+                           const float *q, int64_t heads, int64_t rows,
+                           int64_t length, float *scores) {
+  const int fast = use_avx512(k);
+  const int64_t chunks = (length + CHUNK - 1) / CHUNK;
+#pragma omp parallel
+  {
+    float *key = aligned_alloc(
+        64, (size_t)((k->dim + 15) / 16 + 1) * 16 * sizeof(float));
+#pragma omp for schedule(static)
+    for (int64_t u = 0; u < k->batch * k->kv_heads * chunks; ++u) {
+      int64_t bh = u / chunks, t0 = u % chunks * CHUNK;
+      int64_t b = bh / k->kv_heads, h = bh % k->kv_heads;
+      int64_t t1 = t0 + CHUNK < length ? t0 + CHUNK : length;
+      if (fast)
+        rope_scores_avx512(k, rope, q, heads, rows, length, scores, b, h, t0,
+                           t1, key);
+      else
+        rope_scores_generic(k, rope, q, heads, rows, length, scores, b, h, t0,
+                            t1, key);
+    }
+    free(key);
+  }
+}
+
 /* ---- the C interface of compiled code ---------------------------------- */
 
 static qc_kv_cache cache_of(qc_memref2d_i8 *codes, qc_memref2d_f32 *scale,
@@ -1027,4 +1144,26 @@ void _mlir_ciface_quantc_kv_values(qc_memref2d_f32 *p, qc_memref2d_i8 *codes,
                                    int64_t flags, int64_t length) {
   attend(1, p, codes, scale, offset, out, batch, kv_heads, capacity, dim, bits,
          group, flags, length);
+}
+
+void _mlir_ciface_quantc_kv_scores_rope(
+    qc_memref2d_f32 *q, qc_memref2d_i8 *codes, qc_memref2d_f32 *scale,
+    qc_memref2d_f32 *offset, qc_memref2d_f32 *rope, qc_memref2d_f32 *scores,
+    int64_t batch, int64_t kv_heads, int64_t capacity, int64_t dim,
+    int64_t bits, int64_t group, int64_t flags, int64_t length,
+    int64_t rotary) {
+  qc_kv_cache c = cache_of(codes, scale, offset, batch, kv_heads, capacity, dim,
+                           bits, group, flags);
+  float *in_copy, *out_copy, *table_copy;
+  const float *rows = dense_rows(q, 1, &in_copy);
+  float *o = dense_rows(scores, 0, &out_copy);
+  qc_kv_rope r = {dense_rows(rope, 1, &table_copy),
+                  batch > 0 ? rope->sizes[0] / batch : 0, rotary};
+  int64_t per_head =
+      batch * kv_heads > 0 ? q->sizes[0] / (batch * kv_heads) : 0;
+  quantc_kv_scores_rope(&c, &r, rows, kv_heads, per_head, length, o);
+  write_back(scores, out_copy);
+  free(in_copy);
+  free(out_copy);
+  free(table_copy);
 }

@@ -261,6 +261,68 @@ TEST_P(KvCacheTest, ProductsMatchFloat64) {
       }
 }
 
+// Keys stored before RoPE: scores against each token's decoded key rotated
+// at its position (rotate_half over the first `rotary` values), in float64
+// from the decoded values, for the whole head and half of it rotated.
+TEST_P(KvCacheTest, RopeScoresMatchFloat64) {
+  const Config cfg = GetParam();
+  std::mt19937 rng(13);
+  const int64_t batch = 2, share = cfg.heads / cfg.kvHeads;
+  Cache cache(cfg, batch, rng);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::uniform_real_distribution<float> angle(-3.2f, 3.2f);
+  std::vector<float> q(size_t(batch * cfg.heads * cfg.rows * cfg.dim));
+  for (float &x : q)
+    x = normal(rng);
+  // Any cosines and sines (the kernel takes them as the model made them).
+  std::vector<float> table(size_t(batch * cache.c.capacity * 2 * cfg.dim));
+  for (size_t i = 0; i < table.size(); ++i)
+    table[i] = i / cfg.dim % 2 ? std::sin(angle(rng)) : std::cos(angle(rng));
+  for (int64_t rotary : {cfg.dim, cfg.dim / 2 / 2 * 2}) {
+    qc_kv_rope rope{table.data(), cache.c.capacity, rotary};
+    std::vector<float> scores(
+        size_t(batch * cfg.heads * cfg.rows * cfg.length), NAN);
+    quantc_kv_scores_rope(&cache.c, &rope, q.data(), cfg.heads, cfg.rows,
+                          cfg.length, scores.data());
+    const int64_t half = rotary / 2;
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t t = 0; t < cfg.length; ++t) {
+        const float *cs = &table[size_t((b * cache.c.capacity + t) * 2 * cfg.dim)];
+        const float *sn = cs + cfg.dim;
+        for (int64_t i = 0; i < cfg.heads; ++i) {
+          int64_t h = i / share;
+          std::vector<double> key(size_t(cfg.dim)), size(size_t(cfg.dim));
+          for (int64_t d = 0; d < cfg.dim; ++d) {
+            Cache::Value v = cache.value(b, h, t, d);
+            if (d >= rotary) {
+              key[size_t(d)] = v.value, size[size_t(d)] = v.size;
+              continue;
+            }
+            int64_t pair = d < half ? d + half : d - half;
+            Cache::Value w = cache.value(b, h, t, pair);
+            double sign = d < half ? -1.0 : 1.0;
+            key[size_t(d)] = v.value * cs[d] + sign * w.value * sn[d];
+            size[size_t(d)] =
+                v.size * std::fabs(cs[d]) + w.size * std::fabs(sn[d]);
+          }
+          for (int64_t r = 0; r < cfg.rows; ++r) {
+            int64_t row = (b * cfg.heads + i) * cfg.rows + r;
+            double sum = 0, bound = 0;
+            for (int64_t d = 0; d < cfg.dim; ++d) {
+              double x = q[size_t(row * cfg.dim + d)];
+              sum += x * key[size_t(d)];
+              bound += std::fabs(x) * size[size_t(d)];
+            }
+            ASSERT_NEAR(scores[size_t(row * cfg.length + t)], sum,
+                        1e-5 * bound + 1e-30)
+                << "rotary " << rotary << " b " << b << " head " << i
+                << " row " << r << " t " << t;
+          }
+        }
+      }
+  }
+}
+
 // Values halfway between E4M3 numbers (the head's max 448 makes the scale
 // 1): normal and subnormal ties go to the even mantissa, as the compiler's
 // codec rounds them; beyond 448 saturates.

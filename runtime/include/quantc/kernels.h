@@ -198,6 +198,25 @@ void quantc_kv_scores(const qc_kv_cache *keys, const float *q, int64_t heads,
 void quantc_kv_values(const qc_kv_cache *values, const float *p, int64_t heads,
                       int64_t rows, int64_t length, float *out);
 
+/* Keys stored before RoPE (quantc compile --kv-pre-rope): the table of
+ * each position's rotation, `table` + (b * capacity + t) * 2 * dim holding
+ * the `dim` cosines of (batch row b, position t), then the `dim` sines, as
+ * the model computed them; RoPE rotates the first `rotary` values of a
+ * head (rotate_half: value d < rotary / 2 pairs with d + rotary / 2). */
+typedef struct {
+  const float *table;
+  int64_t capacity, rotary;
+} qc_kv_rope;
+
+/* quantc_kv_scores against keys rotated at their positions:
+ * key'[d] = key[d] cos[d] - key[d + half] sin[d] for d < half,
+ * key[d] cos[d] + key[d - half] sin[d] for half <= d < rotary, key[d]
+ * beyond; each token's key decoded and rotated once, in a buffer of one
+ * row, for every query row that reads it. */
+void quantc_kv_scores_rope(const qc_kv_cache *keys, const qc_kv_rope *rope,
+                           const float *q, int64_t heads, int64_t rows,
+                           int64_t length, float *scores);
+
 /* The descriptor of memref<?x?xi8, strided<[?, ?], offset: ?>>. */
 typedef struct {
   int8_t *allocated;
@@ -242,6 +261,14 @@ void _mlir_ciface_quantc_kv_values(qc_memref2d_f32 *p, qc_memref2d_i8 *codes,
                                    int64_t kv_heads, int64_t capacity,
                                    int64_t dim, int64_t bits, int64_t group,
                                    int64_t flags, int64_t length);
+/* Scores against keys stored before RoPE: `rope` is the table of
+ * qc_kv_rope, [batch * capacity, 2 * dim]. */
+void _mlir_ciface_quantc_kv_scores_rope(
+    qc_memref2d_f32 *q, qc_memref2d_i8 *codes, qc_memref2d_f32 *scale,
+    qc_memref2d_f32 *offset, qc_memref2d_f32 *rope, qc_memref2d_f32 *scores,
+    int64_t batch, int64_t kv_heads, int64_t capacity, int64_t dim,
+    int64_t bits, int64_t group, int64_t flags, int64_t length,
+    int64_t rotary);
 
 /* An unranked memref: the rank and a pointer to a ranked descriptor. */
 typedef struct {
