@@ -383,6 +383,7 @@ std::pair<float, float> clipRange(float lo, float hi, const float *hist,
 /// error of `bits`-bit codes (a second run over the text, for histograms).
 LogicalResult calibrateCacheRanges(ModuleOp module,
                                    const CalibrationOptions &options, int bits,
+                                   bool preRope,
                                    std::vector<CacheRange> &ranges,
                                    std::string &error) {
   std::string text;
@@ -393,8 +394,12 @@ LogicalResult calibrateCacheRanges(ModuleOp module,
     return failure();
   if (options.progress)
     options.progress("KV cache calibration: compiling the model");
-  auto model =
-      executor->compile(OwningOpRef<ModuleOp>(cast<ModuleOp>(module->clone())));
+  OwningOpRef<ModuleOp> copy(cast<ModuleOp>(module->clone()));
+  // Pre-RoPE keys: measured where qc-quantize-kv-cache makes them outputs.
+  if (preRope)
+    (*copy)->setAttr(quantc::kv::kObservePreRope,
+                     UnitAttr::get(module.getContext()));
+  auto model = executor->compile(std::move(copy));
   if (failed(model)) {
     error = "cannot compile the model for calibration";
     return failure();
@@ -416,6 +421,11 @@ LogicalResult calibrateCacheRanges(ModuleOp module,
     CacheRange r;
     r.input = in.name;
     r.output = present - outs.begin();
+    auto preRopeKeys = llvm::find_if(outs, [&](const TensorSignature &o) {
+      return o.name == in.kvPresent + quantc::kv::kPreRopeSuffix;
+    });
+    if (preRopeKeys != outs.end())
+      r.output = preRopeKeys - outs.begin();
     r.heads = in.shape[1];
     r.dim = in.shape[3];
     r.lo.assign(r.heads * r.dim, std::numeric_limits<float>::infinity());
@@ -484,8 +494,8 @@ struct CalibrateKvCachePass
     else if (bits != 0 && bits != 8 && bits != 4 && bits != 2)
       error = "bits must be 8, 4 or 2 (or 0: no clipping), not " +
               std::to_string(bits);
-    if (!error.empty() ||
-        failed(calibrateCacheRanges(module, options, bits, ranges, error))) {
+    if (!error.empty() || failed(calibrateCacheRanges(
+                              module, options, bits, preRope, ranges, error))) {
       emitError(module.getLoc()) << "qc-calibrate-kv-cache: " << error;
       return signalPassFailure();
     }

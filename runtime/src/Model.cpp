@@ -243,8 +243,10 @@ bool readInfos(Schema &s, const json &list, const char *what,
         return s.failWith(where + ": kv_format and kv_part go together");
       if (part && part->get<std::string>() != "codes" &&
           part->get<std::string>() != "scales" &&
-          part->get<std::string>() != "offsets")
-        return s.failWith(where + ": kv_part must be codes, scales or offsets");
+          part->get<std::string>() != "offsets" &&
+          part->get<std::string>() != "rope")
+        return s.failWith(where +
+                          ": kv_part must be codes, scales, offsets or rope");
       if (format) {
         info.kv_format = model.keep(format->get<std::string>().c_str());
         info.kv_part = model.keep(part->get<std::string>().c_str());

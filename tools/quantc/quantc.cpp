@@ -9,7 +9,8 @@
 //        [--damp D] [--block B] [--act-order] [--true-sequential]
 //        [--report CSV]]
 //       [--smoothquant ALPHA (--calib TEXT | --calib-stats FILE)]
-//       [--kv-bits 8|4|2|fp8 [--kv-group G] [--kv-keys per-token | per-channel --calib TEXT]]
+//       [--kv-bits 8|4|2|fp8 [--kv-group G] [--kv-keys per-token | per-channel --calib TEXT]
+//        [--kv-pre-rope]]
 // clang-format on
 //
 //===----------------------------------------------------------------------===//
@@ -82,6 +83,10 @@ static cl::opt<int64_t> kvGroup(
     "kv-group", cl::init(0), cl::cat(kvCache),
     cl::desc("values per KV scale along the head dimension (0: the whole "
              "head)"));
+static cl::opt<bool> kvPreRope(
+    "kv-pre-rope", cl::init(false), cl::cat(kvCache),
+    cl::desc("store keys before RoPE (KVQuant), rotated at their positions "
+             "when read; needs the rotate_half form of RoPE"));
 static cl::opt<std::string> kvKeys(
     "kv-keys", cl::init("per-token"), cl::cat(kvCache),
     cl::desc("scales of the keys: per-token, or per-channel (fixed per KV "
@@ -234,8 +239,11 @@ int main(int argc, char **argv) {
                  << target << "'\n";
     return 1;
   }
-  if (!kvBits && (kvGroup.getNumOccurrences() || kvKeys.getNumOccurrences())) {
-    llvm::errs() << "quantc: error: --kv-group and --kv-keys need --kv-bits\n";
+  if (!kvBits && (kvGroup.getNumOccurrences() || kvKeys.getNumOccurrences() ||
+                  kvPreRope)) {
+    llvm::errs()
+        << "quantc: error: --kv-group, --kv-keys and --kv-pre-rope need "
+           "--kv-bits\n";
     return 1;
   }
   if (kvFp8 && kvKeys == "per-channel") {
@@ -514,6 +522,7 @@ int main(int argc, char **argv) {
     o.calib = calib;
     o.windows = calibWindows;
     o.bits = kvBits;
+    o.preRope = kvPreRope;
     pm.addPass(quantc::createCalibrateKvCache(o));
     if (mlir::failed(pm.run(*module)))
       return 1;
@@ -526,8 +535,8 @@ int main(int argc, char **argv) {
             {b.getNamedAttr("bits", b.getI64IntegerAttr(kvBits)),
              b.getNamedAttr("group", b.getI64IntegerAttr(kvGroup)),
              b.getNamedAttr("keys", b.getStringAttr(kvKeys)),
-             b.getNamedAttr("format",
-                            b.getStringAttr(kvFp8 ? "e4m3" : "int"))}));
+             b.getNamedAttr("format", b.getStringAttr(kvFp8 ? "e4m3" : "int")),
+             b.getNamedAttr("pre_rope", b.getBoolAttr(kvPreRope))}));
   }
   if (int8Activations)
     (*module)->setAttr(quantc::kInt8ActivationsAttr,

@@ -122,7 +122,10 @@ def CalibrateKvCache : Pass<"qc-calibrate-kv-cache", "mlir::ModuleOp"> {
     histograms of 256 bins; both ends moved inwards in steps of 1/64:
     rare outliers are clamped so that the rest get finer steps).
     qc-quantize-kv-cache's per-channel keys (KVQuant's calibrated key
-    scales) are read from it. The model itself is not changed.
+    scales) are read from it. With `pre-rope`, the ranges of key caches
+    are those of the keys before RoPE (qc-quantize-kv-cache's `pre-rope`
+    keys; the model must apply RoPE in its rotate_half form). The model
+    itself is not changed.
   }];
   let options = [
     Option<"bits", "bits", "int", /*default=*/"0",
@@ -135,7 +138,9 @@ def CalibrateKvCache : Pass<"qc-calibrate-kv-cache", "mlir::ModuleOp"> {
     Option<"length", "length", "int64_t", /*default=*/"256",
            "Bytes per window">,
     Option<"device", "device", "std::string", /*default=*/"\"cpu\"",
-           "Device whose executor runs the model (Execution/Executor.h)">
+           "Device whose executor runs the model (Execution/Executor.h)">,
+    Option<"preRope", "pre-rope", "bool", /*default=*/"false",
+           "Ranges of the keys before RoPE">
   ];
   let dependentDialects = ["quantc::qc::QCDialect"];
 }

@@ -43,6 +43,7 @@ struct KvFormat {
   bool e4m3 = false; // FP8 E4M3 numbers (bits 8) rather than integers
   int64_t group = 0; // 0: the whole head
   std::string keys = "per-token";
+  bool preRope = false; // keys stored before RoPE
   /// Per-channel keys: the module's calibrated ranges (kv::kRanges).
   DictionaryAttr ranges;
 };
@@ -56,6 +57,99 @@ struct Product {
   bool scores;
 };
 
+/// RoPE on the keys written, as exporters write it (rotate_half):
+/// keys * cos + concat(-keys[.., d/2:], keys[.., :d/2]) * sin, with cos and
+/// sin [b, 1, n, d] broadcast over the heads.
+struct Rope {
+  Value keys, cos, sin;
+};
+
+/// `v` is x[.., from : from + size] along the last of 4 dims, unit strides.
+bool isLastDimSlice(Value v, Value x, int64_t from, int64_t size) {
+  auto slice = v.getDefiningOp<tensor::ExtractSliceOp>();
+  if (!slice || slice.getSource() != x || !slice.hasUnitStride() ||
+      slice.getSourceType().getRank() != 4)
+    return false;
+  SmallVector<OpFoldResult> offsets = slice.getMixedOffsets();
+  for (int64_t d = 0; d < 3; ++d)
+    if (!isConstantIntValue(offsets[d], 0))
+      return false;
+  return isConstantIntValue(offsets[3], from) &&
+         isConstantIntValue(slice.getMixedSizes()[3], size);
+}
+
+/// `r` is concat(-x[.., h:], x[.., :h]) along the last dim, 2h of them.
+bool isRotateHalf(Value r, Value x) {
+  auto concat = r.getDefiningOp<tensor::ConcatOp>();
+  auto type = dyn_cast<RankedTensorType>(x.getType());
+  if (!concat || !type || type.getRank() != 4 || type.isDynamicDim(3) ||
+      concat.getDim() != 3 || concat.getInputs().size() != 2)
+    return false;
+  int64_t half = type.getDimSize(3) / 2;
+  auto neg = concat.getInputs()[0].getDefiningOp<linalg::GenericOp>();
+  if (!neg || neg.getNumDpsInputs() != 1 || neg.getNumDpsInits() != 1 ||
+      !llvm::all_of(neg.getIndexingMapsArray(),
+                    [](AffineMap m) { return m.isIdentity(); }))
+    return false;
+  Block &body = neg.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  auto negf = yield.getValues()[0].getDefiningOp<arith::NegFOp>();
+  return body.getOperations().size() == 2 && negf &&
+         negf.getOperand() == body.getArgument(0) &&
+         isLastDimSlice(neg.getDpsInputs()[0], x, half, half) &&
+         isLastDimSlice(concat.getInputs()[1], x, 0, half);
+}
+
+/// The RoPE that computed `written`, if it is the rotate_half form.
+std::optional<Rope> matchRope(Value written) {
+  auto op = written.getDefiningOp<linalg::GenericOp>();
+  if (!op || op.getNumDpsInputs() != 4 || op.getNumDpsInits() != 1 ||
+      op.getNumLoops() != 4 || op.getNumReductionLoops() != 0)
+    return std::nullopt;
+  Block &body = op.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
+  if (!add || body.getOperations().size() != 4)
+    return std::nullopt;
+  // The inputs each product multiplies, by their input numbers.
+  auto factors = [&](Value v) -> std::optional<std::pair<unsigned, unsigned>> {
+    auto mul = v.getDefiningOp<arith::MulFOp>();
+    auto l = mul ? dyn_cast<BlockArgument>(mul.getLhs()) : nullptr;
+    auto r = mul ? dyn_cast<BlockArgument>(mul.getRhs()) : nullptr;
+    if (!l || !r || l.getOwner() != &body || r.getOwner() != &body ||
+        l.getArgNumber() >= 4 || r.getArgNumber() >= 4)
+      return std::nullopt;
+    return std::make_pair(l.getArgNumber(), r.getArgNumber());
+  };
+  auto first = factors(add.getLhs()), second = factors(add.getRhs());
+  if (!first || !second)
+    return std::nullopt;
+  MLIRContext *ctx = op.getContext();
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(4, ctx);
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d2 = getAffineDimExpr(2, ctx),
+             d3 = getAffineDimExpr(3, ctx);
+  AffineMap broadcast =
+      AffineMap::get(4, 0, {d0, getAffineConstantExpr(0, ctx), d2, d3}, ctx);
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  auto input = [&](unsigned i) { return op.getDpsInputs()[i]; };
+  // Broadcast over the heads (or one KV head: then the map is identity).
+  auto perPosition = [&](unsigned i) {
+    auto type = cast<RankedTensorType>(input(i).getType());
+    return type.getDimSize(1) == 1 &&
+           (maps[i] == broadcast || maps[i] == identity);
+  };
+  // (x, cos) and (rotate_half(x), sin), each product either way round.
+  for (auto [a, b] :
+       {std::make_pair(*first, *second), std::make_pair(*second, *first)})
+    for (auto [x, cos] : {a, std::make_pair(a.second, a.first)})
+      for (auto [rx, sin] : {b, std::make_pair(b.second, b.first)})
+        if (maps[x] == identity && maps[rx] == identity && perPosition(cos) &&
+            perPosition(sin) && maps[4] == identity &&
+            isRotateHalf(input(rx), input(x)))
+          return Rope{input(x), input(cos), input(sin)};
+  return std::nullopt;
+}
+
 /// A cache argument and the ops that touch it.
 struct CacheUse {
   BlockArgument arg;
@@ -66,6 +160,13 @@ struct CacheUse {
   SmallVector<tensor::DimOp> dims; // sizes of the argument read
   /// Keys (read by Q K^T) with fixed per-channel scales: [heads][dim] each.
   std::vector<float> fixedScale, fixedOffset;
+  std::optional<Rope> rope; // keys stored before RoPE
+
+  /// Read by Q K^T only.
+  bool keys() const {
+    return !products.empty() &&
+           llvm::all_of(products, [](const Product &p) { return p.scores; });
+  }
 };
 
 bool isZeroFill(Value v) {
@@ -120,12 +221,17 @@ struct QuantizeKvCachePass
     : quantc::impl::QuantizeKvCacheBase<QuantizeKvCachePass> {
   using QuantizeKvCacheBase::QuantizeKvCacheBase;
 
+  /// RoPE tables by (cos, sin): their write, shared by the key caches.
+  llvm::DenseMap<std::pair<Value, Value>, Value> tables;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    tables.clear();
+    bool observe = module->hasAttr(quantc::kv::kObservePreRope);
     FailureOr<std::optional<KvFormat>> format = requested(module);
     if (failed(format))
       return signalPassFailure();
-    if (!*format)
+    if (!*format && !observe)
       return;
     // Dead copies of the repeated K/V gone (their sizes read from the
     // source) and fills moved past reshapes (a product's init is then
@@ -135,6 +241,8 @@ struct QuantizeKvCachePass
     cleanup.addPass(createCanonicalizerPass());
     if (failed(runPipeline(cleanup, module)))
       return signalPassFailure();
+    if (observe)
+      return observePreRope(module);
     auto main = module.lookupSymbol<func::FuncOp>("main");
     SmallVector<CacheUse> caches;
     std::string why;
@@ -158,7 +266,8 @@ struct QuantizeKvCachePass
       return signalPassFailure();
     }
     for (CacheUse &c : caches)
-      if (failed(checkHead(c, **format)) || failed(fixKeys(c, **format)))
+      if (failed(checkHead(c, **format)) || failed(findRope(c, **format)) ||
+          failed(fixKeys(c, **format)))
         return signalPassFailure();
     for (CacheUse &c : caches)
       rewrite(main, c, **format);
@@ -175,6 +284,7 @@ struct QuantizeKvCachePass
       f.bits = bits;
       f.group = group;
       f.keys = keys;
+      f.preRope = preRope;
       codes = format;
     } else if (auto request = module->getAttrOfType<DictionaryAttr>(kRequest)) {
       from = std::string("module attribute ") + kRequest;
@@ -182,6 +292,8 @@ struct QuantizeKvCachePass
       auto g = request.getAs<IntegerAttr>("group");
       auto k = request.getAs<StringAttr>("keys");
       auto c = request.getAs<StringAttr>("format");
+      auto r = request.getAs<BoolAttr>("pre_rope");
+      f.preRope = r && r.getValue();
       if (!b)
         return mlir::emitError(module.getLoc())
                << kRequest << " needs an integer 'bits'";
@@ -320,14 +432,135 @@ struct QuantizeKvCachePass
     return success();
   }
 
+  /// Keys before RoPE: each key cache's write must be RoPE of the keys.
+  LogicalResult findRope(CacheUse &c, const KvFormat &f) {
+    if (!f.preRope || !c.keys())
+      return success();
+    c.rope = matchRope(c.write.getSource());
+    if (c.rope)
+      return success();
+    return emitError(c.arg.getLoc())
+           << "pre-RoPE keys: the keys written to cache '"
+           << nameOf(cast<func::FuncOp>(c.arg.getOwner()->getParentOp()),
+                     c.arg.getArgNumber())
+           << "' are not RoPE of the form x * cos + concat(-x[.., d/2:], "
+              "x[.., :d/2]) * sin with cos and sin [batch, 1, positions, "
+              "head_dim]";
+  }
+
+  /// Calibration of pre-RoPE key ranges: each key cache's pre-RoPE keys
+  /// become one more result of main; nothing else changes.
+  void observePreRope(ModuleOp module) {
+    module->removeAttr(quantc::kv::kObservePreRope);
+    auto main = module.lookupSymbol<func::FuncOp>("main");
+    SmallVector<CacheUse> caches;
+    std::string why = main && !main.isExternal()
+                          ? findCaches(main, caches)
+                          : "the module has no function 'main'";
+    if (!why.empty()) {
+      emitError(module.getLoc()) << "cannot observe pre-RoPE keys: " << why;
+      return signalPassFailure();
+    }
+    KvFormat f;
+    f.preRope = true;
+    auto ret = cast<func::ReturnOp>(main.getBody().front().getTerminator());
+    SmallVector<Value> results(ret.getOperands());
+    SmallVector<DictionaryAttr> attrs;
+    main.getAllResultAttrs(attrs);
+    for (CacheUse &c : caches) {
+      if (failed(findRope(c, f)))
+        return signalPassFailure();
+      if (!c.rope)
+        continue;
+      auto info = main.getArgAttrOfType<DictionaryAttr>(c.arg.getArgNumber(),
+                                                        quantc::kv::kCache);
+      std::string name =
+          info.getAs<StringAttr>("present").str() + quantc::kv::kPreRopeSuffix;
+      results.push_back(c.rope->keys);
+      NamedAttrList attr;
+      attr.set("onnx.name", StringAttr::get(&getContext(), name));
+      attrs.push_back(attr.getDictionary(&getContext()));
+    }
+    ret->setOperands(results);
+    main.setType(FunctionType::get(&getContext(), main.getArgumentTypes(),
+                                   ValueRange(results).getTypes()));
+    main.setAllResultAttrs(attrs);
+  }
+
+  /// The written table of cosines and sines (qc_kv_rope) of `c`'s RoPE: a
+  /// new cache argument of main, written with the step's positions where
+  /// its cos and sin are known, the first time these cos and sin are seen
+  /// (its result and the result's attributes go to `results`, `attrs`).
+  Value ropeTable(func::FuncOp main, CacheUse &c,
+                  SmallVectorImpl<Value> &results,
+                  SmallVectorImpl<DictionaryAttr> &attrs) {
+    Value &table = tables[{c.rope->cos, c.rope->sin}];
+    if (table)
+      return table;
+    MLIRContext *ctx = &getContext();
+    auto keyType = cast<RankedTensorType>(c.arg.getType());
+    int64_t dim = cast<RankedTensorType>(c.rope->cos.getType()).getDimSize(3);
+    auto type = RankedTensorType::get(
+        {keyType.getDimSize(0), 1, ShapedType::kDynamic, 2 * dim},
+        Float32Type::get(ctx));
+    unsigned argIndex = c.arg.getArgNumber();
+    auto info =
+        main.getArgAttrOfType<DictionaryAttr>(argIndex, quantc::kv::kCache);
+    std::string present = info.getAs<StringAttr>("present").str() + ".rope";
+    NamedAttrList cache(info);
+    cache.erase("part");
+    cache.set("present", StringAttr::get(ctx, present));
+    cache.set("format", StringAttr::get(ctx, "f32 cos, sin of RoPE, rotary " +
+                                                 std::to_string(dim)));
+    cache.set("part", StringAttr::get(ctx, "rope"));
+    NamedAttrList arg;
+    arg.set("onnx.name",
+            StringAttr::get(ctx, nameOf(main, argIndex) + ".rope"));
+    arg.set("bufferization.writable", BoolAttr::get(ctx, true));
+    arg.set(quantc::kv::kCache, cache.getDictionary(ctx));
+    unsigned at = main.getNumArguments();
+    (void)main.insertArgument(at, type, arg.getDictionary(ctx), c.arg.getLoc());
+    // Where cos, sin and the cached length are all known (main's block:
+    // the products of every layer come after).
+    Block &block = main.getBody().front();
+    SmallVector<Value> needed{c.rope->cos, c.rope->sin};
+    if (auto length = dyn_cast<Value>(c.write.getMixedOffsets()[2]))
+      needed.push_back(length);
+    Operation *after = nullptr;
+    for (Value v : needed)
+      if (Operation *def = v.getDefiningOp()) {
+        def = block.findAncestorOpInBlock(*def);
+        if (def && (!after || after->isBeforeInBlock(def)))
+          after = def;
+      }
+    OpBuilder b(ctx);
+    if (after)
+      b.setInsertionPointAfter(after);
+    else
+      b.setInsertionPointToStart(&block);
+    Location loc = c.write.getLoc();
+    Value rows = tensor::ConcatOp::create(b, loc, 3,
+                                          ValueRange{c.rope->cos, c.rope->sin});
+    SmallVector<OpFoldResult> offsets(4, b.getIndexAttr(0));
+    offsets[2] = c.write.getMixedOffsets()[2];
+    table = tensor::InsertSliceOp::create(
+        b, loc, rows, main.getArgument(at), offsets,
+        tensor::getMixedSizes(b, loc, rows),
+        SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
+    results.push_back(table);
+    NamedAttrList result;
+    result.set("onnx.name", StringAttr::get(ctx, present));
+    result.set(quantc::kv::kCacheOf,
+               IntegerAttr::get(IntegerType::get(ctx, 64), at));
+    attrs.push_back(result.getDictionary(ctx));
+    return table;
+  }
+
   /// Per-channel keys: the fixed scales and offsets of a key cache from its
   /// calibrated [min, max] (a channel never seen, or constant, gets scale
   /// 0: its codes are 0 and its value the offset).
   LogicalResult fixKeys(CacheUse &c, const KvFormat &f) {
-    bool keys =
-        !c.products.empty() &&
-        llvm::all_of(c.products, [](const Product &p) { return p.scores; });
-    if (f.keys != "per-channel" || !keys)
+    if (f.keys != "per-channel" || !c.keys())
       return success();
     auto type = cast<RankedTensorType>(c.arg.getType());
     int64_t heads = type.getDimSize(1), dim = type.getDimSize(3);
@@ -391,6 +624,7 @@ struct QuantizeKvCachePass
     main.setArgAttr(argIndex, quantc::kv::kCache, describe("codes", present));
     SmallVector<Value> parts{c.arg};
     SmallVector<DictionaryAttr> partResults; // attributes of their results
+    SmallVector<Value> tableResults;         // a new RoPE table's write
     for (StringRef part : {"scales", "offsets"}) {
       if (fixed)
         break;
@@ -410,6 +644,8 @@ struct QuantizeKvCachePass
                  IntegerAttr::get(IntegerType::get(ctx, 64), at));
       partResults.push_back(result.getDictionary(ctx));
     }
+    Value table =
+        c.rope ? ropeTable(main, c, tableResults, partResults) : Value();
     // Result types follow the arguments (the cache results are updated
     // in place).
     SmallVector<Type> inputs(main.getArgumentTypes());
@@ -447,7 +683,7 @@ struct QuantizeKvCachePass
         fixedParts.push_back(arith::ConstantOp::create(
             b, loc, DenseElementsAttr::get(t, ArrayRef<float>(*v))));
     }
-    SmallVector<Value> appendIns{c.write.getSource()};
+    SmallVector<Value> appendIns{c.rope ? c.rope->keys : c.write.getSource()};
     llvm::append_range(appendIns, fixedParts);
     auto append = quantc::qc::UKernelOp::create(
         b, loc, ValueRange(parts).getTypes(),
@@ -463,10 +699,17 @@ struct QuantizeKvCachePass
       SmallVector<Value> ins{p.op.getDpsInputs()[0]};
       llvm::append_range(ins, append.getResults());
       llvm::append_range(ins, fixedParts);
+      SmallVector<Value> scalars = withLast(length);
+      if (table) {
+        ins.push_back(table);
+        scalars.push_back(constant(dim)); // rotary: the whole head
+      }
       auto kernel = quantc::qc::UKernelOp::create(
           b, p.op.getLoc(), TypeRange{init.getType()},
-          p.scores ? "quantc_kv_scores" : "quantc_kv_values", ValueRange(ins),
-          ValueRange{init}, withLast(length));
+          table      ? "quantc_kv_scores_rope"
+          : p.scores ? "quantc_kv_scores"
+                     : "quantc_kv_values",
+          ValueRange(ins), ValueRange{init}, scalars);
       p.op->replaceAllUsesWith(kernel.getResults());
       p.op->erase();
       if (fill->use_empty())
@@ -483,6 +726,7 @@ struct QuantizeKvCachePass
     c.write->erase();
     SmallVector<Value> results(ret.getOperands());
     llvm::append_range(results, append.getResults().drop_front());
+    llvm::append_range(results, tableResults);
     SmallVector<DictionaryAttr> resultAttrs;
     main.getAllResultAttrs(resultAttrs);
     llvm::append_range(resultAttrs, partResults);

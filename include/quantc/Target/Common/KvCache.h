@@ -22,6 +22,11 @@ constexpr const char *kQuantRequest = "quantc.kv_quant";
 /// input's name the [min, max] of its values per KV head and channel
 /// (tensor<2 x kv_heads x head_dim x f32>, mins then maxes).
 constexpr const char *kRanges = "quantc.kv_ranges";
+/// Unit attribute of a module whose key caches' pre-RoPE keys become
+/// results of main (named kPreRopeSuffix after their present), for
+/// calibration.
+constexpr const char *kObservePreRope = "quantc.kv_observe_pre_rope";
+constexpr const char *kPreRopeSuffix = ".pre_rope";
 /// The name of the length input.
 constexpr const char *kLengthName = "past_sequence_length";
 } // namespace quantc::kv

@@ -196,8 +196,22 @@ def QuantizeKvCache : Pass<"qc-quantize-kv-cache", "mlir::ModuleOp"> {
     E4M3 numbers, each group's scale its max |x| / 448 and its offsets 0
     (kept: the layout is int8's); `kernels.h`'s `QC_KV_E4M3`.
 
+    `pre-rope` (KVQuant's pre-RoPE keys): each key cache stores the keys
+    before RoPE and the scores rotate each token's decoded key at its
+    position (`quantc_kv_scores_rope`), from a table of the cosines and
+    sines the model computed for each position: one more cache argument of
+    `main`, `tensor<?x1x?x(2 head_dim)xf32>`, shared by the key caches
+    rotated by the same values, written where the keys are. RoPE must be
+    the rotate_half form, `x * cos + concat(-x[.., d/2:], x[.., :d/2]) *
+    sin` with cos and sin [batch, 1, positions, head_dim]; anything else
+    is an error naming the cache. A module marked `quantc.kv_observe_pre_rope`
+    (by qc-calibrate-kv-cache, to measure the ranges of pre-RoPE keys) gets,
+    for each key cache, its step's keys before RoPE as one more result of
+    `main`, named after its present output with `.pre_rope`, and nothing
+    else changes.
+
     `bits` 0 (the default) takes the request from the module attribute
-    `quantc.kv_quant = {bits, group, keys, format}` (the driver's
+    `quantc.kv_quant = {bits, group, keys, format, pre_rope}` (the driver's
     `--kv-bits`) and
     does nothing without it. A module with no cache, or a cache read other
     than by those products, is an error naming what was looked for, unless
@@ -215,6 +229,8 @@ def QuantizeKvCache : Pass<"qc-quantize-kv-cache", "mlir::ModuleOp"> {
     Option<"keys", "keys", "std::string", /*default=*/"\"per-token\"",
            "Scales of the keys: per-token, or per-channel (fixed, from "
            "the module's quantc.kv_ranges)">,
+    Option<"preRope", "pre-rope", "bool", /*default=*/"false",
+           "Store keys before RoPE, rotated at their positions when read">,
     Option<"bestEffort", "best-effort", "bool", /*default=*/"false",
            "Warn and change nothing where no cache can be quantized">
   ];
