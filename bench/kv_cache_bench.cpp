@@ -2,14 +2,18 @@
 // synthetic weights and cache) over a past of 2048, 8192 and 32768 tokens,
 // with the KV cache stored in f32, int8, FP8 E4M3, int4 and int2 (keys
 // with per-channel scales, values with per-token scales; FP8 both per
-// token: kernels.h's qc_kv_cache), against the f32 cache and the machine's read
+// token: kernels.h's qc_kv_cache), and int8 / int4 with keys stored before
+// RoPE (rotated at their positions when read, from a table of cos and sin:
+// quantc_kv_scores_rope), against the f32 cache and the machine's read
 // bandwidth measured in the same run.
 //
 // "attention" is what the cache format changes: this token's keys and
 // values appended, q k^T, softmax, p v. "layer" adds the four 4096 x 4096
 // projections with f32 weights through quantc's matmul kernel (the same
 // in every row). Bytes per token count one layer's keys and values,
-// scales included.
+// scales included, and for pre-RoPE keys a 32nd of the table's 1 KiB a
+// token (a model shares it between its layers, LLaMA-7B's 32; each
+// layer's scores read it all).
 //
 // With fewer KV heads (grouped-query attention, e.g. 8 as Llama-3-8B), each
 // KV head serves 32 / kv_heads query heads.
@@ -37,11 +41,20 @@ struct LayerCache {
   int bits;
   bool fp8; // FP8 E4M3 bytes (bits 8)
   qc_kv_cache k{}, v{};
+  std::vector<float> rope; // pre-RoPE keys: [capacity][cos, sin of kDim]
   std::vector<uint8_t> kCodes, vCodes;
   std::vector<float> kScale, kOffset, vScale, vOffset;
 
-  LayerCache(int bits, int64_t capacity, bool fp8 = false)
+  LayerCache(int bits, int64_t capacity, bool fp8 = false, bool preRope = false)
       : bits(bits), fp8(fp8) {
+    // LLaMA's angles: position t, pair d: t / 10000^(2d / 128).
+    for (int64_t t = 0; preRope && t < capacity; ++t)
+      for (int part = 0; part < 2; ++part)
+        for (int64_t d = 0; d < kDim; ++d) {
+          double angle =
+              double(t) * std::pow(10000.0, -2.0 * double(d % 64) / kDim);
+          rope.push_back(float(part ? std::sin(angle) : std::cos(angle)));
+        }
     for (qc_kv_cache *c : {&k, &v}) {
       c->batch = 1;
       c->kv_heads = kvHeads;
@@ -78,7 +91,8 @@ struct LayerCache {
   double bytesPerToken() const {
     double codes = 2.0 * kvHeads * double(k.row_bytes);
     int scaled = bits == 32 ? 0 : fp8 ? 2 : 1; // caches with token scales
-    return codes + scaled * kvHeads * 2 * sizeof(float);
+    double table = rope.empty() ? 0 : 2.0 * kDim * sizeof(float) / 32;
+    return codes + scaled * kvHeads * 2 * sizeof(float) + table;
   }
 };
 
@@ -127,7 +141,12 @@ void attention(LayerCache &c, Step &s, int64_t at, bool matmul = false) {
   quantc_kv_append(&c.v, s.vNew.data(), at, 1);
   const int64_t length = at + 1;
   if (!matmul) {
-    quantc_kv_scores(&c.k, s.q.data(), kHeads, 1, length, s.scores.data());
+    qc_kv_rope rope{c.rope.data(), c.k.capacity, kDim};
+    if (c.rope.empty())
+      quantc_kv_scores(&c.k, s.q.data(), kHeads, 1, length, s.scores.data());
+    else
+      quantc_kv_scores_rope(&c.k, &rope, s.q.data(), kHeads, 1, length,
+                            s.scores.data());
     softmax(s, length);
     quantc_kv_values(&c.v, s.scores.data(), kHeads, 1, length, s.out.data());
     return;
@@ -223,10 +242,11 @@ int main(int argc, char **argv) {
     s.scores.resize(size_t(kHeads * (past + 1)));
     double f32Attention = 0, f32Layer = 0;
     // bits 0: the f32 cache through the matmul kernel (the peer); -8:
-    // FP8 E4M3.
-    for (int bits : {0, 32, 8, -8, 4, 2}) {
-      const bool matmul = bits == 0;
-      LayerCache c(matmul ? 32 : std::abs(bits), past + 1, bits == -8);
+    // FP8 E4M3; 108 and 104: int8 and int4 with pre-RoPE keys.
+    for (int bits : {0, 32, 8, -8, 4, 2, 108, 104}) {
+      const bool matmul = bits == 0, preRope = bits > 100;
+      LayerCache c(matmul ? 32 : std::abs(bits) % 100, past + 1, bits == -8,
+                   preRope);
       fill(c, past, rng);
       project(s, 0, s.x.data(), s.q.data());
       project(s, 1, s.x.data(), s.kNew.data());
@@ -237,10 +257,12 @@ int main(int argc, char **argv) {
         f32Attention = ta, f32Layer = tl;
       // The floor: reading the cache once at the measured bandwidth.
       double floor = c.bytesPerToken() * double(past + 1) / (gbs * 1e9);
-      std::string name = matmul       ? "f32, matmul kernel"
-                         : bits == 32 ? "f32, kv kernels"
-                         : bits == -8 ? "fp8 e4m3"
-                                      : "int" + std::to_string(bits);
+      std::string name =
+          matmul       ? "f32, matmul kernel"
+          : bits == 32 ? "f32, kv kernels"
+          : bits == -8 ? "fp8 e4m3"
+          : preRope    ? "int" + std::to_string(bits % 100) + ", pre-RoPE keys"
+                       : "int" + std::to_string(bits);
       printf("| %lld | %s | %.0f | %.3f | %.2fx | %.0f%% | %.3f | %.2fx |\n",
              (long long)past, name.c_str(), c.bytesPerToken(), ta * 1e3,
              f32Attention / ta, 100.0 * floor / ta, tl * 1e3, f32Layer / tl);

@@ -919,32 +919,6 @@ void quantc_kv_values(const qc_kv_cache *v, const float *p, int64_t heads,
 
 /* ---- keys stored before RoPE ------------------------------------------- */
 
-/* Token t's key of KV head (b, h) as f32 (AVX-512: decode16, one group a
- * vector at most, as use_avx512 guarantees). */
-__attribute__((target("avx512f,avx512bw,avx512vl"))) static void
-key_row_avx512(const qc_kv_cache *k, int64_t b, int64_t h, int64_t t,
-               float *out) {
-  const int kind = row_kind(k);
-  const uint8_t *row = token_row(k, b, h, t);
-  const int per_token = kind != 32 && (k->flags & QC_KV_PER_TOKEN);
-  const int64_t at = per_token ? token_scales(k, b, h, t) : h * k->dim;
-  read_ahead(row, k->row_bytes);
-  for (int64_t j = 0; j * 16 < k->dim; ++j) {
-    __mmask16 lanes = tail_lanes(k->dim, j);
-    __m512 c = decode16(row, kind, j, lanes);
-    if (per_token) {
-      int64_t g = at + j * 16 / k->group;
-      c = _mm512_fmadd_ps(c, _mm512_set1_ps(k->scale[g] * KV_GAIN(kind)),
-                          _mm512_set1_ps(k->offset[g]));
-    } else if (kind != 32) {
-      c = _mm512_fmadd_ps(
-          c, _mm512_maskz_loadu_ps(lanes, k->scale + at + j * 16),
-          _mm512_maskz_loadu_ps(lanes, k->offset + at + j * 16));
-    }
-    _mm512_mask_storeu_ps(out + j * 16, lanes, c);
-  }
-}
-
 static void key_row_generic(const qc_kv_cache *k, int64_t b, int64_t h,
                             int64_t t, float *out) {
   const uint8_t *row = token_row(k, b, h, t);
@@ -954,20 +928,16 @@ static void key_row_generic(const qc_kv_cache *k, int64_t b, int64_t h,
 }
 
 /* Scores of tokens [t0, t1) of KV head (b, h) for its query heads: each
- * key decoded, rotated to its position, then dotted with every query row
- * (16 partial sums: vectorized by the compiler). */
-static inline __attribute__((always_inline)) void
-rope_scores_body(const qc_kv_cache *k, const qc_kv_rope *rope, const float *q,
-                 int64_t heads, int64_t rows, int64_t length, float *scores,
-                 int64_t b, int64_t h, int64_t t0, int64_t t1, float *key,
-                 int fast) {
+ * key decoded into `key`, rotated to its position, then dotted with every
+ * query row. */
+static void rope_scores_generic(const qc_kv_cache *k, const qc_kv_rope *rope,
+                                const float *q, int64_t heads, int64_t rows,
+                                int64_t length, float *scores, int64_t b,
+                                int64_t h, int64_t t0, int64_t t1, float *key) {
   const int64_t dim = k->dim, share = heads / k->kv_heads;
   const int64_t half = rope->rotary / 2;
   for (int64_t t = t0; t < t1; ++t) {
-    if (fast)
-      key_row_avx512(k, b, h, t, key);
-    else
-      key_row_generic(k, b, h, t, key);
+    key_row_generic(k, b, h, t, key);
     const float *cs = rope->table + (b * rope->capacity + t) * 2 * dim;
     const float *sn = cs + dim;
     for (int64_t d = 0; d < half; ++d) {
@@ -977,58 +947,114 @@ rope_scores_body(const qc_kv_cache *k, const qc_kv_rope *rope, const float *q,
     }
     for (int64_t n = 0; n < share * rows; ++n) {
       const float *qr = q + group_row(b, heads, h * share, rows, n, dim);
-      float acc[16] = {0};
-      int64_t d = 0;
-      for (; d + 16 <= dim; d += 16)
-        for (int l = 0; l < 16; ++l)
-          acc[l] += qr[d + l] * key[d + l];
-      for (; d < dim; ++d)
-        acc[d % 16] += qr[d] * key[d];
       float sum = 0;
-      for (int l = 0; l < 16; ++l)
-        sum += acc[l];
+      for (int64_t d = 0; d < dim; ++d)
+        sum += qr[d] * key[d];
       scores[group_row(b, heads, h * share, rows, n, length) + t] = sum;
     }
   }
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vl"))) static void
-rope_scores_avx512(const qc_kv_cache *k, const qc_kv_rope *rope,
-                   const float *q, int64_t heads, int64_t rows, int64_t length,
-                   float *scores, int64_t b, int64_t h, int64_t t0, int64_t t1,
-                   float *key) {
-  rope_scores_body(k, rope, q, heads, rows, length, scores, b, h, t0, t1, key,
-                   1);
+/* The same on AVX-512, in registers: the key's vectors decoded and scaled,
+ * vector j of the rotated half paired with vector j + rotary / 32, then
+ * dotted with each query row (rotary a multiple of 32). */
+__attribute__((target("avx512f,avx512bw,avx512vl"),
+               always_inline)) static inline void
+rope_scores_body(const qc_kv_cache *k, const qc_kv_rope *rope, const float *q,
+                 int64_t heads, int64_t rows, int64_t length, float *scores,
+                 int64_t b, int64_t h, int64_t t0, int64_t t1, const int kind) {
+  const int64_t dim = k->dim, chunks = (dim + 15) / 16;
+  const int64_t share = heads / k->kv_heads, n = share * rows;
+  const int64_t pairs = rope->rotary / 32;
+  const int per_token = kind != 32 && (k->flags & QC_KV_PER_TOKEN);
+  __m512 key[MAX_DIM / 16];
+  for (int64_t t = t0; t < t1; ++t) {
+    const uint8_t *row = token_row(k, b, h, t);
+    read_ahead(row, k->row_bytes);
+    const int64_t at = per_token ? token_scales(k, b, h, t) : h * dim;
+    for (int64_t j = 0; j < chunks; ++j) {
+      __mmask16 lanes = tail_lanes(dim, j);
+      __m512 c = decode16(row, kind, j, lanes);
+      if (per_token) {
+        int64_t g = at + j * 16 / k->group;
+        c = _mm512_fmadd_ps(c, _mm512_set1_ps(k->scale[g] * KV_GAIN(kind)),
+                            _mm512_set1_ps(k->offset[g]));
+      } else if (kind != 32) {
+        c = _mm512_fmadd_ps(
+            c, _mm512_maskz_loadu_ps(lanes, k->scale + at + j * 16),
+            _mm512_maskz_loadu_ps(lanes, k->offset + at + j * 16));
+      }
+      key[j] = c;
+    }
+    const float *cs = rope->table + (b * rope->capacity + t) * 2 * dim;
+    const float *sn = cs + dim;
+    for (int64_t j = 0; j < pairs; ++j) {
+      __m512 lo = key[j], hi = key[j + pairs];
+      key[j] =
+          _mm512_fnmadd_ps(hi, _mm512_loadu_ps(sn + j * 16),
+                           _mm512_mul_ps(lo, _mm512_loadu_ps(cs + j * 16)));
+      key[j + pairs] = _mm512_fmadd_ps(
+          lo, _mm512_loadu_ps(sn + (j + pairs) * 16),
+          _mm512_mul_ps(hi, _mm512_loadu_ps(cs + (j + pairs) * 16)));
+    }
+    for (int64_t r = 0; r < n; ++r) {
+      const float *qr = q + group_row(b, heads, h * share, rows, r, dim);
+      __m512 acc = _mm512_setzero_ps();
+      for (int64_t j = 0; j < chunks; ++j)
+        acc = _mm512_fmadd_ps(
+            _mm512_maskz_loadu_ps(tail_lanes(dim, j), qr + j * 16), key[j],
+            acc);
+      scores[group_row(b, heads, h * share, rows, r, length) + t] =
+          _mm512_reduce_add_ps(acc);
+    }
+  }
 }
 
-static void rope_scores_generic(const qc_kv_cache *k, const qc_kv_rope *rope,
-                                const float *q, int64_t heads, int64_t rows,
-                                int64_t length, float *scores, int64_t b,
-                                int64_t h, int64_t t0, int64_t t1, float *key) {
-  rope_scores_body(k, rope, q, heads, rows, length, scores, b, h, t0, t1, key,
-                   0);
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static void
+rope_scores_avx512(const qc_kv_cache *k, const qc_kv_rope *rope, const float *q,
+                   int64_t heads, int64_t rows, int64_t length, float *scores,
+                   int64_t b, int64_t h, int64_t t0, int64_t t1) {
+  switch (row_kind(k)) {
+#define ROPE_KIND(kind)                                                        \
+  case kind:                                                                   \
+    rope_scores_body(k, rope, q, heads, rows, length, scores, b, h, t0, t1,    \
+                     kind);                                                    \
+    break;
+    ROPE_KIND(32)
+    ROPE_KIND(8)
+    ROPE_KIND(KV_E4M3)
+    ROPE_KIND(4)
+    ROPE_KIND(2)
+#undef ROPE_KIND
+  }
 }
+
+/* Work items of 64 tokens with every KV head inside: the table's rows of
+ * the item (64 KiB at head dim 128) are read from memory once, then from
+ * cache for each head. */
+#define ROPE_CHUNK 256
 
 void quantc_kv_scores_rope(const qc_kv_cache *k, const qc_kv_rope *rope,
                            const float *q, int64_t heads, int64_t rows,
                            int64_t length, float *scores) {
-  const int fast = use_avx512(k);
-  const int64_t chunks = (length + CHUNK - 1) / CHUNK;
+  const int fast = use_avx512(k) && rope->rotary % 32 == 0;
+  const int64_t chunks = (length + ROPE_CHUNK - 1) / ROPE_CHUNK;
 #pragma omp parallel
   {
     float *key = aligned_alloc(
         64, (size_t)((k->dim + 15) / 16 + 1) * 16 * sizeof(float));
 #pragma omp for schedule(static)
-    for (int64_t u = 0; u < k->batch * k->kv_heads * chunks; ++u) {
-      int64_t bh = u / chunks, t0 = u % chunks * CHUNK;
-      int64_t b = bh / k->kv_heads, h = bh % k->kv_heads;
-      int64_t t1 = t0 + CHUNK < length ? t0 + CHUNK : length;
-      if (fast)
-        rope_scores_avx512(k, rope, q, heads, rows, length, scores, b, h, t0,
-                           t1, key);
-      else
-        rope_scores_generic(k, rope, q, heads, rows, length, scores, b, h, t0,
-                            t1, key);
+    for (int64_t u = 0; u < k->batch * chunks; ++u) {
+      int64_t b = u / chunks, t0 = u % chunks * ROPE_CHUNK;
+      int64_t t1 = t0 + ROPE_CHUNK < length ? t0 + ROPE_CHUNK : length;
+      for (int64_t h = 0; h < k->kv_heads; ++h) {
+        if (fast)
+          rope_scores_avx512(k, rope, q, heads, rows, length, scores, b, h, t0,
+                             t1);
+        else
+          rope_scores_generic(k, rope, q, heads, rows, length, scores, b, h, t0,
+                              t1, key);
+      }
     }
     free(key);
   }
