@@ -955,57 +955,63 @@ static void rope_scores_generic(const qc_kv_cache *k, const qc_kv_rope *rope,
   }
 }
 
-/* The same on AVX-512, in registers: the key's vectors decoded and scaled,
- * vector j of the rotated half paired with vector j + rotary / 32, then
- * dotted with each query row (rotary a multiple of 32). */
+/* The same on AVX-512, in registers, for tokens [t0, t1) of every KV head
+ * of batch row b, token by token (its cos and sin, 1 KiB at head dim 128,
+ * then come from L1 for every head): each key decoded and scaled, vector j
+ * of the rotated part paired with vector j + rotary / 32, then dotted with
+ * the head's query rows (rotary a multiple of 32). */
 __attribute__((target("avx512f,avx512bw,avx512vl"),
                always_inline)) static inline void
 rope_scores_body(const qc_kv_cache *k, const qc_kv_rope *rope, const float *q,
                  int64_t heads, int64_t rows, int64_t length, float *scores,
-                 int64_t b, int64_t h, int64_t t0, int64_t t1, const int kind) {
-  const int64_t dim = k->dim, chunks = (dim + 15) / 16;
+                 int64_t b, int64_t t0, int64_t t1, const int kind) {
+  const int64_t dim = k->dim, chunks = (dim + 15) / 16, full = dim / 16;
   const int64_t share = heads / k->kv_heads, n = share * rows;
   const int64_t pairs = rope->rotary / 32;
   const int per_token = kind != 32 && (k->flags & QC_KV_PER_TOKEN);
+  const __mmask16 tail = tail_lanes(dim, full);
   __m512 key[MAX_DIM / 16];
   for (int64_t t = t0; t < t1; ++t) {
-    const uint8_t *row = token_row(k, b, h, t);
-    read_ahead(row, k->row_bytes);
-    const int64_t at = per_token ? token_scales(k, b, h, t) : h * dim;
-    for (int64_t j = 0; j < chunks; ++j) {
-      __mmask16 lanes = tail_lanes(dim, j);
-      __m512 c = decode16(row, kind, j, lanes);
-      if (per_token) {
-        int64_t g = at + j * 16 / k->group;
-        c = _mm512_fmadd_ps(c, _mm512_set1_ps(k->scale[g] * KV_GAIN(kind)),
-                            _mm512_set1_ps(k->offset[g]));
-      } else if (kind != 32) {
-        c = _mm512_fmadd_ps(
-            c, _mm512_maskz_loadu_ps(lanes, k->scale + at + j * 16),
-            _mm512_maskz_loadu_ps(lanes, k->offset + at + j * 16));
-      }
-      key[j] = c;
-    }
     const float *cs = rope->table + (b * rope->capacity + t) * 2 * dim;
     const float *sn = cs + dim;
-    for (int64_t j = 0; j < pairs; ++j) {
-      __m512 lo = key[j], hi = key[j + pairs];
-      key[j] =
-          _mm512_fnmadd_ps(hi, _mm512_loadu_ps(sn + j * 16),
-                           _mm512_mul_ps(lo, _mm512_loadu_ps(cs + j * 16)));
-      key[j + pairs] = _mm512_fmadd_ps(
-          lo, _mm512_loadu_ps(sn + (j + pairs) * 16),
-          _mm512_mul_ps(hi, _mm512_loadu_ps(cs + (j + pairs) * 16)));
-    }
-    for (int64_t r = 0; r < n; ++r) {
-      const float *qr = q + group_row(b, heads, h * share, rows, r, dim);
-      __m512 acc = _mm512_setzero_ps();
-      for (int64_t j = 0; j < chunks; ++j)
-        acc = _mm512_fmadd_ps(
-            _mm512_maskz_loadu_ps(tail_lanes(dim, j), qr + j * 16), key[j],
-            acc);
-      scores[group_row(b, heads, h * share, rows, r, length) + t] =
-          _mm512_reduce_add_ps(acc);
+    for (int64_t h = 0; h < k->kv_heads; ++h) {
+      const uint8_t *row = token_row(k, b, h, t);
+      read_ahead(row, k->row_bytes);
+      const int64_t at = per_token ? token_scales(k, b, h, t) : h * dim;
+      for (int64_t j = 0; j < chunks; ++j) {
+        __mmask16 lanes = j < full ? (__mmask16)0xffff : tail;
+        __m512 c = decode16(row, kind, j, lanes);
+        if (per_token) {
+          int64_t g = at + j * 16 / k->group;
+          c = _mm512_fmadd_ps(c, _mm512_set1_ps(k->scale[g] * KV_GAIN(kind)),
+                              _mm512_set1_ps(k->offset[g]));
+        } else if (kind != 32) {
+          c = _mm512_fmadd_ps(
+              c, _mm512_maskz_loadu_ps(lanes, k->scale + at + j * 16),
+              _mm512_maskz_loadu_ps(lanes, k->offset + at + j * 16));
+        }
+        key[j] = c;
+      }
+      for (int64_t j = 0; j < pairs; ++j) {
+        __m512 lo = key[j], hi = key[j + pairs];
+        key[j] = _mm512_fnmadd_ps(hi, _mm512_loadu_ps(sn + j * 16),
+                                  _mm512_mul_ps(lo, _mm512_loadu_ps(cs + j * 16)));
+        key[j + pairs] = _mm512_fmadd_ps(
+            lo, _mm512_loadu_ps(sn + (j + pairs) * 16),
+            _mm512_mul_ps(hi, _mm512_loadu_ps(cs + (j + pairs) * 16)));
+      }
+      /* The KV head's query rows are consecutive. */
+      const int64_t first = (b * heads + h * share) * rows;
+      for (int64_t r = 0; r < n; ++r) {
+        const float *qr = q + (first + r) * dim;
+        __m512 acc = _mm512_setzero_ps();
+        for (int64_t j = 0; j < full; ++j)
+          acc = _mm512_fmadd_ps(_mm512_loadu_ps(qr + j * 16), key[j], acc);
+        if (full < chunks)
+          acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, qr + full * 16),
+                                key[full], acc);
+        scores[(first + r) * length + t] = _mm512_reduce_add_ps(acc);
+      }
     }
   }
 }
@@ -1013,12 +1019,11 @@ rope_scores_body(const qc_kv_cache *k, const qc_kv_rope *rope, const float *q,
 __attribute__((target("avx512f,avx512bw,avx512vl"))) static void
 rope_scores_avx512(const qc_kv_cache *k, const qc_kv_rope *rope, const float *q,
                    int64_t heads, int64_t rows, int64_t length, float *scores,
-                   int64_t b, int64_t h, int64_t t0, int64_t t1) {
+                   int64_t b, int64_t t0, int64_t t1) {
   switch (row_kind(k)) {
 #define ROPE_KIND(kind)                                                        \
   case kind:                                                                   \
-    rope_scores_body(k, rope, q, heads, rows, length, scores, b, h, t0, t1,    \
-                     kind);                                                    \
+    rope_scores_body(k, rope, q, heads, rows, length, scores, b, t0, t1, kind); \
     break;
     ROPE_KIND(32)
     ROPE_KIND(8)
@@ -1029,9 +1034,7 @@ rope_scores_avx512(const qc_kv_cache *k, const qc_kv_rope *rope, const float *q,
   }
 }
 
-/* Work items of 64 tokens with every KV head inside: the table's rows of
- * the item (64 KiB at head dim 128) are read from memory once, then from
- * cache for each head. */
+/* Work items of 256 tokens of one batch row, every KV head inside. */
 #define ROPE_CHUNK 256
 
 void quantc_kv_scores_rope(const qc_kv_cache *k, const qc_kv_rope *rope,
@@ -1047,14 +1050,12 @@ void quantc_kv_scores_rope(const qc_kv_cache *k, const qc_kv_rope *rope,
     for (int64_t u = 0; u < k->batch * chunks; ++u) {
       int64_t b = u / chunks, t0 = u % chunks * ROPE_CHUNK;
       int64_t t1 = t0 + ROPE_CHUNK < length ? t0 + ROPE_CHUNK : length;
-      for (int64_t h = 0; h < k->kv_heads; ++h) {
-        if (fast)
-          rope_scores_avx512(k, rope, q, heads, rows, length, scores, b, h, t0,
-                             t1);
-        else
-          rope_scores_generic(k, rope, q, heads, rows, length, scores, b, h, t0,
-                              t1, key);
-      }
+      if (fast)
+        rope_scores_avx512(k, rope, q, heads, rows, length, scores, b, t0, t1);
+      else
+        for (int64_t h = 0; h < k->kv_heads; ++h)
+          rope_scores_generic(k, rope, q, heads, rows, length, scores, b, h,
+                              t0, t1, key);
     }
     free(key);
   }
