@@ -2,7 +2,8 @@
 # Decode speed of a compiled model through its KV cache after a long prompt,
 # with the cache stored in f32 (the peer, same run) and in int8 / FP8 E4M3 / int4
 # (quantc compile --kv-bits: per-token scales, and per-channel keys
-# calibrated on brown-calib.txt, "c"): greedy decoding of N bytes
+# calibrated on brown-calib.txt, "c"; keys stored before RoPE, "r"):
+# greedy decoding of N bytes
 # after the first P bytes of the evaluation text (quant-run --generate:
 # decode tokens/s), best of R rounds, the rounds interleaved across caches.
 # Usage: bench/kv_decode.sh [model (smallllama)] [P (480: the shared models hold 512 positions)] [N (64)] [R (3)] [quantc flags...]
@@ -16,11 +17,13 @@ shared=../shared
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 text=$(head -c "$prompt" "$shared/data/brown-eval.txt" | tr -d '\0')
-caches=(f32 8 fp8 4 8c 4c)
+caches=(f32 8 fp8 4 8c 4c 8r 4cr)
 onnx=$model; [[ $model == *.onnx ]] || onnx=$shared/models/$model/model_kv.onnx
 for c in "${caches[@]}"; do
-  flags=(); [[ $c != f32 ]] && flags=(--kv-bits "${c%c}")
-  [[ $c == *c ]] && flags+=(--kv-keys per-channel --calib "$shared/data/brown-calib.txt")
+  bits=${c%r}; bits=${bits%c}
+  flags=(); [[ $c != f32 ]] && flags=(--kv-bits "$bits")
+  [[ $c == *c* ]] && flags+=(--kv-keys per-channel --calib "$shared/data/brown-calib.txt")
+  [[ $c == *r ]] && flags+=(--kv-pre-rope)
   build/bin/quantc compile "$onnx" -o "$tmp/$c" "$@" \
     "${flags[@]}" 2>/dev/null
 done
@@ -38,9 +41,13 @@ done
 echo "$(basename "$model"), weights: ${*:-f32}; decode of $n bytes after $prompt, best of $rounds"
 printf '| KV cache | bytes/position | decode tokens/s | vs f32 cache |\n| --- | --- | --- | --- |\n'
 for c in "${caches[@]}"; do
-  name=$c; [[ $c != f32 && $c != fp8 ]] && name=int${c%c}
-  [[ $c == fp8 ]] && name="fp8 e4m3"
-  [[ $c == *c ]] && name+=", per-channel keys"
+  case $c in
+    f32) name=f32 ;;
+    fp8) name="fp8 e4m3" ;;
+    *) bits=${c%r}; name=int${bits%c} ;;
+  esac
+  [[ $c == *c* ]] && name+=", per-channel keys"
+  [[ $c == *r ]] && name+=", pre-RoPE keys"
   printf '| %s | %s | %s | %.2fx |\n' "$name" "${bytes[$c]}" "${best[$c]}" \
     "$(echo "${best[$c]} / ${best[f32]}" | bc -l)"
 done
