@@ -323,6 +323,21 @@ TEST_P(KvCacheTest, RopeScoresMatchFloat64) {
   }
 }
 
+/// Appends the 16 values `x` as one token of a one-head, one-group 8-bit
+/// cache with `flags` into `codes`, `scale` and `offset`.
+void appendOneToken(const std::vector<float> &x, int32_t flags,
+                    std::vector<uint8_t> &codes, float &scale, float &offset) {
+  qc_kv_cache c{};
+  c.codes = codes.data();
+  c.scale = &scale;
+  c.offset = &offset;
+  c.batch = c.kv_heads = c.capacity = 1;
+  c.dim = c.group = c.row_bytes = 16;
+  c.bits = 8;
+  c.flags = flags;
+  quantc_kv_append(&c, x.data(), 0, 1);
+}
+
 // Values halfway between E4M3 numbers (the head's max 448 makes the scale
 // 1): normal and subnormal ties go to the even mantissa, as the compiler's
 // codec rounds them; beyond 448 saturates.
@@ -333,15 +348,7 @@ TEST(KvCacheE4M3, TiesToEvenAndSaturation) {
   x[15] = -448.0f;
   std::vector<uint8_t> codes(16, 0xAB);
   float scale = -1, offset = -1;
-  qc_kv_cache c{};
-  c.codes = codes.data();
-  c.scale = &scale;
-  c.offset = &offset;
-  c.batch = c.kv_heads = c.capacity = 1;
-  c.dim = c.group = c.row_bytes = 16;
-  c.bits = 8;
-  c.flags = QC_KV_PER_TOKEN | QC_KV_E4M3;
-  quantc_kv_append(&c, x.data(), 0, 1);
+  appendOneToken(x, QC_KV_PER_TOKEN | QC_KV_E4M3, codes, scale, offset);
   EXPECT_EQ(scale, 1.0f);
   EXPECT_EQ(offset, 0.0f);
   // 1.0625 -> 1 (0x38), -1.1875 -> -1.25 (0xba), 1.5 * 2^-9 -> 2^-8
@@ -368,15 +375,7 @@ TEST(KvCacheNaN, WrittenAsCodeZero) {
     x[5] = NAN;
     std::vector<uint8_t> codes(16, 0xAB);
     float scale = -1, offset = -1;
-    qc_kv_cache c{};
-    c.codes = codes.data();
-    c.scale = &scale;
-    c.offset = &offset;
-    c.batch = c.kv_heads = c.capacity = 1;
-    c.dim = c.group = c.row_bytes = 16;
-    c.bits = 8;
-    c.flags = flags;
-    quantc_kv_append(&c, x.data(), 0, 1);
+    appendOneToken(x, flags, codes, scale, offset);
     EXPECT_EQ(codes[5], 0) << "flags " << flags;
     if (flags & QC_KV_E4M3) {
       EXPECT_EQ(scale, 11.0f / 448) << "flags " << flags;

@@ -508,7 +508,6 @@ struct QuantizeKvCachePass
         main.getArgAttrOfType<DictionaryAttr>(argIndex, quantc::kv::kCache);
     std::string present = info.getAs<StringAttr>("present").str() + ".rope";
     NamedAttrList cache(info);
-    cache.erase("part");
     cache.set("present", StringAttr::get(ctx, present));
     cache.set("format", StringAttr::get(ctx, "f32 cos, sin of RoPE, rotary " +
                                                  std::to_string(dim)));
